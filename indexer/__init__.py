@@ -1,0 +1,1 @@
+"""Index recorded French talks: transcribe with Whisper, search with Whoosh."""

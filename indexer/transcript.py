@@ -1,0 +1,287 @@
+"""Transcript / Segment / Word: the data model and its JSON on disk.
+
+The JSON files under ``ARCHIVE/transcripts/`` are the source of truth; the index
+is rebuilt from them. The format is versioned by ``"schema"``; read it only
+through :meth:`Transcript.from_dict` / :func:`load_transcript`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zlib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import TranscriptError
+
+SCHEMA_VERSION = 1
+
+# Phrases Whisper is known to invent from silence or music in French (and a few
+# in English, as the archive has some); matched after normalising case/punctuation.
+PHANTOM_PHRASES = (
+    "sous-titres réalisés par la communauté d'amara.org",
+    "sous-titres réalisés para la communauté d'amara.org",
+    "sous-titrage société radio-canada",
+    "sous-titrage st' 501",
+    "sous-titrage st'501",
+    "merci d'avoir regardé",
+    "merci d'avoir regardé cette vidéo",
+    "merci de votre attention",
+    "abonnez-vous",
+    "n'oubliez pas de vous abonner",
+    "sous-titres par",
+    "thanks for watching",
+    "thank you for watching",
+)
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    speaker: str | None = None
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def suspect(self) -> bool:
+        return "suspect" in self.flags
+
+
+@dataclass
+class Transcript:
+    episode_id: str
+    audio_path: str
+    audio_sha256: str
+    duration: float
+    language: str
+    model: str
+    engine: str
+    options: dict
+    segments: list[Segment] = field(default_factory=list)
+    created: str = ""
+    fingerprint: str = ""
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
+        schema = data.get("schema")
+        if schema != SCHEMA_VERSION:
+            raise TranscriptError(
+                f"transcript schema {schema!r} is not supported (expected {SCHEMA_VERSION})",
+                path, "re-transcribe with `indexer ingest --force`",
+            )
+        try:
+            segments = [
+                Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
+                for s in data["segments"]
+            ]
+            fields = {k: v for k, v in data.items() if k != "segments"}
+            return cls(**fields, segments=segments)
+        except (KeyError, TypeError) as e:
+            raise TranscriptError(f"transcript is missing or has an unknown field: {e}", path) from e
+
+    def with_segments(self, segments: list[Segment]) -> "Transcript":
+        return replace(self, segments=segments)
+
+
+def load_transcript(path: str | Path) -> Transcript:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise TranscriptError("transcript not found", path) from e
+    except (OSError, ValueError) as e:
+        raise TranscriptError(f"transcript is not valid JSON: {e}", path) from e
+    return Transcript.from_dict(data, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_transcript(transcript: Transcript, path: str | Path) -> Path:
+    path = Path(path)
+    atomic_write_text(path, json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+# --- hallucination flags -------------------------------------------------------
+
+@dataclass(frozen=True)
+class FlagOptions:
+    """Thresholds for marking segments ``suspect``. Flags never delete text."""
+
+    max_repeats: int = 3            # same text in more consecutive segments than this
+    compression_ratio: float = 2.4  # Whisper's own loop threshold
+    avg_logprob: float = -1.0
+    no_speech_prob: float = 0.8     # only with a weak avg_logprob, as Whisper does
+    low_word_probability: float = 0.4
+
+
+def _normalise(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^\w'\-.]+", " ", text)
+    return text.strip(" .")
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -> list[Segment]:
+    """Return copies of ``segments`` with reasons added to ``flags``.
+
+    Each reason is a flag (``repeated``, ``compression``, ``low-logprob``,
+    ``no-speech``, ``phantom``, ``low-confidence-words``); any of the first five
+    also adds ``suspect``.
+    """
+    options = options or FlagOptions()
+    texts = [_normalise(s.text) for s in segments]
+    # Length of the run of identical consecutive texts each segment belongs to.
+    run_length = [1] * len(segments)
+    i = 0
+    while i < len(segments):
+        j = i
+        while j + 1 < len(segments) and texts[j + 1] == texts[i] and texts[i]:
+            j += 1
+        for k in range(i, j + 1):
+            run_length[k] = j - i + 1
+        i = j + 1
+
+    flagged = []
+    for seg, text, run in zip(segments, texts, run_length):
+        reasons = []
+        if run > options.max_repeats:
+            reasons.append("repeated")
+        if seg.compression_ratio > options.compression_ratio:
+            reasons.append("compression")
+        if seg.avg_logprob < options.avg_logprob:
+            reasons.append("low-logprob")
+        if seg.no_speech_prob > options.no_speech_prob and seg.avg_logprob < options.avg_logprob / 2:
+            reasons.append("no-speech")
+        if text and any(text == p or (p in text and len(text) < len(p) + 15) for p in PHANTOM_PHRASES):
+            reasons.append("phantom")
+        if reasons:
+            reasons.append("suspect")
+        if any(w.probability < options.low_word_probability for w in seg.words):
+            reasons.append("low-confidence-words")
+        flags = [f for f in seg.flags if f not in reasons] + reasons
+        flagged.append(replace(seg, flags=flags))
+    return flagged
+
+
+# --- exports -----------------------------------------------------------------
+
+def format_timestamp(seconds: float, always_hours: bool = True, decimal: str = ".") -> str:
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    head = f"{hours:02d}:" if always_hours or hours else ""
+    return f"{head}{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
+
+
+def _cue_text(seg: Segment) -> str:
+    text = seg.text.strip()
+    return f"{seg.speaker}: {text}" if seg.speaker else text
+
+
+def to_srt(transcript: Transcript) -> str:
+    blocks = []
+    for n, seg in enumerate(transcript.segments, 1):
+        span = f"{format_timestamp(seg.start, decimal=',')} --> {format_timestamp(seg.end, decimal=',')}"
+        blocks.append(f"{n}\n{span}\n{_cue_text(seg)}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(transcript: Transcript) -> str:
+    blocks = ["WEBVTT\n"]
+    for seg in transcript.segments:
+        text = _cue_text(seg).replace("-->", "->")
+        blocks.append(f"{format_timestamp(seg.start)} --> {format_timestamp(seg.end)}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def to_txt(transcript: Transcript) -> str:
+    return "".join(_cue_text(seg) + "\n" for seg in transcript.segments)
+
+
+def to_json(transcript: Transcript) -> str:
+    return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1) + "\n"
+
+
+# Export formats by name (like whisper.utils.get_writer), extension = name.
+EXPORTERS: dict[str, Callable[[Transcript], str]] = {
+    "json": to_json,
+    "srt": to_srt,
+    "vtt": to_vtt,
+    "txt": to_txt,
+}
+
+
+def get_exporter(name: str) -> Callable[[Transcript], str]:
+    try:
+        return EXPORTERS[name]
+    except KeyError:
+        raise TranscriptError(
+            f"unknown export format {name!r}; valid formats: {', '.join(sorted(EXPORTERS))}"
+        ) from None
+
+
+def export(transcript: Transcript, formats: Iterable[str], out_dir: str | Path, stem: str | None = None) -> list[Path]:
+    """Write the transcript in each format to ``out_dir/<stem>.<format>``."""
+    out_dir = Path(out_dir)
+    stem = stem or transcript.episode_id
+    written = []
+    for name in formats:
+        writer = get_exporter(name)
+        path = out_dir / f"{stem}.{name}"
+        atomic_write_text(path, writer(transcript))
+        written.append(path)
+    return written
