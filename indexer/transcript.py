@@ -8,14 +8,13 @@ through :meth:`Transcript.from_dict` / :func:`load_transcript`.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .archive import atomic_write_text
 from .errors import TranscriptError
 
 SCHEMA_VERSION = 1
@@ -122,26 +121,6 @@ def load_transcript(path: str | Path) -> Transcript:
     except (OSError, ValueError) as e:
         raise TranscriptError(f"transcript is not valid JSON: {e}", path) from e
     return Transcript.from_dict(data, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write so that a crash leaves either the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def save_transcript(transcript: Transcript, path: str | Path) -> Path:

@@ -1,0 +1,370 @@
+"""Archive layout, sidecar metadata, episode ids and content hashes.
+
+An archive is a folder::
+
+    ARCHIVE/archive.yaml            optional archive-wide settings
+    ARCHIVE/audio/**/<stem>.<ext>   episodes, any format ffmpeg reads
+    ARCHIVE/audio/**/<stem>.yaml    optional sidecar (or .json) beside each
+    ARCHIVE/transcripts/<id>.json   transcripts: the source of truth
+    ARCHIVE/index/                  Whoosh index, rebuilt from transcripts
+    ARCHIVE/runs/                   ingest run reports
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from .errors import SidecarError
+
+AUDIO_EXTENSIONS = frozenset(
+    ".mp3 .m4a .aac .wav .ogg .oga .opus .flac .wma .aiff .aif .mp4 .m4v .mov .mkv .webm .avi".split()
+)
+SIDECAR_EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float
+    title: str
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    name: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    title: str = ""
+    date: str = ""  # ISO date, or a prefix of one ("2011", "2011-02")
+    speakers: tuple[str, ...] = ()
+    turns: tuple[SpeakerTurn, ...] = ()
+    language: str | None = None
+    source_url: str = ""
+    description: str = ""
+    chapters: tuple[Chapter, ...] = ()
+
+    def chapter_at(self, seconds: float) -> str:
+        current = ""
+        for chapter in sorted(self.chapters, key=lambda c: c.start):
+            if chapter.start <= seconds + 1e-6:
+                current = chapter.title
+        return current
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        """The turn overlapping [start, end] the most, or the only speaker."""
+        best, best_overlap = None, 0.0
+        for turn in self.turns:
+            overlap = min(end, turn.end) - max(start, turn.start)
+            if overlap > best_overlap:
+                best, best_overlap = turn.name, overlap
+        if best is None and len(self.speakers) == 1:
+            return self.speakers[0]
+        return best
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    language: str | None = "fr"
+    model: str = "base"
+    engine: str = "faster-whisper"
+    preset: str = "fast"
+    glossary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    audio_path: Path
+    sidecar_path: Path | None = None
+    meta: EpisodeMeta = field(default_factory=EpisodeMeta)
+
+
+def episode_id(relative_path: str | Path) -> str:
+    """Stable, URL-safe id: the path under ``audio/`` without extension.
+
+    Accents are folded, anything but ``[a-z0-9_-]`` becomes ``-`` in each part,
+    so ``2011/Débat #2 – Les CM.mp3`` becomes ``2011/debat-2-les-cm``.
+    """
+    parts = Path(relative_path).with_suffix("").parts
+    cleaned = []
+    for part in parts:
+        ascii_part = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9_-]+", "-", ascii_part.lower()).strip("-")
+        cleaned.append(slug or hashlib.sha1(part.encode()).hexdigest()[:8])
+    return "/".join(cleaned)
+
+
+# --- sidecars ----------------------------------------------------------------
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as e:
+        raise SidecarError(f"cannot read: {e}", path) from e
+    except (ValueError, yaml.YAMLError) as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SidecarError(f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {detail}", path) from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SidecarError(f"expected a mapping of fields, got {type(data).__name__}", path)
+    return data
+
+
+def _seconds(value, path: Path, field_name: str) -> float:
+    if isinstance(value, bool):
+        raise SidecarError(f"field '{field_name}' must be seconds or hh:mm:ss, got {value!r}", path)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_timecode(value)
+        except ValueError:
+            pass
+    raise SidecarError(f"field '{field_name}' must be seconds or hh:mm:ss, got {value!r}", path)
+
+
+def parse_timecode(text: str) -> float:
+    """``"754"``, ``"12:34"``, ``"00:12:34.5"`` → seconds."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or any(p.strip() == "" for p in parts):
+        raise ValueError(f"not a time: {text!r}")
+    total = 0.0
+    for part in parts:
+        total = total * 60 + float(part)
+    if total < 0:
+        raise ValueError(f"negative time: {text!r}")
+    return total
+
+
+def _text(data: dict, key: str, path: Path) -> str:
+    value = data.get(key, "")
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise SidecarError(f"field '{key}' must be text, got {type(value).__name__}", path)
+
+
+def _date(value, path: Path) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        try:
+            dt.date.fromisoformat(text if len(text) == 10 else (text + "-01-01")[:10])
+            return text
+        except ValueError:
+            pass
+    raise SidecarError(f"field 'date' must be YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}", path)
+
+
+def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
+    known = {"title", "date", "speakers", "language", "source_url", "url", "description", "chapters"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
+
+    speakers: list[str] = []
+    turns: list[SpeakerTurn] = []
+    raw_speakers = data.get("speakers") or []
+    if isinstance(raw_speakers, str):
+        raw_speakers = [raw_speakers]
+    if not isinstance(raw_speakers, list):
+        raise SidecarError("field 'speakers' must be a list of names or of {name, start, end}", path)
+    for i, item in enumerate(raw_speakers):
+        if isinstance(item, str):
+            speakers.append(item)
+        elif isinstance(item, dict) and "name" in item:
+            start = _seconds(item.get("start", 0), path, f"speakers[{i}].start")
+            end = _seconds(item.get("end", float("inf")), path, f"speakers[{i}].end") \
+                if item.get("end") is not None else float("inf")
+            if end <= start:
+                raise SidecarError(f"field 'speakers[{i}]' ends before it starts", path)
+            turns.append(SpeakerTurn(str(item["name"]), start, end))
+            if item["name"] not in speakers:
+                speakers.append(str(item["name"]))
+        else:
+            raise SidecarError(f"field 'speakers[{i}]' must be a name or {{name, start, end}}", path)
+
+    chapters = []
+    raw_chapters = data.get("chapters") or []
+    if not isinstance(raw_chapters, list):
+        raise SidecarError("field 'chapters' must be a list of {start, title}", path)
+    for i, item in enumerate(raw_chapters):
+        if not isinstance(item, dict) or "title" not in item:
+            raise SidecarError(f"field 'chapters[{i}]' must be {{start, title}}", path)
+        chapters.append(Chapter(_seconds(item.get("start", 0), path, f"chapters[{i}].start"), str(item["title"])))
+
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        raise SidecarError(f"field 'language' must be a language code such as 'fr', got {language!r}", path)
+
+    return EpisodeMeta(
+        title=_text(data, "title", path),
+        date=_date(data.get("date"), path),
+        speakers=tuple(speakers),
+        turns=tuple(sorted(turns, key=lambda t: t.start)),
+        language=language,
+        source_url=_text(data, "source_url", path) or _text(data, "url", path),
+        description=_text(data, "description", path),
+        chapters=tuple(sorted(chapters, key=lambda c: c.start)),
+    )
+
+
+def sidecar_for(audio_path: Path) -> Path | None:
+    for ext in SIDECAR_EXTENSIONS:
+        candidate = audio_path.with_suffix(ext)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_sidecar(path: Path | None) -> EpisodeMeta:
+    if path is None:
+        return EpisodeMeta()
+    return parse_sidecar(_read_mapping(path), path)
+
+
+def load_settings(root: Path) -> ArchiveSettings:
+    path = root / "archive.yaml"
+    if not path.is_file():
+        return ArchiveSettings()
+    data = _read_mapping(path)
+    known = {"language", "model", "engine", "preset", "glossary"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
+    glossary = data.get("glossary") or []
+    if not isinstance(glossary, list) or not all(isinstance(g, str) for g in glossary):
+        raise SidecarError("field 'glossary' must be a list of terms", path)
+    defaults = ArchiveSettings()
+    language = data.get("language", defaults.language)
+    return ArchiveSettings(
+        language=None if language in (None, "auto") else str(language),
+        model=str(data.get("model", defaults.model)),
+        engine=str(data.get("engine", defaults.engine)),
+        preset=str(data.get("preset", defaults.preset)),
+        glossary=tuple(glossary),
+    )
+
+
+# --- layout ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArchiveLayout:
+    root: Path
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.root / "audio"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.root / "transcripts"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".indexer"
+
+    def transcript_path(self, episode_id: str) -> Path:
+        return self.transcripts_dir / f"{episode_id}.json"
+
+    def audio_files(self) -> Iterator[Path]:
+        if not self.audio_dir.is_dir():
+            return
+        for path in sorted(self.audio_dir.rglob("*")):
+            if path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith("."):
+                yield path
+
+    def episode_for(self, audio_path: Path) -> Episode:
+        """Build the episode for one audio file; raises SidecarError for a bad sidecar."""
+        sidecar = sidecar_for(audio_path)
+        rel = audio_path.relative_to(self.audio_dir)
+        return Episode(episode_id(rel), audio_path, sidecar, load_sidecar(sidecar))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashCache:
+    """sha256 of files, remembered by (path, size, mtime) so reruns are cheap."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._entries: dict[str, list] = {}
+        if path.is_file():
+            try:
+                self._entries = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._entries = {}  # a damaged cache only costs re-hashing
+        self._dirty = False
+
+    def sha256(self, file: Path) -> str:
+        stat = file.stat()
+        key = str(file.resolve())
+        cached = self._entries.get(key)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            return cached[2]
+        digest = sha256_file(file)
+        self._entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        if self._dirty:
+            atomic_write_text(self.path, json.dumps(self._entries))
+            self._dirty = False

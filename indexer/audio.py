@@ -1,0 +1,143 @@
+"""Decode and cut audio with ffmpeg (directly, or through pydub).
+
+Only ranges are decoded: a window of a long recording for transcription, a few
+seconds for a clip. Nothing here holds a whole two-hour file in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioError, FFmpegNotFoundError
+
+SAMPLE_RATE = 16_000  # what Whisper expects
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    duration: float
+    codec: str
+    sample_rate: int
+    channels: int
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise FFmpegNotFoundError(
+            f"{name} is not installed or not on PATH",
+            hint="install it with `apt-get install ffmpeg` (Debian) or `conda install ffmpeg`",
+        )
+    return found
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown ffmpeg error"
+
+
+def check_readable(path: Path) -> None:
+    """Fail early, with a reason a person understands, before calling ffmpeg."""
+    if not path.exists():
+        raise AudioError("file not found", path)
+    if path.is_dir():
+        raise AudioError("is a directory, not an audio file", path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1)
+    except PermissionError as e:
+        raise AudioError("permission denied", path, "check the file's permissions") from e
+    except OSError as e:
+        raise AudioError(f"cannot read: {e.strerror}", path) from e
+    if not head:
+        raise AudioError("file is empty (0 bytes)", path)
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """Duration and format of the first audio stream; AudioError if there is none."""
+    path = Path(path)
+    check_readable(path)
+    cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
+           "stream=codec_name,sample_rate,channels,duration:format=duration", "-of", "json", str(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        raise AudioError(f"not a readable audio file ({_last_line(e.stderr)})", path) from e
+    data = json.loads(out or b"{}")
+    streams = data.get("streams") or []
+    if not streams:
+        raise AudioError("contains no audio stream", path)
+    stream = streams[0]
+    duration = stream.get("duration") or (data.get("format") or {}).get("duration")
+    try:
+        seconds = float(duration)
+    except (TypeError, ValueError):
+        seconds = _measure_duration(path)
+    if seconds <= 0:
+        raise AudioError("audio has zero length", path)
+    return AudioInfo(path, seconds, stream.get("codec_name", "?"),
+                     int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0))
+
+
+def _measure_duration(path: Path) -> float:
+    """Decode to count samples, for streams whose header has no duration."""
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-vn", "-ac", "1",
+           "-ar", "1000", "-f", "s16le", "-"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        raise AudioError(f"cannot decode ({_last_line(e.stderr)})", path) from e
+    return len(out) / 2 / 1000
+
+
+def decode(path: str | Path, start: float = 0.0, duration: float | None = None,
+           sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 samples in [-1, 1] of ``[start, start + duration)``.
+
+    Seeks with ``-ss`` before ``-i`` so ffmpeg skips to the range instead of
+    decoding from the beginning (accurate to the sample on decoded output).
+    """
+    path = Path(path)
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error"]
+    if start > 0:
+        cmd += ["-ss", f"{start:.3f}"]
+    cmd += ["-i", str(path)]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.3f}"]
+    cmd += ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "-"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, check=True).stdout
+    except FileNotFoundError as e:
+        raise AudioError("file not found", path) from e
+    except subprocess.CalledProcessError as e:
+        raise AudioError(f"cannot decode ({_last_line(e.stderr)})", path) from e
+    return np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
+
+
+def clip(path: str | Path, start: float, end: float, padding: float = 0.0, fade: float = 0.0):
+    """A pydub ``AudioSegment`` of ``[start - padding, end + padding]``, with fades.
+
+    Only that range is decoded (pydub passes ``-ss``/``-t`` to ffmpeg).
+    """
+    from pydub import AudioSegment
+
+    path = Path(path)
+    check_readable(path)
+    _tool("ffmpeg")
+    begin = max(0.0, start - padding)
+    length = max(0.0, end + padding - begin)
+    try:
+        segment = AudioSegment.from_file(str(path), start_second=begin, duration=length)
+    except Exception as e:  # pydub raises CouldntDecodeError or OSError with ffmpeg's text
+        raise AudioError(f"cannot cut clip ({str(e).strip().splitlines()[-1] if str(e).strip() else e})", path) from e
+    fade_ms = int(fade * 1000)
+    if fade_ms and len(segment) > 4 * fade_ms:
+        segment = segment.fade_in(fade_ms).fade_out(fade_ms)
+    return segment
