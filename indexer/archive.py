@@ -110,10 +110,20 @@ def episode_id(relative_path: str | Path) -> str:
 
 # --- sidecars ----------------------------------------------------------------
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so a bad date is reported as a field error."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_mapping(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_TextDatesLoader)
     except (OSError, UnicodeDecodeError) as e:
         raise SidecarError(f"cannot read: {e}", path) from e
     except (ValueError, yaml.YAMLError) as e:

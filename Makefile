@@ -1,0 +1,49 @@
+# Two entry points for a fresh Debian machine (root, Python 3.11):
+#   make demo   install everything, ingest the sample archive, search it
+#   make test   install everything, run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARCHIVE ?= archive
+
+.PHONY: demo test setup system-packages lab bench clean
+
+demo: setup
+	$(BIN)/indexer models
+	$(BIN)/indexer ingest $(ARCHIVE)
+	$(BIN)/indexer search "réseaux sociaux" --archive $(ARCHIVE) --limit 5
+	$(BIN)/indexer search "community manager" --archive $(ARCHIVE) --limit 5
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+setup: system-packages $(STAMP)
+
+# ffmpeg decodes the audio; espeak-ng makes the robotic test clips.
+system-packages:
+	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null; then \
+	  echo "installing ffmpeg and espeak-ng with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU-only torch first, pinned: anything unpinned pulls gigabytes of CUDA.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+bench: setup
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python benchmarks/transcribe.py
+	$(BIN)/python benchmarks/search.py --hours 100
+
+clean:
+	rm -rf $(VENV) $(ARCHIVE)/transcripts $(ARCHIVE)/index $(ARCHIVE)/runs $(ARCHIVE)/.indexer

@@ -1,0 +1,59 @@
+"""The set-up files agree with each other; every CLI command documents itself."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from indexer.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_yml_installs_the_package_from_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    python = next(d for d in conda if d.startswith("python"))
+    assert python.split("=")[-1] in project["requires-python"].replace(">=", "").split(",")[0] + ".x"
+    assert "ffmpeg" in conda
+    # The package itself comes from pyproject: no second list of libraries to drift.
+    assert any(re.fullmatch(r'-e\s+"?\.(\[[a-z,]+\])?"?', p) for p in pip)
+    names = {re.split(r"[=<>\[ ]", p)[0].lower() for p in pip if not p.startswith("-")}
+    assert names == {"torch"}
+    assert "torch==2.13.0" in pip
+
+
+def test_torch_is_pinned_before_anything_can_pull_it():
+    makefile = (ROOT / "Makefile").read_text()
+    torch_line = makefile.index("pip install -q torch==2.13.0")
+    assert torch_line < makefile.index('pip install -q -e ".[dev]"')
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make demo" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+
+
+@pytest.mark.parametrize("path, command", list(commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help_with_an_example(path, command):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert command.help and "Example: indexer" in command.help
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "indexer", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "ingest" in result.stdout
