@@ -27,9 +27,12 @@ from . import audio
 from .archive import ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, load_settings
 from .errors import IndexerError, LockError
 from .transcribe import TranscribeOptions, glossary_prompt, load_engine, preset, transcribe_file
-from .transcript import Transcript, load_transcript, save_transcript
+from .transcript import Transcript, export, load_transcript, save_transcript
 
 log = logging.getLogger("indexer")
+
+# Written beside each transcript's JSON for people and players; JSON stays the truth.
+EXPORT_FORMATS = ("srt", "vtt", "txt")
 
 
 @dataclass(frozen=True)
@@ -387,6 +390,7 @@ class Ingest:
                                                     error=f"{job.episode.audio_path}: {error}"))
                 continue
             save_transcript(transcript, self.layout.transcript_path(job.episode.id))
+            export(transcript, EXPORT_FORMATS, self.layout.transcripts_dir)
             if index is not None:
                 self._index_episode(index, job.episode, transcript, indexed)
             report.results.append(EpisodeResult(
@@ -422,9 +426,13 @@ class Ingest:
             return
         total_hours = sum(j.duration for j in jobs) / 3600
         bar = _run_bar(total_hours, self.options.progress)
+        started = time.monotonic()
+        done = 0.0
         try:
             for job, transcript, error, seconds in self._dispatch(jobs):
+                done += job.duration
                 bar.update(job.duration / 3600)
+                bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
                 yield job, transcript, error, seconds
         finally:
             bar.close()
@@ -487,6 +495,9 @@ class _NullBar:
     def update(self, n):
         pass
 
+    def set_postfix_str(self, text):
+        pass
+
     def close(self):
         pass
 
@@ -498,7 +509,7 @@ def _run_bar(total_hours: float, enabled: bool):
 
     return tqdm(total=round(total_hours, 3), unit="h", desc="ingest",
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
-                           "[{elapsed}<{remaining}, {rate_fmt}]")
+                           "[{elapsed}<{remaining}{postfix}]")
 
 
 def _now() -> str:

@@ -256,14 +256,18 @@ def _to_original_time(segment: Segment, speech: list[dict], offset: float) -> Se
     words = []
     for w in segment.words:
         chunk = tmap.get_chunk_index(w.start)
-        words.append(replace(w, start=round(offset + tmap.get_original_time(w.start, chunk), 3),
-                             end=round(offset + tmap.get_original_time(w.end, chunk), 3)))
+        words.append(replace(w, start=round(offset + float(tmap.get_original_time(w.start, chunk)), 3),
+                             end=round(offset + float(tmap.get_original_time(w.end, chunk)), 3),
+                             probability=round(float(w.probability), 4)))
     if words:
         start, end = words[0].start, words[-1].end
     else:
-        start = offset + tmap.get_original_time(segment.start)
-        end = offset + tmap.get_original_time(segment.end, is_end=True)
-    return replace(segment, start=round(start, 3), end=round(max(end, start), 3), words=words)
+        start = offset + float(tmap.get_original_time(segment.start))
+        end = offset + float(tmap.get_original_time(segment.end, is_end=True))
+    return replace(segment, start=round(start, 3), end=round(max(end, start), 3), words=words,
+                   avg_logprob=round(float(segment.avg_logprob), 4),
+                   no_speech_prob=round(float(segment.no_speech_prob), 4),
+                   compression_ratio=round(float(segment.compression_ratio), 4))
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
