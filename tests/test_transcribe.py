@@ -1,0 +1,175 @@
+"""Transcription with the real offline weights: engines, accuracy, timing, long files, bad input."""
+
+import json
+import subprocess
+from dataclasses import replace
+
+import jiwer
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from conftest import SAMPLE_ARCHIVE, TEST_DATA, normalise_words
+from indexer import audio
+from indexer.archive import ArchiveLayout
+from indexer.cli import main
+from indexer.errors import AudioError, EngineError
+from indexer.transcribe import PRESETS, TranscribeOptions, iter_windows, load_engine, preset, transcribe_file
+from indexer.transcript import load_transcript
+
+EPISODES = sorted(p.relative_to(SAMPLE_ARCHIVE / "reference").with_suffix("").as_posix()
+                  for p in (SAMPLE_ARCHIVE / "reference").rglob("*.txt"))
+
+
+AUDIO = {ArchiveLayout(SAMPLE_ARCHIVE).episode_for(p).id: p for p in ArchiveLayout(SAMPLE_ARCHIVE).audio_files()}
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return jiwer.wer(" ".join(normalise_words(reference)), " ".join(normalise_words(hypothesis)))
+
+
+def reference_sentences(episode_id):
+    return json.loads((SAMPLE_ARCHIVE / "reference" / f"{episode_id}.json").read_text())["sentences"]
+
+
+def test_sample_archive_is_complete():
+    assert len(EPISODES) >= 4
+    for episode_id in EPISODES:
+        sentences = reference_sentences(episode_id)
+        assert sentences and all(s["end"] > s["start"] for s in sentences)
+
+
+@pytest.mark.parametrize("episode_id", EPISODES)
+def test_accuracy_on_natural_french(ingested_sample, episode_id):
+    """Kokoro/Pico voices: base int8 greedy stays under 20 % WER (measured ~10-13 %)."""
+    transcript = load_transcript(ingested_sample / "transcripts" / f"{episode_id}.json")
+    reference = (SAMPLE_ARCHIVE / "reference" / f"{episode_id}.txt").read_text(encoding="utf-8")
+    assert wer(reference, transcript.text) < 0.20
+    assert transcript.language == "fr" and transcript.engine == "faster-whisper" and transcript.model == "base"
+
+
+@pytest.mark.parametrize("episode_id", EPISODES)
+def test_word_timestamps_sit_on_the_speech(ingested_sample, episode_id):
+    transcript = load_transcript(ingested_sample / "transcripts" / f"{episode_id}.json")
+    words = transcript.words
+    assert words and all(0 <= w.start <= w.end <= transcript.duration + 0.05 for w in words)
+    assert all(a.start <= b.start + 0.01 for a, b in zip(words, words[1:]))
+    sentences = reference_sentences(episode_id)
+    # Every spoken sentence has words inside it, and no word falls in a long silence.
+    for sentence in sentences:
+        assert any(sentence["start"] - 0.5 <= w.start <= sentence["end"] + 0.5 for w in words), sentence["text"]
+    spans = [(s["start"] - 1.0, s["end"] + 1.0) for s in sentences]
+    outside = [w for w in words if not any(a <= w.start <= b for a, b in spans)]
+    assert len(outside) <= 0.02 * len(words)
+
+
+def first_word_offsets(transcript, sentences):
+    """|start of the first word at or after each sentence start - sentence start|."""
+    offsets = []
+    for sentence in sentences:
+        candidates = [w.start for w in transcript.words if w.start >= sentence["start"] - 1.0]
+        if candidates:
+            offsets.append(abs(min(candidates) - sentence["start"]))
+    return offsets
+
+
+def test_long_recording_in_windows_keeps_time(tmp_path):
+    """Four episodes joined into one file, decoded 60 s at a time: cuts land in
+    silences and word times in the last quarter are as good as in the first."""
+    parts, sentences, offset = [], [], 0.0
+    for episode_id in EPISODES:
+        samples = audio.decode(AUDIO[episode_id])
+        parts.append(samples)
+        sentences += [{**s, "start": s["start"] + offset, "end": s["end"] + offset}
+                      for s in reference_sentences(episode_id)]
+        offset += len(samples) / audio.SAMPLE_RATE
+    joined = tmp_path / "plateau.wav"
+    pcm = (np.concatenate(parts) * 32767).astype("<i2").tobytes()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "-", str(joined)],
+                   input=pcm, check=True)
+
+    options = TranscribeOptions(window_seconds=60)
+    windows = list(iter_windows(joined, offset, options))
+    assert len(windows) >= offset // 60
+    assert max(len(w.samples) for w in windows) <= 90 * audio.SAMPLE_RATE  # bounded memory
+    ends = [w.offset + len(w.samples) / audio.SAMPLE_RATE for w in windows]
+    assert all(abs(end - w.offset) < 0.01 for end, w in zip(ends, windows[1:]))  # contiguous
+    spoken = [(s["start"], s["end"]) for s in sentences]
+    for end in ends[:-1]:  # every cut falls outside the speech (with the VAD's padding)
+        assert not any(a + 0.2 < end < b - 0.2 for a, b in spoken), end
+
+    transcript = transcribe_file(joined, options)
+    reference = " ".join(s["text"] for s in sentences)
+    assert wer(reference, transcript.text) < 0.20
+    quarter = offset / 4
+    first = first_word_offsets(transcript, [s for s in sentences if s["start"] < quarter])
+    last = first_word_offsets(transcript, [s for s in sentences if s["start"] > 3 * quarter])
+    assert np.median(first) < 0.6 and np.median(last) < 0.6
+    assert np.median(last) < np.median(first) + 0.3  # no drift
+
+
+@pytest.fixture(scope="module")
+def espeak_clip():
+    return TEST_DATA / "espeak_fr.wav"
+
+
+def test_both_engines_agree_through_the_pipeline(espeak_clip):
+    """Same windows, same VAD, same settings: the same words (float32 so that
+    the CTranslate2 and PyTorch arithmetic match)."""
+    options = TranscribeOptions(compute_type="float32", temperatures=(0.0,))
+    fast = transcribe_file(espeak_clip, options)
+    slow = transcribe_file(espeak_clip, replace(options, engine="openai-whisper"))
+    assert normalise_words(fast.text) == normalise_words(slow.text)
+    assert slow.engine == "openai-whisper" and fast.engine == "faster-whisper"
+    for a, b in zip(fast.words, slow.words):
+        assert abs(a.start - b.start) < 0.2
+
+
+def test_silence_gives_no_segments_and_no_error(tmp_path):
+    path = tmp_path / "silence.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "20", str(path)],
+                   check=True)
+    transcript = transcribe_file(path)
+    assert transcript.segments == [] and transcript.duration == pytest.approx(20, abs=0.1)
+
+
+def test_presets_and_unknown_names():
+    assert PRESETS["fast"].beam_size == 1 and PRESETS["accurate"].beam_size == 5
+    assert preset("fast").fingerprint() != preset("accurate").fingerprint()
+    with pytest.raises(EngineError, match="valid presets: fast, accurate"):
+        preset("turbo")
+    with pytest.raises(EngineError, match="valid engines: faster-whisper, openai-whisper"):
+        load_engine(TranscribeOptions(engine="whisperx"))
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("missing.mp3", None, "file not found"),
+    ("empty.mp3", b"", "file is empty"),
+    ("notes.mp3", "Ceci n'est pas un fichier audio.\n".encode(), "not a readable audio file"),
+    ("corrupt.mp3", bytes(range(256)) * 40, "not a readable audio file"),
+])
+def test_bad_files_get_one_line_and_exit_1(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(AudioError):
+        audio.probe(path)
+    result = CliRunner().invoke(main, ["transcribe", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("error: ") and str(path) in lines[0] and message in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
+    result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    for ext in ("json", "srt", "vtt", "txt"):
+        assert (tmp_path / f"espeak_fr.{ext}").stat().st_size > 0
+    transcript = load_transcript(tmp_path / "espeak_fr.json")
+    assert transcript.segments and transcript.options["beam_size"] == 1
+
+
+def test_cli_bad_format_fails_before_any_work(tmp_path, espeak_clip):
+    result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--format", "docx"])
+    assert result.exit_code == 1 and "valid formats" in result.output
