@@ -124,19 +124,26 @@ def decode(path: str | Path, start: float = 0.0, duration: float | None = None,
 def clip(path: str | Path, start: float, end: float, padding: float = 0.0, fade: float = 0.0):
     """A pydub ``AudioSegment`` of ``[start - padding, end + padding]``, with fades.
 
-    Only that range is decoded (pydub passes ``-ss``/``-t`` to ffmpeg).
+    Only that range is decoded: ffmpeg seeks before opening the input (pydub's
+    own ``start_second`` decodes from the beginning, and reads a whole WAV into
+    memory). Channels and sample rate are kept.
     """
     from pydub import AudioSegment
 
     path = Path(path)
-    check_readable(path)
-    _tool("ffmpeg")
+    info = probe(path)
     begin = max(0.0, start - padding)
-    length = max(0.0, end + padding - begin)
+    length = max(0.0, min(end + padding, info.duration) - begin)
+    rate = info.sample_rate or 44_100
+    channels = min(max(info.channels, 1), 2)
+    cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-ss", f"{begin:.3f}", "-i", str(path),
+           "-t", f"{length:.3f}", "-vn", "-ac", str(channels), "-ar", str(rate), "-f", "s16le", "-"]
     try:
-        segment = AudioSegment.from_file(str(path), start_second=begin, duration=length)
-    except Exception as e:  # pydub raises CouldntDecodeError or OSError with ffmpeg's text
-        raise AudioError(f"cannot cut clip ({str(e).strip().splitlines()[-1] if str(e).strip() else e})", path) from e
+        pcm = subprocess.run(cmd, capture_output=True, check=True).stdout
+    except subprocess.CalledProcessError as e:
+        raise AudioError(f"cannot cut clip ({_last_line(e.stderr)})", path) from e
+    pcm = pcm[: len(pcm) - len(pcm) % (2 * channels)]
+    segment = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=channels)
     fade_ms = int(fade * 1000)
     if fade_ms and len(segment) > 4 * fade_ms:
         segment = segment.fade_in(fade_ms).fade_out(fade_ms)
