@@ -213,18 +213,34 @@ def _quietest_point(samples: np.ndarray, lo: int, hi: int) -> int:
     return lo + int(np.argmin(energy)) * frame + frame // 2
 
 
-def _cut_point(samples: np.ndarray, chunks: list[dict], target: int) -> int:
-    """Where to end a window near ``target``: in a silence, never inside a word."""
-    gaps = [(a["end"], b["start"]) for a, b in zip(chunks, chunks[1:]) if a["end"] < b["start"]]
-    if chunks and chunks[-1]["end"] < len(samples):
-        gaps.append((chunks[-1]["end"], len(samples)))
-    if chunks and chunks[0]["start"] > 0:
-        gaps.insert(0, (0, chunks[0]["start"]))
-    usable = [(s, e) for s, e in gaps if target // 2 <= (s + e) // 2 <= target]
-    if usable:
-        start, end = max(usable, key=lambda g: (g[1] - g[0], g[0]))
-        return (start + end) // 2
-    # Continuous speech (or no VAD): cut at the quietest moment of the last 30 s.
+def _gaps(chunks: list[dict], length: int) -> list[tuple[int, int]]:
+    """Silences between (and around) speech chunks, in samples."""
+    edges = [0] + [x for c in chunks for x in (c["start"], c["end"])] + [length]
+    return [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b > a]
+
+
+def _cut_point(samples: np.ndarray, chunks: list[dict], target: int, use_vad: bool) -> int:
+    """Where to end a window near ``target``: in a silence, never inside a word.
+
+    The longest pause of the transcription VAD in the second half of the window
+    wins; failing that (people talking without a 2-second pause), a finer VAD
+    pass finds the longest pause between sentences; failing that, the quietest
+    100 ms of the last 30 seconds.
+    """
+    def longest_pause(gaps, lo):
+        usable = [(a + lo, b + lo) for a, b in gaps if target // 2 <= (a + b) // 2 + lo <= target]
+        return max(usable, key=lambda g: (g[1] - g[0], g[0]), default=None)
+
+    pause = longest_pause(_gaps(chunks, len(samples)), 0)
+    if pause is None and use_vad:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        lo = target // 2
+        fine = VadOptions(min_silence_duration_ms=150, speech_pad_ms=30)
+        pause = longest_pause(_gaps(get_speech_timestamps(samples[lo:target], fine, sampling_rate=SR),
+                                    target - lo), lo)
+    if pause is not None:
+        return (pause[0] + pause[1]) // 2
     return _quietest_point(samples, max(0, target - 30 * SR), target)
 
 
@@ -239,7 +255,7 @@ def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Ite
             break
         is_last = offset + len(samples) / SR >= duration - 0.05 or len(samples) < window + lookahead
         chunks = _speech_chunks(samples, options)
-        cut = len(samples) if is_last else _cut_point(samples, chunks, window)
+        cut = len(samples) if is_last else _cut_point(samples, chunks, window, options.vad)
         cut = max(cut, SR)  # always progress by at least a second
         speech = [{"start": c["start"], "end": min(c["end"], cut)} for c in chunks if c["start"] < cut]
         yield Window(offset, samples[:cut], speech)

@@ -140,6 +140,10 @@ class FlagOptions:
     avg_logprob: float = -1.0
     no_speech_prob: float = 0.8     # only with a weak avg_logprob, as Whisper does
     low_word_probability: float = 0.4
+    # A long segment with few words has usually skipped speech (seen with
+    # long prompts): flag it so that someone listens.
+    sparse_min_seconds: float = 10.0
+    sparse_words_per_second: float = 1.0
 
 
 def _normalise(text: str) -> str:
@@ -157,8 +161,8 @@ def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -
     """Return copies of ``segments`` with reasons added to ``flags``.
 
     Each reason is a flag (``repeated``, ``compression``, ``low-logprob``,
-    ``no-speech``, ``phantom``, ``low-confidence-words``); any of the first five
-    also adds ``suspect``.
+    ``no-speech``, ``sparse``, ``phantom``, ``low-confidence-words``); any but
+    the last also adds ``suspect``.
     """
     options = options or FlagOptions()
     texts = [_normalise(s.text) for s in segments]
@@ -184,6 +188,10 @@ def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -
             reasons.append("low-logprob")
         if seg.no_speech_prob > options.no_speech_prob and seg.avg_logprob < options.avg_logprob / 2:
             reasons.append("no-speech")
+        duration = seg.end - seg.start
+        if duration > options.sparse_min_seconds and \
+                len(text.split()) < options.sparse_words_per_second * duration:
+            reasons.append("sparse")
         if text and any(text == p or (p in text and len(text) < len(p) + 15) for p in PHANTOM_PHRASES):
             reasons.append("phantom")
         if reasons:

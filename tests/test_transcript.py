@@ -82,6 +82,7 @@ def test_flags_mark_but_never_delete():
         seg(8, "euh", avg_logprob=-1.4),
         seg(9, "Oui, oui.", words=[Word(18, 19, " Oui,", 0.2)]),
         seg(10, "C'est vrai.", no_speech_prob=0.95, avg_logprob=-0.7),
+        Segment(11, 30.0, 58.0, "Une phrase de huit mots, et puis plus rien."),
     ]
     flagged = flag_segments(segments)
     assert [s.text for s in flagged] == [s.text for s in segments]
@@ -91,6 +92,7 @@ def test_flags_mark_but_never_delete():
     assert "phantom" in flags[6] and "compression" in flags[7] and "low-logprob" in flags[8]
     assert flags[9] == ["low-confidence-words"]  # low-confidence words alone do not make it suspect
     assert "no-speech" in flags[10] and "suspect" in flags[10]
+    assert flags[11] == ["sparse", "suspect"]  # 28 s for 9 words: speech was skipped
 
 
 def test_people_may_repeat_themselves_a_little():
