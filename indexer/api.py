@@ -1,0 +1,192 @@
+"""``Archive``: the facade notebooks and the CLI use.
+
+    >>> from indexer import Archive
+    >>> archive = Archive("archive")
+    >>> hits = archive.search('"réseaux sociaux" speaker:dupont')
+    >>> hits[0].play()
+
+Each method builds the stage's object and calls it; the work lives in
+:mod:`indexer.index`, :mod:`indexer.search` and the other stage modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, load_settings
+from .corrections import apply_corrections, load_corrections
+from .index import IndexOptions, TranscriptIndex
+from .search import Hits, SearchOptions, search
+from .transcript import Transcript, load_transcript
+
+log = logging.getLogger("indexer")
+
+
+class Archive:
+    """An archive folder: audio, sidecars, transcripts and the index."""
+
+    def __init__(self, root: str | Path, index_options: IndexOptions | None = None):
+        self.root = Path(root)
+        self.layout = ArchiveLayout(self.root)
+        self.index_options = index_options or IndexOptions()
+        self._index: TranscriptIndex | None = None
+
+    def __repr__(self) -> str:
+        return f"Archive({str(self.root)!r})"
+
+    @cached_property
+    def settings(self) -> ArchiveSettings:
+        return load_settings(self.root)
+
+    # -- episodes and transcripts ----------------------------------------------
+
+    def episodes(self) -> Iterator[Episode]:
+        """Every audio file as an Episode; a bad sidecar raises SidecarError when reached."""
+        for path in self.layout.audio_files():
+            yield self.layout.episode_for(path)
+
+    def episode(self, episode_id: str) -> Episode | None:
+        """The episode of this id among the audio files, or None (sidecar errors raise)."""
+        for path in self.layout.audio_files():
+            if self._id_of(path) == episode_id:
+                return self.layout.episode_for(path)
+        return None
+
+    def _id_of(self, audio_path: Path) -> str:
+        from .archive import episode_id
+
+        return episode_id(audio_path.relative_to(self.layout.audio_dir))
+
+    def transcript(self, episode_id: str) -> Transcript:
+        return load_transcript(self.layout.transcript_path(episode_id))
+
+    def transcripts(self) -> Iterator[Transcript]:
+        """Every transcript under ``transcripts/`` (sorted by path)."""
+        folder = self.layout.transcripts_dir
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*.json")):
+            if not path.name.startswith("."):
+                yield load_transcript(path)
+
+    # -- index and search ------------------------------------------------------
+
+    @property
+    def index(self) -> TranscriptIndex:
+        """The opened index (IndexSchemaError if there is none yet or it is outdated)."""
+        if self._index is None:
+            self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options, create=False)
+        return self._index
+
+    def search(self, query: str, limit: int = 20, speaker: str | None = None,
+               episode: str | Sequence[str] | None = None,
+               date: str | tuple[str | None, str | None] | None = None,
+               exclude_suspect: bool = False, context: int = 0,
+               group_by_episode: bool = False) -> Hits:
+        options = SearchOptions(limit=limit, speaker=speaker, episode=episode, date=date,
+                                exclude_suspect=exclude_suspect, context=context,
+                                group_by_episode=group_by_episode)
+        return search(self.index, query, options)
+
+    def reindex(self, progress: bool = True) -> int:
+        """Rebuild the whole index from the transcripts on disk; returns the segment count.
+
+        Episodes are described by their sidecars where the audio file still
+        exists; a transcript whose audio is gone is indexed from its own fields.
+        """
+        audio = {}
+        for path in self.layout.audio_files():
+            audio[self._id_of(path)] = path
+
+        def items():
+            for transcript in self.transcripts():
+                path = audio.get(transcript.episode_id)
+                meta, audio_path = EpisodeMeta(), transcript.audio_path
+                if path is not None:
+                    episode = self.layout.episode_for(path)
+                    meta, audio_path = episode.meta, self._relative(episode.audio_path)
+                # Editors' corrections are an overlay: index the effective transcript.
+                effective = apply_corrections(transcript, load_corrections(self.root, transcript.episode_id))
+                yield effective, meta, audio_path
+
+        if self._index is not None:
+            self._index.close()
+        self._index = TranscriptIndex.build(self.layout.index_dir, items(), self.index_options, progress)
+        return self._index.doc_count()
+
+    def _relative(self, path: Path) -> str:
+        """Audio paths are stored relative to ``audio/`` (as in transcripts), so the archive can move."""
+        try:
+            return str(path.relative_to(self.layout.audio_dir))
+        except ValueError:
+            return str(path.resolve())
+
+    def update_index(self, episode_id: str) -> int:
+        """Re-index one episode from its transcript (after it was written or corrected)."""
+        transcript = apply_corrections(self.transcript(episode_id), load_corrections(self.root, episode_id))
+        episode = self.episode(episode_id)
+        meta = episode.meta if episode else EpisodeMeta()
+        audio_path = self._relative(episode.audio_path) if episode else transcript.audio_path
+        if self._index is None:
+            self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
+        return self._index.update_episode(transcript, meta, audio_path)
+
+    # -- quotes and corrections ---------------------------------------------------
+
+    def quote(self, hit_or_episode, start: float | None = None, end: float | None = None,
+              options=None):
+        """A :class:`~indexer.quotes.Quote` of a search hit, or of ``episode`` from ``start`` to ``end`` (s).
+
+            >>> q = archive.quote(hits[0]).sentence()
+            >>> q.citation, q.export("extrait.mp3")
+        """
+        from .quotes import quote
+
+        return quote(self.layout, hit_or_episode, start, end, options)
+
+    def correct(self, episode: str, segment_id: int, text: str, author: str | None = None):
+        """Replace a segment's text (stored in ``corrections/``, never in the transcript) and reindex it."""
+        from .corrections import correct
+        from .index import index_exists
+
+        index = self.index if index_exists(self.layout.index_dir) else None
+        return correct(self.layout, index, episode, segment_id, text, author)
+
+    def set_speaker(self, episode: str, target: int | tuple[float, float], name: str,
+                    author: str | None = None):
+        """Name the speaker of a segment (its id) or of a ``(start, end)`` range, and reindex."""
+        from .corrections import set_speaker
+        from .index import index_exists
+
+        index = self.index if index_exists(self.layout.index_dir) else None
+        return set_speaker(self.layout, index, episode, target, name, author)
+
+    def corrections(self, episode: str) -> list:
+        """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
+        return load_corrections(self.root, episode)
+
+    # -- statistics and pages --------------------------------------------------------
+
+    def overview(self):
+        """Episodes, hours, speakers, dates of the archive (:class:`~indexer.stats.Overview`)."""
+        from .stats import overview
+
+        return overview(self)
+
+    def review_table(self, max_probability: float = 0.5, include_corrected: bool = False):
+        """Suspect segments and segments with words below ``max_probability``, worst first (a DataFrame)."""
+        from .stats import review_table
+
+        return review_table(self, max_probability, include_corrected)
+
+    def export_page(self, episode: str, fmt: str = "html", out: str | Path | None = None) -> str:
+        """The episode as a readable page (``html``, ``md``) or ``srt``/``vtt``/``txt``/``json``, corrections applied.
+
+            >>> archive.export_page("table-ronde-engagement", "md", out="table-ronde.md")
+        """
+        from .pages import export_episode
+
+        return export_episode(self.layout, episode, fmt, out)

@@ -1,0 +1,230 @@
+"""The Whoosh index on disk: schema version, incremental updates, rebuilds, locks."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import pytest
+
+from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
+from indexer import Archive
+from indexer.archive import EpisodeMeta, SpeakerTurn
+from indexer.errors import IndexSchemaError, LockError
+from indexer.index import META_FILE, SCHEMA_VERSION, IndexOptions, TranscriptIndex, common_terms
+
+
+def stored_docs(index, episode_id):
+    s = index.searcher()
+    return sorted((f["segment"], f["text"], f.get("speaker"), f["start"])
+                  for n in s.document_numbers(episode=episode_id)
+                  for f in [s.stored_fields(n)] if "segment" in f)
+
+
+def hit_keys(archive, query, **kwargs):
+    return [(h.episode, h.segment_id, round(h.score, 6)) for h in archive.search(query, **kwargs)]
+
+
+def test_reindex_indexes_every_transcript(search_archive):
+    index = search_archive.index
+    assert index.episode_ids() == sorted(SEARCH_EPISODES)
+    assert index.doc_count() == sum(len(rows) for _, _, rows in SEARCH_EPISODES.values())
+    meta = json.loads((index.index_dir / META_FILE).read_text())
+    assert meta["schema_version"] == SCHEMA_VERSION
+
+
+def test_transcript_without_audio_or_sidecar_uses_its_own_fields(search_archive):
+    (hit,) = search_archive.search("fans")
+    assert hit.episode == "2012/sans-sidecar"
+    assert hit.title == "2012/sans-sidecar" and hit.date == "" and hit.speaker == "Denis"
+
+
+def test_speaker_comes_from_segment_else_from_sidecar_turns(search_archive):
+    by_segment = {h.segment_id: h.speaker for h in search_archive.search("episode:2010/cm-table-ronde", limit=50)}
+    assert by_segment[0] == "Alice Martin" and by_segment[6] == "Bruno Dupont"
+    (hit,) = search_archive.search("lecteurs")  # single sidecar speaker
+    assert hit.speaker == "Claire Petit"
+
+
+def test_chapter_and_metadata_are_attached(search_archive):
+    (hit,) = search_archive.search("quotidien")
+    assert hit.chapter == "Débat sur l'animation"
+    assert hit.title == "Table ronde : les community managers" and hit.date == "2010-11-05"
+    assert hit.audio_path == search_archive.layout.audio_dir / "2010/cm-table-ronde.wav"
+
+
+def test_update_episode_touches_only_that_episode(search_archive):
+    index = search_archive.index
+    others = {e: stored_docs(index, e) for e in ("2010/cm-table-ronde", "2012/sans-sidecar")}
+    new = search_transcript("2011/owni-debat", [
+        (0, 6, "Le datajournalisme remplace tout.", None, []),
+        (6, 12, "Plus rien sur les réseaux.", None, []),
+    ])
+    count = index.update_episode(new, EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",)))
+    assert count == 2
+    assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
+                                                    (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
+    assert {e: stored_docs(index, e) for e in others} == others
+    assert [h.title for h in search_archive.search("datajournalisme")] == ["Débat OWNI (corrigé)"]
+    assert search_archive.search("commente") == []  # the old text is gone
+    assert index.episode_ids() == sorted(SEARCH_EPISODES)
+
+
+def test_delete_episode_removes_only_that_episode(search_archive):
+    index = search_archive.index
+    before = index.doc_count()
+    kept = stored_docs(index, "2010/cm-table-ronde")
+    index.delete_episode("2011/owni-debat")
+    assert index.episode_ids() == ["2010/cm-table-ronde", "2012/sans-sidecar"]
+    assert index.doc_count() == before - len(SEARCH_EPISODES["2011/owni-debat"][2])
+    assert stored_docs(index, "2010/cm-table-ronde") == kept
+    assert search_archive.search("lecteurs") == []
+
+
+def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive):
+    index = search_archive.index
+    first = index.searcher()
+    assert index.searcher() is first
+    index.update_episode(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])]), None)
+    assert index.searcher() is not first
+    assert [h.episode for h in search_archive.search("podcast")] == ["2013/nouveau"]
+    # Deleting from an unchanged segment must show too (Searcher.refresh() misses it).
+    index.delete_episode("2011/owni-debat")
+    assert search_archive.search("lecteurs") == []
+    assert index.doc_count() == sum(len(r) for _, _, r in SEARCH_EPISODES.values()) - 4 + 1
+
+
+def test_rebuild_with_two_writer_processes(tmp_path):
+    items = [(search_transcript(f"ep{i}", [(k, k + 1, f"segment {k} de l'épisode {i} sur les réseaux sociaux", None, [])
+                                           for k in range(30)]), None) for i in range(20)]
+    for options in (IndexOptions(procs=2, multisegment=True), IndexOptions(procs=2, multisegment=False),
+                    IndexOptions(procs=0, sample_segments=100)):
+        index = TranscriptIndex.build(tmp_path / "index", items, options, progress=False)
+        assert index.doc_count() == 600 and len(index.episode_ids()) == 20
+        assert sum(1 for _ in index.searcher().documents(episode="ep7")) == 30
+
+
+def test_update_many_commits_in_batches(tmp_path):
+    index = TranscriptIndex.open(tmp_path / "index", IndexOptions(commit_every=2))
+    items = [(search_transcript(f"ep{i}", [(0, 5, f"épisode numéro {i} sur les réseaux", None, [])]), None)
+             for i in range(5)]
+    assert index.update_episodes(items) == 5
+    assert index.episode_ids() == [f"ep{i}" for i in range(5)]
+    assert index.doc_count() == 5
+
+
+def test_reindex_gives_the_same_results(search_archive):
+    queries = ["réseaux", '"réseaux sociaux"', "communauter~", "speaker:dupont", "date:2011", "owni"]
+    before = {q: hit_keys(search_archive, q) for q in queries}
+    search_archive.reindex(progress=False)
+    assert {q: hit_keys(search_archive, q) for q in queries} == before
+    assert Archive(search_archive.root).search("réseaux")  # a fresh object sees the new index
+
+
+def test_failed_rebuild_keeps_the_old_index(search_archive):
+    def broken():
+        yield search_transcript("x", [(0, 1, "début", None, [])]), None
+        raise RuntimeError("disk on fire")
+
+    index = search_archive.index
+    with pytest.raises(RuntimeError):
+        index.rebuild(broken(), progress=False)
+    assert [h.segment_id for h in search_archive.search("lecteurs")] == [2]
+    assert not [p for p in search_archive.root.iterdir() if p.name.startswith(".index-")]
+
+
+def test_older_schema_is_refused_with_a_hint(search_archive):
+    meta_path = search_archive.layout.index_dir / META_FILE
+    meta_path.write_text(json.dumps({"schema_version": SCHEMA_VERSION - 1}))
+    with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex ARCHIVE`"):
+        Archive(search_archive.root).search("réseaux")
+    Archive(search_archive.root).reindex(progress=False)  # reindex always works
+    assert Archive(search_archive.root).search("réseaux")
+
+
+def test_no_index_yet(tmp_path):
+    archive = Archive(build_search_archive(tmp_path / "archive"))
+    with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"):
+        archive.search("réseaux")
+
+
+def test_open_creates_an_empty_index_for_ingest(tmp_path):
+    index = TranscriptIndex.open(tmp_path / "index")
+    assert index.doc_count() == 0 and index.episode_ids() == []
+    index.update_episode(search_transcript("a", [(0, 1, "Les réseaux sociaux.", None, [])]), None)
+    assert TranscriptIndex.open(tmp_path / "index").doc_count() == 1
+
+
+def test_fast_bm25f_scores_like_bm25f(search_archive):
+    from whoosh import query, scoring
+
+    from indexer.index import FastBM25F
+
+    ix = search_archive.index._ix
+    q = query.Or([query.Term("text", "reseau"), query.Term("text", "communaut"), query.Term("pairs", "reseau+social")])
+    with ix.searcher(weighting=scoring.BM25F()) as slow, ix.searcher(weighting=FastBM25F()) as fast:
+        expected = [(h.docnum, round(h.score, 9)) for h in slow.search(q, limit=None)]
+        assert [(h.docnum, round(h.score, 9)) for h in fast.search(q, limit=None)] == expected
+        assert len(expected) > 5
+
+
+def test_common_terms_are_chosen_from_the_archive():
+    texts = ["les réseaux sociaux"] * 10 + [f"mot{i} rare" for i in range(990)]
+    assert common_terms(texts, share=0.005) == {"reseau", "social", "rar"}
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    from indexer.index import TranscriptIndex
+    index = TranscriptIndex.open(sys.argv[1])
+    writer = index._ix.writer()
+    writer.add_document(episode="zombie", text="jamais commité")
+    print("locked", flush=True)
+    time.sleep(60)
+""")
+
+
+def test_a_killed_writer_leaves_no_stale_lock(search_archive):
+    """Whoosh locks with fcntl.flock: the kernel drops the lock when its owner dies."""
+    index_dir = search_archive.layout.index_dir
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        busy = TranscriptIndex.open(index_dir, IndexOptions(lock_timeout=0.2))
+        with pytest.raises(LockError, match="another process is writing the index"):
+            busy.delete_episode("2012/sans-sidecar")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    index = TranscriptIndex.open(index_dir, IndexOptions(lock_timeout=0.2))
+    assert index.delete_episode("2012/sans-sidecar") == 3  # two segments and the episode
+    assert "zombie" not in index.episode_ids()
+    assert search_archive.search("lecteurs")
+
+
+def test_whoosh_reloaded_imports_cleanly_on_this_python():
+    code = ("import whoosh.index, whoosh.fields, whoosh.qparser, whoosh.highlight, whoosh.analysis, "
+            "whoosh.lang.snowball.french, whoosh.writing, whoosh.searching, whoosh.multiproc; "
+            "import indexer.index, indexer.search")
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_index_options_are_not_mutated():
+    options = IndexOptions()
+    assert replace(options, procs=2).procs == 2 and options.procs == 0
+    with pytest.raises(Exception):
+        options.procs = 3
+
+
+def test_speaker_turns_used_when_segment_has_none(tmp_path):
+    transcript = search_transcript("t", [(0, 5, "premier tour de parole", None, []),
+                                         (5, 10, "second tour de parole", None, []),
+                                         (10, 15, "tour forcé", "Zoé", [])])
+    meta = EpisodeMeta(title="T", speakers=("Ana", "Ben"),
+                       turns=(SpeakerTurn("Ana", 0, 5), SpeakerTurn("Ben", 5, 15)))
+    index = TranscriptIndex.open(tmp_path / "index")
+    index.update_episode(transcript, meta)
+    assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]
