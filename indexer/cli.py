@@ -131,37 +131,59 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
         sys.exit(1)
 
 
+def ingest_run_options(func):
+    """Options shared by `ingest` and `watch`."""
+    func = click.option("--workers", type=int, default=0, help="Worker processes (0 = sized to the machine).")(func)
+    func = click.option("--scheduler", metavar="ADDRESS",
+                        help="Run transcriptions on a Dask cluster (tcp://host:8786).")(func)
+    func = click.option("--ship-audio", is_flag=True, default=None,
+                        help="With --scheduler: always send the audio to the workers (by default only to "
+                             "workers that cannot read it at the same path).")(func)
+    func = click.option("--no-index", is_flag=True,
+                        help="Write transcripts only; do not update the search index.")(func)
+    return func
+
+
+def _ingest_options(transcribe=None, progress=True, no_index=False, **kwargs):
+    from .batch import IngestOptions
+
+    # One bar for the whole run, on a terminal only (cron and logs get plain lines).
+    return IngestOptions(transcribe=transcribe, progress=progress and sys.stderr.isatty(), index=not no_index,
+                         **kwargs)
+
+
 @main.command()
 @click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(file_okay=False, path_type=Path))
 @transcribe_options
 @click.option("--force", is_flag=True, help="Transcribe again even episodes that are up to date.")
 @click.option("--only", metavar="PATTERN", help="Only episodes whose id or file name matches this glob.")
-@click.option("--workers", type=int, default=0, help="Worker processes (0 = sized to the machine).")
-@click.option("--scheduler", metavar="ADDRESS", help="Run transcriptions on a Dask cluster (tcp://host:8786).")
+@ingest_run_options
 @click.option("--wait", "wait_for_lock", type=float, default=0.0,
               help="Seconds to wait if another ingest holds the archive.")
-@click.option("--no-index", is_flag=True, help="Write transcripts only; do not update the search index.")
 @verbosity_options
-def ingest(archive_dir, model, engine, language, preset, threads, force, only, workers, scheduler,
+def ingest(archive_dir, model, engine, language, preset, threads, force, only, workers, scheduler, ship_audio,
            wait_for_lock, no_index, progress):
     """Transcribe and index every new or changed episode of an archive.
 
     Safe to repeat at any time: unchanged episodes are skipped, a crash or a bad
-    file loses nothing, and a rerun continues where the last one stopped.
+    file loses nothing, and a rerun continues where the last one stopped. The
+    exit status is 1 if any file failed (each is named in the report), 130 if
+    interrupted. The run report is written to ARCHIVE/runs/.
 
     Example: indexer ingest archive --workers 2
     """
     from .archive import load_settings
-    from .batch import Ingest, IngestOptions, options_from_settings
+    from .batch import Ingest, options_from_settings
 
     base = options_from_settings(load_settings(archive_dir)) if archive_dir.is_dir() else None
     transcribe = build_options(base, model, engine, language, preset, threads) if base else None
-    options = IngestOptions(force=force, only=only, workers=workers, scheduler=scheduler, progress=progress,
-                            index=not no_index, wait_for_lock=wait_for_lock, transcribe=transcribe)
+    options = _ingest_options(transcribe, progress, no_index, force=force, only=only,
+                              workers=workers, scheduler=scheduler, ship_audio=ship_audio,
+                              wait_for_lock=wait_for_lock)
     report = Ingest(archive_dir, options).run()
     click.echo(report.summary())
-    if report.failed or report.interrupted:
-        sys.exit(1 if report.failed else 130)
+    if report.interrupted or report.failed:
+        sys.exit(130 if report.interrupted else 1)
 
 
 @main.command()
@@ -174,6 +196,173 @@ def models():
 
     for info in list_models():
         click.echo(f"{info.name:<12} {info.format:<12} {info.source:<28} {info.path}")
+
+
+@main.command()
+@click.argument("query")
+@archive_option
+@click.option("--limit", "-n", type=int, default=20, show_default=True, help="Number of hits.")
+@click.option("--speaker", help="Only segments of this speaker (name or part of it).")
+@click.option("--episode", multiple=True, help="Only this episode id (repeatable; '2011/*' for a prefix).")
+@click.option("--exclude-suspect", is_flag=True, help="Leave out segments flagged suspect.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json):
+    """Search the transcripts of an archive.
+
+    QUERY uses Whoosh's syntax: words are AND-ed, "phrases", OR, NOT,
+    speaker:, episode:, chapter:, date:[2010 TO 2011], commun*, communauter~.
+
+    Example: indexer search '"réseaux sociaux" NOT twitter' --archive archive --speaker Dupont
+    """
+    from .api import Archive
+    from .search import hits_json
+
+    hits = Archive(archive_dir).search(query, limit=limit, speaker=speaker, episode=list(episode) or None,
+                                       exclude_suspect=exclude_suspect)
+    if as_json:
+        click.echo(hits_json(hits))
+        return
+    tty = sys.stdout.isatty()
+    mark = (lambda s: click.style(s, bold=True)) if tty else (lambda s: f"*{s}*")
+    for hit in hits:
+        speaker_part = f" — {hit.speaker}" if hit.speaker else ""
+        suspect = " (suspect)" if hit.suspect else ""
+        click.echo(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}")
+        click.echo(f"    {hit.marked(mark)}")
+    if not hits:
+        click.echo(f"no hit for {query}", err=True)
+
+
+@main.command()
+@click.argument("archive_arg", metavar="[ARCHIVE]", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+@archive_option
+@verbosity_options
+def reindex(archive_arg, archive_dir, progress):
+    """Rebuild the search index from the transcripts on disk.
+
+    The old index stays searchable until the new one is complete. Needed after
+    an upgrade that changes the index schema.
+
+    Example: indexer reindex archive   (or: indexer reindex --archive archive)
+    """
+    from .api import Archive
+
+    root = archive_arg or archive_dir
+    if not (root / "transcripts").is_dir():
+        raise IndexerError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
+    count = Archive(root).reindex(progress=progress)
+    click.echo(f"indexed {count} segments in {root / 'index'}")
+
+
+def _timecode(ctx, param, value):
+    from .archive import parse_timecode
+
+    try:
+        return parse_timecode(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not seconds or hh:mm:ss") from None
+
+
+@main.command()
+@click.argument("episode")
+@click.argument("start", callback=_timecode)
+@click.argument("end", callback=_timecode)
+@archive_option
+@click.option("--clip", "clip_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the audio clip here (.mp3, .wav, .ogg or .m4a), citation in its tags.")
+@click.option("--format", "output_format", type=click.Choice(["md", "json", "txt"]), default="txt",
+              show_default=True, help="How to print the quote.")
+def quote(episode, start, end, archive_dir, clip_path, output_format):
+    """Quote an episode between START and END: exact words, speaker and citation.
+
+    START and END are seconds (754.2) or hh:mm:ss (00:12:34.2); the quote snaps
+    to the words overlapping that range (corrections included).
+
+    Example: indexer quote metier-community-manager 00:00:05 00:00:11 --archive archive --clip extrait.mp3 --format md
+    """
+    from .api import Archive
+
+    found = Archive(archive_dir).quote(episode, start, end)
+    if clip_path is not None:
+        found.export(clip_path)
+    if output_format == "json":
+        click.echo(found.to_json())
+    elif output_format == "md":
+        click.echo(found.to_markdown(str(clip_path) if clip_path else None), nl=False)
+    else:
+        click.echo(found.to_text())
+
+
+# --- status and watch (issue 7) -------------------------------------------------
+
+@main.command()
+@click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+def status(archive_dir, as_json):
+    """Show what an archive holds and what `ingest` still has to do.
+
+    Episodes and hours of audio, how many are transcribed and indexed, pending
+    (new or changed since the last ingest), failed in the last run, and
+    segments flagged suspect. Reads only: safe while an ingest runs.
+
+    Example: indexer status archive --json
+    """
+    import json
+    from dataclasses import asdict
+
+    from .batch import Ingest
+
+    found = Ingest(archive_dir, _ingest_options(progress=False)).status()
+    click.echo(json.dumps(asdict(found), ensure_ascii=False, indent=1) if as_json else found.table())
+
+
+@main.command()
+@click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--every", "interval", type=float, default=300.0, show_default=True,
+              help="Seconds between two looks at the archive.")
+@ingest_run_options
+@verbosity_options
+def watch(archive_dir, interval, workers, scheduler, ship_audio, no_index, progress):
+    """Ingest new or changed files as they appear, until stopped (Ctrl-C or SIGTERM).
+
+    Looks at the archive every --every seconds and runs an ingest when a file
+    was added, changed or removed (and has stopped changing). Settings come
+    from ARCHIVE/archive.yaml.
+
+    Example: indexer watch archive --every 600
+    """
+    from .batch import watch as watch_archive
+
+    options = _ingest_options(progress=progress, no_index=no_index, workers=workers, scheduler=scheduler,
+                              ship_audio=ship_audio)
+    watch_archive(archive_dir, options, interval, on_report=lambda report: click.echo(report.summary()))
+
+
+@main.command()
+@click.argument("episode")
+@archive_option
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "srt", "vtt", "txt", "json"]), default="md",
+              show_default=True, help="html/md: a readable page with chapters, speakers and timecodes; "
+                                      "srt/vtt: subtitles; txt: plain text; json: the corrected transcript.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def export(episode, archive_dir, fmt, out_path):
+    """Export an episode's transcript, corrections applied, as a page or subtitles.
+
+    The page (html or md) has the title, date, speakers, description and source
+    link of the sidecar, a heading per chapter and a paragraph per speaker turn,
+    each with its [hh:mm:ss] timecode.
+
+    Example: indexer export table-ronde-engagement --archive archive --format html --out table-ronde.html
+    """
+    from .api import Archive
+
+    text = Archive(archive_dir).export_page(episode, fmt, out=out_path)
+    if out_path is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"{episode}: {fmt} written to {out_path}")
 
 
 if __name__ == "__main__":  # pragma: no cover
