@@ -21,11 +21,12 @@ test: setup
 
 setup: system-packages $(STAMP)
 
-# ffmpeg decodes the audio; espeak-ng makes the robotic test clips.
+# ffmpeg decodes the audio; espeak-ng makes the robotic test clips; chromium
+# (with its driver) runs the notebooks in a real JupyterLab page in the tests.
 system-packages:
-	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null; then \
-	  echo "installing ffmpeg and espeak-ng with apt-get"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng >/dev/null; \
+	@if ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing ffmpeg, espeak-ng and chromium with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng chromium chromium-driver >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml

@@ -182,11 +182,14 @@ class Archive:
 
         return review_table(self, max_probability, include_corrected)
 
-    def export_page(self, episode: str, fmt: str = "html", out: str | Path | None = None) -> str:
+    def export_page(self, episode: str, fmt: str = "html", out: str | Path | None = None,
+                    options=None) -> str:
         """The episode as a readable page (``html``, ``md``) or ``srt``/``vtt``/``txt``/``json``, corrections applied.
+
+        Also written to ``out`` if given; ``options`` is a :class:`~indexer.pages.PageOptions`.
 
             >>> archive.export_page("table-ronde-engagement", "md", out="table-ronde.md")
         """
         from .pages import export_episode
 
-        return export_episode(self.layout, episode, fmt, out)
+        return export_episode(self.layout, episode, fmt, out, options)

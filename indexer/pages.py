@@ -1,0 +1,276 @@
+"""Readable transcript pages: an episode as HTML or Markdown, like oral-history archives publish them.
+
+A page (the layout of OHMS and similar viewers) has the episode's title, date,
+speakers, description and source link, a table of contents of the chapters,
+then one heading per chapter and one paragraph per speaker turn, each opened by
+its ``[hh:mm:ss]`` timecode. A long turn is cut into paragraphs of about
+:attr:`PageOptions.paragraph_seconds`, so a reader is never far from a timecode.
+
+Pages are built from the *effective* transcript (editors' corrections applied,
+see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
+correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
+
+Formats by name, like :data:`indexer.transcript.EXPORTERS`: ``html`` and ``md``
+here, ``srt``, ``vtt``, ``txt`` and ``json`` through
+:func:`indexer.transcript.get_exporter` (:func:`render` takes any of them).
+Transcript text and sidecar fields are escaped in both page formats.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .corrections import CORRECTED_FLAG
+from .errors import TranscriptError
+from .quotes import hms
+from .transcript import EXPORTERS, Segment, Transcript, get_exporter
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    paragraph_seconds: float = 60.0  # a longer speaker turn is cut into paragraphs, each with a timecode
+    chapter_tolerance: float = 1.0   # a segment starting this soon before a chapter belongs to it
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    speaker: str                     # "" when nobody is known
+    segments: tuple[Segment, ...]
+
+    @property
+    def start(self) -> float:
+        return self.segments[0].start
+
+    @property
+    def end(self) -> float:
+        return self.segments[-1].end
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str                       # "" for what comes before the first chapter
+    start: float
+    paragraphs: tuple[Paragraph, ...]
+
+
+def speaker_of(segment: Segment, meta: EpisodeMeta) -> str | None:
+    """Who speaks in ``segment``: its own speaker (corrections), else the sidecar's turns or single speaker."""
+    return segment.speaker or meta.speaker_at(segment.start, segment.end)
+
+
+def sections(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> list[Section]:
+    """The transcript cut into chapters, and each chapter into speaker-turn paragraphs."""
+    options = options or PageOptions()
+    chapters = sorted(meta.chapters, key=lambda c: c.start)
+
+    def chapter_index(seg: Segment) -> int:
+        # Whisper's segment often starts a moment before the chapter's time in the sidecar.
+        found = -1
+        for i, chapter in enumerate(chapters):
+            if chapter.start <= seg.start + options.chapter_tolerance:
+                found = i
+        return found
+
+    grouped: dict[int, list[Segment]] = {}
+    for seg in transcript.segments:
+        if seg.text.strip():
+            grouped.setdefault(chapter_index(seg), []).append(seg)
+    result = []
+    for index in sorted(grouped):
+        segments = grouped[index]
+        title, start = (chapters[index].title, chapters[index].start) if index >= 0 else ("", segments[0].start)
+        result.append(Section(title, start, tuple(_paragraphs(segments, meta, options))))
+    return result
+
+
+def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: PageOptions) -> list[Paragraph]:
+    paragraphs: list[Paragraph] = []
+    current: list[Segment] = []
+    speaker = ""
+    for seg in segments:
+        who = speaker_of(seg, meta) or ""
+        if current and (who != speaker or seg.end - current[0].start > options.paragraph_seconds):
+            paragraphs.append(Paragraph(speaker, tuple(current)))
+            current = []
+        if not current:
+            speaker = who
+        current.append(seg)
+    if current:
+        paragraphs.append(Paragraph(speaker, tuple(current)))
+    return paragraphs
+
+
+def _speakers(transcript: Transcript, meta: EpisodeMeta) -> list[str]:
+    names = list(meta.speakers)
+    for seg in transcript.segments:
+        if seg.speaker and seg.speaker not in names:
+            names.append(seg.speaker)
+    return names
+
+
+def _safe_url(url: str) -> str:
+    """The URL if it is a web link; "" otherwise (no ``javascript:`` in a published page)."""
+    url = url.strip()
+    return url if re.match(r"(?i)https?://", url) else ""
+
+
+# --- HTML ----------------------------------------------------------------------------
+
+_CSS = """
+.indexer-page { font-family: Georgia, serif; max-width: 46em; margin: 2em auto; line-height: 1.55; }
+.indexer-page .meta { color: #555; }
+.indexer-page .meta dt { float: left; clear: left; width: 7em; }
+.indexer-page .meta dd { margin-left: 7em; }
+.indexer-page .timecode { font-family: monospace; color: #666; text-decoration: none; margin-right: .4em; }
+.indexer-page .speaker { font-weight: bold; margin-right: .3em; }
+.indexer-page .suspect { text-decoration: underline dotted #c60; }
+.indexer-page nav li { list-style: none; }
+"""
+
+
+def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> str:
+    """A standalone HTML page (UTF-8, inline CSS scoped to ``.indexer-page``)."""
+    esc = html.escape
+    title = meta.title or transcript.episode_id
+    parts = [f"<h1>{esc(title)}</h1>"]
+    facts = []
+    if meta.date:
+        facts.append(f"<dt>Date</dt><dd><time datetime='{esc(meta.date)}'>{esc(meta.date)}</time></dd>")
+    speakers = _speakers(transcript, meta)
+    if speakers:
+        facts.append(f"<dt>Intervenants</dt><dd>{esc(', '.join(speakers))}</dd>")
+    facts.append(f"<dt>Durée</dt><dd>{hms(transcript.duration, round_up=True)}</dd>")
+    url = _safe_url(meta.source_url)
+    if url:
+        facts.append(f"<dt>Source</dt><dd><a href='{esc(url)}'>{esc(url)}</a></dd>")
+    parts.append(f"<dl class='meta'>{''.join(facts)}</dl>")
+    if meta.description:
+        parts.append(f"<p class='description'>{esc(meta.description)}</p>")
+    found = sections(transcript, meta, options)
+    titled = [(n, s) for n, s in enumerate(found) if s.title]
+    if titled:
+        items = "".join(f"<li><a href='#chapter-{n}'>[{hms(s.start)}] {esc(s.title)}</a></li>" for n, s in titled)
+        parts.append(f"<nav><h2>Chapitres</h2><ol>{items}</ol></nav>")
+    for n, section in enumerate(found):
+        body = []
+        if section.title:
+            body.append(f"<h2 id='chapter-{n}'>{esc(section.title)} "
+                        f"<small class='timecode'>[{hms(section.start)}]</small></h2>")
+        for paragraph in section.paragraphs:
+            anchor = f"t-{int(paragraph.start)}"
+            who = f"<span class='speaker'>{esc(paragraph.speaker)} :</span> " if paragraph.speaker else ""
+            texts = " ".join(_segment_html(seg) for seg in paragraph.segments)
+            body.append(f"<p class='turn' id='{anchor}' data-start='{paragraph.start:.2f}'>"
+                        f"<a class='timecode' href='#{anchor}'>[{hms(paragraph.start)}]</a> {who}{texts}</p>")
+        parts.append(f"<section class='chapter'>{''.join(body)}</section>")
+    lang = esc(meta.language or transcript.language or "fr")
+    return (f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<article class='indexer-page'>\n" + "\n".join(parts) + "\n</article>\n</body>\n</html>\n")
+
+
+def _segment_html(seg: Segment) -> str:
+    classes = ["segment"] + (["suspect"] if seg.suspect else []) + (["corrected"] if CORRECTED_FLAG in seg.flags else [])
+    hint = " title='transcription incertaine'" if seg.suspect else ""
+    return (f"<span class='{' '.join(classes)}' data-segment='{seg.id}' data-start='{seg.start:.2f}'{hint}>"
+            f"{html.escape(seg.text.strip())}</span>")
+
+
+# --- Markdown ------------------------------------------------------------------------
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that
+# would start markup (emphasis, links, raw HTML, headings, tables, code).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> str:
+    """A Markdown page: ``#`` title, facts, ``##`` chapter headings, ``**[hh:mm:ss] Speaker :**`` paragraphs."""
+    title = meta.title or transcript.episode_id
+    lines = [f"# {md_escape(title)}", ""]
+    if meta.date:
+        lines.append(f"- **Date :** {md_escape(meta.date)}")
+    speakers = _speakers(transcript, meta)
+    if speakers:
+        lines.append(f"- **Intervenants :** {md_escape(', '.join(speakers))}")
+    lines.append(f"- **Durée :** {hms(transcript.duration, round_up=True)}")
+    url = _safe_url(meta.source_url)
+    if url:
+        lines.append(f"- **Source :** <{url.replace('>', '%3E').replace(' ', '%20')}>")
+    lines.append("")
+    if meta.description:
+        # One paragraph, and not read as a list item or a heading underline.
+        description = md_escape(" ".join(meta.description.split()))
+        description = re.sub(r"^(\d+)([.)])", r"\1\\\2", re.sub(r"^([-+=])", r"\\\1", description))
+        lines += [description, ""]
+    for section in sections(transcript, meta, options):
+        if section.title:
+            lines += [f"## {md_escape(section.title)} [{hms(section.start)}]", ""]
+        for paragraph in section.paragraphs:
+            who = f" {md_escape(paragraph.speaker)} :" if paragraph.speaker else ""
+            text = " ".join(md_escape(seg.text.strip()) for seg in paragraph.segments)
+            lines += [f"**\\[{hms(paragraph.start)}\\]{who}** {text}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# --- formats ---------------------------------------------------------------------------
+
+PAGE_FORMATS: dict[str, Callable[..., str]] = {"html": to_html, "md": to_markdown}
+FORMATS: tuple[str, ...] = tuple(sorted(set(PAGE_FORMATS) | set(EXPORTERS)))
+
+
+def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
+                options: PageOptions | None = None) -> str:
+    """The page of ``transcript`` in ``fmt``: ``html`` or ``md``."""
+    try:
+        page = PAGE_FORMATS[fmt]
+    except KeyError:
+        raise TranscriptError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
+            from None
+    return page(transcript, meta, options)
+
+
+def with_speakers(transcript: Transcript, meta: EpisodeMeta) -> Transcript:
+    """The transcript with each segment's speaker filled in from the sidecar's turns.
+
+    Only for episodes with several speakers: on a monologue a name on every cue is noise.
+    """
+    if len(meta.speakers) < 2:
+        return transcript
+    return transcript.with_segments([replace(s, speaker=speaker_of(s, meta)) for s in transcript.segments])
+
+
+def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOptions | None = None) -> str:
+    """``fmt`` is a page format (html, md) or an export format (srt, vtt, txt, json)."""
+    if fmt in PAGE_FORMATS:
+        return render_page(transcript, meta, fmt, options)
+    if fmt not in EXPORTERS:
+        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    return get_exporter(fmt)(with_speakers(transcript, meta))
+
+
+def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
+                   options: PageOptions | None = None) -> str:
+    """The effective transcript of one episode in ``fmt``; also written to ``out`` if given."""
+    from .corrections import apply_corrections, episode_meta, load_corrections, machine_transcript
+
+    if fmt not in FORMATS:  # before reading anything
+        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    machine = machine_transcript(layout, episode_id)
+    effective = apply_corrections(machine, load_corrections(layout.root, episode_id))
+    text = render(effective, episode_meta(layout, machine), fmt, options)
+    if out is not None:
+        atomic_write_text(Path(out), text)
+    return text
+
+
+__all__ = ["FORMATS", "PAGE_FORMATS", "PageOptions", "Paragraph", "Section", "export_episode", "md_escape",
+           "render", "render_page", "sections", "speaker_of", "to_html", "to_markdown", "with_speakers"]
