@@ -1,15 +1,29 @@
 """Ingest: bring transcripts and index up to date with the audio, safely.
 
-A run plans first (cheap: hashes are cached by size and mtime), then
-transcribes in worker processes (or on a Dask cluster) while this process,
-the only writer, saves each transcript atomically and indexes it. Any crash
-leaves each transcript complete or absent; the next run redoes exactly what
-is missing. Bad files are reported and skipped, never fatal to the run.
+A run surveys the archive first (cheap: audio hashes are cached by size and
+mtime, and what each transcript holds is cached by its size and mtime, so an
+unchanged archive costs a few system calls per episode), then transcribes in
+worker processes (or on a Dask cluster) while this process, the only writer,
+saves each transcript atomically and indexes it.
+
+Crash safety rests on three orders:
+
+* a transcript's exports are written before its JSON, and the JSON (written to
+  a temporary file, fsynced, renamed) is the marker that the work is done;
+* the index is committed before ``.indexer/indexed.json`` records it, and an
+  episode is always indexed by deleting its documents and adding them in the
+  same commit, so indexing twice still leaves it there exactly once;
+* the ingest lock and Whoosh's write lock are ``flock``s, freed by the kernel
+  when their owner dies, even by SIGKILL.
+
+Bad files are reported (which file, what is wrong, what to do) and skipped;
+nothing already in the archive is dropped because a file went bad.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import fcntl
 import fnmatch
@@ -17,15 +31,21 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
+import signal
+import stat
+import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
 from . import audio
-from .archive import ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, load_settings
-from .errors import IndexerError, LockError
+from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, episode_id,
+                      load_settings, load_sidecar, sidecar_for)
+from .errors import AudioError, IndexerError, LockError
 from .transcribe import TranscribeOptions, glossary_prompt, load_engine, preset, transcribe_file
 from .transcript import Transcript, export, load_transcript, save_transcript
 
@@ -33,6 +53,9 @@ log = logging.getLogger("indexer")
 
 # Written beside each transcript's JSON for people and players; JSON stays the truth.
 EXPORT_FORMATS = ("srt", "vtt", "txt")
+RETRY_HINT = "it is tried again on every run"
+AUDIO_HINT = "replace it with a recording ffmpeg can read; " + RETRY_HINT
+MAX_ATTEMPTS = 2  # transcriptions whose worker process died are retried once
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,7 @@ class IngestOptions:
     only: str | None = None               # glob on episode ids or file names
     workers: int = 0                      # 0: sized to the machine
     scheduler: str | None = None          # tcp://host:8786 for a Dask cluster
+    ship_audio: bool | None = None        # Dask: send the audio bytes (None: only to workers that lack the file)
     progress: bool = True
     index: bool = True                    # also keep the search index up to date
     wait_for_lock: float = 0.0            # seconds to wait for another ingest
@@ -52,36 +76,70 @@ def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
                    language=settings.language, initial_prompt=glossary_prompt(settings.glossary))
 
 
-def worker_plan(workers: int, cores: int | None = None) -> tuple[int, int]:
-    """(processes, threads each) with processes × threads ≤ cores."""
-    cores = cores or os.cpu_count() or 1
-    workers = workers or max(1, cores // 2)
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+WORKER_MEMORY_GB = 1.0  # a worker with the base model peaks at ~0.45 GB; leave room for larger models
+
+
+def _memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 4.0
+
+
+def worker_plan(workers: int, cores: int | None = None, memory_gb: float | None = None) -> tuple[int, int]:
+    """(processes, threads each) with processes × threads ≤ cores.
+
+    By default one single-threaded process per core, as memory allows: on 2
+    cores, 2 × 1 ingests the sample archive ~1.45× faster than 1 × 2 (decoding,
+    VAD and Python between the engine's calls do not use the second thread;
+    benchmarks/results/ingest.md).
+    """
+    cores = cores or available_cores()
+    memory_gb = memory_gb if memory_gb is not None else _memory_gb()
+    workers = workers or max(1, min(cores, int(memory_gb // WORKER_MEMORY_GB)))
     workers = max(1, min(workers, cores))
     return workers, max(1, cores // workers)
 
 
 # --- the run's records ---------------------------------------------------------
 
+STATUSES = ("transcribed", "copied", "reindexed", "unchanged", "removed", "failed")
+
+
 @dataclass
 class EpisodeResult:
     episode: str
-    file: str
-    status: str                 # transcribed | reindexed | unchanged | copied | removed | failed
-    duration: float = 0.0
-    seconds: float = 0.0
+    file: str                   # relative to ARCHIVE/audio/
+    status: str                 # one of STATUSES
+    duration: float = 0.0       # seconds of audio
+    seconds: float = 0.0        # wall time of the transcription
     realtime_factor: float = 0.0
     segments: int = 0
     suspect: int = 0
-    error: str = ""
+    error: str = ""             # failed: which file, what is wrong, what to do
+    note: str = ""              # not a failure, but worth a look ("no speech detected")
 
 
 @dataclass
 class RunReport:
     archive: str
     started: str
-    finished: str = ""
+    finished: str = ""          # empty in the file while the run works (or if it was killed)
     interrupted: bool = False
+    workers: int = 0
+    scheduler: str = ""
+    fingerprint: str = ""
+    plan_seconds: float = 0.0   # surveying the archive, before any work
+    seconds: float = 0.0        # the whole run
     results: list[EpisodeResult] = field(default_factory=list)
+    run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
 
     @property
     def failed(self) -> list[EpisodeResult]:
@@ -94,39 +152,185 @@ class RunReport:
         return counts
 
     def summary(self) -> str:
-        lines = []
+        """A short table of what the run did, then one line per failure or note."""
+        lines = [f"{'':<12}{'episodes':>9}{'audio h':>9}"]
+        for status in STATUSES:
+            rows = [r for r in self.results if r.status == status]
+            if rows:
+                lines.append(f"{status:<12}{len(rows):>9}{sum(r.duration for r in rows) / 3600:>9.2f}")
+        if len(lines) == 1:
+            lines = ["interrupted before any episode was finished" if self.interrupted else "nothing to do"]
         done = [r for r in self.results if r.status == "transcribed"]
-        hours = sum(r.duration for r in done) / 3600
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items())) or "nothing to do"
-        lines.append(f"{counts}; {hours:.2f} h of audio transcribed")
+        if done:
+            audio_s = sum(r.duration for r in done)
+            speed = audio_s / self.seconds if self.seconds else 0.0
+            where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
+            lines.append(f"{audio_s / 3600:.2f} h of audio transcribed in {_duration(self.seconds)} "
+                         f"({speed:.1f}× real time, {where})")
+        for r in self.results:
+            if r.status != "failed" and r.note and r.status != "unchanged":
+                lines.append(f"  note   {r.file or r.episode}: {r.note}")
         for r in self.failed:
-            lines.append(f"  FAILED {r.file}: {r.error}")
+            lines.append(f"  FAILED {r.error}")
         if self.interrupted:
             lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
         return "\n".join(lines)
 
+    def path(self, runs_dir: Path) -> Path:
+        return runs_dir / f"ingest-{self.run_id}.json"
+
     def save(self, runs_dir: Path) -> Path:
-        stamp = self.started.replace(":", "").replace("-", "")
-        path = runs_dir / f"ingest-{stamp}.json"
+        path = self.path(runs_dir)
         atomic_write_text(path, json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n")
         return path
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunReport":
+        results = [EpisodeResult(**r) for r in data.get("results", [])]
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "results"}
+        return cls(**known, results=results)
+
+
+def last_report(runs_dir: Path) -> RunReport | None:
+    """The most recent run report (names sort by start time), or None."""
+    for path in sorted(runs_dir.glob("ingest-*.json"), reverse=True):
+        try:
+            return RunReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue
+    return None
 
 
 @dataclass(frozen=True)
 class Job:
-    episode: Episode
+    episode: Episode            # without meta: sidecars matter to the index, not to Whisper
     sha256: str
     duration: float
+    size: int = 0
+
+
+@dataclass
+class JobResult:
+    transcript: Transcript | None
+    error: str = ""             # one line, when transcript is None
+    seconds: float = 0.0        # measured where the work ran
+    needs_audio: bool = False   # a Dask worker cannot read the path: send the bytes
 
 
 @dataclass
 class Plan:
-    jobs: list[Job] = field(default_factory=list)                              # to transcribe
-    existing: list[tuple[Episode, Transcript]] = field(default_factory=list)    # up to date
-    duplicates: list[tuple[Episode, str]] = field(default_factory=list)        # same audio as episode id
+    jobs: list[Job] = field(default_factory=list)                            # to transcribe
+    current: list[Episode] = field(default_factory=list)                     # transcript up to date
+    copies: list[tuple[Episode, Path]] = field(default_factory=list)         # same audio as a transcript on disk
+    duplicates: list[tuple[Episode, str, str]] = field(default_factory=list)  # (episode, job's id, sha): same audio
+    present: set[str] = field(default_factory=set)                          # ids of every audio file, even bad
 
 
-# --- the lock ------------------------------------------------------------------
+# --- what the transcripts hold, without reading them every run -----------------
+
+@dataclass(frozen=True)
+class TranscriptHead:
+    episode_id: str
+    audio_path: str
+    audio_sha256: str
+    fingerprint: str
+    duration: float
+    segments: int
+    suspect: int
+
+    @classmethod
+    def of(cls, t: Transcript) -> "TranscriptHead":
+        return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
+                   len(t.segments), sum(s.suspect for s in t.segments))
+
+
+class TranscriptCatalog:
+    """The head of every transcript (and trashed transcript), cached by (size, mtime).
+
+    Parsing a one-hour transcript takes tens of milliseconds; a no-op run over
+    a thousand episodes must not pay that a thousand times.
+    """
+
+    def __init__(self, layout: ArchiveLayout, cache_path: Path):
+        self.layout = layout
+        self.cache_path = cache_path
+        self.trash_dir = layout.state_dir / "trash"
+        self.heads: dict[Path, TranscriptHead] = {}
+        self.unreadable: dict[Path, str] = {}
+        self._by_content: dict[tuple[str, str], list[Path]] | None = None
+        self._dirty = False
+        try:
+            self._cache = json.loads(cache_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._cache = {}  # a lost cache only costs reading the transcripts once
+
+    def refresh(self) -> None:
+        seen = set()
+        for folder in (self.layout.transcripts_dir, self.trash_dir):
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob("*.json"):
+                if path.name.startswith("."):
+                    continue
+                key = str(path.relative_to(self.layout.root))
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                seen.add(key)
+                cached = self._cache.get(key)
+                if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+                    self.heads[path] = TranscriptHead(**cached[2])
+                    continue
+                try:
+                    self.remember(path, load_transcript(path), st)
+                except IndexerError as e:
+                    self.unreadable[path] = e.one_line()
+        for key in set(self._cache) - seen:
+            del self._cache[key]
+            self._dirty = True
+        self._by_content = None
+
+    def remember(self, path: Path, transcript: Transcript, st: os.stat_result | None = None) -> None:
+        st = st or path.stat()
+        head = TranscriptHead.of(transcript)
+        self.heads[path] = head
+        self.unreadable.pop(path, None)
+        self._cache[str(path.relative_to(self.layout.root))] = [st.st_size, st.st_mtime_ns, asdict(head)]
+        self._by_content = None
+        self._dirty = True
+
+    def forget(self, path: Path) -> None:
+        self.heads.pop(path, None)
+        self._cache.pop(str(path.relative_to(self.layout.root)), None)
+        self._by_content = None
+        self._dirty = True
+
+    def get(self, episode_id: str) -> TranscriptHead | None:
+        return self.heads.get(self.layout.transcript_path(episode_id))
+
+    def episode_ids(self) -> set[str]:
+        """Ids of the transcripts under transcripts/ (not the trash)."""
+        root = self.layout.transcripts_dir
+        return {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
+
+    def with_content(self, sha256: str, fingerprint: str) -> Path | None:
+        """A transcript of this audio made with these options: transcripts/ first, then the trash."""
+        if self._by_content is None:
+            self._by_content = {}
+            for path in sorted(self.heads, key=lambda p: (self.trash_dir in p.parents, str(p))):
+                head = self.heads[path]
+                self._by_content.setdefault((head.audio_sha256, head.fingerprint), []).append(path)
+        found = self._by_content.get((sha256, fingerprint))
+        return found[0] if found else None
+
+    def save(self) -> None:
+        if self._dirty:
+            atomic_write_text(self.cache_path, json.dumps(self._cache, ensure_ascii=False))
+            self._dirty = False
+
+
+# --- the lock and the signals --------------------------------------------------
 
 class IngestLock:
     """One ingest per archive. The OS frees a flock when its owner dies, so a
@@ -141,20 +345,27 @@ class IngestLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.wait
+        announced = False
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = os.pread(self.fd, 64, 0).decode(errors="replace").strip() or "?"
                 if time.monotonic() >= deadline:
-                    holder = os.pread(self.fd, 64, 0).decode(errors="replace").strip() or "?"
                     os.close(self.fd)
+                    self.fd = None
                     raise LockError(f"another ingest (pid {holder}) is running on this archive",
                                     self.path.parent.parent, "wait for it to finish, or pass --wait SECONDS")
-                time.sleep(0.5)
+                if not announced:
+                    log.info("another ingest (pid %s) is running on this archive; waiting up to %.0f s",
+                             holder, self.wait)
+                    announced = True
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         previous = os.pread(self.fd, 64, 0).decode(errors="replace").strip()
-        if previous.isdigit() and not _pid_alive(int(previous)):
-            log.warning("recovered the lock of an ingest that died (pid %s); its finished work is kept", previous)
+        if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
+            log.warning("an earlier ingest (pid %s) was killed; its finished work is kept and the rest "
+                        "is redone now", previous)
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
         return self
@@ -166,6 +377,22 @@ class IngestLock:
             os.close(self.fd)
             self.fd = None
 
+    @staticmethod
+    def holder(path: Path) -> int | None:
+        """Pid of the ingest holding the lock now, None if it is free."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        finally:
+            os.close(fd)
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -174,37 +401,147 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return pid != os.getpid()
+    return True
+
+
+class _Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM stop the run, but never inside ``shield()``:
+    what is being saved there (a transcript and its index entry) is finished
+    first. A second signal inside a shield stops at once."""
+
+    def __init__(self):
+        self.depth = 0
+        self.pending = False
+        self._saved: dict[int, object] = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._saved.items():
+            signal.signal(sig, handler)
+        self._saved.clear()
+
+    def _handle(self, signum, frame):
+        if self.depth and not self.pending:
+            self.pending = True
+            log.warning("stopping once the episode being saved is complete")
+            return
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def shield(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth and self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
 
 
 # --- workers -------------------------------------------------------------------
 
 _ENGINE = None
 _ENGINE_KEY = None
+_ENGINE_LOCK = threading.Lock()
 
 
 def _engine_for(options: TranscribeOptions):
     """One loaded engine per worker process, reused for every episode."""
     global _ENGINE, _ENGINE_KEY
     key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
-    if _ENGINE_KEY != key:
-        _ENGINE, _ENGINE_KEY = load_engine(options), key
-    return _ENGINE
+    with _ENGINE_LOCK:
+        if _ENGINE_KEY != key:
+            _ENGINE, _ENGINE_KEY = load_engine(options), key
+        return _ENGINE
 
 
-def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str) -> tuple[Transcript | None, str]:
-    """Runs in a worker: (transcript, "") or (None, one-line error). Never raises."""
+def _dask_threads() -> int:
+    """Engine threads on a Dask worker: its machine's cores shared by its task threads."""
     try:
-        transcript = transcribe_file(job.episode.audio_path, options, _engine_for(options),
-                                     episode_id=job.episode.id,
+        from distributed import get_worker
+
+        return max(1, available_cores() // max(1, get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 0
+
+
+def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: bytes | None = None,
+                   remote: bool = False) -> JobResult:
+    """Runs in a worker (process, or Dask task); never raises.
+
+    ``data``: the audio itself, for a Dask worker without the archive mounted.
+    ``remote``: on Dask, a missing file asks the coordinator for the bytes.
+    """
+    started = time.monotonic()
+    path = Path(job.episode.audio_path)
+    tmp = None
+    try:
+        if remote and not options.cpu_threads:
+            options = replace(options, cpu_threads=_dask_threads())
+        if data is not None:
+            fd, tmp = tempfile.mkstemp(prefix="indexer-", suffix=path.suffix)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            path = Path(tmp)
+        elif not path.is_file() or (job.size and path.stat().st_size != job.size):
+            if remote:
+                return JobResult(None, needs_audio=True)
+            if path.is_file():
+                return JobResult(None, f"{path}: changed during the run (the next run transcribes the new "
+                                       "version)")
+            raise FileNotFoundError
+        engine = _engine_for(options)
+        started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
+        transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
                                      audio_path=os.path.relpath(job.episode.audio_path, audio_root),
                                      sha256=job.sha256)
-        return transcript, ""
+        return JobResult(transcript, seconds=time.monotonic() - started)
+    except FileNotFoundError:
+        return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
+                               "the next run accounts for it)", time.monotonic() - started)
     except IndexerError as e:
-        return None, e.message + (f" ({e.hint})" if e.hint else "")
+        return JobResult(None, _one_line(e, job.episode.audio_path), time.monotonic() - started)
     except Exception as e:  # a worker must report, not die: the run goes on
         log.debug("unexpected failure on %s", job.episode.audio_path, exc_info=True)
-        return None, f"unexpected {type(e).__name__}: {e}"
+        return JobResult(None, f"{job.episode.audio_path}: unexpected {type(e).__name__}: {e} "
+                               f"(please report it; {RETRY_HINT})", time.monotonic() - started)
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):
+        # tqdm (used quietly by the engines) would make a named semaphore per
+        # worker; a worker killed on Ctrl-C would leave it to the resource
+        # tracker, which then warns about a "leak". A thread lock is enough here.
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+
+
+def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
+    # No public API before Python 3.14 (terminate_workers); a running job
+    # would otherwise be waited for, and a 3-hour file is a long wait.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
 
 
 # --- the run -------------------------------------------------------------------
@@ -225,270 +562,733 @@ class Ingest:
         workers, threads = worker_plan(self.options.workers)
         self.workers = workers
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
+        self.remote_options = base  # Dask workers size their own threads
         self.state_path = self.layout.state_dir / "indexed.json"
+        self._index_build = ""
+        self._interrupts = _Interrupts()
 
-    # Index state: which version of each episode's inputs the index holds.
-    def _load_indexed(self) -> dict[str, str]:
+    # -- index state: which version of each episode's inputs the index holds --
+
+    def _load_indexed(self) -> tuple[str, dict[str, str]]:
         try:
-            return json.loads(self.state_path.read_text())
+            data = json.loads(self.state_path.read_text())
         except (OSError, ValueError):
-            return {}
+            return "", {}
+        if isinstance(data, dict) and isinstance(data.get("episodes"), dict):
+            return str(data.get("build", "")), data["episodes"]
+        return "", {}
 
     def _save_indexed(self, state: dict[str, str]) -> None:
-        atomic_write_text(self.state_path, json.dumps(state, sort_keys=True))
+        atomic_write_text(self.state_path, json.dumps({"build": self._index_build, "episodes": state},
+                                                      sort_keys=True))
+
+    def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
+        return (self.layout.transcript_path(episode.id), episode.sidecar_path,
+                self.layout.root / "corrections" / f"{episode.id}.json")
 
     def index_version(self, episode: Episode) -> str:
         """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
         parts = []
-        for path in (self.layout.transcript_path(episode.id), episode.sidecar_path,
-                     self.layout.root / "corrections" / f"{episode.id}.json"):
-            if path is not None and path.is_file():
-                st = path.stat()
-                parts.append(f"{st.st_size}:{st.st_mtime_ns}")
-            else:
-                parts.append("-")
+        for path in self._input_paths(episode):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
         return "|".join(parts)
+
+    def _reconcile(self, index, episodes: dict[str, Episode]) -> dict[str, str]:
+        """The saved state, made to agree with what the index really holds.
+
+        An episode the state does not know is marked "?" (indexed again if its
+        audio is there, removed if not). After a rebuild (``indexer reindex``),
+        an episode whose inputs are older than the rebuild is known to be current.
+        """
+        saved_build, indexed = self._load_indexed()
+        build, built_at = _index_build(self.layout.index_dir)
+        self._index_build = build
+        in_index = set(index.episode_ids())
+        if saved_build != build:
+            indexed = {}
+            for episode_id in in_index:
+                episode = episodes.get(episode_id)
+                fresh = episode is not None and all(
+                    p is None or not p.exists() or p.stat().st_mtime < built_at for p in self._input_paths(episode))
+                indexed[episode_id] = self.index_version(episode) if fresh else "?"
+        else:
+            indexed = {e: v for e, v in indexed.items() if e in in_index}
+            indexed.update({e: "?" for e in in_index - set(indexed)})
+        return indexed
+
+    # -- the survey ----------------------------------------------------------
 
     def _matches(self, path: Path, episode_id: str) -> bool:
         pattern = self.options.only
         return not pattern or fnmatch.fnmatch(episode_id, pattern) or fnmatch.fnmatch(path.name, pattern) \
             or fnmatch.fnmatch(str(path.relative_to(self.layout.audio_dir)), pattern)
 
-    def _existing_transcript(self, episode_id: str) -> Transcript | None:
-        path = self.layout.transcript_path(episode_id)
-        if not path.is_file():
-            return None
-        try:
-            return load_transcript(path)
-        except IndexerError as e:
-            log.warning("%s; it will be transcribed again", e.one_line())
-            return None
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.layout.audio_dir))
 
-    def plan(self, report: RunReport, hashes: HashCache) -> Plan:
-        """Decide per episode: transcribe, keep (maybe reindex), or copy a duplicate."""
+    def _fail(self, report: RunReport, episode_id: str, path: Path, error: IndexerError | str,
+              duration: float = 0.0) -> None:
+        if isinstance(error, IndexerError):
+            error = _one_line(error, path)
+        report.results.append(EpisodeResult(episode_id, self._rel(path), "failed", duration=duration,
+                                            error=error))
+
+    def survey(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog,
+               probe: bool = True) -> Plan:
+        """Decide per audio file: transcribe, keep (maybe reindex), or copy a transcript.
+
+        ``probe``: measure the files to transcribe (ffprobe; a file ffmpeg cannot
+        read fails here, before any work).
+        """
         fingerprint = self.transcribe_options.fingerprint()
         plan = Plan()
-        by_sha: dict[str, str] = {}
+        ids: dict[str, Path] = {}
+        job_ids: dict[str, str] = {}
         for path in self.layout.audio_files():
-            rel = str(path.relative_to(self.layout.audio_dir))
+            eid = episode_id(path.relative_to(self.layout.audio_dir))
+            if not self._matches(path, eid):
+                continue
+            plan.present.add(eid)
+            if eid in ids:
+                self._fail(report, eid, path, f"{path}: gives the same episode id {eid!r} as {ids[eid].name} "
+                                              "(rename one of the two files)")
+                continue
+            ids[eid] = path
             try:
-                episode = self.layout.episode_for(path)
-                if not self._matches(path, episode.id):
-                    continue
-                audio.check_readable(path)
-                sha = hashes.sha256(path)
+                st = _check_file(path)
+                sha = _sha(hashes, path)
             except IndexerError as e:
-                report.results.append(EpisodeResult("", rel, "failed", error=e.one_line()))
+                self._fail(report, eid, path, e)
                 continue
-            except OSError as e:  # deleted or unreadable between listing and reading
-                report.results.append(EpisodeResult("", rel, "failed", error=f"{path}: {e.strerror}"))
-                continue
-            existing = None if self.options.force else self._existing_transcript(episode.id)
-            if existing and existing.audio_sha256 == sha and existing.fingerprint == fingerprint:
-                plan.existing.append((episode, existing))
-            elif sha in by_sha:
-                plan.duplicates.append((episode, by_sha[sha]))
+            episode = Episode(eid, path, sidecar_for(path))
+            head = None if self.options.force else catalog.get(eid)
+            if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
+                plan.current.append(episode)
+            elif sha in job_ids:
+                plan.duplicates.append((episode, job_ids[sha], sha))
+            elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
+                plan.copies.append((episode, source))
+            elif not probe:
+                plan.jobs.append(Job(episode, sha, 0.0, st.st_size))
+                job_ids[sha] = eid
             else:
                 try:
                     info = audio.probe(path)
                 except IndexerError as e:
-                    report.results.append(EpisodeResult(episode.id, rel, "failed", error=e.one_line()))
+                    self._fail(report, eid, path, e)
                     continue
-                plan.jobs.append(Job(episode, sha, info.duration))
-            by_sha.setdefault(sha, episode.id)
+                plan.jobs.append(Job(episode, sha, info.duration, st.st_size))
+                job_ids[sha] = eid
         return plan
 
-    def _reuse_by_content(self, jobs: list[Job], report: RunReport) -> list[Job]:
-        """A renamed (or duplicated) file keeps the transcript of its content."""
-        fingerprint = self.transcribe_options.fingerprint()
-        known: dict[str, Path] = {}
-        if self.layout.transcripts_dir.is_dir() and not self.options.force:
-            for path in self.layout.transcripts_dir.rglob("*.json"):
-                try:
-                    head = json.loads(path.read_text(encoding="utf-8"))
-                    if head.get("fingerprint") == fingerprint:
-                        known.setdefault(head.get("audio_sha256"), path)
-                except (OSError, ValueError, AttributeError):
+    # -- writing -------------------------------------------------------------
+
+    def _save(self, transcript: Transcript, catalog: TranscriptCatalog) -> str:
+        """Exports first, JSON last: the JSON on disk means the episode is done."""
+        path = self.layout.transcript_path(transcript.episode_id)
+        note = ""
+        if path in catalog.unreadable:
+            kept = self.layout.state_dir / "trash" / f"{transcript.episode_id}.json.unreadable"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), kept)
+            note = f"the unreadable transcript was kept as {kept.relative_to(self.layout.root)}"
+        export(transcript, EXPORT_FORMATS, self.layout.transcripts_dir)
+        save_transcript(transcript, path)
+        catalog.remember(path, transcript)
+        return note
+
+    def _index_episode(self, index, episode: Episode, transcript: Transcript, indexed: dict[str, str]) -> None:
+        from .corrections import apply_corrections, load_corrections
+
+        version = self.index_version(episode)  # before reading: a change while indexing shows next run
+        meta = load_sidecar(episode.sidecar_path)
+        effective = apply_corrections(transcript, load_corrections(self.layout.root, episode.id))
+        index.update_episode(effective, meta)
+        indexed[episode.id] = version
+        self._save_indexed(indexed)
+
+    def _index_or_fail(self, index, episode, transcript, indexed, result: EpisodeResult) -> EpisodeResult:
+        """Index one episode; a bad sidecar or a busy index fails it, and keeps the transcript."""
+        if index is None:
+            return result
+        try:
+            self._index_episode(index, episode, transcript, indexed)
+        except IndexerError as e:
+            result = replace(result, status="failed",
+                             error=f"{e.path or episode.audio_path}: {e.message}; transcript saved but not "
+                                   f"indexed ({e.hint or 'fix it, then run ingest again'})")
+        return result
+
+    def _copy(self, source_path: Path, episode: Episode, catalog: TranscriptCatalog, present: set[str]):
+        """Same audio as a transcript on disk (a renamed or duplicated file): reuse it."""
+        source = load_transcript(source_path)
+        rel = self._rel(episode.audio_path)
+        copy = replace(source, episode_id=episode.id, audio_path=rel)
+        self._save(copy, catalog)
+        if catalog.trash_dir in source_path.parents:
+            how = "audio came back: transcript restored from the trash"
+        elif source.episode_id in present:
+            how = f"same audio as {source.audio_path}: transcript copied, not transcribed again"
+        else:
+            how = f"renamed from {source.audio_path}: transcript reused, not transcribed again"
+        self._carry_corrections(source.episode_id, episode.id)
+        return copy, how
+
+    def _carry_corrections(self, old: str, new: str) -> None:
+        from .corrections import corrections_path, load_corrections, save_corrections
+
+        if old == new or corrections_path(self.layout.root, new).exists():
+            return
+        with contextlib.suppress(IndexerError):
+            corrections = load_corrections(self.layout.root, old)
+            if corrections:
+                save_corrections(self.layout.root, new, corrections)
+
+    def _trash(self, episode_id: str, catalog: TranscriptCatalog) -> None:
+        """Audio gone: keep the transcript in .indexer/trash (reused if the audio comes back)."""
+        source = self.layout.transcript_path(episode_id)
+        for ext in EXPORT_FORMATS:
+            source.with_suffix(f".{ext}").unlink(missing_ok=True)
+        if source.is_file():
+            target = catalog.trash_dir / f"{episode_id}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            catalog.forget(source)
+            with contextlib.suppress(IndexerError, OSError):
+                catalog.remember(target, load_transcript(target))
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        started = time.monotonic()
+        report = RunReport(str(self.layout.root), _now(), workers=0 if self.options.scheduler else self.workers,
+                           scheduler=self.options.scheduler or "",
+                           fingerprint=self.transcribe_options.fingerprint())
+        with IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), \
+                self._interrupts:
+            hashes = HashCache(self.layout.state_dir / "hashes.json")
+            catalog = TranscriptCatalog(self.layout, self.layout.state_dir / "transcripts.json")
+            try:
+                self._run(report, hashes, catalog, started)
+            except KeyboardInterrupt:
+                report.interrupted = True
+            finally:
+                hashes.save()
+                catalog.save()
+                report.finished = _now()
+                report.seconds = round(time.monotonic() - started, 3)
+                report.save(self.layout.runs_dir)
+        return report
+
+    def _run(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog, started: float) -> None:
+        self._recover()
+        catalog.refresh()
+        plan = self.survey(report, hashes, catalog)
+        if plan.jobs and not self.options.scheduler:
+            self._check_engine()  # a wrong --model fails once, not once per episode
+        index = self._open_index() if self.options.index else None
+        episodes = {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies}
+        indexed = self._reconcile(index, episodes) if index is not None else {}
+        hashes.save()
+        report.plan_seconds = round(time.monotonic() - started, 3)
+        report.save(self.layout.runs_dir)  # visible in runs/ (unfinished) while the run works
+        shield = self._interrupts.shield
+
+        for episode, source in plan.copies:
+            with shield():
+                self._copy_and_index(source, episode, catalog, plan.present, index, indexed, report)
+        self._refresh_index(index, plan.current, catalog, indexed, report)
+        self._remove_deleted(index, plan.present, indexed, catalog, report)
+        report.save(self.layout.runs_dir)
+
+        last_save = time.monotonic()
+        for job, outcome in self._transcribe_all(plan.jobs):
+            with shield():
+                report.results.append(self._finish_job(job, outcome, index, indexed, catalog))
+                if time.monotonic() - last_save > 5:
+                    report.save(self.layout.runs_dir)
+                    last_save = time.monotonic()
+
+        for episode, original, sha in plan.duplicates:
+            head = catalog.get(original)
+            source = self.layout.transcript_path(original)
+            with shield():
+                if head is None or head.fingerprint != report.fingerprint or head.audio_sha256 != sha:
+                    self._fail(report, episode.id, episode.audio_path,
+                               f"{episode.audio_path}: same audio as {original}, which failed (fix that one)")
                     continue
-        remaining = []
-        for job in jobs:
-            source = known.get(job.sha256)
-            if source is None or source == self.layout.transcript_path(job.episode.id):
-                remaining.append(job)
-                continue
-            transcript = self._copy_transcript(load_transcript(source), job.episode)
-            report.results.append(EpisodeResult(job.episode.id, transcript.audio_path, "copied",
-                                                duration=transcript.duration, segments=len(transcript.segments),
-                                                error=f"same audio as {source.relative_to(self.layout.transcripts_dir)}"))
-        return remaining
+                self._copy_and_index(source, episode, catalog, plan.present, index, indexed, report)
+
+    def _copy_and_index(self, source: Path, episode: Episode, catalog, present, index, indexed, report) -> None:
+        try:
+            copy, how = self._copy(source, episode, catalog, present)
+        except IndexerError as e:  # the source went bad since the survey
+            self._fail(report, episode.id, episode.audio_path, f"{episode.audio_path}: cannot reuse "
+                       f"{e.one_line()} (it is transcribed on the next run)")
+            catalog.forget(source)
+            return
+        result = EpisodeResult(episode.id, copy.audio_path, "copied", duration=copy.duration,
+                               segments=len(copy.segments), note=how)
+        report.results.append(self._index_or_fail(index, episode, copy, indexed, result))
+
+    def _finish_job(self, job: Job, outcome: JobResult, index, indexed, catalog) -> EpisodeResult:
+        rel = self._rel(job.episode.audio_path)
+        if outcome.transcript is None:
+            log.warning("FAILED %s", outcome.error)
+            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=outcome.error)
+        transcript = outcome.transcript
+        notes = [self._save(transcript, catalog)]
+        if not transcript.segments:
+            notes.append("no speech detected: the transcript is empty")
+        seconds = outcome.seconds
+        result = EpisodeResult(
+            job.episode.id, rel, "transcribed", duration=transcript.duration, seconds=round(seconds, 2),
+            realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
+            segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
+            note="; ".join(n for n in notes if n))
+        log.info("transcribed %s: %.0f s of audio in %.0f s, %d segments", rel, transcript.duration, seconds,
+                 len(transcript.segments))
+        return self._index_or_fail(index, job.episode, transcript, indexed, result)
+
+    def _refresh_index(self, index, current: list[Episode], catalog: TranscriptCatalog,
+                       indexed: dict[str, str], report: RunReport) -> None:
+        """Up-to-date transcripts: index those whose transcript, sidecar or corrections changed."""
+        stale = []
+        for episode in current:
+            head = catalog.get(episode.id)
+            result = EpisodeResult(episode.id, self._rel(episode.audio_path), "unchanged",
+                                   duration=head.duration, segments=head.segments, suspect=head.suspect)
+            if index is not None and indexed.get(episode.id) != self.index_version(episode):
+                stale.append((episode, result))
+            else:
+                report.results.append(result)
+        from .corrections import apply_corrections, load_corrections
+
+        batch_size = index.options.commit_every if index is not None else 1
+        for start in range(0, len(stale), batch_size):
+            items, done = [], []
+            with self._interrupts.shield():
+                for episode, result in stale[start:start + batch_size]:
+                    version = self.index_version(episode)
+                    try:
+                        transcript = load_transcript(self.layout.transcript_path(episode.id))
+                        meta = load_sidecar(episode.sidecar_path)
+                        items.append((apply_corrections(transcript, load_corrections(self.layout.root, episode.id)),
+                                      meta))
+                        done.append((episode, result, version))
+                    except IndexerError as e:
+                        report.results.append(replace(
+                            result, status="failed",
+                            error=f"{e.path or episode.audio_path}: {e.message}; not re-indexed, the index keeps "
+                                  f"the previous version ({e.hint or 'fix it, then run ingest again'})"))
+                try:
+                    index.update_episodes(items)
+                except IndexerError as e:
+                    for episode, result, _ in done:
+                        report.results.append(replace(result, status="failed", error=f"{e.one_line()}; "
+                                                      f"{episode.id} not re-indexed"))
+                    continue
+                for episode, result, version in done:
+                    indexed[episode.id] = version
+                    report.results.append(replace(result, status="reindexed"))
+                self._save_indexed(indexed)
+
+    def _remove_deleted(self, index, present: set[str], indexed: dict[str, str], catalog: TranscriptCatalog,
+                        report: RunReport) -> None:
+        """Audio gone: drop the episode from the index; keep its transcript in the trash."""
+        if self.options.only:
+            return
+        gone = sorted((set(indexed) | catalog.episode_ids()) - present)
+        if gone and not present:
+            report.results.append(EpisodeResult(
+                "", "", "failed", error=f"{self.layout.audio_dir}: no audio file at all, but {len(gone)} "
+                                        "episode(s) in the archive; nothing removed (is the audio folder mounted? "
+                                        "delete the transcripts by hand if the archive is really empty)"))
+            return
+        for eid in gone:
+            head = catalog.get(eid)
+            with self._interrupts.shield():
+                try:
+                    if index is not None:
+                        index.delete_episode(eid)
+                except IndexerError as e:
+                    report.results.append(EpisodeResult(eid, "", "failed",
+                                                        error=f"{e.one_line()}; {eid} not removed from the index"))
+                    continue
+                self._trash(eid, catalog)
+                if indexed.pop(eid, None) is not None:
+                    self._save_indexed(indexed)
+            report.results.append(EpisodeResult(eid, head.audio_path if head else "", "removed",
+                                                duration=head.duration if head else 0.0,
+                                                note="audio gone: removed from the index, transcript kept in "
+                                                     ".indexer/trash"))
+
+    def _check_engine(self) -> None:
+        from .errors import EngineError
+        from .models import resolve_model
+        from .transcribe import ENGINES
+
+        if self.transcribe_options.engine not in ENGINES:
+            raise EngineError(f"unknown engine {self.transcribe_options.engine!r}; valid engines: "
+                              f"{', '.join(ENGINES)}")
+        resolve_model(self.transcribe_options.model)
 
     def _open_index(self):
         from .index import TranscriptIndex
 
         return TranscriptIndex.open(self.layout.index_dir)
 
-    def _index_episode(self, index, episode: Episode, transcript: Transcript, indexed: dict[str, str]) -> None:
-        from .corrections import apply_corrections, load_corrections
+    def _recover(self) -> None:
+        """Leftovers of a killed run: temporary files of atomic writes, and of a Whoosh commit."""
+        removed = 0
+        for folder in (self.layout.transcripts_dir, self.layout.state_dir, self.layout.runs_dir):
+            if folder.is_dir():
+                for tmp in folder.rglob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        if removed:
+            log.warning("removed %d unfinished file(s) left by an interrupted run", removed)
+        if self.options.index:
+            recover_index(self.layout.index_dir)
 
-        effective = apply_corrections(transcript, load_corrections(self.layout.root, episode.id))
-        index.update_episode(effective, episode.meta)
-        indexed[episode.id] = self.index_version(episode)
-        self._save_indexed(indexed)
+    # -- transcription -------------------------------------------------------
 
-    def _remove_deleted(self, index, present: set[str], indexed: dict[str, str], report: RunReport) -> None:
-        """Audio gone: drop it from the index; keep its transcript in the trash."""
-        if self.options.only:
-            return
-        for episode_id in sorted(set(indexed) - present):
-            if index is not None:
-                index.delete_episode(episode_id)
-            source = self.layout.transcript_path(episode_id)
-            if source.is_file():
-                trash = self.layout.state_dir / "trash" / f"{episode_id}.json"
-                trash.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(source), trash)
-            indexed.pop(episode_id, None)
-            self._save_indexed(indexed)
-            report.results.append(EpisodeResult(episode_id, "", "removed"))
-
-    def run(self) -> RunReport:
-        report = RunReport(str(self.layout.root), _now())
-        with IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock):
-            hashes = HashCache(self.layout.state_dir / "hashes.json")
-            try:
-                self._run(report, hashes)
-            except KeyboardInterrupt:
-                report.interrupted = True
-            finally:
-                hashes.save()
-                report.finished = _now()
-                report.save(self.layout.runs_dir)
-        return report
-
-    def _run(self, report: RunReport, hashes: HashCache) -> None:
-        plan = self.plan(report, hashes)
-        plan.jobs = self._reuse_by_content(plan.jobs, report)
-        index = self._open_index() if self.options.index else None
-        indexed = self._load_indexed()
-        present = {e.id for e, _ in plan.existing} | {j.episode.id for j in plan.jobs} \
-            | {e.id for e, _ in plan.duplicates} | {r.episode for r in report.results if r.episode}
-
-        # Transcripts that exist but are not (or not currently) in the index.
-        for episode, transcript in plan.existing:
-            status = "unchanged"
-            if index is not None and indexed.get(episode.id) != self.index_version(episode):
-                self._index_episode(index, episode, transcript, indexed)
-                status = "reindexed"
-            report.results.append(EpisodeResult(episode.id, transcript.audio_path, status,
-                                                duration=transcript.duration))
-        self._remove_deleted(index, present, indexed, report)
-
-        for job, transcript, error, seconds in self._transcribe_all(plan.jobs):
-            rel = str(job.episode.audio_path.relative_to(self.layout.audio_dir))
-            if transcript is None:
-                report.results.append(EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,
-                                                    error=f"{job.episode.audio_path}: {error}"))
-                continue
-            save_transcript(transcript, self.layout.transcript_path(job.episode.id))
-            export(transcript, EXPORT_FORMATS, self.layout.transcripts_dir)
-            if index is not None:
-                self._index_episode(index, job.episode, transcript, indexed)
-            report.results.append(EpisodeResult(
-                job.episode.id, rel, "transcribed", duration=transcript.duration, seconds=round(seconds, 2),
-                realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
-                segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
-                error="" if transcript.segments else "no speech detected"))
-
-        for episode, original in plan.duplicates:
-            source = self._existing_transcript(original)
-            rel = str(episode.audio_path.relative_to(self.layout.audio_dir))
-            if source is None:
-                report.results.append(EpisodeResult(episode.id, rel, "failed",
-                                                    error=f"{episode.audio_path}: same audio as {original}, "
-                                                          "which failed"))
-                continue
-            copy = self._copy_transcript(source, episode)
-            if index is not None:
-                self._index_episode(index, episode, copy, indexed)
-            report.results.append(EpisodeResult(episode.id, rel, "copied", duration=copy.duration,
-                                                segments=len(copy.segments), error=f"same audio as {original}"))
-
-    def _copy_transcript(self, source: Transcript, episode: Episode) -> Transcript:
-        """Same audio under another name: reuse the transcript, never re-transcribe."""
-        copy = replace(source, episode_id=episode.id,
-                       audio_path=str(episode.audio_path.relative_to(self.layout.audio_dir)))
-        save_transcript(copy, self.layout.transcript_path(episode.id))
-        return copy
-
-    def _transcribe_all(self, jobs: list[Job]) -> Iterator[tuple[Job, Transcript | None, str, float]]:
-        """Yield (job, transcript, error, seconds) as results arrive, in any order."""
+    def _transcribe_all(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
+        """(job, result) as results arrive, in any order, behind one progress bar."""
         if not jobs:
             return
         total_hours = sum(j.duration for j in jobs) / 3600
         bar = _run_bar(total_hours, self.options.progress)
         started = time.monotonic()
         done = 0.0
-        try:
-            for job, transcript, error, seconds in self._dispatch(jobs):
-                done += job.duration
-                bar.update(job.duration / 3600)
-                bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
-                yield job, transcript, error, seconds
-        finally:
-            bar.close()
+        redirect = contextlib.nullcontext()
+        if self.options.progress:
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
-    def _dispatch(self, jobs: list[Job]):
-        options, root = self.transcribe_options, str(self.layout.audio_dir)
-        if self.options.scheduler:
-            yield from _dispatch_dask(self.options.scheduler, jobs, options, root)
-            return
-        if self.workers == 1:
-            for job in jobs:
-                started = time.monotonic()
-                transcript, error = transcribe_job(job, options, root)
-                yield job, transcript, error, time.monotonic() - started
-            return
-        context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
-        with cf.ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            started = {}
-            futures = {}
-            for job in jobs:
-                future = pool.submit(transcribe_job, job, options, root)
-                futures[future] = job
-                started[future] = time.monotonic()
+            redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
+        with redirect, contextlib.closing(self._dispatch(jobs)) as outcomes:
             try:
-                for future in cf.as_completed(futures):
-                    job = futures[future]
-                    try:
-                        transcript, error = future.result()
-                    except Exception as e:  # a worker process died (out of memory, killed)
-                        transcript, error = None, f"worker died: {type(e).__name__}: {e}"
-                    yield job, transcript, error, time.monotonic() - started[future]
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+                for job, outcome in outcomes:
+                    done += job.duration
+                    bar.update(job.duration / 3600)
+                    bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
+                    yield job, outcome
+            finally:
+                bar.close()
+
+    def _dispatch(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
+        root = str(self.layout.audio_dir)
+        if self.options.scheduler:
+            yield from _dispatch_dask(self.options.scheduler, jobs, self.remote_options, root,
+                                      self.options.ship_audio)
+        elif self.workers == 1:
+            for job in jobs:
+                yield job, transcribe_job(job, self.transcribe_options, root)
+        else:
+            yield from _dispatch_pool(self.workers, jobs, self.transcribe_options, root)
+
+    # -- status --------------------------------------------------------------
+
+    def status(self) -> "ArchiveStatus":
+        """What the archive holds and what ``ingest`` would do. Takes no lock and
+        writes no archive data (only the caches: a new file is hashed once)."""
+        report = RunReport(str(self.layout.root), _now())
+        hashes = HashCache(self.layout.state_dir / "hashes.json")
+        catalog = TranscriptCatalog(self.layout, self.layout.state_dir / "transcripts.json")
+        catalog.refresh()
+        plan = self.survey(report, hashes, catalog, probe=False)
+        with contextlib.suppress(OSError):  # a read-only archive: no cache, still a status
+            hashes.save()
+            catalog.save()
+        indexed: dict[str, str] = {}
+        from .index import TranscriptIndex
+
+        with contextlib.suppress(IndexerError):
+            index = TranscriptIndex.open(self.layout.index_dir, create=False)
+            indexed = self._reconcile(index, {e.id: e for e in plan.current})
+            index.close()
+        current = {e.id: e for e in plan.current}
+        up_to_date = {i for i, e in current.items() if indexed.get(i) == self.index_version(e)}
+        seconds = sum(catalog.get(i).duration for i in current)
+        for job in plan.jobs:
+            head = catalog.get(job.episode.id)
+            if head is not None:
+                seconds += head.duration
+            else:
+                with contextlib.suppress(IndexerError):
+                    seconds += audio.probe(job.episode.audio_path).duration
+        seconds += sum(catalog.heads[source].duration for _, source in plan.copies)
+        last = last_report(self.layout.runs_dir)
+        holder = IngestLock.holder(self.layout.state_dir / "ingest.lock")
+        gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not self.options.only else []
+        failed_last = {r.episode for r in last.failed} if last else set()  # counted as failed, not pending
+        pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
+                          | {e.id for e, *_ in plan.duplicates} | (set(current) - up_to_date)) - failed_last)
+        return ArchiveStatus(
+            archive=str(self.layout.root), episodes=len(plan.present), hours=round(seconds / 3600, 3),
+            transcribed=len(current), indexed=len(up_to_date), pending=len(pending), to_remove=len(gone),
+            failed=len(last.failed) if last else 0, suspect=sum(catalog.get(i).suspect for i in current),
+            running=holder, last_run=_run_line(last, holder), pending_episodes=pending,
+            failures=[r.error for r in last.failed] if last else [],
+            problems=[r.error for r in report.failed])
 
 
-def _dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, root: str):
+@dataclass
+class ArchiveStatus:
+    archive: str
+    episodes: int               # audio files
+    hours: float                # of audio, all episodes
+    transcribed: int            # transcript up to date with the audio and the options
+    indexed: int                # and in the index as it is now
+    pending: int                # would be transcribed, copied or indexed by `ingest`
+    to_remove: int              # in the archive, audio gone: `ingest` removes them from the index
+    failed: int                 # in the last run
+    suspect: int                # segments flagged suspect, in up-to-date transcripts
+    running: int | None = None  # pid of an ingest running now
+    last_run: str = ""
+    pending_episodes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)   # of the last run
+    problems: list[str] = field(default_factory=list)   # seen now, before any run
+
+    def table(self) -> str:
+        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio)"),
+                ("transcribed", self.transcribed), ("indexed", self.indexed),
+                ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
+                ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
+                ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
+        lines = [f"{name:<12} {value}" for name, value in rows]
+        lines += [f"  FAILED {error}" for error in self.failures]
+        return "\n".join(lines)
+
+
+def _run_line(report: RunReport | None, holder: int | None) -> str:
+    if holder:
+        return f"running now (pid {holder})"
+    if report is None:
+        return ""
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing to do"
+    if not report.finished:
+        return f"started {report.started}, killed before it finished ({counts}); run ingest again"
+    state = "interrupted" if report.interrupted else "finished"
+    return f"{state} {report.finished}: {counts}"
+
+
+# --- dispatching ---------------------------------------------------------------
+
+def _dispatch_pool(workers: int, jobs: list[Job], options: TranscribeOptions, root: str):
+    """A local pool of spawned processes; a job whose worker died is retried once."""
+    attempts: dict[str, int] = {}
+    pending = list(jobs)
+    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
+    while pending:
+        pool = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=context,
+                                      initializer=_worker_init, initargs=(os.getpid(),))
+        futures = {pool.submit(transcribe_job, job, options, root): job for job in pending}
+        pending, given = [], set()
+        try:
+            for future in cf.as_completed(futures):
+                job = futures[future]
+                try:
+                    outcome = future.result()
+                except cf.process.BrokenProcessPool:
+                    attempts[job.episode.id] = attempts.get(job.episode.id, 0) + 1
+                    if attempts[job.episode.id] < MAX_ATTEMPTS:
+                        pending.append(job)
+                        continue
+                    outcome = JobResult(None, f"{job.episode.audio_path}: the worker process died on it twice "
+                                              "(out of memory? try --workers 1; " + RETRY_HINT + ")")
+                given.add(future)
+                yield job, outcome
+        except KeyboardInterrupt:
+            _kill_workers(pool)
+            # Finished while we were waiting: save it rather than lose it.
+            for future, job in futures.items():
+                if future.done() and future not in given and not future.cancelled() and not future.exception():
+                    yield job, future.result()
+            raise
+        finally:
+            if not all(f.done() for f in futures):
+                _kill_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+        if pending:
+            log.warning("a worker process died; retrying %d episode(s) in a new pool", len(pending))
+
+
+def _dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, root: str,
+                   ship_audio: bool | None):
+    """Transcribe on a Dask cluster; this process still writes transcripts and index.
+
+    Workers read the audio by path when they can (same archive mounted at the
+    same path); otherwise (or with ``ship_audio``) the bytes are sent. A few
+    jobs per worker thread are in flight at a time, so shipped audio never
+    piles up in memory.
+    """
     try:
         from distributed import Client, as_completed
     except ImportError as e:
-        raise IndexerError("--scheduler needs dask.distributed",
-                           hint='pip install "indexer[cluster]"') from e
+        raise IndexerError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as e:
-        raise IndexerError(f"cannot reach the Dask scheduler at {address}: {e}") from e
+        raise IndexerError(f"cannot reach the Dask scheduler at {address}: {e}",
+                           hint="start it with `dask scheduler`, and workers with `dask worker ADDRESS`") from e
     with client:
-        futures = {client.submit(transcribe_job, job, options, root, pure=False): job for job in jobs}
-        started = time.monotonic()
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                transcript, error = future.result()
-            except Exception as e:
-                transcript, error = None, f"Dask worker failed: {type(e).__name__}: {e}"
-            yield job, transcript, error, time.monotonic() - started
+        in_flight = max(2, 2 * sum(client.nthreads().values()))
+        queue = list(jobs)
+        running: dict = {}
+        completed = as_completed()
+
+        def submit(job: Job, ship: bool) -> JobResult | None:
+            """Send one job; a file that cannot be read for shipping fails at once."""
+            data = None
+            if ship:
+                try:
+                    data = client.scatter(Path(job.episode.audio_path).read_bytes())
+                except OSError as e:
+                    return JobResult(None, f"{job.episode.audio_path}: cannot read: {e.strerror} "
+                                           "(deleted during the run? the next run accounts for it)")
+            future = client.submit(transcribe_job, job, options, root, data, True, pure=False)
+            running[future] = (job, ship)
+            completed.add(future)
+            return None
+
+        def submit_more() -> Iterator[tuple[Job, JobResult]]:
+            while queue and len(running) < in_flight:
+                job = queue.pop(0)
+                failure = submit(job, bool(ship_audio))
+                if failure:
+                    yield job, failure
+
+        try:
+            yield from submit_more()
+            for future in completed:
+                job, shipped = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as e:  # the task raised, or its worker died 3 times (KilledWorker)
+                    outcome = JobResult(None, f"{job.episode.audio_path}: Dask worker failed: "
+                                              f"{type(e).__name__}: {e} ({RETRY_HINT})")
+                future.release()
+                if outcome.needs_audio and not shipped and ship_audio is not False:
+                    outcome = submit(job, True)  # this worker has no such file: send the bytes
+                elif outcome.needs_audio:
+                    outcome = JobResult(None, f"{job.episode.audio_path}: a Dask worker cannot read this path "
+                                              "(mount the archive at the same path on every worker, or let "
+                                              "ingest ship the audio)")
+                if outcome is not None:
+                    yield job, outcome
+                yield from submit_more()
+        finally:
+            if running:
+                client.cancel(list(running))
+
+
+# --- helpers -------------------------------------------------------------------
+
+def _one_line(error: IndexerError, path: Path) -> str:
+    """Which file, what is wrong, what to do (ffmpeg's own text names the file again: drop it)."""
+    where = error.path or path
+    message = error.message.replace(f"{where}: ", "")
+    hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
+    return f"{where}: {message} ({hint})"
+
+
+def _check_file(path: Path) -> os.stat_result:
+    """A regular, non-empty file; never open a FIFO (it would block the run)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise AudioError(f"broken symbolic link (to {os.readlink(path)})", path,
+                               "fix or remove the link") from None
+        raise AudioError("file not found (deleted during the run?)", path,
+                           "nothing to do if it was deleted on purpose") from None
+    except PermissionError:
+        raise AudioError("permission denied", path,
+                           "make it readable by the user running ingest, e.g. chmod a+r") from None
+    except OSError as e:
+        raise AudioError(f"cannot read: {e.strerror}", path) from e
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioError("is a folder named like an audio file", path, "rename the folder")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "named pipe" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+        raise AudioError(f"not a regular file (a {kind})", path,
+                           "remove it; only audio files belong under audio/")
+    if st.st_size == 0:
+        raise AudioError("file is empty (0 bytes)", path, "copy the recording again; " + RETRY_HINT)
+    return st
+
+
+def _sha(hashes: HashCache, path: Path) -> str:
+    try:
+        return hashes.sha256(path)
+    except PermissionError:
+        raise AudioError("permission denied", path,
+                           "make it readable by the user running ingest, e.g. chmod a+r") from None
+    except FileNotFoundError:
+        raise AudioError("file not found (deleted during the run?)", path,
+                           "nothing to do if it was deleted on purpose") from None
+    except OSError as e:
+        raise AudioError(f"cannot read: {e.strerror}", path, RETRY_HINT) from e
+
+
+def _index_build(index_dir: Path) -> tuple[str, float]:
+    """(build id, time it was built) of the index: a rebuild changes the id."""
+    from .index import META_FILE
+
+    path = index_dir / META_FILE
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("build", "")), path.stat().st_mtime
+    except (OSError, ValueError, AttributeError):
+        return "", 0.0
+
+
+_TOC_TEMP = re.compile(r"^_MAIN_\d+\.toc\.[0-9.]+$")
+
+
+def recover_index(index_dir: Path) -> int:
+    """Clean what a Whoosh writer killed during a commit leaves behind.
+
+    Whoosh's write lock is a flock, freed by the kernel when its owner dies, so
+    the index never stays locked. A killed commit leaves the previous TOC in
+    force (the new one is written to a temporary name, then renamed), plus the
+    temporary TOC, the writer's ``MAIN.tmp`` folder and segment files no TOC
+    names; the next commit removes only the last. Run while holding the write
+    lock, so no live writer's files are touched. Returns the number removed.
+    """
+    if not index_dir.is_dir():
+        return 0
+    from whoosh import index as whoosh_index
+    from whoosh.filedb.filestore import FileStorage
+
+    storage = FileStorage(str(index_dir))
+    lock = storage.lock("WRITELOCK")
+    if not lock.acquire(False):
+        return 0  # a live writer: its files are not leftovers
+    try:
+        removed = 0
+        for path in index_dir.iterdir():
+            if _TOC_TEMP.match(path.name):
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        if whoosh_index.exists(storage):
+            toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
+            before = set(os.listdir(index_dir))
+            whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, toc.segments)
+            removed += len(before - set(os.listdir(index_dir)))
+        if removed:
+            log.warning("index: removed %d file(s) of a commit that was interrupted (the index holds its "
+                        "last complete commit; what it missed is indexed now)", removed)
+        return removed
+    finally:
+        lock.release()
 
 
 class _NullBar:
@@ -507,10 +1307,69 @@ def _run_bar(total_hours: float, enabled: bool):
         return _NullBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=round(total_hours, 3), unit="h", desc="ingest",
+    return tqdm(total=total_hours, unit="h", desc="ingest",
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
                            "[{elapsed}<{remaining}{postfix}]")
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# --- watching ------------------------------------------------------------------
+
+def _snapshot(layout: ArchiveLayout) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of everything an ingest reads: audio, sidecars, settings, corrections."""
+    found = {}
+    for folder in (layout.audio_dir, layout.root / "corrections"):
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                with contextlib.suppress(OSError):
+                    st = path.lstat()
+                    found[str(path)] = (st.st_size, st.st_mtime_ns)
+    with contextlib.suppress(OSError):
+        st = (layout.root / "archive.yaml").stat()
+        found["archive.yaml"] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def watch(root: str | Path, options: IngestOptions | None = None, interval: float = 300.0,
+          rounds: int | None = None, on_report=None) -> None:
+    """Ingest whenever the archive's inputs change, looking every ``interval`` seconds.
+
+    The first look always ingests; later ones only when a file was added,
+    changed or removed and has not changed again for a few seconds (a copy in
+    progress). Another ingest holding the archive just postpones the round.
+    """
+    layout = ArchiveLayout(Path(root))
+    settle = min(interval, 10.0)
+    done_for: dict | None = None
+    n = 0
+    while rounds is None or n < rounds:
+        n += 1
+        seen = _snapshot(layout)
+        if seen != done_for:
+            if done_for is not None:
+                time.sleep(settle)
+                if _snapshot(layout) != seen:
+                    continue  # still being copied: look again after the pause
+            try:
+                report = Ingest(root, options).run()
+            except LockError as e:
+                log.info("%s; trying again in %.0f s", e.one_line(), interval)
+            else:
+                done_for = seen if not report.interrupted else None
+                if on_report:
+                    on_report(report)
+                if report.interrupted:
+                    raise KeyboardInterrupt
+        if rounds is None or n < rounds:
+            time.sleep(interval)
