@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, load_settings
-from .corrections import apply_corrections, load_corrections
+from .corrections import load_corrections, with_corrections
 from .index import IndexOptions, TranscriptIndex
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
@@ -109,8 +109,7 @@ class Archive:
                     episode = self.layout.episode_for(path)
                     meta, audio_path = episode.meta, self._relative(episode.audio_path)
                 # Editors' corrections are an overlay: index the effective transcript.
-                effective = apply_corrections(transcript, load_corrections(self.root, transcript.episode_id))
-                yield effective, meta, audio_path
+                yield with_corrections(self.root, transcript), meta, audio_path
 
         if self._index is not None:
             self._index.close()
@@ -126,7 +125,7 @@ class Archive:
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
-        transcript = apply_corrections(self.transcript(episode_id), load_corrections(self.root, episode_id))
+        transcript = with_corrections(self.root, self.transcript(episode_id))
         episode = self.episode(episode_id)
         meta = episode.meta if episode else EpisodeMeta()
         audio_path = self._relative(episode.audio_path) if episode else transcript.audio_path

@@ -341,6 +341,16 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this id runs (the owner of a lock or of a leftover folder)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
@@ -351,10 +361,17 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
 
 
 class HashCache:
-    """sha256 of files, remembered by (path, size, mtime) so reruns are cheap."""
+    """sha256 of files, remembered by (path, size, mtime) so reruns are cheap.
 
-    def __init__(self, path: Path):
+    Paths under ``root`` (the archive) are keyed relative to it, so a moved or
+    copied archive keeps its cache; other paths (a symbolic link out of the
+    archive, or no ``root``) by their absolute path. The absolute keys of an
+    older cache are taken over for files still at the same place.
+    """
+
+    def __init__(self, path: Path, root: Path | None = None):
         self.path = path
+        self.root = Path(root).resolve() if root is not None else None
         self._entries: dict[str, list] = {}
         if path.is_file():
             try:
@@ -363,11 +380,21 @@ class HashCache:
                 self._entries = {}  # a damaged cache only costs re-hashing
         self._dirty = False
 
+    def _key(self, resolved: Path) -> str:
+        if self.root is not None and resolved.is_relative_to(self.root):
+            return resolved.relative_to(self.root).as_posix()
+        return str(resolved)
+
     def sha256(self, file: Path) -> str:
         stat = file.stat()
-        key = str(file.resolve())
+        resolved = file.resolve()
+        key = self._key(resolved)
         cached = self._entries.get(key)
+        if cached is None and key != str(resolved):
+            cached = self._entries.pop(str(resolved), None)  # an absolute key of an older cache
+            self._dirty = self._dirty or cached is not None
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            self._entries[key] = cached
             return cached[2]
         digest = sha256_file(file)
         self._entries[key] = [stat.st_size, stat.st_mtime_ns, digest]

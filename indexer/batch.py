@@ -18,24 +18,24 @@ Crash safety rests on three orders:
 
 Bad files are reported (which file, what is wrong, what to do) and skipped;
 nothing already in the archive is dropped because a file went bad.
+
+This module orchestrates; the transcription itself (worker processes, Dask)
+is in :mod:`indexer.workers`, the run reports and the status in
+:mod:`indexer.runs`, and the clean-up of a killed index writer in
+:func:`indexer.index.recover_index`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
-import datetime as dt
 import fcntl
 import fnmatch
 import json
 import logging
-import multiprocessing
 import os
-import re
 import shutil
 import signal
 import stat
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -44,18 +44,26 @@ from typing import Iterator
 
 from . import audio
 from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, episode_id,
-                      load_settings, load_sidecar, sidecar_for)
+                      load_settings, load_sidecar, pid_alive, sidecar_for)
+from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
 from .errors import AudioError, IndexerError, LockError
-from .transcribe import TranscribeOptions, glossary_prompt, load_engine, preset, transcribe_file
+from .progress import progress_bar
+from .runs import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
+                   run_line)
+from .transcribe import TranscribeOptions, glossary_prompt, preset
 from .transcript import Transcript, export, load_transcript, save_transcript
+from .workers import (Job, JobResult, available_cores, dispatch_dask, dispatch_pool, transcribe_job,
+                      worker_plan)
+
+__all__ = [  # also re-exported from runs and workers, where they live, for callers of this module
+    "ArchiveStatus", "EpisodeResult", "Ingest", "IngestLock", "IngestOptions", "Job", "JobResult", "RunReport",
+    "available_cores", "options_from_settings", "transcribe_job", "watch", "worker_plan",
+]
 
 log = logging.getLogger("indexer")
 
 # Written beside each transcript's JSON for people and players; JSON stays the truth.
 EXPORT_FORMATS = ("srt", "vtt", "txt")
-RETRY_HINT = "it is tried again on every run"
-AUDIO_HINT = "replace it with a recording ffmpeg can read; " + RETRY_HINT
-MAX_ATTEMPTS = 2  # transcriptions whose worker process died are retried once
 
 
 @dataclass(frozen=True)
@@ -76,146 +84,7 @@ def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
                    language=settings.language, initial_prompt=glossary_prompt(settings.glossary))
 
 
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-WORKER_MEMORY_GB = 1.0  # a worker with the base model peaks at ~0.45 GB; leave room for larger models
-
-
-def _memory_gb() -> float:
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
-    except (ValueError, OSError, AttributeError):
-        return 4.0
-
-
-def worker_plan(workers: int, cores: int | None = None, memory_gb: float | None = None) -> tuple[int, int]:
-    """(processes, threads each) with processes × threads ≤ cores.
-
-    By default one single-threaded process per core, as memory allows: on 2
-    cores, 2 × 1 ingests the sample archive ~1.45× faster than 1 × 2 (decoding,
-    VAD and Python between the engine's calls do not use the second thread;
-    benchmarks/results/ingest.md).
-    """
-    cores = cores or available_cores()
-    memory_gb = memory_gb if memory_gb is not None else _memory_gb()
-    workers = workers or max(1, min(cores, int(memory_gb // WORKER_MEMORY_GB)))
-    workers = max(1, min(workers, cores))
-    return workers, max(1, cores // workers)
-
-
-# --- the run's records ---------------------------------------------------------
-
-STATUSES = ("transcribed", "copied", "reindexed", "unchanged", "removed", "failed")
-
-
-@dataclass
-class EpisodeResult:
-    episode: str
-    file: str                   # relative to ARCHIVE/audio/
-    status: str                 # one of STATUSES
-    duration: float = 0.0       # seconds of audio
-    seconds: float = 0.0        # wall time of the transcription
-    realtime_factor: float = 0.0
-    segments: int = 0
-    suspect: int = 0
-    error: str = ""             # failed: which file, what is wrong, what to do
-    note: str = ""              # not a failure, but worth a look ("no speech detected")
-
-
-@dataclass
-class RunReport:
-    archive: str
-    started: str
-    finished: str = ""          # empty in the file while the run works (or if it was killed)
-    interrupted: bool = False
-    workers: int = 0
-    scheduler: str = ""
-    fingerprint: str = ""
-    plan_seconds: float = 0.0   # surveying the archive, before any work
-    seconds: float = 0.0        # the whole run
-    results: list[EpisodeResult] = field(default_factory=list)
-    run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
-
-    @property
-    def failed(self) -> list[EpisodeResult]:
-        return [r for r in self.results if r.status == "failed"]
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return counts
-
-    def summary(self) -> str:
-        """A short table of what the run did, then one line per failure or note."""
-        lines = [f"{'':<12}{'episodes':>9}{'audio h':>9}"]
-        for status in STATUSES:
-            rows = [r for r in self.results if r.status == status]
-            if rows:
-                lines.append(f"{status:<12}{len(rows):>9}{sum(r.duration for r in rows) / 3600:>9.2f}")
-        if len(lines) == 1:
-            lines = ["interrupted before any episode was finished" if self.interrupted else "nothing to do"]
-        done = [r for r in self.results if r.status == "transcribed"]
-        if done:
-            audio_s = sum(r.duration for r in done)
-            speed = audio_s / self.seconds if self.seconds else 0.0
-            where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
-            lines.append(f"{audio_s / 3600:.2f} h of audio transcribed in {_duration(self.seconds)} "
-                         f"({speed:.1f}× real time, {where})")
-        for r in self.results:
-            if r.status != "failed" and r.note and r.status != "unchanged":
-                lines.append(f"  note   {r.file or r.episode}: {r.note}")
-        for r in self.failed:
-            lines.append(f"  FAILED {r.error}")
-        if self.interrupted:
-            lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
-        return "\n".join(lines)
-
-    def path(self, runs_dir: Path) -> Path:
-        return runs_dir / f"ingest-{self.run_id}.json"
-
-    def save(self, runs_dir: Path) -> Path:
-        path = self.path(runs_dir)
-        atomic_write_text(path, json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n")
-        return path
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RunReport":
-        results = [EpisodeResult(**r) for r in data.get("results", [])]
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "results"}
-        return cls(**known, results=results)
-
-
-def last_report(runs_dir: Path) -> RunReport | None:
-    """The most recent run report (names sort by start time), or None."""
-    for path in sorted(runs_dir.glob("ingest-*.json"), reverse=True):
-        try:
-            return RunReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            continue
-    return None
-
-
-@dataclass(frozen=True)
-class Job:
-    episode: Episode            # without meta: sidecars matter to the index, not to Whisper
-    sha256: str
-    duration: float
-    size: int = 0
-
-
-@dataclass
-class JobResult:
-    transcript: Transcript | None
-    error: str = ""             # one line, when transcript is None
-    seconds: float = 0.0        # measured where the work ran
-    needs_audio: bool = False   # a Dask worker cannot read the path: send the bytes
-
+# --- the survey's results ----------------------------------------------------
 
 @dataclass
 class Plan:
@@ -363,7 +232,7 @@ class IngestLock:
                     announced = True
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         previous = os.pread(self.fd, 64, 0).decode(errors="replace").strip()
-        if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
+        if previous.isdigit() and int(previous) != os.getpid() and not pid_alive(int(previous)):
             log.warning("an earlier ingest (pid %s) was killed; its finished work is kept and the rest "
                         "is redone now", previous)
         os.ftruncate(self.fd, 0)
@@ -392,16 +261,6 @@ class IngestLock:
             return int(text) if text.isdigit() else -1
         finally:
             os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Interrupts:
@@ -442,106 +301,6 @@ class _Interrupts:
             if not self.depth and self.pending:
                 self.pending = False
                 raise KeyboardInterrupt
-
-
-# --- workers -------------------------------------------------------------------
-
-_ENGINE = None
-_ENGINE_KEY = None
-_ENGINE_LOCK = threading.Lock()
-
-
-def _engine_for(options: TranscribeOptions):
-    """One loaded engine per worker process, reused for every episode."""
-    global _ENGINE, _ENGINE_KEY
-    key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
-    with _ENGINE_LOCK:
-        if _ENGINE_KEY != key:
-            _ENGINE, _ENGINE_KEY = load_engine(options), key
-        return _ENGINE
-
-
-def _dask_threads() -> int:
-    """Engine threads on a Dask worker: its machine's cores shared by its task threads."""
-    try:
-        from distributed import get_worker
-
-        return max(1, available_cores() // max(1, get_worker().state.nthreads))
-    except (ImportError, ValueError, AttributeError):
-        return 0
-
-
-def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: bytes | None = None,
-                   remote: bool = False) -> JobResult:
-    """Runs in a worker (process, or Dask task); never raises.
-
-    ``data``: the audio itself, for a Dask worker without the archive mounted.
-    ``remote``: on Dask, a missing file asks the coordinator for the bytes.
-    """
-    started = time.monotonic()
-    path = Path(job.episode.audio_path)
-    tmp = None
-    try:
-        if remote and not options.cpu_threads:
-            options = replace(options, cpu_threads=_dask_threads())
-        if data is not None:
-            fd, tmp = tempfile.mkstemp(prefix="indexer-", suffix=path.suffix)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            path = Path(tmp)
-        elif not path.is_file() or (job.size and path.stat().st_size != job.size):
-            if remote:
-                return JobResult(None, needs_audio=True)
-            if path.is_file():
-                return JobResult(None, f"{path}: changed during the run (the next run transcribes the new "
-                                       "version)")
-            raise FileNotFoundError
-        engine = _engine_for(options)
-        started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
-        transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
-                                     audio_path=os.path.relpath(job.episode.audio_path, audio_root),
-                                     sha256=job.sha256)
-        return JobResult(transcript, seconds=time.monotonic() - started)
-    except FileNotFoundError:
-        return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
-                               "the next run accounts for it)", time.monotonic() - started)
-    except IndexerError as e:
-        return JobResult(None, _one_line(e, job.episode.audio_path), time.monotonic() - started)
-    except Exception as e:  # a worker must report, not die: the run goes on
-        log.debug("unexpected failure on %s", job.episode.audio_path, exc_info=True)
-        return JobResult(None, f"{job.episode.audio_path}: unexpected {type(e).__name__}: {e} "
-                               f"(please report it; {RETRY_HINT})", time.monotonic() - started)
-    finally:
-        if tmp:
-            os.unlink(tmp)
-
-
-def _worker_init(parent: int) -> None:
-    """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with contextlib.suppress(ImportError):
-        # tqdm (used quietly by the engines) would make a named semaphore per
-        # worker; a worker killed on Ctrl-C would leave it to the resource
-        # tracker, which then warns about a "leak". A thread lock is enough here.
-        from tqdm import tqdm
-
-        tqdm.set_lock(threading.RLock())
-
-    def watch_parent():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-
-
-def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
-    # No public API before Python 3.14 (terminate_workers); a running job
-    # would otherwise be waited for, and a 3-hour file is a long wait.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            process.kill()
 
 
 # --- the run -------------------------------------------------------------------
@@ -633,7 +392,7 @@ class Ingest:
     def _fail(self, report: RunReport, episode_id: str, path: Path, error: IndexerError | str,
               duration: float = 0.0) -> None:
         if isinstance(error, IndexerError):
-            error = _one_line(error, path)
+            error = failure_line(error, path)
         report.results.append(EpisodeResult(episode_id, self._rel(path), "failed", duration=duration,
                                             error=error))
 
@@ -702,12 +461,9 @@ class Ingest:
         return note
 
     def _index_episode(self, index, episode: Episode, transcript: Transcript, indexed: dict[str, str]) -> None:
-        from .corrections import apply_corrections, load_corrections
-
         version = self.index_version(episode)  # before reading: a change while indexing shows next run
         meta = load_sidecar(episode.sidecar_path)
-        effective = apply_corrections(transcript, load_corrections(self.layout.root, episode.id))
-        index.update_episode(effective, meta)
+        index.update_episode(with_corrections(self.layout.root, transcript), meta)
         indexed[episode.id] = version
         self._save_indexed(indexed)
 
@@ -739,8 +495,6 @@ class Ingest:
         return copy, how
 
     def _carry_corrections(self, old: str, new: str) -> None:
-        from .corrections import corrections_path, load_corrections, save_corrections
-
         if old == new or corrections_path(self.layout.root, new).exists():
             return
         with contextlib.suppress(IndexerError):
@@ -765,12 +519,12 @@ class Ingest:
 
     def run(self) -> RunReport:
         started = time.monotonic()
-        report = RunReport(str(self.layout.root), _now(), workers=0 if self.options.scheduler else self.workers,
+        report = RunReport(str(self.layout.root), now(), workers=0 if self.options.scheduler else self.workers,
                            scheduler=self.options.scheduler or "",
                            fingerprint=self.transcribe_options.fingerprint())
         with IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), \
                 self._interrupts:
-            hashes = HashCache(self.layout.state_dir / "hashes.json")
+            hashes = HashCache(self.layout.state_dir / "hashes.json", self.layout.root)
             catalog = TranscriptCatalog(self.layout, self.layout.state_dir / "transcripts.json")
             try:
                 self._run(report, hashes, catalog, started)
@@ -779,7 +533,7 @@ class Ingest:
             finally:
                 hashes.save()
                 catalog.save()
-                report.finished = _now()
+                report.finished = now()
                 report.seconds = round(time.monotonic() - started, 3)
                 report.save(self.layout.runs_dir)
         return report
@@ -866,8 +620,6 @@ class Ingest:
                 stale.append((episode, result))
             else:
                 report.results.append(result)
-        from .corrections import apply_corrections, load_corrections
-
         batch_size = index.options.commit_every if index is not None else 1
         for start in range(0, len(stale), batch_size):
             items, done = [], []
@@ -877,8 +629,7 @@ class Ingest:
                     try:
                         transcript = load_transcript(self.layout.transcript_path(episode.id))
                         meta = load_sidecar(episode.sidecar_path)
-                        items.append((apply_corrections(transcript, load_corrections(self.layout.root, episode.id)),
-                                      meta))
+                        items.append((with_corrections(self.layout.root, transcript), meta))
                         done.append((episode, result, version))
                     except IndexerError as e:
                         report.results.append(replace(
@@ -953,6 +704,8 @@ class Ingest:
         if removed:
             log.warning("removed %d unfinished file(s) left by an interrupted run", removed)
         if self.options.index:
+            from .index import recover_index
+
             recover_index(self.layout.index_dir)
 
     # -- transcription -------------------------------------------------------
@@ -962,7 +715,9 @@ class Ingest:
         if not jobs:
             return
         total_hours = sum(j.duration for j in jobs) / 3600
-        bar = _run_bar(total_hours, self.options.progress)
+        bar = progress_bar(total_hours, "ingest", "h", self.options.progress,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
+                                      "[{elapsed}<{remaining}{postfix}]")
         started = time.monotonic()
         done = 0.0
         redirect = contextlib.nullcontext()
@@ -983,21 +738,21 @@ class Ingest:
     def _dispatch(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
         root = str(self.layout.audio_dir)
         if self.options.scheduler:
-            yield from _dispatch_dask(self.options.scheduler, jobs, self.remote_options, root,
-                                      self.options.ship_audio)
+            yield from dispatch_dask(self.options.scheduler, jobs, self.remote_options, root,
+                                     self.options.ship_audio)
         elif self.workers == 1:
             for job in jobs:
                 yield job, transcribe_job(job, self.transcribe_options, root)
         else:
-            yield from _dispatch_pool(self.workers, jobs, self.transcribe_options, root)
+            yield from dispatch_pool(self.workers, jobs, self.transcribe_options, root)
 
     # -- status --------------------------------------------------------------
 
-    def status(self) -> "ArchiveStatus":
+    def status(self) -> ArchiveStatus:
         """What the archive holds and what ``ingest`` would do. Takes no lock and
         writes no archive data (only the caches: a new file is hashed once)."""
-        report = RunReport(str(self.layout.root), _now())
-        hashes = HashCache(self.layout.state_dir / "hashes.json")
+        report = RunReport(str(self.layout.root), now())
+        hashes = HashCache(self.layout.state_dir / "hashes.json", self.layout.root)
         catalog = TranscriptCatalog(self.layout, self.layout.state_dir / "transcripts.json")
         catalog.refresh()
         plan = self.survey(report, hashes, catalog, probe=False)
@@ -1032,169 +787,9 @@ class Ingest:
             archive=str(self.layout.root), episodes=len(plan.present), hours=round(seconds / 3600, 3),
             transcribed=len(current), indexed=len(up_to_date), pending=len(pending), to_remove=len(gone),
             failed=len(last.failed) if last else 0, suspect=sum(catalog.get(i).suspect for i in current),
-            running=holder, last_run=_run_line(last, holder), pending_episodes=pending,
+            running=holder, last_run=run_line(last, holder), pending_episodes=pending,
             failures=[r.error for r in last.failed] if last else [],
             problems=[r.error for r in report.failed])
-
-
-@dataclass
-class ArchiveStatus:
-    archive: str
-    episodes: int               # audio files
-    hours: float                # of audio, all episodes
-    transcribed: int            # transcript up to date with the audio and the options
-    indexed: int                # and in the index as it is now
-    pending: int                # would be transcribed, copied or indexed by `ingest`
-    to_remove: int              # in the archive, audio gone: `ingest` removes them from the index
-    failed: int                 # in the last run
-    suspect: int                # segments flagged suspect, in up-to-date transcripts
-    running: int | None = None  # pid of an ingest running now
-    last_run: str = ""
-    pending_episodes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)   # of the last run
-    problems: list[str] = field(default_factory=list)   # seen now, before any run
-
-    def table(self) -> str:
-        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio)"),
-                ("transcribed", self.transcribed), ("indexed", self.indexed),
-                ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
-                ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
-                ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
-        lines = [f"{name:<12} {value}" for name, value in rows]
-        lines += [f"  FAILED {error}" for error in self.failures]
-        return "\n".join(lines)
-
-
-def _run_line(report: RunReport | None, holder: int | None) -> str:
-    if holder:
-        return f"running now (pid {holder})"
-    if report is None:
-        return ""
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing to do"
-    if not report.finished:
-        return f"started {report.started}, killed before it finished ({counts}); run ingest again"
-    state = "interrupted" if report.interrupted else "finished"
-    return f"{state} {report.finished}: {counts}"
-
-
-# --- dispatching ---------------------------------------------------------------
-
-def _dispatch_pool(workers: int, jobs: list[Job], options: TranscribeOptions, root: str):
-    """A local pool of spawned processes; a job whose worker died is retried once."""
-    attempts: dict[str, int] = {}
-    pending = list(jobs)
-    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
-    while pending:
-        pool = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=context,
-                                      initializer=_worker_init, initargs=(os.getpid(),))
-        futures = {pool.submit(transcribe_job, job, options, root): job for job in pending}
-        pending, given = [], set()
-        try:
-            for future in cf.as_completed(futures):
-                job = futures[future]
-                try:
-                    outcome = future.result()
-                except cf.process.BrokenProcessPool:
-                    attempts[job.episode.id] = attempts.get(job.episode.id, 0) + 1
-                    if attempts[job.episode.id] < MAX_ATTEMPTS:
-                        pending.append(job)
-                        continue
-                    outcome = JobResult(None, f"{job.episode.audio_path}: the worker process died on it twice "
-                                              "(out of memory? try --workers 1; " + RETRY_HINT + ")")
-                given.add(future)
-                yield job, outcome
-        except KeyboardInterrupt:
-            _kill_workers(pool)
-            # Finished while we were waiting: save it rather than lose it.
-            for future, job in futures.items():
-                if future.done() and future not in given and not future.cancelled() and not future.exception():
-                    yield job, future.result()
-            raise
-        finally:
-            if not all(f.done() for f in futures):
-                _kill_workers(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
-        if pending:
-            log.warning("a worker process died; retrying %d episode(s) in a new pool", len(pending))
-
-
-def _dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, root: str,
-                   ship_audio: bool | None):
-    """Transcribe on a Dask cluster; this process still writes transcripts and index.
-
-    Workers read the audio by path when they can (same archive mounted at the
-    same path); otherwise (or with ``ship_audio``) the bytes are sent. A few
-    jobs per worker thread are in flight at a time, so shipped audio never
-    piles up in memory.
-    """
-    try:
-        from distributed import Client, as_completed
-    except ImportError as e:
-        raise IndexerError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as e:
-        raise IndexerError(f"cannot reach the Dask scheduler at {address}: {e}",
-                           hint="start it with `dask scheduler`, and workers with `dask worker ADDRESS`") from e
-    with client:
-        in_flight = max(2, 2 * sum(client.nthreads().values()))
-        queue = list(jobs)
-        running: dict = {}
-        completed = as_completed()
-
-        def submit(job: Job, ship: bool) -> JobResult | None:
-            """Send one job; a file that cannot be read for shipping fails at once."""
-            data = None
-            if ship:
-                try:
-                    data = client.scatter(Path(job.episode.audio_path).read_bytes())
-                except OSError as e:
-                    return JobResult(None, f"{job.episode.audio_path}: cannot read: {e.strerror} "
-                                           "(deleted during the run? the next run accounts for it)")
-            future = client.submit(transcribe_job, job, options, root, data, True, pure=False)
-            running[future] = (job, ship)
-            completed.add(future)
-            return None
-
-        def submit_more() -> Iterator[tuple[Job, JobResult]]:
-            while queue and len(running) < in_flight:
-                job = queue.pop(0)
-                failure = submit(job, bool(ship_audio))
-                if failure:
-                    yield job, failure
-
-        try:
-            yield from submit_more()
-            for future in completed:
-                job, shipped = running.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as e:  # the task raised, or its worker died 3 times (KilledWorker)
-                    outcome = JobResult(None, f"{job.episode.audio_path}: Dask worker failed: "
-                                              f"{type(e).__name__}: {e} ({RETRY_HINT})")
-                future.release()
-                if outcome.needs_audio and not shipped and ship_audio is not False:
-                    outcome = submit(job, True)  # this worker has no such file: send the bytes
-                elif outcome.needs_audio:
-                    outcome = JobResult(None, f"{job.episode.audio_path}: a Dask worker cannot read this path "
-                                              "(mount the archive at the same path on every worker, or let "
-                                              "ingest ship the audio)")
-                if outcome is not None:
-                    yield job, outcome
-                yield from submit_more()
-        finally:
-            if running:
-                client.cancel(list(running))
-
-
-# --- helpers -------------------------------------------------------------------
-
-def _one_line(error: IndexerError, path: Path) -> str:
-    """Which file, what is wrong, what to do (ffmpeg's own text names the file again: drop it)."""
-    where = error.path or path
-    message = error.message.replace(f"{where}: ", "")
-    hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
-    return f"{where}: {message} ({hint})"
 
 
 def _check_file(path: Path) -> os.stat_result:
@@ -1245,83 +840,6 @@ def _index_build(index_dir: Path) -> tuple[str, float]:
         return str(json.loads(path.read_text(encoding="utf-8")).get("build", "")), path.stat().st_mtime
     except (OSError, ValueError, AttributeError):
         return "", 0.0
-
-
-_TOC_TEMP = re.compile(r"^_MAIN_\d+\.toc\.[0-9.]+$")
-
-
-def recover_index(index_dir: Path) -> int:
-    """Clean what a Whoosh writer killed during a commit leaves behind.
-
-    Whoosh's write lock is a flock, freed by the kernel when its owner dies, so
-    the index never stays locked. A killed commit leaves the previous TOC in
-    force (the new one is written to a temporary name, then renamed), plus the
-    temporary TOC, the writer's ``MAIN.tmp`` folder and segment files no TOC
-    names; the next commit removes only the last. Run while holding the write
-    lock, so no live writer's files are touched. Returns the number removed.
-    """
-    if not index_dir.is_dir():
-        return 0
-    from whoosh import index as whoosh_index
-    from whoosh.filedb.filestore import FileStorage
-
-    storage = FileStorage(str(index_dir))
-    lock = storage.lock("WRITELOCK")
-    if not lock.acquire(False):
-        return 0  # a live writer: its files are not leftovers
-    try:
-        removed = 0
-        for path in index_dir.iterdir():
-            if _TOC_TEMP.match(path.name):
-                path.unlink()
-                removed += 1
-            elif path.is_dir() and path.name.endswith(".tmp"):
-                shutil.rmtree(path, ignore_errors=True)
-                removed += 1
-        if whoosh_index.exists(storage):
-            toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
-            before = set(os.listdir(index_dir))
-            whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, toc.segments)
-            removed += len(before - set(os.listdir(index_dir)))
-        if removed:
-            log.warning("index: removed %d file(s) of a commit that was interrupted (the index holds its "
-                        "last complete commit; what it missed is indexed now)", removed)
-        return removed
-    finally:
-        lock.release()
-
-
-class _NullBar:
-    def update(self, n):
-        pass
-
-    def set_postfix_str(self, text):
-        pass
-
-    def close(self):
-        pass
-
-
-def _run_bar(total_hours: float, enabled: bool):
-    if not enabled:
-        return _NullBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total_hours, unit="h", desc="ingest",
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
-                           "[{elapsed}<{remaining}{postfix}]")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # --- watching ------------------------------------------------------------------

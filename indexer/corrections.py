@@ -414,9 +414,14 @@ def machine_transcript(layout: ArchiveLayout, episode_id: str,
     return load_transcript(path)
 
 
+def with_corrections(archive_root: str | Path, transcript: Transcript) -> Transcript:
+    """The effective transcript: ``transcript`` with its episode's corrections applied."""
+    return apply_corrections(transcript, load_corrections(archive_root, transcript.episode_id))
+
+
 def effective_transcript(layout: ArchiveLayout, episode_id: str) -> Transcript:
     """The machine transcript with the episode's corrections applied."""
-    return apply_corrections(machine_transcript(layout, episode_id), load_corrections(layout.root, episode_id))
+    return with_corrections(layout.root, machine_transcript(layout, episode_id))
 
 
 def _update_index(index, effective: Transcript, meta: EpisodeMeta) -> None:
@@ -429,7 +434,7 @@ def _update_index(index, effective: Transcript, meta: EpisodeMeta) -> None:
 def reindex_episode(layout: ArchiveLayout, index, episode_id: str) -> Transcript:
     """Put the effective transcript of one episode in ``index`` (as ingest does)."""
     machine = machine_transcript(layout, episode_id)
-    effective = apply_corrections(machine, load_corrections(layout.root, episode_id))
+    effective = with_corrections(layout.root, machine)
     _update_index(index, effective, episode_meta(layout, machine))
     return effective
 
@@ -441,12 +446,12 @@ def record(layout: ArchiveLayout, index, episode_id: str, make) -> Correction:
     next ingest or reindex picks it up.
     """
     machine = machine_transcript(layout, episode_id)
-    effective = apply_corrections(machine, load_corrections(layout.root, episode_id))
+    effective = with_corrections(layout.root, machine)
     meta = episode_meta(layout, machine)
     correction = make(machine, effective, meta)
     add_correction(layout.root, episode_id, correction)
     if index is not None:
-        _update_index(index, apply_corrections(machine, load_corrections(layout.root, episode_id)), meta)
+        _update_index(index, with_corrections(layout.root, machine), meta)
     return correction
 
 
@@ -466,5 +471,5 @@ __all__ = [
     "Correction", "add_correction", "align_words", "anchor", "apply_corrections", "correct",
     "corrections_path", "effective_transcript", "episode_meta", "load_corrections", "machine_transcript",
     "reindex_episode", "save_corrections", "set_speaker", "similarity", "speaker_correction",
-    "stale_corrections", "text_correction",
+    "stale_corrections", "text_correction", "with_corrections",
 ]

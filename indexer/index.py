@@ -27,7 +27,8 @@ Locking: Whoosh's write lock is ``fcntl.flock`` on ``index/WRITELOCK``. The
 kernel releases it when the owner dies (even on SIGKILL), so a dead process
 leaves no stale lock; the empty ``WRITELOCK`` file staying behind is harmless,
 and segment files of a writer that died before committing are removed by the
-next commit.
+next commit. What a killed commit or a killed rebuild leaves is cleaned by
+:func:`recover_index` (``ingest`` runs it first).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,12 +49,14 @@ from typing import Iterable, Iterator
 
 from whoosh import fields, index as whoosh_index, scoring
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.filedb.filestore import FileStorage
 from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
-from .archive import EpisodeMeta, atomic_write_text
+from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexSchemaError, LockError
+from .progress import progress_bar
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
@@ -62,6 +66,11 @@ META_FILE = "indexer-index.json"
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
 PAIR_SEPARATOR = "+"  # never inside a token (tokens are \w, ', ., @, #)
+# Beside the index during a rebuild: the new index, then (for the swap) the old
+# one; "<prefix><pid>-<random>", the same suffix for both folders of one rebuild.
+REBUILD_PREFIX = ".index-rebuild-"
+OLD_PREFIX = ".index-old-"
+LEFTOVER_AGE = 3600.0  # s: such a folder naming no pid (older versions) is dead once untouched this long
 
 
 # --- French analysis -----------------------------------------------------------
@@ -616,7 +625,7 @@ class TranscriptIndex:
         """Replace many episodes, committing every ``options.commit_every`` episodes."""
         items = iter(items)
         total = 0
-        bar = _progress(progress, "index", unit="episode")
+        bar = progress_bar(None, "index", "episode", progress)
         try:
             while True:
                 batch = [item for _, item in zip(range(self.options.commit_every), items)]
@@ -673,7 +682,7 @@ class TranscriptIndex:
                 break
         common = common_terms(s.text for item in sample for s in item[0].segments)
         items = itertools.chain(sample, items)
-        tmp = parent / f".index-rebuild-{uuid.uuid4().hex[:8]}"
+        tmp = parent / f"{REBUILD_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
             ix = whoosh_index.create_in(str(tmp), build_schema(common))
@@ -685,7 +694,7 @@ class TranscriptIndex:
             if procs > 1:
                 kwargs.update(procs=procs, multisegment=multisegment)
             count = 0
-            bar = _progress(progress, "reindex", unit="episode")
+            bar = progress_bar(None, "reindex", "episode", progress)
             try:
                 with self._writer(ix, optimize=not multisegment, **kwargs) as writer:
                     for transcript, meta, *audio in items:
@@ -710,24 +719,118 @@ class TranscriptIndex:
     def _swap_in(self, new_dir: Path) -> None:
         old = None
         if self.index_dir.exists():
-            old = self.index_dir.parent / f".index-old-{uuid.uuid4().hex[:8]}"
+            old = self.index_dir.parent / (OLD_PREFIX + new_dir.name.removeprefix(REBUILD_PREFIX))
             self.index_dir.rename(old)
         new_dir.rename(self.index_dir)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-class _NullBar:
-    def update(self, n: int = 1) -> None:
-        pass
+# --- crash recovery --------------------------------------------------------------
 
-    def close(self) -> None:
-        pass
+_TOC_TEMP = re.compile(r"^_MAIN_\d+\.toc\.[0-9.]+$")
 
 
-def _progress(enabled: bool, desc: str, **kwargs):
-    if not enabled:
-        return _NullBar()
-    from tqdm.auto import tqdm
+def recover_index(index_dir: Path) -> int:
+    """Clean what a killed Whoosh commit or a killed rebuild leaves behind.
 
-    return tqdm(desc=desc, **kwargs)
+    Whoosh's write lock is a flock, freed by the kernel when its owner dies, so
+    the index never stays locked. A killed commit leaves the previous TOC in
+    force (the new one is written to a temporary name, then renamed), plus the
+    temporary TOC, the writer's ``MAIN.tmp`` folder and segment files no TOC
+    names; the next commit removes only the last. These are removed while
+    holding the write lock, so no live writer's files are touched.
+
+    A killed rebuild leaves its folders beside the index (see
+    :func:`_recover_rebuilds`). Returns the number of files and folders removed.
+    """
+    removed = _recover_rebuilds(index_dir)
+    if not index_dir.is_dir():
+        return removed
+    storage = FileStorage(str(index_dir))
+    lock = storage.lock("WRITELOCK")
+    if not lock.acquire(False):
+        return removed  # a live writer: its files are not leftovers
+    try:
+        count = 0
+        for path in index_dir.iterdir():
+            if _TOC_TEMP.match(path.name):
+                path.unlink()
+                count += 1
+            elif path.is_dir() and path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+                count += 1
+        if whoosh_index.exists(storage):
+            toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
+            before = set(os.listdir(index_dir))
+            whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, toc.segments)
+            count += len(before - set(os.listdir(index_dir)))
+        if count:
+            log.warning("index: removed %d file(s) of a commit that was interrupted (the index holds its "
+                        "last complete commit; what it missed is indexed now)", count)
+        return removed + count
+    finally:
+        lock.release()
+
+
+def _recover_rebuilds(index_dir: Path) -> int:
+    """Remove the rebuild and old-index folders of rebuilds that were killed.
+
+    Only folders whose rebuild is over: its process is gone (or, for a name
+    without a pid, the folder has not changed for :data:`LEFTOVER_AGE`) and no
+    writer holds its lock. A rebuild killed between the two renames of the
+    swap left no index at all: its new index (complete: the swap starts after
+    the commit), or else the index it replaced, is put back first.
+    """
+    parent = index_dir.parent
+    if not parent.is_dir():
+        return 0
+    leftovers = [p for p in parent.iterdir() if p.is_dir() and p.name.startswith((REBUILD_PREFIX, OLD_PREFIX))
+                 and _abandoned(p)]
+    if not index_dir.exists():
+        olds = sorted((p for p in leftovers if p.name.startswith(OLD_PREFIX)),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in olds:
+            new = parent / (REBUILD_PREFIX + old.name.removeprefix(OLD_PREFIX))
+            found = new if new in leftovers else old
+            if (_read_meta_quietly(found) or {}).get("schema_version") == SCHEMA_VERSION:
+                try:
+                    found.rename(index_dir)
+                except OSError:  # an index appeared meanwhile: keep it
+                    break
+                leftovers.remove(found)
+                log.warning("index: a rebuild was killed while swapping indexes; %s", "its new index is now "
+                            "in place" if found is new else "the index it was replacing is back in place")
+                break
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    if leftovers:
+        log.warning("index: removed %d folder(s) left by a rebuild that was interrupted (%s)", len(leftovers),
+                    ", ".join(sorted(p.name for p in leftovers)))
+    return len(leftovers)
+
+
+def _abandoned(folder: Path) -> bool:
+    """The rebuild that made ``folder`` is over (it removes its folders itself unless killed)."""
+    token = folder.name.removeprefix(REBUILD_PREFIX).removeprefix(OLD_PREFIX)
+    pid, dash, _ = token.partition("-")
+    try:
+        if dash and pid.isdigit():
+            if int(pid) == os.getpid() or pid_alive(int(pid)):
+                return False
+        elif time.time() - folder.stat().st_mtime < LEFTOVER_AGE:
+            return False
+        lock = FileStorage(str(folder)).lock("WRITELOCK")
+        if not lock.acquire(False):
+            return False  # a writer (or a process it forked) still works there
+        lock.release()
+    except OSError:
+        return False
+    return True
+
+
+def _read_meta_quietly(index_dir: Path) -> dict | None:
+    try:
+        return _read_meta(index_dir)
+    except IndexSchemaError:
+        return None

@@ -24,6 +24,7 @@ from . import audio
 from .archive import sha256_file
 from .errors import EngineError
 from .models import ModelInfo, resolve_model
+from .progress import progress_bar
 from .transcript import FlagOptions, Segment, Transcript, Word, flag_segments
 
 log = logging.getLogger("indexer")
@@ -305,26 +306,22 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
 # --- the whole file ------------------------------------------------------------
 
 class _Progress:
-    """A tqdm bar in audio seconds, or nothing; same calls either way."""
+    """A bar in audio seconds (or a null bar), fed the position reached in the audio."""
 
     def __init__(self, total: float, label: str, enabled: bool):
-        self.bar = None
+        self.total = round(total, 1)
         self.done = 0.0
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=round(total, 1), unit="s", desc=label, leave=False,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
-                                       "[{elapsed}<{remaining}, {rate_fmt}]")
+        self.bar = progress_bar(self.total, label, "s", enabled, leave=False,
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
+                                           "[{elapsed}<{remaining}, {rate_fmt}]")
 
     def __call__(self, seconds: float) -> None:
-        if self.bar is not None and seconds > self.done:
-            self.bar.update(round(min(seconds, self.bar.total) - self.done, 1))
-            self.done = min(seconds, self.bar.total)
+        if seconds > self.done:
+            self.bar.update(round(min(seconds, self.total) - self.done, 1))
+            self.done = min(seconds, self.total)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,

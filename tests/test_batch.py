@@ -24,9 +24,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA
-from indexer import Archive, batch
+from indexer import Archive, batch, workers
 from indexer.archive import ArchiveLayout
-from indexer.batch import Ingest, IngestLock, IngestOptions, Job, RunReport, transcribe_job, watch, worker_plan
+from indexer.batch import Ingest, IngestLock, IngestOptions, watch
+from indexer.runs import RunReport
+from indexer.workers import Job, transcribe_job, worker_plan
 from indexer.cli import main
 from indexer.transcript import load_transcript
 
@@ -77,13 +79,13 @@ def by_file(report: RunReport) -> dict[str, str]:
 def transcriptions(monkeypatch):
     """Counts real transcriptions (in this process)."""
     calls = []
-    real = batch.transcribe_file
+    real = workers.transcribe_file
 
     def counting(path, *args, **kwargs):
         calls.append(Path(path).name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "transcribe_file", counting)
+    monkeypatch.setattr(workers, "transcribe_file", counting)
     return calls
 
 
@@ -411,6 +413,7 @@ def pause_here():
     time.sleep(pause)
 
 import indexer.batch as batch
+import indexer.workers as workers
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
@@ -424,7 +427,7 @@ def on_call(owner, name, when):
     setattr(owner, name, patched)
 
 if point == "transcribing":              # inside the second episode's transcription
-    on_call(batch, "transcribe_file", lambda n, *a: n == 2)
+    on_call(workers, "transcribe_file", lambda n, *a: n == 2)
 elif point == "writing-transcript":      # temporary file written and fsynced, not renamed yet
     on_call(os, "replace", lambda n, src, dst, *a: str(dst).endswith(".json") and "/transcripts/" in str(dst))
 elif point == "committing-index":        # segment files written, the new TOC not yet (1st: empty index)

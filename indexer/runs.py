@@ -1,0 +1,169 @@
+"""What an ingest did and what the archive holds: run reports and the status.
+
+A run's report is saved under ``ARCHIVE/runs/`` while it works (``finished``
+empty) and when it ends; ``indexer status`` reads the last one. Every failure
+is one line: which file, what is wrong, what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .archive import atomic_write_text
+from .errors import AudioError, IndexerError
+
+STATUSES = ("transcribed", "copied", "reindexed", "unchanged", "removed", "failed")
+RETRY_HINT = "it is tried again on every run"
+AUDIO_HINT = "replace it with a recording ffmpeg can read; " + RETRY_HINT
+
+
+def failure_line(error: IndexerError, path: Path | str) -> str:
+    """Which file, what is wrong, what to do (ffmpeg's own text names the file again: drop it)."""
+    where = error.path or path
+    message = error.message.replace(f"{where}: ", "")
+    hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
+    return f"{where}: {message} ({hint})"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class EpisodeResult:
+    episode: str
+    file: str                   # relative to ARCHIVE/audio/
+    status: str                 # one of STATUSES
+    duration: float = 0.0       # seconds of audio
+    seconds: float = 0.0        # wall time of the transcription
+    realtime_factor: float = 0.0
+    segments: int = 0
+    suspect: int = 0
+    error: str = ""             # failed: which file, what is wrong, what to do
+    note: str = ""              # not a failure, but worth a look ("no speech detected")
+
+
+@dataclass
+class RunReport:
+    archive: str
+    started: str
+    finished: str = ""          # empty in the file while the run works (or if it was killed)
+    interrupted: bool = False
+    workers: int = 0
+    scheduler: str = ""
+    fingerprint: str = ""
+    plan_seconds: float = 0.0   # surveying the archive, before any work
+    seconds: float = 0.0        # the whole run
+    results: list[EpisodeResult] = field(default_factory=list)
+    run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
+
+    @property
+    def failed(self) -> list[EpisodeResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return counts
+
+    def summary(self) -> str:
+        """A short table of what the run did, then one line per failure or note."""
+        lines = [f"{'':<12}{'episodes':>9}{'audio h':>9}"]
+        for status in STATUSES:
+            rows = [r for r in self.results if r.status == status]
+            if rows:
+                lines.append(f"{status:<12}{len(rows):>9}{sum(r.duration for r in rows) / 3600:>9.2f}")
+        if len(lines) == 1:
+            lines = ["interrupted before any episode was finished" if self.interrupted else "nothing to do"]
+        done = [r for r in self.results if r.status == "transcribed"]
+        if done:
+            audio_s = sum(r.duration for r in done)
+            speed = audio_s / self.seconds if self.seconds else 0.0
+            where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
+            lines.append(f"{audio_s / 3600:.2f} h of audio transcribed in {_duration(self.seconds)} "
+                         f"({speed:.1f}× real time, {where})")
+        for r in self.results:
+            if r.status != "failed" and r.note and r.status != "unchanged":
+                lines.append(f"  note   {r.file or r.episode}: {r.note}")
+        for r in self.failed:
+            lines.append(f"  FAILED {r.error}")
+        if self.interrupted:
+            lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
+        return "\n".join(lines)
+
+    def path(self, runs_dir: Path) -> Path:
+        return runs_dir / f"ingest-{self.run_id}.json"
+
+    def save(self, runs_dir: Path) -> Path:
+        path = self.path(runs_dir)
+        atomic_write_text(path, json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunReport":
+        results = [EpisodeResult(**r) for r in data.get("results", [])]
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "results"}
+        return cls(**known, results=results)
+
+
+def last_report(runs_dir: Path) -> RunReport | None:
+    """The most recent run report (names sort by start time), or None."""
+    for path in sorted(runs_dir.glob("ingest-*.json"), reverse=True):
+        try:
+            return RunReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue
+    return None
+
+
+@dataclass
+class ArchiveStatus:
+    archive: str
+    episodes: int               # audio files
+    hours: float                # of audio, all episodes
+    transcribed: int            # transcript up to date with the audio and the options
+    indexed: int                # and in the index as it is now
+    pending: int                # would be transcribed, copied or indexed by `ingest`
+    to_remove: int              # in the archive, audio gone: `ingest` removes them from the index
+    failed: int                 # in the last run
+    suspect: int                # segments flagged suspect, in up-to-date transcripts
+    running: int | None = None  # pid of an ingest running now
+    last_run: str = ""
+    pending_episodes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)   # of the last run
+    problems: list[str] = field(default_factory=list)   # seen now, before any run
+
+    def table(self) -> str:
+        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio)"),
+                ("transcribed", self.transcribed), ("indexed", self.indexed),
+                ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
+                ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
+                ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
+        lines = [f"{name:<12} {value}" for name, value in rows]
+        lines += [f"  FAILED {error}" for error in self.failures]
+        return "\n".join(lines)
+
+
+def run_line(report: RunReport | None, holder: int | None) -> str:
+    """The last run in one line, for the status: running, killed, interrupted or finished."""
+    if holder:
+        return f"running now (pid {holder})"
+    if report is None:
+        return ""
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing to do"
+    if not report.finished:
+        return f"started {report.started}, killed before it finished ({counts}); run ingest again"
+    state = "interrupted" if report.interrupted else "finished"
+    return f"{state} {report.finished}: {counts}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,295 @@
+"""Transcription away from the coordinator: worker processes, or a Dask cluster.
+
+:func:`transcribe_job` runs in a worker and never raises: every outcome comes
+back as a :class:`JobResult`. The coordinator (:mod:`indexer.batch`) is the
+only writer; :func:`dispatch_pool` and :func:`dispatch_dask` yield ``(job,
+result)`` pairs to it as they arrive, in any order.
+
+A worker loads its engine once and reuses it for every episode; it ignores
+Ctrl-C and SIGTERM (the coordinator decides) and ends when the coordinator is
+gone, even if it was SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+from .archive import Episode
+from .errors import IndexerError
+from .runs import RETRY_HINT, failure_line
+from .transcribe import TranscribeOptions, load_engine, transcribe_file
+from .transcript import Transcript
+
+log = logging.getLogger("indexer")
+
+MAX_ATTEMPTS = 2  # transcriptions whose worker process died are retried once
+WORKER_MEMORY_GB = 1.0  # a worker with the base model peaks at ~0.45 GB; leave room for larger models
+
+
+@dataclass(frozen=True)
+class Job:
+    episode: Episode            # without meta: sidecars matter to the index, not to Whisper
+    sha256: str
+    duration: float
+    size: int = 0
+
+
+@dataclass
+class JobResult:
+    transcript: Transcript | None
+    error: str = ""             # one line, when transcript is None
+    seconds: float = 0.0        # measured where the work ran
+    needs_audio: bool = False   # a Dask worker cannot read the path: send the bytes
+
+
+# --- sizing --------------------------------------------------------------------
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 4.0
+
+
+def worker_plan(workers: int, cores: int | None = None, memory_gb: float | None = None) -> tuple[int, int]:
+    """(processes, threads each) with processes × threads ≤ cores.
+
+    By default one single-threaded process per core, as memory allows: on 2
+    cores, 2 × 1 ingests the sample archive ~1.45× faster than 1 × 2 (decoding,
+    VAD and Python between the engine's calls do not use the second thread;
+    benchmarks/results/ingest.md).
+    """
+    cores = cores or available_cores()
+    memory_gb = memory_gb if memory_gb is not None else _memory_gb()
+    workers = workers or max(1, min(cores, int(memory_gb // WORKER_MEMORY_GB)))
+    workers = max(1, min(workers, cores))
+    return workers, max(1, cores // workers)
+
+
+# --- in the worker -------------------------------------------------------------
+
+_ENGINE = None
+_ENGINE_KEY = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine_for(options: TranscribeOptions):
+    """One loaded engine per worker process, reused for every episode."""
+    global _ENGINE, _ENGINE_KEY
+    key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
+    with _ENGINE_LOCK:
+        if _ENGINE_KEY != key:
+            _ENGINE, _ENGINE_KEY = load_engine(options), key
+        return _ENGINE
+
+
+def _dask_threads() -> int:
+    """Engine threads on a Dask worker: its machine's cores shared by its task threads."""
+    try:
+        from distributed import get_worker
+
+        return max(1, available_cores() // max(1, get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return 0
+
+
+def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: bytes | None = None,
+                   remote: bool = False) -> JobResult:
+    """Runs in a worker (process, or Dask task); never raises.
+
+    ``data``: the audio itself, for a Dask worker without the archive mounted.
+    ``remote``: on Dask, a missing file asks the coordinator for the bytes.
+    """
+    started = time.monotonic()
+    path = Path(job.episode.audio_path)
+    tmp = None
+    try:
+        if remote and not options.cpu_threads:
+            options = replace(options, cpu_threads=_dask_threads())
+        if data is not None:
+            fd, tmp = tempfile.mkstemp(prefix="indexer-", suffix=path.suffix)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            path = Path(tmp)
+        elif not path.is_file() or (job.size and path.stat().st_size != job.size):
+            if remote:
+                return JobResult(None, needs_audio=True)
+            if path.is_file():
+                return JobResult(None, f"{path}: changed during the run (the next run transcribes the new "
+                                       "version)")
+            raise FileNotFoundError
+        engine = _engine_for(options)
+        started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
+        transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
+                                     audio_path=os.path.relpath(job.episode.audio_path, audio_root),
+                                     sha256=job.sha256)
+        return JobResult(transcript, seconds=time.monotonic() - started)
+    except FileNotFoundError:
+        return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
+                               "the next run accounts for it)", time.monotonic() - started)
+    except IndexerError as e:
+        return JobResult(None, failure_line(e, job.episode.audio_path), time.monotonic() - started)
+    except Exception as e:  # a worker must report, not die: the run goes on
+        log.debug("unexpected failure on %s", job.episode.audio_path, exc_info=True)
+        return JobResult(None, f"{job.episode.audio_path}: unexpected {type(e).__name__}: {e} "
+                               f"(please report it; {RETRY_HINT})", time.monotonic() - started)
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):
+        # tqdm (used quietly by the engines) would make a named semaphore per
+        # worker; a worker killed on Ctrl-C would leave it to the resource
+        # tracker, which then warns about a "leak". A thread lock is enough here.
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+
+
+# --- dispatching ---------------------------------------------------------------
+
+def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
+    # No public API before Python 3.14 (terminate_workers); a running job
+    # would otherwise be waited for, and a 3-hour file is a long wait.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.kill()
+
+
+def dispatch_pool(workers: int, jobs: list[Job], options: TranscribeOptions,
+                  root: str) -> Iterator[tuple[Job, JobResult]]:
+    """A local pool of spawned processes; a job whose worker died is retried once."""
+    attempts: dict[str, int] = {}
+    pending = list(jobs)
+    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
+    while pending:
+        pool = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=context,
+                                      initializer=_worker_init, initargs=(os.getpid(),))
+        futures = {pool.submit(transcribe_job, job, options, root): job for job in pending}
+        pending, given = [], set()
+        try:
+            for future in cf.as_completed(futures):
+                job = futures[future]
+                try:
+                    outcome = future.result()
+                except cf.process.BrokenProcessPool:
+                    attempts[job.episode.id] = attempts.get(job.episode.id, 0) + 1
+                    if attempts[job.episode.id] < MAX_ATTEMPTS:
+                        pending.append(job)
+                        continue
+                    outcome = JobResult(None, f"{job.episode.audio_path}: the worker process died on it twice "
+                                              "(out of memory? try --workers 1; " + RETRY_HINT + ")")
+                given.add(future)
+                yield job, outcome
+        except KeyboardInterrupt:
+            _kill_workers(pool)
+            # Finished while we were waiting: save it rather than lose it.
+            for future, job in futures.items():
+                if future.done() and future not in given and not future.cancelled() and not future.exception():
+                    yield job, future.result()
+            raise
+        finally:
+            if not all(f.done() for f in futures):
+                _kill_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+        if pending:
+            log.warning("a worker process died; retrying %d episode(s) in a new pool", len(pending))
+
+
+def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, root: str,
+                  ship_audio: bool | None) -> Iterator[tuple[Job, JobResult]]:
+    """Transcribe on a Dask cluster; the coordinator still writes transcripts and index.
+
+    Workers read the audio by path when they can (same archive mounted at the
+    same path); otherwise (or with ``ship_audio``) the bytes are sent. A few
+    jobs per worker thread are in flight at a time, so shipped audio never
+    piles up in memory.
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError as e:
+        raise IndexerError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as e:
+        raise IndexerError(f"cannot reach the Dask scheduler at {address}: {e}",
+                           hint="start it with `dask scheduler`, and workers with `dask worker ADDRESS`") from e
+    with client:
+        in_flight = max(2, 2 * sum(client.nthreads().values()))
+        queue = list(jobs)
+        running: dict = {}
+        completed = as_completed()
+
+        def submit(job: Job, ship: bool) -> JobResult | None:
+            """Send one job; a file that cannot be read for shipping fails at once."""
+            data = None
+            if ship:
+                try:
+                    data = client.scatter(Path(job.episode.audio_path).read_bytes())
+                except OSError as e:
+                    return JobResult(None, f"{job.episode.audio_path}: cannot read: {e.strerror} "
+                                           "(deleted during the run? the next run accounts for it)")
+            future = client.submit(transcribe_job, job, options, root, data, True, pure=False)
+            running[future] = (job, ship)
+            completed.add(future)
+            return None
+
+        def submit_more() -> Iterator[tuple[Job, JobResult]]:
+            while queue and len(running) < in_flight:
+                job = queue.pop(0)
+                failure = submit(job, bool(ship_audio))
+                if failure:
+                    yield job, failure
+
+        try:
+            yield from submit_more()
+            for future in completed:
+                job, shipped = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as e:  # the task raised, or its worker died 3 times (KilledWorker)
+                    outcome = JobResult(None, f"{job.episode.audio_path}: Dask worker failed: "
+                                              f"{type(e).__name__}: {e} ({RETRY_HINT})")
+                future.release()
+                if outcome.needs_audio and not shipped and ship_audio is not False:
+                    outcome = submit(job, True)  # this worker has no such file: send the bytes
+                elif outcome.needs_audio:
+                    outcome = JobResult(None, f"{job.episode.audio_path}: a Dask worker cannot read this path "
+                                              "(mount the archive at the same path on every worker, or let "
+                                              "ingest ship the audio)")
+                if outcome is not None:
+                    yield job, outcome
+                yield from submit_more()
+        finally:
+            if running:
+                client.cancel(list(running))
