@@ -792,43 +792,42 @@ class Ingest:
             problems=[r.error for r in report.failed])
 
 
-def _check_file(path: Path) -> os.stat_result:
-    """A regular, non-empty file; never open a FIFO (it would block the run)."""
+@contextlib.contextmanager
+def _os_errors_as_audio_errors(path: Path, other_hint: str | None = None):
+    """One wording for a file that vanished or cannot be read, wherever it happens."""
     try:
-        st = path.stat()
+        yield
     except FileNotFoundError:
         if path.is_symlink():
             raise AudioError(f"broken symbolic link (to {os.readlink(path)})", path,
-                               "fix or remove the link") from None
+                             "fix or remove the link") from None
         raise AudioError("file not found (deleted during the run?)", path,
-                           "nothing to do if it was deleted on purpose") from None
+                         "nothing to do if it was deleted on purpose") from None
     except PermissionError:
         raise AudioError("permission denied", path,
-                           "make it readable by the user running ingest, e.g. chmod a+r") from None
+                         "make it readable by the user running ingest, e.g. chmod a+r") from None
     except OSError as e:
-        raise AudioError(f"cannot read: {e.strerror}", path) from e
+        raise AudioError(f"cannot read: {e.strerror}", path, other_hint) from e
+
+
+def _check_file(path: Path) -> os.stat_result:
+    """A regular, non-empty file; never open a FIFO (it would block the run)."""
+    with _os_errors_as_audio_errors(path):
+        st = path.stat()
     if stat.S_ISDIR(st.st_mode):
         raise AudioError("is a folder named like an audio file", path, "rename the folder")
     if not stat.S_ISREG(st.st_mode):
         kind = "named pipe" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
         raise AudioError(f"not a regular file (a {kind})", path,
-                           "remove it; only audio files belong under audio/")
+                         "remove it; only audio files belong under audio/")
     if st.st_size == 0:
         raise AudioError("file is empty (0 bytes)", path, "copy the recording again; " + RETRY_HINT)
     return st
 
 
 def _sha(hashes: HashCache, path: Path) -> str:
-    try:
+    with _os_errors_as_audio_errors(path, RETRY_HINT):
         return hashes.sha256(path)
-    except PermissionError:
-        raise AudioError("permission denied", path,
-                           "make it readable by the user running ingest, e.g. chmod a+r") from None
-    except FileNotFoundError:
-        raise AudioError("file not found (deleted during the run?)", path,
-                           "nothing to do if it was deleted on purpose") from None
-    except OSError as e:
-        raise AudioError(f"cannot read: {e.strerror}", path, RETRY_HINT) from e
 
 
 def _index_build(index_dir: Path) -> tuple[str, float]:
