@@ -173,3 +173,29 @@ def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
 def test_cli_bad_format_fails_before_any_work(tmp_path, espeak_clip):
     result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--format", "docx"])
     assert result.exit_code == 1 and "valid formats" in result.output
+
+
+def test_parallel_plan_never_oversubscribes(monkeypatch):
+    from indexer.transcribe import parallel_plan
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert parallel_plan(TranscribeOptions()) == (2, 1)          # one window per core
+    assert parallel_plan(TranscribeOptions(cpu_threads=1)) == (1, 1)  # the batch already runs one file per core
+    assert parallel_plan(TranscribeOptions(cpu_threads=2)) == (1, 2)
+    assert parallel_plan(TranscribeOptions(parallel=1)) == (1, 2)
+
+
+def test_speech_without_words_is_found_for_a_second_pass():
+    """Whisper sometimes jumps over speech; VAD speech with no word for 3 s is such a span."""
+    from indexer.transcribe import Window, _skipped_spans
+    from indexer.transcript import Segment, Word
+
+    window = Window(100.0, np.zeros(60 * audio.SAMPLE_RATE, np.float32),
+                    [{"start": 0, "end": 20 * audio.SAMPLE_RATE},
+                     {"start": 30 * audio.SAMPLE_RATE, "end": 40 * audio.SAMPLE_RATE}])
+    words = [Word(100.5, 101.0, " a", 0.9), Word(101.2, 102.0, " b", 0.9),      # then 10 s of nothing
+             Word(112.0, 113.0, " c", 0.9), Word(114.0, 119.5, " d", 0.9),
+             Word(130.4, 139.8, " e", 0.9)]
+    segments = [Segment(0, 100.5, 119.5, "a b c d", words[:4]), Segment(1, 130.4, 139.8, "e", words[4:])]
+    assert _skipped_spans(window, segments, 3.0) == [(102.0, 112.0)]
+    assert _skipped_spans(window, [], 3.0) == [(100.0, 120.0), (130.0, 140.0)]
