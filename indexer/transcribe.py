@@ -316,7 +316,9 @@ def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> l
     """Spans inside VAD speech where no word was transcribed. A VAD chunk has
     no pause longer than ``vad_min_silence_ms`` (2 s), so a longer span without
     words is speech Whisper jumped over (it does, with prompts, on long windows)."""
-    starts_ends = sorted((w.start, w.end) for s in segments for w in s.words)
+    # Words where there are (word timestamps on), else whole segments.
+    starts_ends = sorted(pair for s in segments
+                         for pair in ([(w.start, w.end) for w in s.words] or [(s.start, s.end)]))
     spans = []
     for chunk in window.speech:
         a, b = window.offset + chunk["start"] / SR, window.offset + chunk["end"] / SR

@@ -199,3 +199,6 @@ def test_speech_without_words_is_found_for_a_second_pass():
     segments = [Segment(0, 100.5, 119.5, "a b c d", words[:4]), Segment(1, 130.4, 139.8, "e", words[4:])]
     assert _skipped_spans(window, segments, 3.0) == [(102.0, 112.0)]
     assert _skipped_spans(window, [], 3.0) == [(100.0, 120.0), (130.0, 140.0)]
+    # Without word timestamps the segments' own spans count as covered.
+    bare = [Segment(0, 100.5, 119.5, "a b c d"), Segment(1, 130.4, 139.8, "e")]
+    assert _skipped_spans(window, bare, 3.0) == []
