@@ -39,7 +39,7 @@ from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
 from .corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, apply_corrections, episode_meta, \
     load_corrections, machine_transcript
 from .errors import AudioError, QuoteError
-from .transcript import Transcript, Word
+from .transcript import Transcript, Word, format_timestamp, hms
 
 log = logging.getLogger("indexer")
 
@@ -62,17 +62,6 @@ class QuoteOptions:
 
 
 # --- formats -------------------------------------------------------------------------
-
-def hms(seconds: float, round_up: bool = False) -> str:
-    """``hh:mm:ss``; rounded down, or up with ``round_up``."""
-    total = max(0, math.ceil(seconds - 1e-6) if round_up else math.floor(seconds + 1e-6))
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-
-
-def hms_exact(seconds: float) -> str:
-    millis = max(0, round(seconds * 1000))
-    return f"{millis // 3_600_000:02d}:{millis % 3_600_000 // 60_000:02d}:{millis % 60_000 // 1000:02d}.{millis % 1000:03d}"
-
 
 def join_words(words: Sequence[Word], render=lambda w, core: core) -> str:
     """The text of consecutive words, spaced as the transcript spaces them.
@@ -212,10 +201,10 @@ class EpisodeContext:
             raise QuoteError(f"end {end:g} s is not after start {start:g} s in {where}",
                              hint="give START then END, e.g. 12:03 12:41")
         if start >= self.duration:
-            raise QuoteError(f"start {hms_exact(start)} is beyond the end of {where} ({hms_exact(self.duration)})")
+            raise QuoteError(f"start {format_timestamp(start)} is beyond the end of {where} ({format_timestamp(self.duration)})")
         inside = [i for i, w in enumerate(self.words) if _overlaps(w, start, end)]
         if not inside:
-            raise QuoteError(f"no words between {hms_exact(start)} and {hms_exact(end)} in {where}",
+            raise QuoteError(f"no words between {format_timestamp(start)} and {format_timestamp(end)} in {where}",
                              hint="widen the range")
         return self.span(inside[0], inside[-1], options)
 
@@ -368,7 +357,7 @@ class Quote:
         return {
             "speaker": self.speaker or "", "title": self.title, "date": self.date,
             "start": hms(self.start), "end": hms(self.end, round_up=True),
-            "start_exact": hms_exact(self.start), "end_exact": hms_exact(self.end),
+            "start_exact": format_timestamp(self.start), "end_exact": format_timestamp(self.end),
             "episode": self.episode, "chapter": self.chapter, "source_url": self.source_url,
             "text": self.text,
         }

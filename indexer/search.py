@@ -35,6 +35,7 @@ from whoosh.qparser.plugins import FieldsPlugin
 
 from .errors import AudioError, IndexerError, QueryError
 from .index import PAIR_SEPARATOR, DateField, TranscriptIndex, name_analyzer
+from .transcript import hms
 
 log = logging.getLogger("indexer")
 
@@ -57,11 +58,6 @@ class SearchOptions:
     group_by_episode: bool = False  # hits of one episode together, best episode first
 
 
-def timecode(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
 @dataclass
 class Hit:
     episode: str
@@ -82,7 +78,7 @@ class Hit:
 
     @property
     def timecode(self) -> str:
-        return timecode(self.start)
+        return hms(self.start)
 
     @property
     def suspect(self) -> bool:

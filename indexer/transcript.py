@@ -8,6 +8,7 @@ through :meth:`Transcript.from_dict` / :func:`load_transcript`.
 from __future__ import annotations
 
 import json
+import math
 import re
 import zlib
 from dataclasses import asdict, dataclass, field, replace
@@ -204,6 +205,12 @@ def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -
 
 
 # --- exports -----------------------------------------------------------------
+
+def hms(seconds: float, round_up: bool = False) -> str:
+    """``hh:mm:ss``; rounded down, or up with ``round_up`` (for the end of a span)."""
+    total = max(0, math.ceil(seconds - 1e-6) if round_up else math.floor(seconds + 1e-6))
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
 
 def format_timestamp(seconds: float, always_hours: bool = True, decimal: str = ".") -> str:
     millis = max(0, round(seconds * 1000))
