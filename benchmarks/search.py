@@ -203,7 +203,7 @@ class TreeMemory:
                 rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
             except (OSError, KeyError, ValueError):
                 continue
-        tree, total = {os.getpid()}, 0.0
+        tree = {os.getpid()}
         for pid in sorted(parents):  # children have larger pids than parents, almost always
             if parents[pid] in tree:
                 tree.add(pid)

@@ -38,6 +38,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .archive import atomic_write_text, sha256_file
 from .convert import CONFIG_FILE, MODEL_FILE, convert_ct2_to_openai, read_ct2_header
 from .errors import EngineError, ModelIntegrityError, ModelNotFoundError
 
@@ -254,7 +255,7 @@ def openai_checkpoint(info: ModelInfo, cache_dir: Path | str | None = None) -> P
     )
     if reusable and all(meta.get(k) == v for k, v in cheap_key.items()):
         return output
-    sha = _recorded_sha256(info.path, stat) or _sha256_file(source)
+    sha = _recorded_sha256(info.path, stat) or sha256_file(source)
     if reusable and meta.get("sha256") == sha and meta.get("size") == stat.st_size:
         _write_json_atomic(meta_path, {**meta, **cheap_key})  # e.g. the model dir moved
         return output
@@ -469,7 +470,7 @@ def _check_marker(model_dir: Path, marker: dict, *, full: bool) -> dict | None:
         return None
     if not full and stat.st_mtime_ns == marker.get("mtime_ns"):
         return marker
-    if _sha256_file(model_dir / MODEL_FILE) != marker.get("sha256"):
+    if sha256_file(model_dir / MODEL_FILE) != marker.get("sha256"):
         return None
     if stat.st_mtime_ns != marker.get("mtime_ns"):
         marker = {**marker, "mtime_ns": stat.st_mtime_ns}
@@ -625,14 +626,6 @@ def _set_alignment_heads(model, heads: list[list[int]]) -> None:
 # --- small file helpers --------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_json(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -642,9 +635,5 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+

@@ -1,6 +1,5 @@
 """Archive layout, episode ids, sidecars, settings and hashes."""
 
-import datetime as dt
 
 import pytest
 
