@@ -369,11 +369,11 @@ class Ingest:
         in_index = set(index.episode_ids())
         if saved_build != build:
             indexed = {}
-            for episode_id in in_index:
-                episode = episodes.get(episode_id)
+            for indexed_id in in_index:
+                episode = episodes.get(indexed_id)
                 fresh = episode is not None and all(
                     p is None or not p.exists() or p.stat().st_mtime < built_at for p in self._input_paths(episode))
-                indexed[episode_id] = self.index_version(episode) if fresh else "?"
+                indexed[indexed_id] = self.index_version(episode) if fresh else "?"
         else:
             indexed = {e: v for e, v in indexed.items() if e in in_index}
             indexed.update({e: "?" for e in in_index - set(indexed)})

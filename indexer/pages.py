@@ -260,12 +260,12 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
 def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
                    options: PageOptions | None = None) -> str:
     """The effective transcript of one episode in ``fmt``; also written to ``out`` if given."""
-    from .corrections import apply_corrections, episode_meta, load_corrections, machine_transcript
+    from .corrections import episode_meta, machine_transcript, with_corrections
 
     if fmt not in FORMATS:  # before reading anything
         raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     machine = machine_transcript(layout, episode_id)
-    effective = apply_corrections(machine, load_corrections(layout.root, episode_id))
+    effective = with_corrections(layout.root, machine)
     text = render(effective, episode_meta(layout, machine), fmt, options)
     if out is not None:
         atomic_write_text(Path(out), text)

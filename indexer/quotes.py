@@ -36,8 +36,8 @@ from typing import Iterable, Iterator, Sequence
 
 from . import audio
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
-from .corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, apply_corrections, episode_meta, \
-    load_corrections, machine_transcript
+from .corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, episode_meta, machine_transcript, \
+    with_corrections
 from .errors import AudioError, QuoteError
 from .transcript import Transcript, Word, format_timestamp, hms
 
@@ -181,7 +181,7 @@ class EpisodeContext:
     @classmethod
     def load(cls, layout: ArchiveLayout, episode_id: str) -> "EpisodeContext":
         machine = machine_transcript(layout, episode_id, error=QuoteError)
-        transcript = apply_corrections(machine, load_corrections(layout.root, episode_id))
+        transcript = with_corrections(layout.root, machine)
         audio_path = layout.audio_dir / machine.audio_path if machine.audio_path else None
         return cls.build(transcript, episode_meta(layout, machine), audio_path)
 

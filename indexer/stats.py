@@ -39,8 +39,7 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from .archive import EpisodeMeta
-from .corrections import CORRECTED_FLAG, apply_corrections, episode_meta, load_corrections, \
-    machine_transcript
+from .corrections import CORRECTED_FLAG, episode_meta, machine_transcript, with_corrections
 from .errors import QueryError
 from .index import french_analyzer
 from .pages import speaker_of
@@ -84,8 +83,7 @@ def episode_data(archive) -> Iterator[EpisodeData]:
         yield from archive.data
         return
     for machine in archive.transcripts():
-        corrections = load_corrections(archive.root, machine.episode_id)
-        yield EpisodeData(apply_corrections(machine, corrections), episode_meta(archive.layout, machine))
+        yield EpisodeData(with_corrections(archive.root, machine), episode_meta(archive.layout, machine))
 
 
 class Snapshot:
@@ -104,7 +102,7 @@ class Snapshot:
         self.root, self.layout = archive.root, archive.layout
         self._episodes = list(archive.episodes())
         self._machine = list(archive.transcripts())
-        self.data = [EpisodeData(apply_corrections(m, load_corrections(self.root, m.episode_id)),
+        self.data = [EpisodeData(with_corrections(self.root, m),
                                  episode_meta(self.layout, m)) for m in self._machine]
 
     def __repr__(self) -> str:
@@ -123,7 +121,7 @@ def _one_episode(archive, episode: str) -> EpisodeData:
         if found is not None:
             return found
     machine = machine_transcript(archive.layout, episode)  # unknown id: one-line error with close ids
-    return EpisodeData(apply_corrections(machine, load_corrections(archive.root, episode)),
+    return EpisodeData(with_corrections(archive.root, machine),
                        episode_meta(archive.layout, machine))
 
 
