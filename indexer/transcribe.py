@@ -97,6 +97,8 @@ def glossary_prompt(glossary) -> str | None:
 
 class Engine(Protocol):
     name: str
+    model_info: ModelInfo   # the weights it runs, recorded in each transcript
+    parallel: int           # windows it can transcribe at once
 
     def transcribe(self, samples: np.ndarray, language: str | None,
                    prompt: bool = True) -> tuple[str, Iterator[Segment]]:
@@ -125,6 +127,7 @@ class FasterWhisperEngine:
         from faster_whisper import WhisperModel
 
         self.options = options
+        self.model_info = model
         self.parallel, threads = parallel_plan(options)
         self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
                                   cpu_threads=threads, num_workers=self.parallel)
@@ -160,6 +163,7 @@ class OpenAIWhisperEngine:
         self.parallel = 1  # one PyTorch model: one window at a time, on all threads
         torch.set_num_threads(options.cpu_threads or os.cpu_count() or 1)
         self.options = options
+        self.model_info = model
         self.model = load_openai_model(model)
 
     def transcribe(self, samples, language, prompt=True):
@@ -359,7 +363,7 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
     ``engine.parallel`` of them are transcribed at once; no more than that
     are decoded ahead, which keeps memory bounded.
     """
-    parallel = max(1, getattr(engine, "parallel", 1))
+    parallel = max(1, engine.parallel)
     with ThreadPoolExecutor(parallel, thread_name_prefix="window") as pool:
         pending: deque = deque()
 
@@ -426,14 +430,13 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
             segments.append(replace(segment, id=len(segments)))
     finally:
         bar.close()
-    model = resolve_model(options.model)
     return Transcript(
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
         audio_sha256=sha256 or sha256_file(path),
         duration=round(info.duration, 3),
         language=language or "",
-        model=model.name,
+        model=engine.model_info.name,
         engine=engine.name,
         options=json.loads(json.dumps(asdict(options), default=str)),
         segments=flag_segments(segments, options.flags),
