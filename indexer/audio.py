@@ -38,9 +38,10 @@ def _tool(name: str) -> str:
     return found
 
 
-def _last_line(stderr: bytes) -> str:
+def _last_line(stderr: bytes, path: Path) -> str:
+    """ffmpeg's last word, without the file name it repeats (our message names it)."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown ffmpeg error"
+    return lines[-1].replace(f"{path}: ", "") if lines else "unknown ffmpeg error"
 
 
 def check_readable(path: Path) -> None:
@@ -69,7 +70,7 @@ def probe(path: str | Path) -> AudioInfo:
     try:
         out = subprocess.run(cmd, capture_output=True, check=True).stdout
     except subprocess.CalledProcessError as e:
-        raise AudioError(f"not a readable audio file ({_last_line(e.stderr)})", path) from e
+        raise AudioError(f"not a readable audio file ({_last_line(e.stderr, path)})", path) from e
     data = json.loads(out or b"{}")
     streams = data.get("streams") or []
     if not streams:
@@ -93,7 +94,7 @@ def _measure_duration(path: Path) -> float:
     try:
         out = subprocess.run(cmd, capture_output=True, check=True).stdout
     except subprocess.CalledProcessError as e:
-        raise AudioError(f"cannot decode ({_last_line(e.stderr)})", path) from e
+        raise AudioError(f"cannot decode ({_last_line(e.stderr, path)})", path) from e
     return len(out) / 2 / 1000
 
 
@@ -117,7 +118,7 @@ def decode(path: str | Path, start: float = 0.0, duration: float | None = None,
     except FileNotFoundError as e:
         raise AudioError("file not found", path) from e
     except subprocess.CalledProcessError as e:
-        raise AudioError(f"cannot decode ({_last_line(e.stderr)})", path) from e
+        raise AudioError(f"cannot decode ({_last_line(e.stderr, path)})", path) from e
     return np.frombuffer(out, np.int16).astype(np.float32) / 32768.0
 
 
@@ -141,7 +142,7 @@ def clip(path: str | Path, start: float, end: float, padding: float = 0.0, fade:
     try:
         pcm = subprocess.run(cmd, capture_output=True, check=True).stdout
     except subprocess.CalledProcessError as e:
-        raise AudioError(f"cannot cut clip ({_last_line(e.stderr)})", path) from e
+        raise AudioError(f"cannot cut clip ({_last_line(e.stderr, path)})", path) from e
     pcm = pcm[: len(pcm) - len(pcm) % (2 * channels)]
     segment = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=channels)
     fade_ms = int(fade * 1000)

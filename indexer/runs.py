@@ -21,11 +21,10 @@ AUDIO_HINT = "replace it with a recording ffmpeg can read; " + RETRY_HINT
 
 
 def failure_line(error: IndexerError, path: Path | str) -> str:
-    """Which file, what is wrong, what to do (ffmpeg's own text names the file again: drop it)."""
+    """Which file, what is wrong, what to do."""
     where = error.path or path
-    message = error.message.replace(f"{where}: ", "")
     hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
-    return f"{where}: {message} ({hint})"
+    return f"{where}: {error.message} ({hint})"
 
 
 def now() -> str:
