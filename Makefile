@@ -1,6 +1,7 @@
 # Two entry points for a fresh Debian machine (root, Python 3.11):
 #   make demo   install everything, ingest the sample archive, search it
-#   make test   install everything, run the whole test suite
+#   make test   install everything, run the whole test suite (what CI runs)
+#   make test-fast  the inner loop: without the real weights and the browser
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARCHIVE ?= archive
 
-.PHONY: demo test setup system-packages lab bench clean
+.PHONY: demo test test-fast setup system-packages lab bench clean
 
 demo: setup
 	$(BIN)/indexer models
@@ -18,6 +19,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not weights and not browser"
 
 setup: system-packages $(STAMP)
 

@@ -679,13 +679,10 @@ class Ingest:
                                                      ".indexer/trash"))
 
     def _check_engine(self) -> None:
-        from .errors import EngineError
         from .models import resolve_model
-        from .transcribe import ENGINES
+        from .transcribe import engine_class
 
-        if self.transcribe_options.engine not in ENGINES:
-            raise EngineError(f"unknown engine {self.transcribe_options.engine!r}; valid engines: "
-                              f"{', '.join(ENGINES)}")
+        engine_class(self.transcribe_options.engine)
         resolve_model(self.transcribe_options.model)
 
     def _open_index(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -196,13 +197,25 @@ ENGINES: dict[str, type] = {
 }
 
 
+def engine_class(name: str) -> type:
+    """A registered engine by name, or any class that implements :class:`Engine`
+    by its import path, ``"package.module:Class"`` (how tests run
+    :data:`indexer.testing.FAKE_ENGINE` in worker processes too)."""
+    if name in ENGINES:
+        return ENGINES[name]
+    module, colon, attribute = name.partition(":")
+    if colon and module and attribute:
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as e:
+            raise EngineError(f"cannot load engine {name!r}: {e}") from None
+    raise EngineError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)} "
+                      "(or a class by import path, package.module:Class)")
+
+
 def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | None = None) -> Engine:
     options = options or TranscribeOptions()
-    try:
-        engine_class = ENGINES[options.engine]
-    except KeyError:
-        raise EngineError(f"unknown engine {options.engine!r}; valid engines: {', '.join(ENGINES)}") from None
-    return engine_class(model or resolve_model(options.model), options)
+    return engine_class(options.engine)(model or resolve_model(options.model), options)
 
 
 # --- windows, VAD and the time map ---------------------------------------------

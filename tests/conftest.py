@@ -141,3 +141,108 @@ def sample_copy(tmp_path, ingested_sample):
     destination = tmp_path / "archive"
     _shutil.copytree(ingested_sample, destination)
     return destination
+
+
+# ---------------------------------------------------------------------------
+# Notebooks: each one executed once per test session (nbclient, as papermill
+# would: the values below go in a cell after the one tagged `parameters`), on
+# the ingested sample archive. tests/test_notebooks.py checks the results and
+# tests/test_browser.py opens the executed copies in a real JupyterLab.
+# ---------------------------------------------------------------------------
+import hashlib as _hashlib
+from collections import Counter as _Counter
+from dataclasses import dataclass as _dataclass
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOK_CELL_TIMEOUT = 600  # a hang guard, not a speed check
+
+
+def archive_fingerprint(root: _Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): _hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def words_heard(root: _Path) -> tuple[str, str]:
+    """(the most frequent long word, a phrase of two long words in a row) of the
+    transcripts: queries that find something whatever the model heard."""
+    from indexer import Archive
+
+    segments = [s.text for t in Archive(root).transcripts() for s in t.segments]
+    tokens = [_re.findall(r"[^\W\d_]{7,}", text.lower()) for text in segments]
+    word = _Counter(w for ws in tokens for w in ws).most_common(1)[0][0]
+    pairs = [_re.search(r"\b([^\W\d_]{7,}) ([^\W\d_]{7,})\b", text.lower()) for text in segments]
+    phrase = next(m for m in pairs if m)
+    return word, f'"{phrase[1]} {phrase[2]}"'
+
+
+def notebook_parameters(name: str, archive: _Path) -> dict:
+    word, phrase = words_heard(archive)
+    extra = {"01-search.ipynb": {"QUERY": word, "PHRASE": phrase},
+             "03-archive-overview.ipynb": {"TERMS": ["community manager", word]}}
+    return {"ARCHIVE": str(archive), **extra.get(name, {})}
+
+
+def parameters_cell(nb) -> int:
+    tagged = [i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"expected one cell tagged 'parameters', found {len(tagged)}"
+    return tagged[0]
+
+
+def with_parameters(nb, **values):
+    """A copy of ``nb`` with ``values`` assigned in a cell right after the parameters cell."""
+    import nbformat
+
+    nb = nbformat.from_dict(nb)
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(parameters_cell(nb) + 1, cell)
+    return nb
+
+
+@_dataclass
+class ExecutedNotebook:
+    name: str
+    nb: object                 # the executed nbformat notebook, outputs included
+    path: _Path                # where it was saved
+    failure: str | None        # the cell error, if execution stopped
+    archive_changed: bool      # did it change the archive it was given?
+
+
+@_pytest.fixture(scope="session")
+def executed_notebooks(ingested_sample, tmp_path_factory) -> dict[str, ExecutedNotebook]:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    folder = tmp_path_factory.mktemp("executed-notebooks")
+    done = {}
+    for path in NOTEBOOKS:
+        before = archive_fingerprint(ingested_sample)
+        nb = with_parameters(nbformat.read(path, as_version=4), **notebook_parameters(path.name, ingested_sample))
+        failure = None
+        try:
+            NotebookClient(nb, timeout=NOTEBOOK_CELL_TIMEOUT, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
+        except CellExecutionError as e:
+            failure = str(e)[-3000:]
+        nbformat.write(nb, folder / path.name)
+        done[path.name] = ExecutedNotebook(path.name, nb, folder / path.name, failure,
+                                           archive_fingerprint(ingested_sample) != before)
+    return done
+
+
+# ---------------------------------------------------------------------------
+# Markers for the inner loop (`make test-fast` leaves these out; `make test`
+# and CI run everything): `weights` for tests that run the real Whisper
+# weights (directly or through the ingested sample archive), `browser` for
+# the headless Chromium tests.
+# ---------------------------------------------------------------------------
+WEIGHTS_FIXTURES = {"ingested_sample", "sample_copy", "executed_notebooks", "converted", "openai_model"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WEIGHTS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(_pytest.mark.weights)
+        if item.path.name == "test_browser.py":
+            item.add_marker(_pytest.mark.browser)

@@ -1,14 +1,17 @@
-"""The notebooks, run for real in JupyterLab in a headless Chromium.
+"""The notebooks, opened in a real JupyterLab in a headless Chromium.
 
-A JupyterLab server is started on 127.0.0.1 (a free port, a token) over a
-temporary copy of ``notebooks/`` whose parameter cells point at the ingested
-sample archive. Debian's Chromium, driven by Selenium through Debian's
-chromedriver (nothing is downloaded), opens each notebook, runs it with the
-menu Run → Run All Cells, waits for every cell to finish, and checks that no
-cell shows an error and that the search table, the plots and the other
-displays are there. Screenshots go to ``tests/.artifacts/browser/`` (ignored
-by git; the paths are printed).
+Each notebook was executed once in this test session (the ``executed_notebooks``
+fixture, on the ingested sample archive); a JupyterLab server is started on
+127.0.0.1 (a free port, a token) over those executed copies, signed as trusted
+as a person's own run would be. Debian's Chromium, driven by Selenium through
+Debian's chromedriver (nothing is downloaded), opens each notebook and checks
+that every output renders in the real page: no error output, the search
+table, the plots (decoded images), the players and the search box widget.
+Screenshots go to ``tests/.artifacts/browser/`` (ignored by git; the paths
+are printed).
 
+There is no time budget: a slow machine is not a broken product. Each wait
+has a hang guard, far above its normal time, whose message names what hung.
 Skipped, with the reason, only where Chromium, chromedriver or Selenium are
 missing (``make setup`` installs them).
 """
@@ -33,7 +36,7 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+from conftest import NOTEBOOKS  # noqa: E402
 ARTIFACTS = REPO / "tests" / ".artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -50,20 +53,10 @@ EXPECTED = {
                                   ".jp-OutputArea-output.jp-RenderedMarkdown h2": 1},
 }
 
-BUDGET = 290.0        # seconds for the whole module: server, browser and every notebook
-SERVER_START = 90.0
-NOTEBOOK_OPEN = 90.0
-NOTEBOOK_RUN = 150.0
-
-_started = time.monotonic()
-
-
-def remaining(limit: float) -> float:
-    """``limit`` seconds, or less if the module's budget runs out first."""
-    left = BUDGET - (time.monotonic() - _started)
-    if left <= 0:
-        pytest.fail(f"browser tests took more than {BUDGET:.0f} s")
-    return min(limit, left)
+# Hang guards (seconds), ten times and more what each wait takes on an idle machine.
+SERVER_START = 180.0
+NOTEBOOK_OPEN = 180.0
+OUTPUTS_RENDER = 120.0
 
 
 def _require_browser():
@@ -92,16 +85,18 @@ def write_settings(settings: Path) -> None:
         path.write_text(json.dumps(value), encoding="utf-8")
 
 
-def copy_notebooks(folder: Path, archive: Path) -> None:
+def place_executed_notebooks(folder: Path, executed, data_dir: Path) -> None:
+    """The session's executed notebooks, outputs included, signed with the lab's
+    own secret: JupyterLab shows a trusted notebook's HTML as the person who ran it sees it."""
+    from nbformat.sign import NotebookNotary
+
     folder.mkdir(parents=True)
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-        assert len(params) == 1, f"{path.name}: one cell tagged 'parameters' expected"
-        source, n = re.subn(r"^ARCHIVE\s*=.*$", f"ARCHIVE = {str(archive)!r}", params[0].source, flags=re.M)
-        assert n == 1, f"{path.name}: no ARCHIVE = line in the parameters cell"
-        params[0].source = source
-        nbformat.write(nb, folder / path.name)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    notary = NotebookNotary(data_dir=str(data_dir))
+    for name, run in executed.items():
+        nb = nbformat.from_dict(run.nb)
+        notary.sign(nb)
+        nbformat.write(nb, folder / name)
 
 
 class Lab:
@@ -112,6 +107,7 @@ class Lab:
         self.token = secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+               "JUPYTER_DATA_DIR": str(home / "data"),
                "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
                "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
         write_settings(home / "settings")
@@ -132,7 +128,7 @@ class Lab:
         return json.loads(body) if body else None
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + remaining(SERVER_START)
+        deadline = time.monotonic() + SERVER_START
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"JupyterLab exited ({self.process.returncode}):\n{self.tail()}")
@@ -176,10 +172,10 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, ingested_sample):
+def lab(tmp_path_factory, executed_notebooks):
     _require_browser()
     home = tmp_path_factory.mktemp("lab")
-    copy_notebooks(home / "notebooks", ingested_sample)
+    place_executed_notebooks(home / "notebooks", executed_notebooks, home / "data")
     server = Lab(home / "notebooks", home)
     try:
         server.wait_ready()
@@ -239,9 +235,9 @@ def wait_for(driver, condition, timeout: float, what: str):
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, remaining(timeout), poll_frequency=0.5).until(condition)
+        return WebDriverWait(driver, timeout, poll_frequency=0.5).until(condition)
     except TimeoutException:
-        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        pytest.fail(f"hung: no {what} after {timeout:.0f} s (a hang guard, not a speed check)")
 
 
 def dismiss_dialogs(driver) -> None:
@@ -259,48 +255,6 @@ def kernel_idle(driver) -> bool:
     return bool(indicators) and all(i.get_attribute("data-status") == "idle" for i in indicators)
 
 
-def run_all_cells(driver) -> None:
-    """Run → Run All Cells, from the menu bar as a person would."""
-    from selenium.webdriver.common.by import By
-
-    wait_for(driver, lambda d: d.find_elements(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')]"
-                                                         "[.//div[normalize-space()='Run']]"),
-             30, "the Run menu")
-    driver.find_element(By.XPATH, "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]").click()
-    item = wait_for(driver, lambda d: d.find_elements(
-        By.CSS_SELECTOR, ".lm-Menu-item[data-command='runmenu:run-all']"), 10, "Run All Cells")
-    item[0].click()
-
-
-def finished(driver):
-    """All code cells numbered (or stopped at an error), none running, kernel idle."""
-    prompts = driver.execute_script(PROMPTS_JS)
-    if not prompts or any(p == "[*]:" for p in prompts):
-        return False
-    done = all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
-    return (done or bool(driver.execute_script(ERRORS_JS))) and kernel_idle(driver)
-
-
-def run_notebook(driver, notebook: str) -> None:
-    """Run All Cells and wait for the end; once more if the run stalls (a kernel that was not quite ready)."""
-    run_all_cells(driver)
-    deadline = time.monotonic() + remaining(NOTEBOOK_RUN)
-    stalled_since, retried = None, False
-    while time.monotonic() < deadline:
-        if finished(driver):
-            return
-        prompts = driver.execute_script(PROMPTS_JS)
-        if "[*]:" not in prompts and kernel_idle(driver):
-            stalled_since = stalled_since or time.monotonic()
-            if time.monotonic() - stalled_since > 10 and not retried:
-                run_all_cells(driver)
-                stalled_since, retried = None, True
-        else:
-            stalled_since = None
-        time.sleep(0.5)
-    pytest.fail(f"{notebook} did not finish within {NOTEBOOK_RUN:.0f} s: {driver.execute_script(PROMPTS_JS)}")
-
-
 def screenshot_elements(driver, selector: str, folder: Path, stem: str, limit: int = 6) -> list[Path]:
     from selenium.webdriver.common.by import By
 
@@ -313,8 +267,20 @@ def screenshot_elements(driver, selector: str, folder: Path, stem: str, limit: i
     return saved
 
 
+def rendered(driver, notebook: str):
+    """Every expected output is in the page, and every image is decoded."""
+    from selenium.webdriver.common.by import By
+
+    for selector, count in EXPECTED.get(notebook, {}).items():
+        if len(driver.find_elements(By.CSS_SELECTOR, selector)) < count:
+            return False
+    images = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-RenderedImage img")
+    return all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i) > 100
+               for i in images)
+
+
 @pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
-def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
+def test_executed_notebook_renders_in_jupyterlab(lab, browser, artifacts, notebook):
     from selenium.webdriver.common.by import By
 
     stem = notebook.removesuffix(".ipynb")
@@ -325,30 +291,24 @@ def test_notebook_runs_in_jupyterlab(lab, browser, artifacts, notebook):
         return (driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell")
                 and kernel_idle(driver) and lab.kernel_ready(notebook))
 
-    wait_for(browser, opened, NOTEBOOK_OPEN, f"{notebook} to open with an idle kernel")
-    wait_for(browser, kernel_idle, 10, "the page to show the kernel idle")
-    run_notebook(browser, notebook)
-    time.sleep(1.0)  # let the last outputs (images, widgets) lay out
-
-    shots = [artifacts / f"{stem}.png"]
-    browser.execute_script("document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')?.scrollTo(0, 0);")
-    browser.save_screenshot(str(shots[0]))
-    for selector, name in [("table.indexer-hits", "hits"), (".jp-RenderedImage img", "plot"),
-                           ("table.indexer-review", "review"), ("table.indexer-overview", "overview"),
-                           ("figure.indexer-quote", "quote"), (".jp-OutputArea-output.jp-RenderedMarkdown", "page")]:
-        shots += screenshot_elements(browser, selector, artifacts, f"{stem}-{name}")
-    print(f"\n{notebook}: screenshots\n  " + "\n  ".join(str(p) for p in shots))
-
+    wait_for(browser, opened, NOTEBOOK_OPEN, f"{notebook} open with an idle kernel")
+    prompts = browser.execute_script(PROMPTS_JS)
+    assert prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"cells not run: {prompts}"
+    try:
+        wait_for(browser, lambda d: rendered(d, notebook), OUTPUTS_RENDER, f"rendered outputs of {notebook}")
+    finally:
+        shots = [artifacts / f"{stem}.png"]
+        browser.execute_script(
+            "document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')?.scrollTo(0, 0);")
+        browser.save_screenshot(str(shots[0]))
+        for selector, name in [("table.indexer-hits", "hits"), (".jp-RenderedImage img", "plot"),
+                               ("table.indexer-review", "review"), ("table.indexer-overview", "overview"),
+                               ("figure.indexer-quote", "quote"),
+                               (".jp-OutputArea-output.jp-RenderedMarkdown", "page")]:
+            shots += screenshot_elements(browser, selector, artifacts, f"{stem}-{name}")
+        print(f"\n{notebook}: screenshots\n  " + "\n  ".join(str(p) for p in shots))
     errors = browser.execute_script(ERRORS_JS)
     assert not errors, f"{notebook} shows errors in JupyterLab:\n" + "\n---\n".join(errors)
-    prompts = browser.execute_script(PROMPTS_JS)
-    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"cells not run: {prompts}"
-    for selector, count in EXPECTED.get(notebook, {}).items():
-        found = browser.find_elements(By.CSS_SELECTOR, selector)
-        assert len(found) >= count, f"{notebook}: expected {count} × {selector}, found {len(found)}"
-    images = browser.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-RenderedImage img")
-    for image in images:  # decoded, not a broken image
-        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 100
 
 
 def test_exported_page_reads_well_and_runs_no_transcript_code(browser, ingested_sample, artifacts, tmp_path):

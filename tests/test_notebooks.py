@@ -1,50 +1,25 @@
 """Every notebook is stored clean, takes the archive as a parameter, and runs on the sample archive.
 
-Notebooks are executed with nbclient as papermill would: a cell tagged
-``injected-parameters`` is inserted after the ``parameters`` cell, pointing
-``ARCHIVE`` at the ingested sample archive (a private copy for the notebooks in
-:data:`WRITES_ARCHIVE`), in a temporary working directory.
+Each notebook is executed once per test session by the ``executed_notebooks``
+fixture (conftest.py: nbclient, parameters injected after the ``parameters``
+cell as papermill does, the ingested sample archive, queries taken from what
+the model really heard). The tests here check those results; the browser test
+opens the same executed copies in JupyterLab.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-from pathlib import Path
+import re
 
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-# Notebooks that change the archive they are given run on a private copy; the
-# others must leave the archive exactly as it was (checked).
-WRITES_ARCHIVE: frozenset[str] = frozenset()
-CELL_TIMEOUT = 300
+from conftest import NOTEBOOKS, parameters_cell
 
 
 def _ids(paths):
     return [p.name for p in paths]
-
-
-def parameters_cell(nb) -> int:
-    tagged = [i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])]
-    assert len(tagged) == 1, f"expected one cell tagged 'parameters', found {len(tagged)}"
-    return tagged[0]
-
-
-def with_parameters(nb, **values):
-    """A copy of ``nb`` with ``values`` assigned in a cell right after the parameters cell."""
-    nb = nbformat.from_dict(nb)
-    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-    nb.cells.insert(parameters_cell(nb) + 1, cell)
-    return nb
-
-
-def fingerprint(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def error_outputs(nb) -> list[str]:
@@ -56,6 +31,20 @@ def error_outputs(nb) -> list[str]:
             elif output.output_type == "stream" and output.name == "stderr" and "Traceback" in output.text:
                 found.append(f"cell {n}: traceback on stderr: {output.text[-500:]}")
     return found
+
+
+def outputs_of(nb, mime: str | None = None) -> list:
+    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
+    return outputs if mime is None else [o for o in outputs if mime in o.get("data", {})]
+
+
+def text_of(nb) -> str:
+    """Everything the notebook printed (streams and plain-text results)."""
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs_of(nb))
+
+
+def html_of(nb) -> str:
+    return "".join(o["data"]["text/html"] for o in outputs_of(nb, "text/html"))
 
 
 def test_there_are_notebooks():
@@ -80,46 +69,40 @@ def test_notebook_takes_the_archive_as_a_parameter(path):
     assigned = {target.id: node.value for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                 for target in node.targets if isinstance(target, ast.Name)}
     assert "ARCHIVE" in assigned, f"{path.name}: the parameters cell does not set ARCHIVE"
-    assert isinstance(assigned["ARCHIVE"], ast.Constant) and isinstance(assigned["ARCHIVE"].value, str)
+    assert isinstance(assigned["ARCHIVE"], ast.Constant) and assigned["ARCHIVE"].value == "../archive"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_on_the_sample_archive(path, request, tmp_path):
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    archive = request.getfixturevalue("sample_copy" if path.name in WRITES_ARCHIVE else "ingested_sample")
-    before = fingerprint(archive)
-    nb = with_parameters(nbformat.read(path, as_version=4), ARCHIVE=str(archive))
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        pytest.fail(f"{path.name} failed on the sample archive:\n{str(e)[-3000:]}")
-    assert not error_outputs(nb)
-    unrun = [n for n, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.execution_count is None]
+@pytest.mark.parametrize("name", _ids(NOTEBOOKS))
+def test_notebook_runs_on_the_sample_archive_and_leaves_it_untouched(executed_notebooks, name):
+    run = executed_notebooks[name]
+    assert run.failure is None, f"{name} failed on the sample archive:\n{run.failure}"
+    assert not error_outputs(run.nb)
+    unrun = [n for n, cell in enumerate(run.nb.cells) if cell.cell_type == "code" and cell.execution_count is None]
     assert not unrun, f"cells {unrun} did not run"
-    if path.name not in WRITES_ARCHIVE:
-        assert fingerprint(archive) == before, f"{path.name} changed the archive it was given"
+    assert not run.archive_changed, f"{name} changed the archive it was given"
 
 
-def test_overview_notebook_shows_its_plots_and_tables(ingested_sample, tmp_path):
-    from nbclient import NotebookClient
+def test_search_notebook_shows_hits_a_player_and_the_search_box(executed_notebooks):
+    nb = executed_notebooks["01-search.ipynb"].nb
+    html = html_of(nb)
+    assert len(re.findall(r"<table class=['\"]indexer-hits", html)) >= 2  # the hits, the phrase
+    assert "data:audio/" in html  # hit.play()
+    assert outputs_of(nb, "application/vnd.jupyter.widget-view+json"), "the search box was not displayed"
 
-    path = REPO / "notebooks" / "03-archive-overview.ipynb"
-    nb = with_parameters(nbformat.read(path, as_version=4), ARCHIVE=str(ingested_sample),
-                         TERMS=["community manager", "réseaux sociaux", "communauté"])
-    NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert len(images) >= 4  # hours, speaking time, terms, confidence
+
+def test_quotes_notebook_corrects_and_exports_on_a_copy(executed_notebooks):
+    nb = executed_notebooks["02-quotes.ipynb"].nb
+    printed = text_of(nb)
+    assert "article.md" in printed and "corrected" in printed
+    assert re.search(r"<figure class=['\"]indexer-quote", html_of(nb))
+
+
+def test_overview_notebook_shows_its_plots_and_tables(executed_notebooks):
+    nb = executed_notebooks["03-archive-overview.ipynb"].nb
+    assert len(outputs_of(nb, "image/png")) >= 4  # hours, speaking time, terms, confidence
+    html = html_of(nb)
     assert "indexer-overview" in html and "indexer-review" in html
     assert "data:audio/mpeg;base64," in html  # review players
-    assert "communauté" in html  # the injected TERMS were used
-    markdown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "community manager" in text_of(nb) + html  # the injected TERMS were used
+    markdown = "".join(o["data"]["text/markdown"] for o in outputs_of(nb, "text/markdown"))
     assert markdown.startswith("# ") and "\n## " in markdown  # the exported page, with chapters

@@ -1,4 +1,4 @@
-"""Quotes: snapping, text, speakers, citations, clips, exports, baskets, CLI, notebook.
+"""Quotes: snapping, text, speakers, citations, clips, exports, baskets, CLI (the notebook: test_notebooks.py).
 
 Real files throughout: tones made by ffmpeg, hand-written transcripts whose word
 times fall inside the audio, a real Whoosh index.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -347,20 +346,16 @@ def test_clip_from_a_two_hour_file_seeks(tmp_path, monkeypatch):
         return real_run(cmd, *args, **kwargs)
 
     monkeypatch.setattr(indexer.audio.subprocess, "run", spy)
-    started = time.perf_counter()
     late = cut(path, 7100, 7120, padding=0.25, fade=0.05)
-    late_seconds = time.perf_counter() - started
-    started = time.perf_counter()
     early = cut(path, 10, 30, padding=0.25, fade=0.05)
-    early_seconds = time.perf_counter() - started
 
     assert abs(len(late) / 1000 - 20.5) <= 0.02 and abs(len(early) / 1000 - 20.5) <= 0.02
     decodes = [c for c in commands if Path(c[0]).name == "ffmpeg"]
     assert decodes and all("-ss" in c and c.index("-ss") < c.index("-i") for c in decodes), decodes
     assert float(decodes[0][decodes[0].index("-ss") + 1]) == pytest.approx(7099.75)
     assert float(decodes[0][decodes[0].index("-t") + 1]) == pytest.approx(20.5)
-    # Decoding from the start would make the late cut ~60x slower than the early one.
-    assert late_seconds < 3 * early_seconds + 0.5, (late_seconds, early_seconds)
+    # ffmpeg seeks before it decodes (-ss before -i): a late clip costs what an early one does.
+    # How long it takes is a benchmark's business (README: 0.3-0.4 s near the end of two hours).
 
 
 # --- basket --------------------------------------------------------------------------------
@@ -474,39 +469,3 @@ def test_cli_quote_errors(archive):
 def test_cli_quote_help_has_an_example():
     result = CliRunner().invoke(main, ["quote", "--help"])
     assert result.exit_code == 0 and "Example: indexer quote" in result.output
-
-
-# --- the notebook --------------------------------------------------------------------------
-
-NOTEBOOK = ROOT / "notebooks" / "02-quotes.ipynb"
-
-
-def test_notebook_is_stored_without_outputs_and_has_parameters():
-    import nbformat
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1 and 'ARCHIVE = "../archive"' in params[0].source
-
-
-def test_notebook_runs_on_an_archive_and_leaves_it_untouched(tmp_path):
-    import nbformat
-    from nbclient import NotebookClient
-
-    archive = build_quote_archive(tmp_path / "archive")
-    before = {p.relative_to(archive.root): p.read_bytes() for p in archive.root.rglob("*")
-              if p.is_file() and "index" not in p.parts}
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            cell.source = f"ARCHIVE = {str(archive.root)!r}"
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    after = {p.relative_to(archive.root): p.read_bytes() for p in archive.root.rglob("*")
-             if p.is_file() and "index" not in p.parts}
-    assert after == before, "the notebook must work on a copy"
-    assert not (archive.root / "corrections").exists()
-    outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
-    assert "article.md" in outputs and "corrected" in outputs

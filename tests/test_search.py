@@ -1,8 +1,7 @@
-"""Queries, hits, HTML display, the CLI and the search notebook on a small real index."""
+"""Queries, hits, HTML display and the CLI on a small real index (the notebook: test_notebooks.py)."""
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,9 +11,6 @@ from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
 from indexer.search import Hits, search_box
-
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01-search.ipynb"
-
 
 def found(archive, query, **kwargs):
     return [(h.episode.split("/")[0], h.segment_id) for h in archive.search(query, **kwargs)]
@@ -278,18 +274,3 @@ def test_cli_reindex(tmp_path):
 def test_cli_help_has_an_example(command):
     result = cli(command, "--help")
     assert result.exit_code == 0 and "Example: indexer " + command in result.output
-
-
-# --- notebook --------------------------------------------------------------------
-
-def test_search_notebook_runs(search_archive, tmp_path):
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
-    (position,) = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
-    assert 'ARCHIVE = "../archive"' in nb.cells[position].source
-    # Like papermill: a cell after the parameters overrides them.
-    nb.cells.insert(position + 1, nbformat.v4.new_code_cell(f"ARCHIVE = {str(search_archive.root)!r}"))
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

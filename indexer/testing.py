@@ -1,0 +1,63 @@
+"""A deterministic engine for plumbing tests: the :class:`~indexer.transcribe.Engine`
+protocol without a model.
+
+Batch, worker, Dask, crash, lock, index, search and quote tests are about what
+the pipeline does with a transcript, not about which words Whisper hears, and
+those words change with the CPU, the thread count and the library build. This
+engine turns the audio it is given into words that depend only on the samples:
+the same audio always gives the same transcript, different audio a different
+one, silence none. It runs in any process (worker pool, Dask worker, a child
+``indexer ingest``) under its import path, :data:`FAKE_ENGINE`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Iterator
+
+import numpy as np
+
+from .models import ModelInfo
+from .transcript import Segment, Word
+
+FAKE_ENGINE = "indexer.testing:FakeEngine"   # TranscribeOptions(engine=FAKE_ENGINE), or in archive.yaml
+
+VOCABULARY = (
+    "bonjour", "communauté", "réseaux", "sociaux", "modération", "animateur", "marque", "engagement",
+    "visibilité", "entreprise", "public", "débat", "journaliste", "lecteurs", "article", "événement",
+    "forum", "message", "conversation", "confiance", "réputation", "stratégie", "contenu", "abonnés",
+)
+SEGMENT_SECONDS = 2.0
+WORDS_PER_SEGMENT = 4
+SILENCE_RMS = 1e-3
+
+
+class FakeEngine:
+    """Four words per two seconds of sound, with even timings and probabilities in [0.3, 1]."""
+
+    name = "fake"
+    parallel = 1
+
+    def __init__(self, model: ModelInfo, options):
+        self.model_info = model
+        self.options = options
+
+    def transcribe(self, samples: np.ndarray, language: str | None,
+                   prompt: bool = True) -> tuple[str, Iterator[Segment]]:
+        return language or "fr", self._segments(np.asarray(samples, dtype=np.float32))
+
+    def _segments(self, samples: np.ndarray) -> Iterator[Segment]:
+        rate = 16000
+        block = int(SEGMENT_SECONDS * rate)
+        for first in range(0, len(samples), block):
+            chunk = samples[first:first + block]
+            if len(chunk) < rate // 4 or float(np.sqrt(np.mean(chunk ** 2))) < SILENCE_RMS:
+                continue
+            seed = zlib.crc32((chunk * 32767).astype("<i2").tobytes())
+            start, step = first / rate, len(chunk) / rate / WORDS_PER_SEGMENT
+            words = [Word(round(start + i * step, 3), round(start + (i + 0.8) * step, 3),
+                          " " + VOCABULARY[(seed >> (4 * i)) % len(VOCABULARY)],
+                          round(0.3 + 0.7 * ((seed >> (3 * i)) % 100) / 99, 2))
+                     for i in range(WORDS_PER_SEGMENT)]
+            text = "".join(w.word for w in words).strip().capitalize() + "."
+            yield Segment(0, words[0].start, words[-1].end, text, words, None, -0.2, 0.01, 1.2)
