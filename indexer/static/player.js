@@ -163,6 +163,7 @@
     data.sections.forEach(function (section, n) {
       var sectionEl = el("section", "chapter");
       if (section.title) {
+        sectionEl.id = (data.id === "page" ? "" : data.id + "-") + "chapter-" + n;  // the page's table of contents
         var h = el("h2", null, section.title + " ");
         h.appendChild(el("small", "timecode", "[" + hms(section.start) + "]"));
         sectionEl.appendChild(h);
