@@ -171,17 +171,21 @@
       jobs.push({ section: sectionEl });
       section.paragraphs.forEach(function (p) { jobs.push({ section: sectionEl, paragraph: p }); });
     });
-    var k = 0;
+    var k = 0, longest = 0, dataset = this.root.dataset;
     function step() {
-      var budget = CHUNK_WORDS;
+      var t0 = performance.now(), budget = CHUNK_WORDS;
       while (k < jobs.length && budget > 0) {
         var job = jobs[k++];
         if (!job.paragraph) { self.transcript.appendChild(job.section); continue; }
         budget -= self.renderParagraph(job.section, job.paragraph);
       }
+      longest = Math.max(longest, performance.now() - t0);
+      if (!dataset.firstWordsMs) dataset.firstWordsMs = String(Math.round(performance.now() - started));
       if (k < jobs.length) { setTimeout(step, 0); return; }
-      self.root.dataset.rendered = "true";
-      self.root.dataset.renderMs = String(Math.round(performance.now() - started));
+      dataset.longestChunkMs = String(Math.round(longest));
+      dataset.renderMs = String(Math.round(performance.now() - started));
+      dataset.renderedAtMs = String(Math.round(performance.now()));  // since the page began to load
+      dataset.rendered = "true";
       self.afterRender();
     }
     step();
@@ -303,9 +307,7 @@
   };
 
   Player.prototype.seek = function (t) {
-    if (!this.audio) return;
-    var local = Math.max(0, t - this.offset);
-    this.audio.currentTime = local;
+    if (this.audio) this.audio.currentTime = Math.max(0, t - this.offset);
     this.setCurrent(this.wordAt(t));
     this.status.textContent = hms(t);
   };
