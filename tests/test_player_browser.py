@@ -500,7 +500,7 @@ def run_notebook(driver, lab, notebook: str) -> None:
     assert not errors, f"{notebook} shows errors:\n" + "\n---\n".join(errors)
 
 
-def check_player_in_lab(driver, archive, root, artifacts, stem: str) -> None:
+def check_player_in_lab(driver, archive, root, artifacts, stem: str, expected_count: int) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -519,12 +519,14 @@ def check_player_in_lab(driver, archive, root, artifacts, stem: str) -> None:
     assert shown == {"hidden": False, "words": quote.text, "citation": quote.citation, "python": python}
     add = root.find_element(By.CSS_SELECTOR, ".ip-add")
     wait_for(driver, lambda d: add.is_displayed(), "the 'add to basket' button (kernel bridge)")
+    status = driver.find_element(By.CSS_SELECTOR, ".indexer-basket-status")  # the bridge, under the player
     add.click()
     feedback = wait_for(driver, lambda d: (lambda t: t if t.startswith("ajoutée") or t.startswith("refusée") else None)(
         root.find_element(By.CSS_SELECTOR, ".ip-feedback").text), "the kernel's answer to 'add to basket'")
-    assert feedback == "ajoutée au panier (1)"
-    status = driver.find_elements(By.CSS_SELECTOR, ".indexer-basket-status")
-    assert [s.text for s in status] == ["panier : 1 citation(s)"]
+    # The count is len(basket) in the kernel after basket.add(archive.quote(...)).
+    count = int(re.fullmatch(r"ajoutée au panier \((\d+)\)", feedback).group(1))
+    assert count == expected_count
+    wait_for(driver, lambda d: status.text == f"panier : {count} citation(s)", "the basket count to update")
     root.screenshot(str(artifacts / f"{stem}.png"))
 
 
@@ -536,7 +538,8 @@ def test_notebook_02_player_in_jupyterlab(lab, browser, archive, artifacts):
     assert src.startswith("data:audio/"), src[:80]
     marked = [w["text"] for w in words_of(browser, root) if w["marked"]]
     assert marked and all(re.sub(r"\W", "", m).lower() == "communauté" for m in marked)
-    check_player_in_lab(browser, archive, root, artifacts, "lab-02-quotes")
+    # Run All also added the notebook's two quotes to the basket the player was given.
+    check_player_in_lab(browser, archive, root, artifacts, "lab-02-quotes", expected_count=3)
 
 
 def test_player_audio_comes_from_the_files_route_in_jupyterlab(lab, browser, archive, artifacts):
@@ -548,4 +551,4 @@ def test_player_audio_comes_from_the_files_route_in_jupyterlab(lab, browser, arc
              "audio metadata from the files route")
     start = browser.execute_script(STATE_JS, root)
     assert start["time"] == pytest.approx(4.2) and words_of(browser, root)[start["current"]]["text"] == "On"
-    check_player_in_lab(browser, archive, root, artifacts, "lab-player-files")
+    check_player_in_lab(browser, archive, root, artifacts, "lab-player-files", expected_count=1)
