@@ -43,7 +43,7 @@ class PageOptions:
     paragraph_seconds: float = 60.0  # a longer speaker turn is cut into paragraphs, each with a timecode
     chapter_tolerance: float = 1.0   # a segment starting this soon before a chapter belongs to it
     copy_audio: bool = False         # html written to a file: copy the audio next to it (else a relative link)
-    player_height: str = "70vh"      # of the player's scrolling transcript
+    player_height: str = "65vh"      # of the player's scrolling transcript (its quote panel fits below)
 
 
 @dataclass(frozen=True)

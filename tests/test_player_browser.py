@@ -95,6 +95,7 @@ def artifacts():
 def archive(tmp_path_factory):
     archive = Archive(build_player_archive(tmp_path_factory.mktemp("player") / "archive"))
     archive.reindex(progress=False)
+    archive.correct(PANEL, 5, "Une communauté se gère chaque jour.")
     archive.correct(HOSTILE, 1, "Une phrase </script><script>window.injected = 3</script> corrigée.")
     return archive
 
@@ -252,6 +253,7 @@ def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive
     # Marks: low confidence, suspect segment with its flags on hover.
     low = [s.text for s in root.find_elements(By.CSS_SELECTOR, ".w.low")]
     assert low == ["bienvenue.", "changent"]
+    assert [s.text for s in root.find_elements(By.CSS_SELECTOR, ".w.corr")] == ["chaque", "jour."]
     suspect = root.find_element(By.CSS_SELECTOR, ".segment.suspect")
     assert suspect.get_attribute("title") == "phantom, suspect" and suspect.text == "Merci d'avoir regardé."
     browser.save_screenshot(str(artifacts / "page-panel.png"))
@@ -271,8 +273,10 @@ def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive
     assert browser.execute_script(STATE_JS, root)["time"] == pytest.approx(6.5)      # "aujourd'hui."
     assert root.get_attribute("aria-label") == "Lecteur de transcription : Débat : la modération des communautés"
     assert browser.execute_script("return arguments[0].querySelector('audio').getAttribute('aria-label')", root)
-    element = artifacts / "player-panel.png"
+    element = artifacts / "player-panel.png"  # the one in the README (docs/player.png)
+    click_word_seeks(browser, root, "modération")
     select_words(browser, root, 13, 17)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", root)
     root.screenshot(str(element))
     print(f"screenshots: {artifacts / 'page-panel.png'} {element}")
 
