@@ -154,7 +154,7 @@ def check_highlight_follows_audio(driver, root, seconds: float = 3.0, start: flo
     assert samples[-1][0] > start + 1.5, f"the audio did not play: {samples}"
     for t, i in samples:
         expected = max((k for k, w in enumerate(words) if w["start"] <= t), default=-1)
-        assert i >= 0, f"nothing highlighted at {t:.2f} s"
+        assert i is not None and i >= 0, f"nothing highlighted at {t:.2f} s"
         w = words[i]
         following = words[i + 1]["start"] if i + 1 < len(words) else float("inf")
         # The highlighted word is the one being spoken at t, give or take TOLERANCE.
