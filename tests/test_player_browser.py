@@ -346,8 +346,16 @@ def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
     assert timing["words"] == len(transcript.words)
     last = root.find_element(By.CSS_SELECTOR, f".w[data-i='{len(transcript.words) - 1}']")
     assert last.is_displayed() and "now" in last.get_attribute("class")
-    # The audio is linked, never inlined: playing near the end follows the words there.
+    # The audio is linked, never inlined: playing near the end follows the words there,
+    # and the transcript, scrolled back to the top, follows the word being spoken.
+    browser.execute_script("arguments[0].querySelector('.ip-transcript').scrollTop = 0", root)
     samples = check_highlight_follows_audio(browser, root, seconds=2.0, start=transcript.duration - 60)
+    in_view = browser.execute_script("""
+        const box = arguments[0].querySelector('.ip-transcript').getBoundingClientRect();
+        const word = arguments[0].querySelector('.w.now').getBoundingClientRect();
+        return word.top >= box.top && word.bottom <= box.bottom;
+    """, root)
+    assert in_view, "the transcript did not follow the word being spoken"
     browser.save_screenshot(str(artifacts / "page-two-hours.png"))
     print(f"\ntwo-hour transcript ({timing['words']} words, {timing['html_mb']:.1f} MB of HTML): "
           f"DOMContentLoaded at {timing['dom_content_loaded_ms']:.0f} ms; the player showed its first words "
