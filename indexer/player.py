@@ -132,8 +132,7 @@ def player_data(ctx: EpisodeContext, *, machine: Transcript | None = None, start
         "citation_format": options.citation_format, "low_confidence": options.low_confidence,
         "start": start, "end": end, "select": list(select) if select else None,
         "audio": {"src": audio.src, "offset": audio.offset, "end": audio.end, "note": audio.note}
-        if audio and audio.src else {"src": "", "offset": 0.0, "end": None,
-                                     "note": audio.note if audio else "no audio"},
+        if audio and audio.src else {"src": "", "offset": 0.0, "end": None, "note": audio.note if audio else ""},
         "speakers": speakers,
         "chapters": [{"start": c.start, "title": c.title} for c in chapters],
         "segments": [{"id": seg.id, "start": seg.start, "end": seg.end,

@@ -447,6 +447,13 @@ class Lab:
 
 
 FILES_NOTEBOOK = "player-files.ipynb"
+LONG_NOTEBOOK = "player-two-hours.ipynb"
+
+
+def write_notebook(path: Path, source: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
 
 
 @pytest.fixture(scope="module")
@@ -460,11 +467,12 @@ def lab(tmp_path_factory, archive):
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     params.source = re.sub(r"^ARCHIVE\s*=.*$", 'ARCHIVE = "archive"', params.source, flags=re.M)
     nbformat.write(nb, root / "02-quotes.ipynb")
-    player_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from indexer import Archive\nfrom indexer.quotes import QuoteBasket\n"
-        f"basket = QuoteBasket()\nArchive('archive').player({PANEL!r}, 4.2, basket=basket)")])
-    player_nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(player_nb, root / FILES_NOTEBOOK)
+    write_notebook(root / FILES_NOTEBOOK, "from indexer import Archive\nfrom indexer.quotes import QuoteBasket\n"
+                   f"basket = QuoteBasket()\nArchive('archive').player({PANEL!r}, 4.2, 7.6, basket=basket)")
+    write_notebook(root / LONG_NOTEBOOK, f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
+                   "from player_archive import long_transcript\nfrom indexer.player import context_player\n"
+                   "from indexer.quotes import EpisodeContext\n"
+                   "context_player(EpisodeContext.build(*long_transcript()))")
     server = Lab(root, home)
     try:
         server.wait_ready()
@@ -500,8 +508,10 @@ def run_notebook(driver, lab, notebook: str) -> None:
     wait_for(driver, opened, f"{notebook} open with an idle kernel")
     run_menu = "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]"
     wait_for(driver, lambda d: d.find_elements(By.XPATH, run_menu), "the Run menu")[0].click()
-    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".lm-Menu-item[data-command='runmenu:run-all']"),
-             "Run All Cells in the menu")[0].click()
+    item = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".lm-Menu-item[data-command='runmenu:run-all']"),
+                    "Run All Cells in the menu")[0]
+    driver.execute_script("window.indexerRunAt = performance.now()")  # to time what follows
+    item.click()
 
     def done(d):
         prompts = d.execute_script(PROMPTS_JS)
@@ -555,6 +565,8 @@ def test_notebook_02_player_in_jupyterlab(lab, browser, archive, artifacts):
 
 
 def test_player_audio_comes_from_the_files_route_in_jupyterlab(lab, browser, archive, artifacts):
+    from selenium.webdriver.common.by import By
+
     run_notebook(browser, lab, FILES_NOTEBOOK)
     root = player_root(browser, ".jp-NotebookPanel ")
     src = browser.execute_script("return arguments[0].querySelector('audio').currentSrc", root)
@@ -563,4 +575,26 @@ def test_player_audio_comes_from_the_files_route_in_jupyterlab(lab, browser, arc
              "audio metadata from the files route")
     start = browser.execute_script(STATE_JS, root)
     assert start["time"] == pytest.approx(4.2) and words_of(browser, root)[start["current"]]["text"] == "On"
+    in_range = [s.get_attribute("textContent") for s in root.find_elements(By.CSS_SELECTOR, ".w.range")]
+    assert in_range == ["On", "parle", "de", "modération", "aujourd'hui."]
     check_player_in_lab(browser, archive, root, artifacts, "lab-player-files", expected_count=1)
+
+
+def test_a_two_hour_player_in_jupyterlab(lab, browser, artifacts):
+    """The kernel builds the two-hour player, JupyterLab renders its 3 MB output: the time is printed."""
+    run_notebook(browser, lab, LONG_NOTEBOOK)
+    root = player_root(browser, ".jp-NotebookPanel ")
+    timing = browser.execute_script("""
+        const root = arguments[0];
+        return {words: root.querySelectorAll('.w').length, render_ms: Number(root.dataset.renderMs),
+                run_to_rendered_ms: Number(root.dataset.renderedAtMs) - window.indexerRunAt,
+                longest_chunk_ms: Number(root.dataset.longestChunkMs)};
+    """, root)
+    assert timing["words"] == 20_160
+    browser.execute_script("arguments[0].indexerPlayer.seekWord(20159)", root)
+    assert "now" in root.find_element(By.CSS_SELECTOR, ".w[data-i='20159']").get_attribute("class")
+    root.screenshot(str(artifacts / "lab-two-hours.png"))
+    print(f"\nJupyterLab, two-hour player: Run All → every word rendered {timing['run_to_rendered_ms']:.0f} ms "
+          f"(the kernel building the data, the output's transfer and JupyterLab's rendering included), "
+          f"of which the player's own rendering {timing['render_ms']:.0f} ms, longest task "
+          f"{timing['longest_chunk_ms']:.0f} ms")

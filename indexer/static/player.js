@@ -208,6 +208,8 @@
     var spaced = this.spaced === undefined ? (this.spaced = words.some(function (w) { return w.space; })) : this.spaced;
     var count = 0, firstInParagraph = true;
     var noAudioBefore = this.offset, noAudioAfter = this.audioEnd;
+    var rangeStart = data.start === null || data.start === undefined ? null : data.start;
+    var rangeEnd = rangeStart === null || data.end === null || data.end === undefined ? null : data.end;
     p.segments.forEach(function (s) {
       var seg = data.segments[s];
       var segEl = el("span", "segment" + (seg.suspect ? " suspect" : "") + (seg.corrected ? " corrected" : ""));
@@ -224,6 +226,7 @@
         if (w.low) cls += " low";
         if (w.corrected) cls += " corr";
         if (w.marked) cls += " hit";
+        if (rangeEnd !== null && w.end > rangeStart && w.start < rangeEnd) cls += " range";
         if (w.end < noAudioBefore || (noAudioAfter !== null && noAudioAfter !== undefined && w.start > noAudioAfter)) cls += " noaudio";
         var span = el("span", cls, w.text);
         span.dataset.i = String(i);
