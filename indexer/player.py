@@ -213,6 +213,22 @@ def json_for_script(data) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+WORD_KEYS = ("text", "space", "start", "end", "p", "low", "corrected", "marked", "segment", "speaker")
+
+
+def wire_data(data: dict) -> dict:
+    """``data`` as the page carries it: words as columns (player.js rebuilds the objects).
+
+    Repeating ten keys on every word is 55 % of the document: two hours of words
+    take 1.2 MB as columns instead of 2.8 MB as objects.
+    """
+    words = data["words"]
+    columns = {key: [w[key] for w in words] for key in WORD_KEYS}
+    for key in ("space", "low", "corrected", "marked"):
+        columns[key] = [int(v) for v in columns[key]]
+    return {**{k: v for k, v in data.items() if k != "words"}, "word_columns": columns}
+
+
 def player_html(data: dict, options: PlayerOptions | None = None) -> str:
     """The player as an HTML fragment: styles, audio element, data and script, all inline."""
     options = options or PlayerOptions()
@@ -224,7 +240,7 @@ def player_html(data: dict, options: PlayerOptions | None = None) -> str:
             f"data-lm-suppress-shortcuts='true' style='--ip-height:{esc(options.height)}' "
             f"aria-label='Lecteur de transcription : {esc(data['title'])}'>"
             f"<style>{static_text('player.css')}</style>{audio}"
-            f"<script type='application/json' class='ip-data'>{json_for_script(data)}</script>"
+            f"<script type='application/json' class='ip-data'>{json_for_script(wire_data(data))}</script>"
             f"<script>{static_text('player.js')}\nIndexerPlayer.mount(document.currentScript.parentNode);</script>"
             f"</div>")
 
@@ -395,5 +411,5 @@ def basket_bridge(player_id: str, ctx: EpisodeContext, basket):
 
 
 __all__ = ["AudioSource", "Player", "PlayerOptions", "basket_bridge", "context_player", "episode_player",
-           "hit_player", "json_for_script", "marked_words", "notebook_audio", "page_audio", "player_data",
+           "hit_player", "json_for_script", "wire_data", "marked_words", "notebook_audio", "page_audio", "player_data",
            "player_html", "quote_player", "server_root"]

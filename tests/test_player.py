@@ -123,7 +123,7 @@ def test_html_has_only_the_players_scripts_and_escapes_every_text(archive):
     assert "<b>gras</b>" not in page and "<img src=x" not in page
     data = json.loads(re.search(r"class='ip-data'>(.*?)</script>", page, re.S).group(1))
     assert data["title"] == "Titre </script><script>window.injected = 1</script> <b>gras</b>"
-    assert "</script><script>window.injected" in " ".join(w["text"] for w in data["words"])
+    assert "</script><script>window.injected" in " ".join(data["word_columns"]["text"])
 
 
 def test_unknown_citation_field_is_refused(archive):

@@ -469,10 +469,22 @@
     });
   };
 
+  // The words travel as columns (indexer.player.wire_data); the player works on objects.
+  function fromColumns(c) {
+    var words = new Array(c.text.length);
+    for (var i = 0; i < words.length; i++) {
+      words[i] = { text: c.text[i], space: !!c.space[i], start: c.start[i], end: c.end[i], p: c.p[i],
+                   low: !!c.low[i], corrected: !!c.corrected[i], marked: !!c.marked[i],
+                   segment: c.segment[i], speaker: c.speaker[i] };
+    }
+    return words;
+  }
+
   function mount(root) {
     if (!root || root.indexerPlayer) return root && root.indexerPlayer;
     var script = root.querySelector("script.ip-data");
     var data = JSON.parse(script.textContent);
+    if (data.word_columns) data.words = fromColumns(data.word_columns);
     root.indexerPlayer = new Player(root, data);
     return root.indexerPlayer;
   }
