@@ -240,6 +240,10 @@ def player_html(data: dict, options: PlayerOptions | None = None) -> str:
             f"data-lm-suppress-shortcuts='true' style='--ip-height:{esc(options.height)}' "
             f"aria-label='Lecteur de transcription : {esc(data['title'])}'>"
             f"<style>{static_text('player.css')}</style>{audio}"
+            # Shown only where the script does not run: JupyterLab runs none in the outputs of an
+            # untrusted (e.g. reopened) notebook.
+            f"<p class='ip-static'>Le lecteur de transcription a besoin de JavaScript : dans Jupyter, "
+            f"exécutez à nouveau la cellule (ou faites confiance au carnet).</p>"
             f"<script type='application/json' class='ip-data'>{json_for_script(wire_data(data))}</script>"
             f"<script>{static_text('player.js')}\nIndexerPlayer.mount(document.currentScript.parentNode);</script>"
             f"</div>")

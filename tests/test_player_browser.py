@@ -231,6 +231,7 @@ def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive
     # Nothing was loaded from elsewhere: the page, and its audio by a relative path.
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(url.startswith("file://") for url in resources), resources
+    assert not root.find_elements(By.CSS_SELECTOR, ".ip-static")  # the no-script message is gone
     audio_src = browser.execute_script("return arguments[0].querySelector('audio').currentSrc", root)
     assert audio_src == (archive.layout.audio_dir / f"{PANEL}.wav").as_uri()
 

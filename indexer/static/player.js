@@ -77,6 +77,8 @@
 
   Player.prototype.build = function () {
     var self = this, data = this.data, root = this.root;
+    var fallback = root.querySelector(".ip-static");
+    if (fallback) fallback.remove();
     var bar = el("div", "ip-bar");
     if (this.audio) bar.appendChild(this.audio); else bar.appendChild(el("span", "ip-noaudio", "pas d'audio"));
     var follow = el("label", "ip-follow");
