@@ -23,59 +23,38 @@ fails with a message naming what hung.
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+import test_browser as browser_tests  # its server, browser flags and page probes (not its time budget)
 from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
 
 from indexer import Archive
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / ".artifacts" / "player"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1300,1600",
-                  "--autoplay-policy=no-user-gesture-required"]
+# Audio plays in these tests without a click first.
+CHROMIUM_FLAGS = [*browser_tests.CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"]
 HANG = 240.0          # seconds before a wait is declared hung (not a budget: a loaded machine is slow)
 TOLERANCE = 0.3       # seconds between the audio's time and the highlighted word's timing
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-def _require_browser():
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        pytest.skip(f"Debian's Chromium is not installed ({', '.join(missing)} missing): "
-                    "apt-get install chromium chromium-driver (make system-packages)")
-    pytest.importorskip("selenium", reason="selenium is not installed: pip install -e '.[dev]'")
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    _require_browser()
+    browser_tests._require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = browser_tests.CHROMIUM
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=browser_tests.CHROMEDRIVER))
     driver.set_page_load_timeout(HANG)
     driver.set_script_timeout(HANG)
     try:
@@ -368,45 +347,9 @@ def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
 
 # --- JupyterLab ----------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    """A JupyterLab server process of this test on 127.0.0.1, with a token."""
-
-    def __init__(self, root: Path, home: Path):
-        self.port, self.token = free_port(), secrets.token_hex(16)
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-               "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-        settings = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-                    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}
-        for name, value in settings.items():
-            path = home / "settings" / f"{name}.jupyterlab-settings"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(value), encoding="utf-8")
-        self.log_path = home / "jupyterlab.log"
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
-             *(["--allow-root"] if os.geteuid() == 0 else [])],
-            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(f"{self.base}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def tail(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+class Lab(browser_tests.Lab):
+    """tests/test_browser.py's JupyterLab server (127.0.0.1, a token, quiet settings), waited for
+    with a hang guard instead of that module's time budget."""
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + HANG
@@ -419,32 +362,6 @@ class Lab:
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.5)
         pytest.fail(f"hung: JupyterLab did not answer after {HANG:.0f} s:\n{self.tail()}")
-
-    def kernel_idle(self, notebook: str) -> bool:
-        try:
-            sessions = self.api("/api/sessions")
-        except (urllib.error.URLError, OSError):
-            return False
-        return any(s.get("path") == notebook and (s.get("kernel") or {}).get("execution_state") == "idle"
-                   for s in sessions)
-
-    def url(self, notebook: str) -> str:
-        return f"{self.base}/lab/workspaces/player-{notebook.split('.')[0]}/tree/{notebook}?token={self.token}"
-
-    def stop(self) -> None:
-        try:
-            for kernel in self.api("/api/kernels") or []:
-                self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
-        except (urllib.error.URLError, OSError):
-            pass
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the group this test started
-                self.process.wait(timeout=30)
-        self.log.close()
 
 
 FILES_NOTEBOOK = "player-files.ipynb"
@@ -460,7 +377,7 @@ def write_notebook(path: Path, *sources: str) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, archive):
     """JupyterLab over a folder holding the archive, notebook 02 (pointed at it) and a player notebook."""
-    _require_browser()
+    browser_tests._require_browser()
     home = tmp_path_factory.mktemp("lab")
     root = home / "root"
     shutil.copytree(archive.root, root / "archive")
@@ -485,10 +402,6 @@ def lab(tmp_path_factory, archive):
         server.stop()
 
 
-PROMPTS_JS = """
-return [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')]
-    .map(c => (c.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim());
-"""
 ERRORS_JS = """
 return [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
     .filter(el => /Traceback|Error:/.test(el.textContent) && !el.closest('.indexer-player'))
@@ -500,14 +413,14 @@ def run_notebook(driver, lab, notebook: str) -> None:
     """Open ``notebook``, Run → Run All Cells from the menu, wait until every cell ran."""
     from selenium.webdriver.common.by import By
 
-    driver.get(lab.url(notebook))
+    driver.get(lab.url(notebook, workspace=f"player-{notebook.split('.')[0]}"))
 
     def opened(d):
         for button in d.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-Dialog-button.jp-mod-accept"):
             button.click()  # a kernel choice dialog, if any
         indicators = d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator")
         return (d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell") and indicators
-                and all(i.get_attribute("data-status") == "idle" for i in indicators) and lab.kernel_idle(notebook))
+                and all(i.get_attribute("data-status") == "idle" for i in indicators) and lab.kernel_ready(notebook))
 
     wait_for(driver, opened, f"{notebook} open with an idle kernel")
     run_menu = "//li[contains(@class,'lm-MenuBar-item')][.//div[normalize-space()='Run']]"
@@ -516,7 +429,7 @@ def run_notebook(driver, lab, notebook: str) -> None:
              "Run All Cells in the menu")[0].click()
 
     def done(d):
-        prompts = d.execute_script(PROMPTS_JS)
+        prompts = d.execute_script(browser_tests.PROMPTS_JS)
         return prompts and (all(re.fullmatch(r"\[\d+\]:", p) for p in prompts) or d.execute_script(ERRORS_JS))
 
     wait_for(driver, done, f"end of Run All in {notebook}")
