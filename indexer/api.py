@@ -146,6 +146,19 @@ class Archive:
 
         return quote(self.layout, hit_or_episode, start, end, options)
 
+    def player(self, episode: str, start: float | None = None, end: float | None = None,
+               basket=None, options=None):
+        """An interactive transcript player of ``episode`` (opened at ``start``), for notebooks.
+
+        Words highlighted as they play, a click seeks, a selection shows the exact
+        words, the citation and the ``archive.quote(...)`` line; with ``basket``
+        (a :class:`~indexer.quotes.QuoteBasket`) a button adds the selection to it.
+        See :mod:`indexer.player`.
+        """
+        from .player import episode_player
+
+        return episode_player(self.layout, episode, start, end, basket=basket, options=options)
+
     def correct(self, episode: str, segment_id: int, text: str, author: str | None = None):
         """Replace a segment's text (stored in ``corrections/``, never in the transcript) and reindex it."""
         from .corrections import correct

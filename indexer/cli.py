@@ -347,18 +347,23 @@ def watch(archive_dir, interval, workers, scheduler, ship_audio, no_index, progr
                                       "srt/vtt: subtitles; txt: plain text; json: the corrected transcript.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-def export(episode, archive_dir, fmt, out_path):
+@click.option("--copy-audio", is_flag=True,
+              help="html with --out: copy the audio next to the page (default: link it by a relative path).")
+def export(episode, archive_dir, fmt, out_path, copy_audio):
     """Export an episode's transcript, corrections applied, as a page or subtitles.
 
     The page (html or md) has the title, date, speakers, description and source
     link of the sidecar, a heading per chapter and a paragraph per speaker turn,
-    each with its [hh:mm:ss] timecode.
+    each with its [hh:mm:ss] timecode. The html page is the transcript player:
+    the audio plays with the words highlighted, a click on a word seeks there, a
+    selection shows the citation; it opens from disk, with no server and no network.
 
     Example: indexer export table-ronde-engagement --archive archive --format html --out table-ronde.html
     """
     from .api import Archive
+    from .pages import PageOptions
 
-    text = Archive(archive_dir).export_page(episode, fmt, out=out_path)
+    text = Archive(archive_dir).export_page(episode, fmt, out=out_path, options=PageOptions(copy_audio=copy_audio))
     if out_path is None:
         click.echo(text, nl=False)
     else:

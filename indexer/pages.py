@@ -10,6 +10,11 @@ Pages are built from the *effective* transcript (editors' corrections applied,
 see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
 correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
 
+The HTML page is the transcript player of :mod:`indexer.player` (audio,
+words highlighted as they play, selection → citation), standalone: script and
+styles inline, the audio linked by a path relative to the page. Without
+JavaScript the same text shows as static paragraphs (``<noscript>``).
+
 Formats by name, like :data:`indexer.transcript.EXPORTERS`: ``html`` and ``md``
 here, ``srt``, ``vtt``, ``txt`` and ``json`` through
 :func:`indexer.transcript.get_exporter` (:func:`render` takes any of them).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -27,7 +33,8 @@ from typing import Callable
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
 from .corrections import CORRECTED_FLAG
 from .errors import TranscriptError
-from .quotes import hms
+from .player import AudioSource, PlayerOptions, page_audio, player_data, player_html
+from .quotes import EpisodeContext, hms
 from .transcript import EXPORTERS, Segment, Transcript, get_exporter
 
 
@@ -35,6 +42,8 @@ from .transcript import EXPORTERS, Segment, Transcript, get_exporter
 class PageOptions:
     paragraph_seconds: float = 60.0  # a longer speaker turn is cut into paragraphs, each with a timecode
     chapter_tolerance: float = 1.0   # a segment starting this soon before a chapter belongs to it
+    copy_audio: bool = False         # html written to a file: copy the audio next to it (else a relative link)
+    player_height: str = "65vh"      # of the player's scrolling transcript (its quote panel fits below)
 
 
 @dataclass(frozen=True)
@@ -133,9 +142,13 @@ _CSS = """
 """
 
 
-def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> str:
-    """A standalone HTML page (UTF-8, inline CSS scoped to ``.indexer-page``)."""
+def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None, *,
+            audio: AudioSource | None = None, machine: Transcript | None = None) -> str:
+    """A standalone HTML page (UTF-8, inline CSS and script, nothing loaded from elsewhere):
+    the episode's facts, then the transcript player (:mod:`indexer.player`) playing ``audio``,
+    with the static transcript in ``<noscript>``. ``machine``: the transcript before corrections."""
     esc = html.escape
+    options = options or PageOptions()
     title = meta.title or transcript.episode_id
     parts = [f"<h1>{esc(title)}</h1>"]
     facts = []
@@ -156,6 +169,21 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     if titled:
         items = "".join(f"<li><a href='#chapter-{n}'>[{hms(s.start)}] {esc(s.title)}</a></li>" for n, s in titled)
         parts.append(f"<nav><h2>Chapitres</h2><ol>{items}</ol></nav>")
+    player_options = PlayerOptions(height=options.player_height)
+    data = player_data(EpisodeContext.build(transcript, meta, machine=machine), machine=machine,
+                       audio=audio, options=player_options, player_id="page")
+    parts.append(player_html(data, player_options))
+    parts.append(f"<noscript>{_static_transcript(found)}</noscript>")
+    lang = esc(meta.language or transcript.language or "fr")
+    return (f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<article class='indexer-page'>\n" + "\n".join(parts) + "\n</article>\n</body>\n</html>\n")
+
+
+def _static_transcript(found: list[Section]) -> str:
+    """The transcript as plain paragraphs (what a browser without JavaScript shows)."""
+    esc = html.escape
+    parts = []
     for n, section in enumerate(found):
         body = []
         if section.title:
@@ -168,10 +196,7 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
             body.append(f"<p class='turn' id='{anchor}' data-start='{paragraph.start:.2f}'>"
                         f"<a class='timecode' href='#{anchor}'>[{hms(paragraph.start)}]</a> {who}{texts}</p>")
         parts.append(f"<section class='chapter'>{''.join(body)}</section>")
-    lang = esc(meta.language or transcript.language or "fr")
-    return (f"<!DOCTYPE html>\n<html lang='{lang}'>\n<head>\n<meta charset='utf-8'>\n"
-            f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-            f"<article class='indexer-page'>\n" + "\n".join(parts) + "\n</article>\n</body>\n</html>\n")
+    return "".join(parts)
 
 
 def _segment_html(seg: Segment) -> str:
@@ -228,14 +253,15 @@ FORMATS: tuple[str, ...] = tuple(sorted(set(PAGE_FORMATS) | set(EXPORTERS)))
 
 
 def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
-                options: PageOptions | None = None) -> str:
-    """The page of ``transcript`` in ``fmt``: ``html`` or ``md``."""
+                options: PageOptions | None = None, **player) -> str:
+    """The page of ``transcript`` in ``fmt``: ``html`` or ``md``; ``player``: the html player's
+    ``audio`` and ``machine`` transcript (see :func:`to_html`)."""
     try:
         page = PAGE_FORMATS[fmt]
     except KeyError:
         raise TranscriptError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
             from None
-    return page(transcript, meta, options)
+    return page(transcript, meta, options, **player) if fmt == "html" else page(transcript, meta, options)
 
 
 def with_speakers(transcript: Transcript, meta: EpisodeMeta) -> Transcript:
@@ -248,10 +274,11 @@ def with_speakers(transcript: Transcript, meta: EpisodeMeta) -> Transcript:
     return transcript.with_segments([replace(s, speaker=speaker_of(s, meta)) for s in transcript.segments])
 
 
-def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOptions | None = None) -> str:
+def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOptions | None = None,
+           **player) -> str:
     """``fmt`` is a page format (html, md) or an export format (srt, vtt, txt, json)."""
     if fmt in PAGE_FORMATS:
-        return render_page(transcript, meta, fmt, options)
+        return render_page(transcript, meta, fmt, options, **player)
     if fmt not in EXPORTERS:
         raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     return get_exporter(fmt)(with_speakers(transcript, meta))
@@ -266,10 +293,28 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
         raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     machine = machine_transcript(layout, episode_id)
     effective = with_corrections(layout.root, machine)
-    text = render(effective, episode_meta(layout, machine), fmt, options)
+    player = {}
+    if fmt == "html":
+        audio_path = layout.audio_dir / machine.audio_path if machine.audio_path else None
+        if out is not None and audio_path is not None and audio_path.is_file() and options and options.copy_audio:
+            audio_path = _copy_beside(audio_path, Path(out).parent)
+        player = {"audio": page_audio(audio_path, Path(out).parent if out is not None else None),
+                  "machine": machine}
+    text = render(effective, episode_meta(layout, machine), fmt, options, **player)
     if out is not None:
         atomic_write_text(Path(out), text)
     return text
+
+
+def _copy_beside(audio_path: Path, folder: Path) -> Path:
+    """The audio copied into ``folder`` (kept if an identical-looking copy is there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / audio_path.name
+    source = audio_path.stat()
+    if not target.is_file() or target.stat().st_size != source.st_size or \
+            int(target.stat().st_mtime) != int(source.st_mtime):
+        shutil.copy2(audio_path, target)
+    return target
 
 
 __all__ = ["FORMATS", "PAGE_FORMATS", "PageOptions", "Paragraph", "Section", "export_episode", "md_escape",

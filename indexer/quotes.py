@@ -159,10 +159,11 @@ class EpisodeContext:
     words: tuple[Word, ...]
     segment_of: tuple[int, ...]        # index in transcript.segments of each word
     estimated: frozenset[int]          # segments whose word times were interpolated
+    machine: Transcript | None = field(default=None, repr=False)  # before corrections (to show them)
 
     @classmethod
     def build(cls, transcript: Transcript, meta: EpisodeMeta | None = None,
-              audio_path: str | Path | None = None) -> "EpisodeContext":
+              audio_path: str | Path | None = None, machine: Transcript | None = None) -> "EpisodeContext":
         words, segment_of, estimated = [], [], set()
         for i, seg in enumerate(transcript.segments):
             seg_words = seg.words
@@ -176,14 +177,14 @@ class EpisodeContext:
                     segment_of.append(i)
         return cls(transcript.episode_id, transcript, meta or EpisodeMeta(),
                    Path(audio_path) if audio_path else None, tuple(words), tuple(segment_of),
-                   frozenset(estimated))
+                   frozenset(estimated), machine)
 
     @classmethod
     def load(cls, layout: ArchiveLayout, episode_id: str) -> "EpisodeContext":
         machine = machine_transcript(layout, episode_id, error=QuoteError)
         transcript = with_corrections(layout.root, machine)
         audio_path = layout.audio_dir / machine.audio_path if machine.audio_path else None
-        return cls.build(transcript, episode_meta(layout, machine), audio_path)
+        return cls.build(transcript, episode_meta(layout, machine), audio_path, machine)
 
     @property
     def duration(self) -> float:
@@ -463,6 +464,13 @@ class Quote:
             return f"<small>no audio ({html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__)})</small>"
         data = base64.b64encode(buf.getvalue()).decode("ascii")
         return f"<audio controls preload='none' src='data:audio/mpeg;base64,{data}'></audio>"
+
+    def player(self, basket: "QuoteBasket | None" = None, options=None):
+        """The transcript player of the episode, opened at this quote with its words selected
+        (see :mod:`indexer.player`); with ``basket``, a button adds selections to it."""
+        from .player import quote_player
+
+        return quote_player(self, basket, options)
 
     def _repr_html_(self) -> str:
         esc = html.escape

@@ -75,6 +75,7 @@ class Hit:
     audio_path: Path | None = None
     context: tuple[str, str] = ("", "")  # text of the segments before / after
     spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # matches in text
+    archive_root: Path | None = field(default=None, repr=False)  # where the hit was found (for player())
 
     @property
     def timecode(self) -> str:
@@ -110,6 +111,13 @@ class Hit:
         buf = io.BytesIO()
         self.clip(padding).export(buf, format="wav")
         return Audio(data=buf.getvalue())
+
+    def player(self, basket=None, options=None):
+        """The transcript player of the episode, opened at the hit with the matched words marked
+        (see :mod:`indexer.player`); with ``basket``, a button adds selections to it."""
+        from .player import hit_player
+
+        return hit_player(self, basket, options)
 
     def to_dict(self) -> dict:
         return {
@@ -360,7 +368,7 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
             chapter=stored.get("chapter") or "", start=stored["start"], end=stored["end"],
             text=stored.get("text", ""), snippet="", score=float(result.score),
             flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
-            audio_path=_resolve(base, meta.get("audio")), spans=spans,
+            audio_path=_resolve(base, meta.get("audio")), spans=spans, archive_root=index.index_dir.parent,
         ))
         hits[-1].snippet = hits[-1].marked(lambda s: f"<mark>{s}</mark>", html.escape)
     if options.context > 0:
