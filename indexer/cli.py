@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .errors import IndexerError
+from .errors import IndexerError, printable, storage_error
 
 log = logging.getLogger("indexer")
 
@@ -26,6 +26,12 @@ class IndexerGroup(click.Group):
             return super().invoke(ctx)
         except IndexerError as e:
             click.echo(f"error: {e.one_line()}", err=True)
+            sys.exit(1)
+        except OSError as e:  # a write the library did not expect to fail: still one line
+            error = storage_error(e)
+            if error is None:
+                raise
+            click.echo(f"error: {error.one_line()}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -251,8 +257,14 @@ def reindex(archive_arg, archive_dir, progress):
     root = archive_arg or archive_dir
     if not (root / "transcripts").is_dir():
         raise IndexerError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
-    count = Archive(root).reindex(progress=progress)
-    click.echo(f"indexed {count} segments in {root / 'index'}")
+    result = Archive(root).reindex(progress=progress)
+    click.echo(f"indexed {result.segments} segments in {printable(root / 'index')}")
+    for line in result.skipped:
+        click.echo(f"  SKIPPED {line}", err=True)
+    if result.skipped:
+        click.echo(f"{len(result.skipped)} transcript(s) could not be indexed: fix or remove them, then run "
+                   "reindex again", err=True)
+        sys.exit(1)
 
 
 def _timecode(ctx, param, value):

@@ -92,7 +92,8 @@ class Correction:
 # --- the overlay file ------------------------------------------------------------
 
 def corrections_path(archive_root: str | Path, episode_id: str) -> Path:
-    return Path(archive_root) / "corrections" / f"{episode_id}.json"
+    """``corrections/<id>.json``; EpisodeIdError for an id outside the grammar (see ArchiveLayout)."""
+    return ArchiveLayout(Path(archive_root)).corrections_path(episode_id)
 
 
 def load_corrections(archive_root: str | Path, episode_id: str) -> list[Correction]:
@@ -395,8 +396,8 @@ def apply_corrections(transcript: Transcript, corrections: Sequence[Correction])
 
 def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
     """The episode's sidecar metadata, or an empty one if its audio is gone."""
-    audio_path = layout.audio_dir / transcript.audio_path
-    if not transcript.audio_path or not audio_path.is_file():
+    audio_path = layout.audio_file(transcript.audio_path)
+    if audio_path is None or not audio_path.is_file():
         return EpisodeMeta()
     return layout.episode_for(audio_path).meta
 

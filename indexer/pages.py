@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG
 from .errors import TranscriptError
 from .quotes import hms
@@ -113,12 +113,6 @@ def _speakers(transcript: Transcript, meta: EpisodeMeta) -> list[str]:
     return names
 
 
-def _safe_url(url: str) -> str:
-    """The URL if it is a web link; "" otherwise (no ``javascript:`` in a published page)."""
-    url = url.strip()
-    return url if re.match(r"(?i)https?://", url) else ""
-
-
 # --- HTML ----------------------------------------------------------------------------
 
 _CSS = """
@@ -145,7 +139,7 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     if speakers:
         facts.append(f"<dt>Intervenants</dt><dd>{esc(', '.join(speakers))}</dd>")
     facts.append(f"<dt>Durée</dt><dd>{hms(transcript.duration, round_up=True)}</dd>")
-    url = _safe_url(meta.source_url)
+    url = safe_url(meta.source_url)
     if url:
         facts.append(f"<dt>Source</dt><dd><a href='{esc(url)}'>{esc(url)}</a></dd>")
     parts.append(f"<dl class='meta'>{''.join(facts)}</dl>")
@@ -202,7 +196,7 @@ def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions 
     if speakers:
         lines.append(f"- **Intervenants :** {md_escape(', '.join(speakers))}")
     lines.append(f"- **Durée :** {hms(transcript.duration, round_up=True)}")
-    url = _safe_url(meta.source_url)
+    url = safe_url(meta.source_url)
     if url:
         lines.append(f"- **Source :** <{url.replace('>', '%3E').replace(' ', '%20')}>")
     lines.append("")
