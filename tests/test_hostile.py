@@ -243,6 +243,7 @@ def test_a_corrupt_index_gives_one_line_to_search_and_status(ingested, suffix):
 @pytest.mark.parametrize("suffix", [".toc", ".seg"])
 def test_ingest_rebuilds_a_corrupt_index_from_the_transcripts(ingested, suffix, fake_whisper, caplog):
     _truncate_index(ingested, suffix)
+    fake_whisper.clear()
     result = cli("ingest", ingested, "-q", "--workers", "1")
     assert result.exit_code == 0, result.output
     rebuilt = [r for r in caplog.records if "rebuil" in r.getMessage()]
