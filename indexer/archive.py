@@ -120,15 +120,19 @@ def check_episode_id(value: object) -> str:
     Every id that comes from a caller goes through here, by way of the
     :class:`ArchiveLayout` paths or directly.
     """
-    if not isinstance(value, str) or len(value) > 1024 or not EPISODE_ID.fullmatch(value):
+    if not is_episode_id(value):
         raise EpisodeIdError(f"invalid episode id {printable(repr(value))}", hint=EPISODE_ID_HINT)
     return value
+
+
+def is_episode_id(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 1024 and EPISODE_ID.fullmatch(value) is not None
 
 
 def safe_url(url: str) -> str:
     """The URL if it is a web link (``http(s)://``), else "": no ``javascript:`` in a page or a quote."""
     url = (url or "").strip()
-    return url if re.match(r"(?i)https?://[^\s/]", url) and not re.search(r"[\x00-\x20\x7f]", url) else ""
+    return url if re.match(r"(?i)https?://[^\s/]", url) and not re.search(r"[\x00-\x1f\x7f]", url) else ""
 
 
 # --- sidecars ----------------------------------------------------------------

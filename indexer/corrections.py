@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, atomic_write_text, is_episode_id
 from .errors import IndexerError, TranscriptError
 from .transcript import Segment, Transcript, Word, load_transcript
 
@@ -405,13 +405,15 @@ def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
 def machine_transcript(layout: ArchiveLayout, episode_id: str,
                        error: type[IndexerError] = TranscriptError) -> Transcript:
     """The episode's machine transcript; ``error`` (a one-liner with close ids) if there is none."""
-    path = layout.transcript_path(episode_id)
-    if not path.is_file():
+    valid = is_episode_id(episode_id)
+    path = layout.transcript_path(episode_id) if valid else None  # EpisodeIdError for a link out of the archive
+    if path is None or not path.is_file():
         known = sorted(p.relative_to(layout.transcripts_dir).with_suffix("").as_posix()
                        for p in layout.transcripts_dir.rglob("*.json")) if layout.transcripts_dir.is_dir() else []
-        close = difflib.get_close_matches(episode_id, known, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "episode ids are the paths under audio/ without extension"
-        raise error(f"unknown episode {episode_id!r}: no transcript", path, hint)
+        close = difflib.get_close_matches(str(episode_id), known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else EPISODE_ID_HINT
+        problem = "no transcript" if valid else "not a valid episode id"
+        raise error(f"unknown episode {episode_id!r}: {problem}", path, hint)
     return load_transcript(path)
 
 
