@@ -384,11 +384,23 @@ class ArchiveLayout:
 
     @staticmethod
     def _inside(folder: Path, relative: str) -> Path:
-        """``folder / relative``, refused if it resolves (symbolic links followed) outside ``folder``."""
+        """``folder / relative``, refused if it resolves (symbolic links followed) outside ``folder``.
+
+        Only a link below ``folder`` can lead out of it (an id has no ``..``), so
+        the full resolution is paid for those alone: one lstat per part instead
+        of a resolve() of the whole path, which made a no-op ingest of 1,000
+        episodes 2.4x slower (8,000 paths).
+        """
         path = folder / relative
-        if not path.resolve().is_relative_to(folder.resolve()):
-            raise EpisodeIdError(f"resolves outside {folder.name}/ (a symbolic link?)", path,
-                                 "only files inside the archive are read or written")
+        prefix, parts = str(folder), relative.split("/")
+        links = ".." in parts
+        for part in parts:  # strings, not pathlib: this runs for every episode of every run
+            prefix = f"{prefix}/{part}"
+            links = links or os.path.islink(prefix)
+        if links:
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise EpisodeIdError(f"resolves outside {folder.name}/ (a symbolic link?)", path,
+                                     "only files inside the archive are read or written")
         return path
 
     def audio_files(self) -> Iterator[Path]:

@@ -319,7 +319,7 @@ class Ingest:
                                "put episodes under ARCHIVE/audio/")
         settings = load_settings(self.layout.root)
         base = self.options.transcribe or options_from_settings(settings)
-        self._check_language(base.language, settings)
+        self.settings = settings
         workers, threads = worker_plan(self.options.workers)
         self.workers = workers
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
@@ -719,7 +719,8 @@ class Ingest:
                                                      ".indexer/trash"))
 
     def _check_language(self, language: str | None, settings: ArchiveSettings) -> None:
-        """An unknown language fails once, before any work, not once per episode."""
+        """An unknown language fails once, before any work, not once per episode (checked only when there
+        is work: the list comes with faster-whisper, 0.2 s to import, which a no-op run does without)."""
         from .errors import EngineError, SidecarError
         from .transcribe import whisper_languages
 
@@ -735,6 +736,7 @@ class Ingest:
         from .models import resolve_model
         from .transcribe import ENGINES
 
+        self._check_language(self.transcribe_options.language, self.settings)
         if self.transcribe_options.engine not in ENGINES:
             raise EngineError(f"unknown engine {self.transcribe_options.engine!r}; valid engines: "
                               f"{', '.join(ENGINES)}")
@@ -911,7 +913,7 @@ def _index_build(index_dir: Path) -> tuple[str, float]:
 def _snapshot(layout: ArchiveLayout) -> dict[str, tuple[int, int]]:
     """(size, mtime) of everything an ingest reads: audio, sidecars, settings, corrections."""
     found = {}
-    for folder in (layout.audio_dir, layout.root / "corrections"):
+    for folder in (layout.audio_dir, layout.corrections_dir):
         if folder.is_dir():
             for path in folder.rglob("*"):
                 with contextlib.suppress(OSError):
