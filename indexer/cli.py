@@ -127,8 +127,8 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
             loaded = loaded or load_engine(options)
             result = transcribe_file(path, options, loaded, progress=progress)
             written = export(result, names, out_dir, stem=Path(path).stem)
-            click.echo(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
-                       + ", ".join(str(w) for w in written))
+            click.echo(printable(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
+                                 + ", ".join(str(w) for w in written)))
         except IndexerError as e:
             failures += 1
             click.echo(f"error: {e.one_line()}", err=True)
@@ -233,8 +233,9 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json
     for hit in hits:
         speaker_part = f" — {hit.speaker}" if hit.speaker else ""
         suspect = " (suspect)" if hit.suspect else ""
-        click.echo(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}")
-        click.echo(f"    {hit.marked(mark)}")
+        click.echo(printable(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}"))
+        text = hit.marked(mark)
+        click.echo(f"    {text if tty else printable(text)}")  # on a terminal, the marks are escape codes
     if not hits:
         click.echo(f"no hit for {query}", err=True)
 
@@ -374,7 +375,7 @@ def export(episode, archive_dir, fmt, out_path):
     if out_path is None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"{episode}: {fmt} written to {out_path}")
+        click.echo(printable(f"{episode}: {fmt} written to {out_path}"))
 
 
 if __name__ == "__main__":  # pragma: no cover
