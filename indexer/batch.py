@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Iterator
 
 from . import audio
-from .archive import (EPISODE_ID, ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text,
-                      episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
+from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, episode_id,
+                      is_episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
 from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
 from .errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
 from .progress import progress_bar
@@ -182,7 +182,7 @@ class TranscriptCatalog:
         """Ids of the transcripts under transcripts/ (not the trash); files not named by an id are left alone."""
         root = self.layout.transcripts_dir
         ids = {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
-        return {i for i in ids if EPISODE_ID.fullmatch(i)}
+        return {i for i in ids if is_episode_id(i)}
 
     def with_content(self, sha256: str, fingerprint: str) -> Path | None:
         """A transcript of this audio made with these options: transcripts/ first, then the trash."""
@@ -749,7 +749,7 @@ class Ingest:
         try:
             return TranscriptIndex.open(self.layout.index_dir)
         except IndexCorruptError as e:
-            log.warning("%s: %s; rebuilding it from the transcripts", e.path, e.message)
+            log.warning("%s", printable(f"{e.path}: {e.message}; rebuilding it from the transcripts"))
             discard_index(self.layout.index_dir)
             return TranscriptIndex.open(self.layout.index_dir)
 

@@ -93,24 +93,25 @@ class QuoteError(IndexerError):
     """A quote range or episode is invalid."""
 
 
-_WRITABLE_HINT = "run it as a user who may write the archive"
+_PERMISSION_HINT = "run it as a user who may read and write the archive"
 _STORAGE_PROBLEMS = {
-    errno.ENOSPC: ("no space left on device (disk full)", "free some space, then run it again; finished work is kept"),
-    errno.EDQUOT: ("disk quota exceeded", "free some space or raise the quota, then run it again"),
-    errno.EROFS: ("read-only file system", "this command writes to the archive: run it where the archive is "
-                                           "writable; status, search, export and quote work on it as it is"),
-    errno.EACCES: ("permission denied", _WRITABLE_HINT),
-    errno.EPERM: ("operation not permitted", _WRITABLE_HINT),
+    errno.ENOSPC: ("cannot write: no space left on device (disk full)",
+                   "free some space, then run it again; finished work is kept"),
+    errno.EDQUOT: ("cannot write: disk quota exceeded", "free some space or raise the quota, then run it again"),
+    errno.EROFS: ("cannot write: read-only file system", "this command writes to the archive: run it where the "
+                  "archive is writable; status, search, export and quote work on it as it is"),
+    errno.EACCES: ("permission denied", _PERMISSION_HINT),
+    errno.EPERM: ("operation not permitted", _PERMISSION_HINT),
 }
 
 
 def storage_error(error: OSError, fallback: str | Path | None = None) -> StorageError | None:
-    """The :class:`StorageError` for a failed write (ENOSPC, EDQUOT, EROFS, EACCES, EPERM), else None."""
+    """The :class:`StorageError` for a full disk, a read-only archive or a refused access, else None."""
     found = _STORAGE_PROBLEMS.get(error.errno)
     if found is None:
         return None
     message, hint = found
-    return StorageError(f"cannot write: {message}", error.filename or fallback, hint)
+    return StorageError(message, error.filename or fallback, hint)
 
 
 @contextmanager
