@@ -33,6 +33,7 @@ next commit. What a killed commit or a killed rebuild leaves is cleaned by
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -41,7 +42,6 @@ import os
 import re
 import shutil
 import time
-import contextlib
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
