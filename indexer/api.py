@@ -12,17 +12,25 @@ Each method builds the stage's object and calls it; the work lives in
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, load_settings
+from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, load_settings
 from .corrections import load_corrections, with_corrections
+from .errors import IndexerError, writing
 from .index import IndexOptions, TranscriptIndex
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    segments: int                   # segments in the new index
+    skipped: tuple[str, ...] = ()   # one line per transcript left out: which file, what is wrong
 
 
 class Archive:
@@ -50,27 +58,32 @@ class Archive:
 
     def episode(self, episode_id: str) -> Episode | None:
         """The episode of this id among the audio files, or None (sidecar errors raise)."""
+        check_episode_id(episode_id)
         for path in self.layout.audio_files():
-            if self._id_of(path) == episode_id:
+            if self.layout.episode_id_of(path) == episode_id:
                 return self.layout.episode_for(path)
         return None
-
-    def _id_of(self, audio_path: Path) -> str:
-        from .archive import episode_id
-
-        return episode_id(audio_path.relative_to(self.layout.audio_dir))
 
     def transcript(self, episode_id: str) -> Transcript:
         return load_transcript(self.layout.transcript_path(episode_id))
 
-    def transcripts(self) -> Iterator[Transcript]:
-        """Every transcript under ``transcripts/`` (sorted by path)."""
+    def transcripts(self, skipped: list[str] | None = None) -> Iterator[Transcript]:
+        """Every transcript under ``transcripts/`` (sorted by path).
+
+        An unreadable one raises TranscriptError, unless ``skipped`` is given: then
+        its one-line error is appended there and the others are still read.
+        """
         folder = self.layout.transcripts_dir
         if not folder.is_dir():
             return
         for path in sorted(folder.rglob("*.json")):
             if not path.name.startswith("."):
-                yield load_transcript(path)
+                try:
+                    yield load_transcript(path)
+                except IndexerError as e:
+                    if skipped is None:
+                        raise
+                    skipped.append(e.one_line())
 
     # -- index and search ------------------------------------------------------
 
@@ -91,30 +104,39 @@ class Archive:
                                 group_by_episode=group_by_episode)
         return search(self.index, query, options)
 
-    def reindex(self, progress: bool = True) -> int:
-        """Rebuild the whole index from the transcripts on disk; returns the segment count.
+    def reindex(self, progress: bool = True) -> ReindexResult:
+        """Rebuild the whole index from the transcripts on disk.
 
         Episodes are described by their sidecars where the audio file still
         exists; a transcript whose audio is gone is indexed from its own fields.
+        A transcript that cannot be read (or whose corrections or sidecar cannot)
+        is left out and named in the result: the others are indexed.
         """
         audio = {}
         for path in self.layout.audio_files():
-            audio[self._id_of(path)] = path
+            audio[self.layout.episode_id_of(path)] = path
+        skipped: list[str] = []
 
         def items():
-            for transcript in self.transcripts():
+            for transcript in self.transcripts(skipped):
                 path = audio.get(transcript.episode_id)
                 meta, audio_path = EpisodeMeta(), transcript.audio_path
-                if path is not None:
-                    episode = self.layout.episode_for(path)
-                    meta, audio_path = episode.meta, self._relative(episode.audio_path)
-                # Editors' corrections are an overlay: index the effective transcript.
-                yield with_corrections(self.root, transcript), meta, audio_path
+                try:
+                    if path is not None:
+                        episode = self.layout.episode_for(path)
+                        meta, audio_path = episode.meta, self._relative(episode.audio_path)
+                    # Editors' corrections are an overlay: index the effective transcript.
+                    effective = with_corrections(self.root, transcript)
+                except IndexerError as e:
+                    skipped.append(f"{e.one_line()}; {transcript.episode_id} left out of the index")
+                    continue
+                yield effective, meta, audio_path
 
         if self._index is not None:
             self._index.close()
-        self._index = TranscriptIndex.build(self.layout.index_dir, items(), self.index_options, progress)
-        return self._index.doc_count()
+        with writing(self.layout.index_dir):
+            self._index = TranscriptIndex.build(self.layout.index_dir, items(), self.index_options, progress)
+        return ReindexResult(self._index.doc_count(), tuple(skipped))
 
     def _relative(self, path: Path) -> str:
         """Audio paths are stored relative to ``audio/`` (as in transcripts), so the archive can move."""
@@ -165,7 +187,8 @@ class Archive:
         from .index import index_exists
 
         index = self.index if index_exists(self.layout.index_dir) else None
-        return correct(self.layout, index, episode, segment_id, text, author)
+        with writing(self.layout.corrections_dir):
+            return correct(self.layout, index, episode, segment_id, text, author)
 
     def set_speaker(self, episode: str, target: int | tuple[float, float], name: str,
                     author: str | None = None):
@@ -174,7 +197,8 @@ class Archive:
         from .index import index_exists
 
         index = self.index if index_exists(self.layout.index_dir) else None
-        return set_speaker(self.layout, index, episode, target, name, author)
+        with writing(self.layout.corrections_dir):
+            return set_speaker(self.layout, index, episode, target, name, author)
 
     def corrections(self, episode: str) -> list:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
@@ -204,4 +228,5 @@ class Archive:
         """
         from .pages import export_episode
 
-        return export_episode(self.layout, episode, fmt, out, options)
+        with writing(out):
+            return export_episode(self.layout, episode, fmt, out, options)

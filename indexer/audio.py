@@ -66,7 +66,8 @@ def probe(path: str | Path) -> AudioInfo:
     path = Path(path)
     check_readable(path)
     cmd = [_tool("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
-           "stream=codec_name,sample_rate,channels,duration:format=duration", "-of", "json", str(path)]
+           "stream=codec_name,sample_rate,channels,duration,bit_rate:format=duration,bit_rate", "-of", "json",
+           str(path)]
     try:
         out = subprocess.run(cmd, capture_output=True, check=True).stdout
     except subprocess.CalledProcessError as e:
@@ -81,10 +82,31 @@ def probe(path: str | Path) -> AudioInfo:
         seconds = float(duration)
     except (TypeError, ValueError):
         seconds = _measure_duration(path)
+    else:
+        if _truncated(stream, data.get("format") or {}):
+            seconds = _measure_duration(path)
     if seconds <= 0:
         raise AudioError("audio has zero length", path)
     return AudioInfo(path, seconds, stream.get("codec_name", "?"),
                      int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0))
+
+
+def _truncated(stream: dict, container: dict) -> bool:
+    """The header promises more audio than the file holds (a copy cut short).
+
+    An mp3's duration comes from its header (the Xing frame count, or the
+    size over the bit rate): 10 s for a file cut after 1 s. The file's real
+    bit rate (its size over that duration) then falls far below the stream's.
+    Only such files are decoded to measure them. Not for other codecs: an Ogg
+    Vorbis stream's nominal bit rate is often far above its real one (40 vs
+    23 kb/s in the sample archive), and its duration comes from the last page.
+    """
+    if stream.get("codec_name") not in ("mp3", "mp2", "mp1"):
+        return False
+    try:
+        return float(container["bit_rate"]) < 0.9 * float(stream["bit_rate"])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _measure_duration(path: Path) -> float:

@@ -44,9 +44,9 @@ from typing import Iterator
 
 from . import audio
 from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, episode_id,
-                      load_settings, load_sidecar, pid_alive, sidecar_for)
+                      is_episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
 from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
-from .errors import AudioError, IndexerError, LockError
+from .errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
 from .progress import progress_bar
 from .runs import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
                    run_line)
@@ -123,7 +123,7 @@ class TranscriptCatalog:
     def __init__(self, layout: ArchiveLayout, cache_path: Path):
         self.layout = layout
         self.cache_path = cache_path
-        self.trash_dir = layout.state_dir / "trash"
+        self.trash_dir = layout.trash_dir
         self.heads: dict[Path, TranscriptHead] = {}
         self.unreadable: dict[Path, str] = {}
         self._by_content: dict[tuple[str, str], list[Path]] | None = None
@@ -179,9 +179,10 @@ class TranscriptCatalog:
         return self.heads.get(self.layout.transcript_path(episode_id))
 
     def episode_ids(self) -> set[str]:
-        """Ids of the transcripts under transcripts/ (not the trash)."""
+        """Ids of the transcripts under transcripts/ (not the trash); files not named by an id are left alone."""
         root = self.layout.transcripts_dir
-        return {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
+        ids = {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
+        return {i for i in ids if is_episode_id(i)}
 
     def with_content(self, sha256: str, fingerprint: str) -> Path | None:
         """A transcript of this audio made with these options: transcripts/ first, then the trash."""
@@ -318,6 +319,7 @@ class Ingest:
                                "put episodes under ARCHIVE/audio/")
         settings = load_settings(self.layout.root)
         base = self.options.transcribe or options_from_settings(settings)
+        self.settings = settings
         workers, threads = worker_plan(self.options.workers)
         self.workers = workers
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
@@ -343,7 +345,7 @@ class Ingest:
 
     def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
         return (self.layout.transcript_path(episode.id), episode.sidecar_path,
-                self.layout.root / "corrections" / f"{episode.id}.json")
+                self.layout.corrections_path(episode.id))
 
     def index_version(self, episode: Episode) -> str:
         """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
@@ -405,18 +407,17 @@ class Ingest:
         """
         fingerprint = self.transcribe_options.fingerprint()
         plan = Plan()
-        ids: dict[str, Path] = {}
+        files = [(path, episode_id(path.relative_to(self.layout.audio_dir))) for path in self.layout.audio_files()]
+        owners = self._id_owners(files, catalog)
         job_ids: dict[str, str] = {}
-        for path in self.layout.audio_files():
-            eid = episode_id(path.relative_to(self.layout.audio_dir))
+        for path, eid in files:
             if not self._matches(path, eid):
                 continue
             plan.present.add(eid)
-            if eid in ids:
-                self._fail(report, eid, path, f"{path}: gives the same episode id {eid!r} as {ids[eid].name} "
-                                              "(rename one of the two files)")
+            if owners[eid] != path:
+                self._fail(report, eid, path, f"{path}: gives the same episode id {eid!r} as "
+                                              f"{self._rel(owners[eid])}, which keeps it (rename this file)")
                 continue
-            ids[eid] = path
             try:
                 st = _check_file(path)
                 sha = _sha(hashes, path)
@@ -444,6 +445,24 @@ class Ingest:
                 job_ids[sha] = eid
         return plan
 
+    def _id_owners(self, files: list[tuple[Path, str]], catalog: TranscriptCatalog) -> dict[str, Path]:
+        """The file that keeps each episode id when several fold to it.
+
+        The one its transcript was made from, so a new file can never replace
+        an existing transcript (and its corrections); else the first in order.
+        Decided over every file, before ``--only``, so that a subset run
+        decides the same way.
+        """
+        by_id: dict[str, list[Path]] = {}
+        for path, eid in files:
+            by_id.setdefault(eid, []).append(path)
+        owners = {}
+        for eid, paths in by_id.items():
+            head = catalog.get(eid) if len(paths) > 1 else None
+            made_from = [p for p in paths if head is not None and head.audio_path == self._rel(p)]
+            owners[eid] = (made_from or paths)[0]
+        return owners
+
     # -- writing -------------------------------------------------------------
 
     def _save(self, transcript: Transcript, catalog: TranscriptCatalog) -> str:
@@ -451,7 +470,7 @@ class Ingest:
         path = self.layout.transcript_path(transcript.episode_id)
         note = ""
         if path in catalog.unreadable:
-            kept = self.layout.state_dir / "trash" / f"{transcript.episode_id}.json.unreadable"
+            kept = self.layout.trash_path(transcript.episode_id, ".json.unreadable")
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), kept)
             note = f"the unreadable transcript was kept as {kept.relative_to(self.layout.root)}"
@@ -472,7 +491,8 @@ class Ingest:
         if index is None:
             return result
         try:
-            self._index_episode(index, episode, transcript, indexed)
+            with writing(self.layout.state_dir):
+                self._index_episode(index, episode, transcript, indexed)
         except IndexerError as e:
             result = replace(result, status="failed",
                              error=f"{e.path or episode.audio_path}: {e.message}; transcript saved but not "
@@ -508,7 +528,7 @@ class Ingest:
         for ext in EXPORT_FORMATS:
             source.with_suffix(f".{ext}").unlink(missing_ok=True)
         if source.is_file():
-            target = catalog.trash_dir / f"{episode_id}.json"
+            target = self.layout.trash_path(episode_id)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
             catalog.forget(source)
@@ -518,24 +538,38 @@ class Ingest:
     # -- running -------------------------------------------------------------
 
     def run(self) -> RunReport:
+        """One ingest. Failures are in the report; what stops the whole run (an
+        unknown model, a full disk) is one failure of its own there, and the
+        report still says the run finished. A read-only archive raises StorageError."""
         started = time.monotonic()
         report = RunReport(str(self.layout.root), now(), workers=0 if self.options.scheduler else self.workers,
                            scheduler=self.options.scheduler or "",
                            fingerprint=self.transcribe_options.fingerprint())
-        with IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), \
-                self._interrupts:
+        # Only taking the lock can still raise OSError here (a read-only archive): the rest is caught below.
+        with writing(self.layout.state_dir), \
+                IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), self._interrupts:
             hashes = HashCache(self.layout.state_dir / "hashes.json", self.layout.root)
             catalog = TranscriptCatalog(self.layout, self.layout.state_dir / "transcripts.json")
             try:
-                self._run(report, hashes, catalog, started)
+                with writing(self.layout.root):
+                    self._run(report, hashes, catalog, started)
             except KeyboardInterrupt:
                 report.interrupted = True
+            except IndexerError as e:
+                report.results.append(EpisodeResult("", "", "failed", error=f"{failure_line(e, self.layout.root)}; "
+                                                                             "the run stopped here"))
             finally:
-                hashes.save()
-                catalog.save()
+                for cache in (hashes, catalog):
+                    with contextlib.suppress(OSError):  # losing a cache only costs time on the next run
+                        cache.save()
                 report.finished = now()
                 report.seconds = round(time.monotonic() - started, 3)
-                report.save(self.layout.runs_dir)
+                try:
+                    report.save(self.layout.runs_dir)
+                except OSError as e:
+                    error = storage_error(e, self.layout.runs_dir)
+                    report.results.append(EpisodeResult("", "", "failed", error=(
+                        f"{error.one_line() if error else e}; the run report was not saved")))
         return report
 
     def _run(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog, started: float) -> None:
@@ -592,10 +626,16 @@ class Ingest:
     def _finish_job(self, job: Job, outcome: JobResult, index, indexed, catalog) -> EpisodeResult:
         rel = self._rel(job.episode.audio_path)
         if outcome.transcript is None:
-            log.warning("FAILED %s", outcome.error)
+            log.warning("FAILED %s", printable(outcome.error))
             return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=outcome.error)
         transcript = outcome.transcript
-        notes = [self._save(transcript, catalog)]
+        try:
+            with writing(self.layout.transcript_path(job.episode.id)):
+                notes = [self._save(transcript, catalog)]
+        except IndexerError as e:  # disk full: this one is lost, what was saved before is intact
+            log.warning("FAILED %s", e.one_line())
+            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,
+                                 error=f"{failure_line(e, job.episode.audio_path)}; not saved")
         if not transcript.segments:
             notes.append("no speech detected: the transcript is empty")
         seconds = outcome.seconds
@@ -678,17 +718,37 @@ class Ingest:
                                                 note="audio gone: removed from the index, transcript kept in "
                                                      ".indexer/trash"))
 
+    def _check_language(self, language: str | None, settings: ArchiveSettings) -> None:
+        """An unknown language fails once, before any work, not once per episode (checked only when there
+        is work: the list comes with faster-whisper, 0.2 s to import, which a no-op run does without)."""
+        from .errors import EngineError, SidecarError
+        from .transcribe import whisper_languages
+
+        if language is None or language in whisper_languages():
+            return
+        if language == settings.language:
+            raise SidecarError(f"field 'language': Whisper knows no language {language!r} (use a code such as "
+                               "'fr' or 'en', or 'auto')", self.layout.root / "archive.yaml")
+        raise EngineError(f"Whisper knows no language {language!r}", hint="use a code such as 'fr' or 'en', or auto")
+
     def _check_engine(self) -> None:
         from .models import resolve_model
         from .transcribe import engine_class
 
+        self._check_language(self.transcribe_options.language, self.settings)
         engine_class(self.transcribe_options.engine)
         resolve_model(self.transcribe_options.model)
 
     def _open_index(self):
-        from .index import TranscriptIndex
+        """The index; an unreadable one is emptied, and the run indexes every transcript again."""
+        from .index import TranscriptIndex, discard_index
 
-        return TranscriptIndex.open(self.layout.index_dir)
+        try:
+            return TranscriptIndex.open(self.layout.index_dir)
+        except IndexCorruptError as e:
+            log.warning("%s", printable(f"{e.path}: {e.message}; rebuilding it from the transcripts"))
+            discard_index(self.layout.index_dir)
+            return TranscriptIndex.open(self.layout.index_dir)
 
     def _recover(self) -> None:
         """Leftovers of a killed run: temporary files of atomic writes, and of a Whoosh commit."""
@@ -757,12 +817,19 @@ class Ingest:
             hashes.save()
             catalog.save()
         indexed: dict[str, str] = {}
-        from .index import TranscriptIndex
+        problems = [r.error for r in report.failed]
+        problems += [f"{line} (the next ingest transcribes its episode again)"
+                     for path, line in sorted(catalog.unreadable.items())
+                     if self.layout.transcripts_dir in path.parents]
+        from .index import TranscriptIndex, index_exists
 
-        with contextlib.suppress(IndexerError):
+        try:
             index = TranscriptIndex.open(self.layout.index_dir, create=False)
             indexed = self._reconcile(index, {e.id: e for e in plan.current})
             index.close()
+        except IndexerError as e:
+            if index_exists(self.layout.index_dir):  # no index yet is not a problem: ingest makes it
+                problems.append(e.one_line())
         current = {e.id: e for e in plan.current}
         up_to_date = {i for i, e in current.items() if indexed.get(i) == self.index_version(e)}
         seconds = sum(catalog.get(i).duration for i in current)
@@ -786,7 +853,7 @@ class Ingest:
             failed=len(last.failed) if last else 0, suspect=sum(catalog.get(i).suspect for i in current),
             running=holder, last_run=run_line(last, holder), pending_episodes=pending,
             failures=[r.error for r in last.failed] if last else [],
-            problems=[r.error for r in report.failed])
+            problems=problems)
 
 
 @contextlib.contextmanager
@@ -843,7 +910,7 @@ def _index_build(index_dir: Path) -> tuple[str, float]:
 def _snapshot(layout: ArchiveLayout) -> dict[str, tuple[int, int]]:
     """(size, mtime) of everything an ingest reads: audio, sidecars, settings, corrections."""
     found = {}
-    for folder in (layout.audio_dir, layout.root / "corrections"):
+    for folder in (layout.audio_dir, layout.corrections_dir):
         if folder.is_dir():
             for path in folder.rglob("*"):
                 with contextlib.suppress(OSError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .errors import IndexerError
+from .errors import IndexerError, printable, storage_error
 
 log = logging.getLogger("indexer")
 
@@ -26,6 +26,12 @@ class IndexerGroup(click.Group):
             return super().invoke(ctx)
         except IndexerError as e:
             click.echo(f"error: {e.one_line()}", err=True)
+            sys.exit(1)
+        except OSError as e:  # a write the library did not expect to fail: still one line
+            error = storage_error(e)
+            if error is None:
+                raise
+            click.echo(f"error: {error.one_line()}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -121,8 +127,8 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
             loaded = loaded or load_engine(options)
             result = transcribe_file(path, options, loaded, progress=progress)
             written = export(result, names, out_dir, stem=Path(path).stem)
-            click.echo(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
-                       + ", ".join(str(w) for w in written))
+            click.echo(printable(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
+                                 + ", ".join(str(w) for w in written)))
         except IndexerError as e:
             failures += 1
             click.echo(f"error: {e.one_line()}", err=True)
@@ -227,8 +233,9 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json
     for hit in hits:
         speaker_part = f" — {hit.speaker}" if hit.speaker else ""
         suspect = " (suspect)" if hit.suspect else ""
-        click.echo(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}")
-        click.echo(f"    {hit.marked(mark)}")
+        click.echo(printable(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}"))
+        text = hit.marked(mark)
+        click.echo(f"    {text if tty else printable(text)}")  # on a terminal, the marks are escape codes
     if not hits:
         click.echo(f"no hit for {query}", err=True)
 
@@ -251,8 +258,14 @@ def reindex(archive_arg, archive_dir, progress):
     root = archive_arg or archive_dir
     if not (root / "transcripts").is_dir():
         raise IndexerError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
-    count = Archive(root).reindex(progress=progress)
-    click.echo(f"indexed {count} segments in {root / 'index'}")
+    result = Archive(root).reindex(progress=progress)
+    click.echo(f"indexed {result.segments} segments in {printable(root / 'index')}")
+    for line in result.skipped:
+        click.echo(f"  SKIPPED {line}", err=True)
+    if result.skipped:
+        click.echo(f"{len(result.skipped)} transcript(s) could not be indexed: fix or remove them, then run "
+                   "reindex again", err=True)
+        sys.exit(1)
 
 
 def _timecode(ctx, param, value):
@@ -367,7 +380,7 @@ def export(episode, archive_dir, fmt, out_path, copy_audio):
     if out_path is None:
         click.echo(text, nl=False)
     else:
-        click.echo(f"{episode}: {fmt} written to {out_path}")
+        click.echo(printable(f"{episode}: {fmt} written to {out_path}"))
 
 
 if __name__ == "__main__":  # pragma: no cover

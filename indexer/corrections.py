@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, atomic_write_text, is_episode_id
 from .errors import IndexerError, TranscriptError
 from .transcript import Segment, Transcript, Word, load_transcript
 
@@ -92,7 +92,8 @@ class Correction:
 # --- the overlay file ------------------------------------------------------------
 
 def corrections_path(archive_root: str | Path, episode_id: str) -> Path:
-    return Path(archive_root) / "corrections" / f"{episode_id}.json"
+    """``corrections/<id>.json``; EpisodeIdError for an id outside the grammar (see ArchiveLayout)."""
+    return ArchiveLayout(Path(archive_root)).corrections_path(episode_id)
 
 
 def load_corrections(archive_root: str | Path, episode_id: str) -> list[Correction]:
@@ -125,7 +126,7 @@ def save_corrections(archive_root: str | Path, episode_id: str, corrections: Seq
 @contextmanager
 def _overlay_lock(archive_root: Path):
     """Serialise read-modify-write of overlays between editors on one archive."""
-    lock_path = Path(archive_root) / "corrections" / ".lock"
+    lock_path = ArchiveLayout(Path(archive_root)).corrections_dir / ".lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -395,8 +396,8 @@ def apply_corrections(transcript: Transcript, corrections: Sequence[Correction])
 
 def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
     """The episode's sidecar metadata, or an empty one if its audio is gone."""
-    audio_path = layout.audio_dir / transcript.audio_path
-    if not transcript.audio_path or not audio_path.is_file():
+    audio_path = layout.audio_file(transcript.audio_path)
+    if audio_path is None or not audio_path.is_file():
         return EpisodeMeta()
     return layout.episode_for(audio_path).meta
 
@@ -404,13 +405,15 @@ def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
 def machine_transcript(layout: ArchiveLayout, episode_id: str,
                        error: type[IndexerError] = TranscriptError) -> Transcript:
     """The episode's machine transcript; ``error`` (a one-liner with close ids) if there is none."""
-    path = layout.transcript_path(episode_id)
-    if not path.is_file():
+    valid = is_episode_id(episode_id)
+    path = layout.transcript_path(episode_id) if valid else None  # EpisodeIdError for a link out of the archive
+    if path is None or not path.is_file():
         known = sorted(p.relative_to(layout.transcripts_dir).with_suffix("").as_posix()
                        for p in layout.transcripts_dir.rglob("*.json")) if layout.transcripts_dir.is_dir() else []
-        close = difflib.get_close_matches(episode_id, known, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "episode ids are the paths under audio/ without extension"
-        raise error(f"unknown episode {episode_id!r}: no transcript", path, hint)
+        close = difflib.get_close_matches(str(episode_id), known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else EPISODE_ID_HINT
+        problem = "no transcript" if valid else "not a valid episode id"
+        raise error(f"unknown episode {episode_id!r}: {problem}", path, hint)
     return load_transcript(path)
 
 

@@ -6,7 +6,20 @@ the CLI turns them into one line that names the file and the problem.
 
 from __future__ import annotations
 
+import errno
+import re
+from contextlib import contextmanager
 from pathlib import Path
+
+# C0/C1 controls, DEL, line and paragraph separators, bidirectional overrides:
+# a file name holding one could end a log line early and forge the next one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print on one line: control characters become escapes (``\\n``, ``\\x1b``)."""
+    text = str(text)
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class IndexerError(Exception):
@@ -21,7 +34,7 @@ class IndexerError(Exception):
     def one_line(self) -> str:
         where = f"{self.path}: " if self.path is not None else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{self.message}{hint}"
+        return printable(f"{where}{self.message}{hint}")
 
 
 class AudioError(IndexerError):
@@ -56,6 +69,18 @@ class IndexSchemaError(IndexerError):
     """The on-disk index was built with another schema version: reindex."""
 
 
+class IndexCorruptError(IndexSchemaError):
+    """The on-disk index cannot be read (truncated or damaged files): ingest rebuilds it."""
+
+
+class EpisodeIdError(IndexerError):
+    """An episode id outside the grammar, or a path built from one that leaves its folder."""
+
+
+class StorageError(IndexerError):
+    """The archive cannot be written: disk full, read-only file system, no permission."""
+
+
 class QueryError(IndexerError):
     """A search query cannot be parsed."""
 
@@ -66,3 +91,36 @@ class LockError(IndexerError):
 
 class QuoteError(IndexerError):
     """A quote range or episode is invalid."""
+
+
+_PERMISSION_HINT = "run it as a user who may read and write the archive"
+_STORAGE_PROBLEMS = {
+    errno.ENOSPC: ("cannot write: no space left on device (disk full)",
+                   "free some space, then run it again; finished work is kept"),
+    errno.EDQUOT: ("cannot write: disk quota exceeded", "free some space or raise the quota, then run it again"),
+    errno.EROFS: ("cannot write: read-only file system", "this command writes to the archive: run it where the "
+                  "archive is writable; status, search, export and quote work on it as it is"),
+    errno.EACCES: ("permission denied", _PERMISSION_HINT),
+    errno.EPERM: ("operation not permitted", _PERMISSION_HINT),
+}
+
+
+def storage_error(error: OSError, fallback: str | Path | None = None) -> StorageError | None:
+    """The :class:`StorageError` for a full disk, a read-only archive or a refused access, else None."""
+    found = _STORAGE_PROBLEMS.get(error.errno)
+    if found is None:
+        return None
+    message, hint = found
+    return StorageError(message, error.filename or fallback, hint)
+
+
+@contextmanager
+def writing(where: str | Path | None = None):
+    """Turn a failed write (disk full, read-only archive, no permission) into a :class:`StorageError`."""
+    try:
+        yield
+    except OSError as e:
+        error = storage_error(e, where)
+        if error is None:
+            raise
+        raise error from e

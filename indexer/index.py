@@ -33,6 +33,7 @@ next commit. What a killed commit or a killed rebuild leaves is cleaned by
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -55,7 +56,7 @@ from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
 from .archive import EpisodeMeta, atomic_write_text, pid_alive
-from .errors import IndexSchemaError, LockError
+from .errors import IndexCorruptError, IndexSchemaError, LockError, writing
 from .progress import progress_bar
 from .transcript import Transcript
 
@@ -64,6 +65,7 @@ log = logging.getLogger("indexer")
 SCHEMA_VERSION = 1
 META_FILE = "indexer-index.json"
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
+CORRUPT_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
 PAIR_SEPARATOR = "+"  # never inside a token (tokens are \w, ', ., @, #)
 # Beside the index during a rebuild: the new index, then (for the swap) the old
@@ -465,7 +467,9 @@ def _write_meta(index_dir: Path) -> str:
 
 def index_exists(index_dir: str | Path) -> bool:
     index_dir = Path(index_dir)
-    return index_dir.is_dir() and whoosh_index.exists_in(str(index_dir))
+    # A TOC file, not whoosh's exists_in(): that one opens the index, and a
+    # damaged TOC raises there instead of in open(), which says what to do.
+    return index_dir.is_dir() and any(index_dir.glob(f"_{whoosh_index._DEF_INDEX_NAME}_*.toc"))
 
 
 class FastBM25F(scoring.BM25F):
@@ -543,11 +547,16 @@ class TranscriptIndex:
                 f"index has schema version {version}, this indexer needs {SCHEMA_VERSION}",
                 index_dir, REINDEX_HINT,
             )
+        index = cls(index_dir, None, meta.get("build", ""), options)
         try:
-            ix = whoosh_index.open_dir(str(index_dir))
-        except Exception as e:  # unpickling a schema whose classes changed, damaged TOC
-            raise IndexSchemaError(f"cannot open index ({type(e).__name__}: {e})", index_dir, REINDEX_HINT) from e
-        return cls(index_dir, ix, meta.get("build", ""), options)
+            index._ix = whoosh_index.open_dir(str(index_dir))
+            # Open every segment now: a truncated segment file fails here, in one
+            # place, not as an EOFError in the middle of a search.
+            index._searcher = index._ix.searcher(weighting=FastBM25F())
+        except Exception as e:  # unpickling a schema whose classes changed, truncated TOC or segment
+            raise IndexCorruptError(f"index unreadable ({type(e).__name__}: {str(e)[:160]})", index_dir,
+                                    CORRUPT_HINT) from e
+        return index
 
     @property
     def schema(self) -> fields.Schema:
@@ -600,20 +609,21 @@ class TranscriptIndex:
     def _writer(self, ix=None, optimize: bool = False, **writer_kwargs):
         """A Whoosh writer as a context manager: commit on success, cancel on error."""
         ix = ix or self._ix
-        try:
-            writer = ix.writer(timeout=self.options.lock_timeout, **writer_kwargs)
-        except whoosh_index.LockError as e:
-            raise LockError("another process is writing the index", self.index_dir,
-                            "wait for it to finish, then retry") from e
-        try:
-            yield writer
-        except BaseException:
-            writer.cancel()
-            raise
-        if optimize or len(ix._segments()) >= self.options.optimize_after:
-            writer.commit(optimize=True)
-        else:
-            writer.commit()
+        with writing(self.index_dir):  # disk full or read-only: one line, the last commit stays in force
+            try:
+                writer = ix.writer(timeout=self.options.lock_timeout, **writer_kwargs)
+            except whoosh_index.LockError as e:
+                raise LockError("another process is writing the index", self.index_dir,
+                                "wait for it to finish, then retry") from e
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            if optimize or len(ix._segments()) >= self.options.optimize_after:
+                writer.commit(optimize=True)
+            else:
+                writer.commit()
 
     def update_episode(self, transcript: Transcript, meta: EpisodeMeta | None,
                        audio_path: str | None = None) -> int:
@@ -760,8 +770,11 @@ def recover_index(index_dir: Path) -> int:
             elif path.is_dir() and path.name.endswith(".tmp"):
                 shutil.rmtree(path, ignore_errors=True)
                 count += 1
-        if whoosh_index.exists(storage):
-            toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
+        toc = None
+        if index_exists(index_dir):
+            with contextlib.suppress(Exception):  # damaged: TranscriptIndex.open says so, ingest rebuilds it
+                toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
+        if toc is not None:
             before = set(os.listdir(index_dir))
             whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, toc.segments)
             count += len(before - set(os.listdir(index_dir)))
@@ -827,6 +840,24 @@ def _abandoned(folder: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def discard_index(index_dir: Path) -> None:
+    """Remove an unreadable index (rebuilt from the transcripts, the source of truth)."""
+    storage = FileStorage(str(index_dir))
+    lock = storage.lock("WRITELOCK")
+    if not lock.acquire(False):
+        raise LockError("another process is writing the index", index_dir, "wait for it to finish, then retry")
+    try:
+        for path in index_dir.iterdir():
+            if path.name == "WRITELOCK":
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    finally:
+        lock.release()
 
 
 def _read_meta_quietly(index_dir: Path) -> dict | None:

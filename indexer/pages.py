@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG
 from .errors import TranscriptError
 from .player import AudioSource, PlayerOptions, page_audio, player_data, player_html
@@ -122,12 +122,6 @@ def _speakers(transcript: Transcript, meta: EpisodeMeta) -> list[str]:
     return names
 
 
-def _safe_url(url: str) -> str:
-    """The URL if it is a web link; "" otherwise (no ``javascript:`` in a published page)."""
-    url = url.strip()
-    return url if re.match(r"(?i)https?://", url) else ""
-
-
 # --- HTML ----------------------------------------------------------------------------
 
 _CSS = """
@@ -158,7 +152,7 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     if speakers:
         facts.append(f"<dt>Intervenants</dt><dd>{esc(', '.join(speakers))}</dd>")
     facts.append(f"<dt>Durée</dt><dd>{hms(transcript.duration, round_up=True)}</dd>")
-    url = _safe_url(meta.source_url)
+    url = safe_url(meta.source_url)
     if url:
         facts.append(f"<dt>Source</dt><dd><a href='{esc(url)}'>{esc(url)}</a></dd>")
     parts.append(f"<dl class='meta'>{''.join(facts)}</dl>")
@@ -227,7 +221,7 @@ def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions 
     if speakers:
         lines.append(f"- **Intervenants :** {md_escape(', '.join(speakers))}")
     lines.append(f"- **Durée :** {hms(transcript.duration, round_up=True)}")
-    url = _safe_url(meta.source_url)
+    url = safe_url(meta.source_url)
     if url:
         lines.append(f"- **Source :** <{url.replace('>', '%3E').replace(' ', '%20')}>")
     lines.append("")
@@ -295,7 +289,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
     effective = with_corrections(layout.root, machine)
     player = {}
     if fmt == "html":
-        audio_path = layout.audio_dir / machine.audio_path if machine.audio_path else None
+        audio_path = layout.audio_file(machine.audio_path)
         if out is not None and audio_path is not None and audio_path.is_file() and options and options.copy_audio:
             audio_path = _copy_beside(audio_path, Path(out).parent)
         player = {"audio": page_audio(audio_path, Path(out).parent if out is not None else None),

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote as url_quote
 
-from .archive import ArchiveLayout, EpisodeMeta
+from .archive import ArchiveLayout, EpisodeMeta, safe_url
 from .corrections import CORRECTED_FLAG, normalise_token
 from .errors import IndexerError, QuoteError
 from .quotes import CITATION_FIELDS, EpisodeContext, QuoteOptions, _FIELD
@@ -127,7 +127,7 @@ def player_data(ctx: EpisodeContext, *, machine: Transcript | None = None, start
     return {
         "schema": SCHEMA_VERSION, "id": player_id,
         "episode": ctx.episode_id, "title": meta.title or ctx.episode_id, "date": meta.date,
-        "source_url": meta.source_url, "language": meta.language or ctx.transcript.language or "fr",
+        "source_url": safe_url(meta.source_url), "language": meta.language or ctx.transcript.language or "fr",
         "duration": round(ctx.duration, 3),
         "citation_format": options.citation_format, "low_confidence": options.low_confidence,
         "start": start, "end": end, "select": list(select) if select else None,

@@ -35,7 +35,7 @@ from typing import Iterable, Iterator, Sequence
 
 
 from . import audio
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text
+from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, episode_meta, machine_transcript, \
     with_corrections
 from .errors import AudioError, QuoteError
@@ -183,7 +183,7 @@ class EpisodeContext:
     def load(cls, layout: ArchiveLayout, episode_id: str) -> "EpisodeContext":
         machine = machine_transcript(layout, episode_id, error=QuoteError)
         transcript = with_corrections(layout.root, machine)
-        audio_path = layout.audio_dir / machine.audio_path if machine.audio_path else None
+        audio_path = layout.audio_file(machine.audio_path)
         return cls.build(transcript, episode_meta(layout, machine), audio_path, machine)
 
     @property
@@ -250,7 +250,7 @@ class EpisodeContext:
         start, end = words[0].start, max(w.end for w in words)
         return Quote(
             episode=self.episode_id, start=start, end=end, text=join_words(words), speaker=speaker,
-            title=meta.title or self.episode_id, date=meta.date, source_url=meta.source_url,
+            title=meta.title or self.episode_id, date=meta.date, source_url=safe_url(meta.source_url),
             chapter=meta.chapter_at(start), flags=tuple(flags),
             segment_ids=tuple(s.id for s in segments), words=tuple(words),
             audio_path=self.audio_path, options=options, context=self, first=first, last=last,
@@ -416,8 +416,9 @@ class Quote:
         """A block quote, the citation (with the source link), and a link to the clip."""
         body = self.marked_text if marked else self.text
         citation = _md_escape(self.citation)
-        if self.source_url:
-            citation += f" ([source]({_md_url(self.source_url)}))"
+        url = safe_url(self.source_url)  # a Quote can be built by hand: checked again where it is written
+        if url:
+            citation += f" ([source]({_md_url(url)}))"
         lines = [f"> {_md_escape(body)}", ">", f"> — {citation}"]
         if clip_link:
             lines += ["", f"[▶ Écouter l'extrait]({_md_url(clip_link)})"]

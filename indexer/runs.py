@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .archive import atomic_write_text
-from .errors import AudioError, IndexerError
+from .errors import AudioError, IndexerError, printable
 
 STATUSES = ("transcribed", "copied", "reindexed", "unchanged", "removed", "failed")
 RETRY_HINT = "it is tried again on every run"
@@ -24,7 +24,7 @@ def failure_line(error: IndexerError, path: Path | str) -> str:
     """Which file, what is wrong, what to do."""
     where = error.path or path
     hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
-    return f"{where}: {error.message} ({hint})"
+    return printable(f"{where}: {error.message} ({hint})")
 
 
 def now() -> str:
@@ -87,9 +87,9 @@ class RunReport:
                          f"({speed:.1f}× real time, {where})")
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
-                lines.append(f"  note   {r.file or r.episode}: {r.note}")
+                lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")
         for r in self.failed:
-            lines.append(f"  FAILED {r.error}")
+            lines.append(f"  FAILED {printable(r.error)}")
         if self.interrupted:
             lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
         return "\n".join(lines)
@@ -142,8 +142,9 @@ class ArchiveStatus:
                 ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
                 ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
                 ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
-        lines = [f"{name:<12} {value}" for name, value in rows]
-        lines += [f"  FAILED {error}" for error in self.failures]
+        lines = [f"{name:<12} {printable(value)}" for name, value in rows]
+        lines += [f"  FAILED {printable(error)}" for error in self.failures]
+        lines += [f"  PROBLEM {printable(problem)}" for problem in self.problems]
         return "\n".join(lines)
 
 

@@ -372,7 +372,7 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
     """
     rows = []
     for data in episode_data(archive):
-        audio = archive.layout.audio_dir / data.transcript.audio_path if data.transcript.audio_path else None
+        audio = archive.layout.audio_file(data.transcript.audio_path)
         for seg in data.transcript.segments:
             if not include_corrected and CORRECTED_FLAG in seg.flags:
                 continue

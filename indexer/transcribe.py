@@ -88,6 +88,13 @@ def preset(name: str) -> TranscribeOptions:
         raise EngineError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}") from None
 
 
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper knows (``fr``, ``en``, ``yue``…)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
 def glossary_prompt(glossary) -> str | None:
     """Names and terms as a plain list: helps spelling, unlike a punctuated sentence."""
     terms = [t.strip() for t in glossary if t and t.strip()]
