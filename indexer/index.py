@@ -50,18 +50,18 @@ from typing import Iterable, Iterator
 from whoosh import fields, index as whoosh_index, scoring
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StopFilter
 from whoosh.filedb.filestore import FileStorage
-from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
 from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexSchemaError, LockError
 from .progress import progress_bar
+from .stemfr import french_stem
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: light French stemmer on accented words, sound keys, word doubts
 META_FILE = "indexer-index.json"
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
@@ -80,7 +80,8 @@ LEFTOVER_AGE = 3600.0  # s: such a folder naming no pid (older versions) is dead
 TOKEN_PATTERN = r"[@#]?\w+(?:['’.]\w+)*"
 
 # accent_map leaves the ligatures alone.
-FOLD_MAP = {**accent_map, ord("œ"): "oe", ord("æ"): "ae"}
+LIGATURES = {ord("œ"): "oe", ord("æ"): "ae"}
+FOLD_MAP = {**accent_map, **LIGATURES}
 
 # Elided articles/pronouns/conjunctions, either apostrophe. Only these prefixes
 # are split, so aujourd'hui, quelqu'un and prud'hommes stay one word.
@@ -143,14 +144,17 @@ class HandleFilter(Filter):
 
 
 class FrenchStemFilter(Filter):
-    """Snowball French stemmer with a cache; handles/hashtags are left alone."""
+    """Light French stemming of the accented word, then accent folding, with a cache.
+
+    Handles and hashtags are left alone. See :mod:`indexer.stemfr` for why the
+    stemmer sees the accents.
+    """
 
     def __init__(self, cachesize: int = 100_000):
         self.cachesize = cachesize
         self._cache: dict[str, str] = {}
-        self._stem = FrenchStemmer().stem
 
-    def __getstate__(self):  # pickled with the schema: no cache, no bound method
+    def __getstate__(self):  # pickled with the schema: no cache
         return {"cachesize": self.cachesize}
 
     def __setstate__(self, state):
@@ -160,35 +164,62 @@ class FrenchStemFilter(Filter):
         return type(other) is type(self)
 
     def __call__(self, tokens):
-        cache, stem = self._cache, self._stem
+        cache = self._cache
         for t in tokens:
             text = t.text
-            if text[0] not in "@#":
+            if text[0] not in "@#" and text.replace("'", "").isalpha():  # not owni.fr, 2.0
                 stemmed = cache.get(text)
                 if stemmed is None:
                     if len(cache) >= self.cachesize:
                         cache.clear()
-                    stemmed = cache[text] = stem(text)
+                    stemmed = cache[text] = french_stem(text.translate(LIGATURES)).translate(FOLD_MAP)
                 t.text = stemmed
+            else:
+                t.text = text.translate(FOLD_MAP)
             yield t
 
 
-def french_analyzer(stoplist: Iterable[str] | None = FRENCH_STOP_WORDS):
-    """Lowercase, split elisions, fold accents, drop stop words, stem (in that order).
+class FoldedStopFilter(StopFilter):
+    """Whoosh's StopFilter, comparing the *folded* word with the (folded) list, so
+    « à », « a », « été » and « ete » are all stop words while the kept tokens
+    keep their accents for the stemmer."""
 
-    Accents are folded *before* stemming because the Snowball stemmer treats
-    ``é`` as a vowel: « visibilité » stems to ``visibil`` but « visibilite » to
-    ``visibilit``. Stop words are removed with positions renumbered, so phrase
-    queries ignore them but keep word order.
+    def __init__(self, stoplist: Iterable[str]):
+        super().__init__(stoplist=frozenset(stoplist), minsize=1)
+
+    def __call__(self, tokens):
+        stops = self.stops
+        pos = None
+        for t in tokens:
+            if t.text.translate(FOLD_MAP) not in stops:
+                if t.positions:  # renumbered, as StopFilter(renumber=True)
+                    if pos is None:
+                        pos = t.pos
+                    else:
+                        pos += 1
+                        t.pos = pos
+                t.stopped = False
+                yield t
+            elif not t.removestops:
+                t.stopped = True
+                yield t
+
+
+def french_analyzer(stoplist: Iterable[str] | None = FRENCH_STOP_WORDS):
+    """Lowercase, split elisions, drop stop words, stem, fold accents (in that order).
+
+    The light stemmer sees the accented word (see :mod:`indexer.stemfr`) and
+    folds accents itself, so « visibilite » = « visibilité » and
+    « prolongée » = « prolonger » = « prolongé ». Stop words are removed with
+    positions renumbered, so phrase queries ignore them but keep word order.
     """
     chain = (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | ElisionFilter()
-        | CharsetFilter(FOLD_MAP)
     )
     if stoplist is not None:
-        chain = chain | StopFilter(stoplist=frozenset(stoplist), minsize=1)
+        chain = chain | FoldedStopFilter(frozenset(stoplist))
     return chain | HandleFilter() | FrenchStemFilter()
 
 
