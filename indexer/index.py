@@ -57,12 +57,14 @@ from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexSchemaError, LockError
 from .progress import progress_bar
 from .stemfr import french_stem
+from .sounds import units as sound_units
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
 
 SCHEMA_VERSION = 2  # 2: light French stemmer on accented words, sound keys, word doubts
 META_FILE = "indexer-index.json"
+DOUBT_PROBABILITY = 0.5  # words below it get sound keys in ``doubt`` too (reached one edit further)
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
 PAIR_SEPARATOR = "+"  # never inside a token (tokens are \w, ', ., @, #)
@@ -319,6 +321,37 @@ class PairsField(fields.TEXT):
         return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
 
 
+class SoundsField(fields.TEXT):
+    """Sound keys of each word and of each pair of adjacent words (:mod:`indexer.sounds`).
+
+    Not positional and not scored on its own (no field lengths): it only
+    finds segments where a query word was split, glued or misheard. The value
+    is text; for the ``doubt`` field, the words around each low-probability
+    word, one chunk per line (pairs never cross a line).
+    """
+
+    def __init__(self):
+        super().__init__(analyzer=RegexTokenizer(r"\S+"), phrase=False)
+        self.scorable = False
+
+    def index(self, value, **kwargs):
+        counts: dict[str, int] = {}
+        for chunk in value.split("\n"):
+            for key, _, _ in sound_units(chunk):
+                counts[key] = counts.get(key, 0) + 1
+        boost = self.format.field_boost
+        return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
+
+
+def doubtful_chunks(words, threshold: float) -> str:
+    """The words around each word below ``threshold`` probability, one chunk per line."""
+    chunks = []
+    for i, w in enumerate(words):
+        if w.probability < threshold:
+            chunks.append("".join(x.word for x in words[max(0, i - 1):i + 2]).strip())
+    return "\n".join(chunks)
+
+
 def common_terms(texts: Iterable[str], share: float = 0.005, limit: int = 2000) -> frozenset[str]:
     """Index terms found in at least ``share`` of ``texts`` (at most ``limit`` of them)."""
     analyzer = french_analyzer()
@@ -417,6 +450,8 @@ def build_schema(common: Iterable[str] = ()) -> fields.Schema:
         end=fields.STORED(),
         text=text,
         pairs=PairsField(text, common),
+        sounds=SoundsField(),
+        doubt=SoundsField(),
         speaker=_unscored(fields.TEXT(analyzer=name_analyzer(), stored=True)),
         chapter=fields.TEXT(analyzer=french_analyzer(), stored=True),
         flags=fields.KEYWORD(stored=True, lowercase=True),
@@ -472,7 +507,8 @@ def episode_documents(transcript: Transcript, meta: EpisodeMeta | None,
         speaker = seg.speaker or meta.speaker_at(seg.start, seg.end) or ""
         yield dict(
             episode=transcript.episode_id, segment=seg.id,
-            start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following,
+            start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following, sounds=text,
+            doubt=doubtful_chunks(seg.words, DOUBT_PROBABILITY) or None,
             speaker=speaker or None, chapter=meta.chapter_at(seg.start) or None,
             flags=" ".join(seg.flags) or None, date=date_value,
         )

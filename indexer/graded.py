@@ -1,0 +1,200 @@
+"""Graded matching of plain queries: every word, most words, then close forms.
+
+A plain query (words only: no operator, phrase, field, wildcard or ``~``) is
+answered in tiers, so that one wrongly transcribed word no longer empties the
+answer:
+
+1. segments holding every word (exactly today's AND query);
+2. then segments holding most of the words, and segments where a word is
+   only *approximate*: within a few edits of a word of the transcript
+   (« acceuil » → « accueil »), or sounding like a word or a pair of adjacent
+   words (« sauvegardé » → « sauf gardée », « Radio USB » → « RadioUSB »;
+   keys from :mod:`indexer.sounds`).
+
+Within the second tier hits are ordered by the number of words matched
+exactly, then by the number matched at all, then by BM25F. Every hit says
+how each query word matched (:attr:`indexer.search.Hit.matched`).
+
+Approximate forms are looked for only for *rare* words (in at most
+:data:`RARE_SHARE` of the segments, or absent): a frequent word is found as it
+is, and its close forms would only add noise and time. The edit distance
+grows with the word's length (:func:`max_edits`); words the recogniser was
+unsure of (low word probability, field ``doubt``) are
+reached one edit further (``indexer.index.DOUBT_PROBABILITY``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from . import sounds
+
+APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
+RARE_SHARE = 0.002       # words in more segments than this share are not expanded
+RARE_MIN = 5             # ...unless in at most this many segments (small archives)
+MAX_EXPANSIONS = 40      # close forms kept per query word (closest first)
+SOUND_PREFIX = 2         # key letters a sound match must share (keeps the scan to a few ms)
+TEXT_PREFIX = 1
+
+# Anything beyond bare words makes the query "explicit": it keeps Whoosh's meaning.
+_EXPLICIT = re.compile(r'\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()\[\]{}:*?~^]')
+
+
+def max_edits(length: int) -> int:
+    """Edits allowed between a word (stem or sound key) of ``length`` letters and its match."""
+    return 0 if length <= 3 else 1 if length <= 7 else 2
+
+
+@dataclass
+class QueryWord:
+    label: str                                   # as typed
+    terms: frozenset[str]                        # its index terms (stems)
+    approx_terms: dict[str, int] = field(default_factory=dict)   # close stems → edits
+    approx_sounds: dict[str, int] = field(default_factory=dict)  # close sound keys → edits
+    approx_doubts: dict[str, int] = field(default_factory=dict)  # same, of doubted words only (``doubt``)
+
+
+def plain_words(text: str) -> list[str] | None:
+    """The words of a plain query, or None when it uses explicit syntax."""
+    if _EXPLICIT.search(text):
+        return None
+    from .index import TOKEN_PATTERN
+
+    return re.findall(TOKEN_PATTERN, text)
+
+
+def expand(searcher, typed: list[str]) -> list[QueryWord]:
+    """The query words with their close forms (rare words only), in query order."""
+    analyzer = searcher.schema["text"].analyzer
+    reader = searcher.reader()
+    n_docs = max(1, searcher.doc_count())
+    rare = max(RARE_MIN, RARE_SHARE * n_docs)
+    found: list[QueryWord] = []
+    keys = [sounds.sound_key(w.lower().lstrip("@#")) for w in typed]
+    for i, word in enumerate(typed):
+        terms = frozenset(t.text for t in analyzer(word, mode="query"))
+        if not terms:
+            continue  # a stop word: only used below, glued to its neighbour
+        qw = QueryWord(word, terms)
+        df = max(reader.doc_frequency("text", t) for t in terms)
+        if df <= rare:
+            for t in terms:
+                if not t.startswith(("@", "#")):
+                    _add(qw.approx_terms, close_terms(searcher, "text", t, max_edits(len(t)), TEXT_PREFIX))
+            for key in _keys_around(keys, i):
+                edits = max_edits(len(key))
+                _add(qw.approx_sounds, close_terms(searcher, "sounds", key, edits, SOUND_PREFIX))
+                # Words the recogniser doubted: one edit further, from the first letter on.
+                if len(key) >= 4:
+                    _add(qw.approx_doubts, close_terms(searcher, "doubt", key, min(2, edits + 1), 1))
+        qw.approx_terms = _closest(qw.approx_terms, exclude=terms)
+        qw.approx_sounds = _closest(qw.approx_sounds)
+        qw.approx_doubts = _closest(qw.approx_doubts, exclude=qw.approx_sounds)
+        found.append(qw)
+    return found
+
+
+def _keys_around(keys: list[str], i: int) -> list[str]:
+    """The word's own key, and its key glued to each neighbour's (ASR splits and joins)."""
+    out = [keys[i]]
+    if i > 0 and keys[i - 1]:
+        out.append(keys[i - 1] + keys[i])
+    if i + 1 < len(keys) and keys[i + 1]:
+        out.append(keys[i] + keys[i + 1])
+    return [k for k in out if len(k) >= 2]
+
+
+def _add(into: dict[str, int], found: dict[str, int]) -> None:
+    for term, d in found.items():
+        if d < into.get(term, 99):
+            into[term] = d
+
+
+def _closest(found: dict[str, int], exclude=frozenset()) -> dict[str, int]:
+    items = sorted((d, t) for t, d in found.items() if t not in exclude)
+    return {t: d for d, t in items[:MAX_EXPANSIONS]}
+
+
+def close_terms(searcher, fieldname: str, word: str, maxdist: int, prefix: int) -> dict[str, int]:
+    """Terms of ``fieldname`` within ``maxdist`` edits of ``word`` sharing its first ``prefix`` letters.
+
+    Like Whoosh's ``terms_within``, but the candidates sharing the prefix are
+    decoded once per searcher, and most are ruled out by length and by shared
+    letter pairs (one edit destroys at most three of a word's letter pairs)
+    before the edit distance is computed in Python. Returns term → edits.
+    """
+    from whoosh.support.levenshtein import damerau_levenshtein
+
+    if fieldname not in searcher.schema:
+        return {}
+    if maxdist == 0:
+        return {word: 0} if searcher.reader().doc_frequency(fieldname, word) else {}
+    cache = searcher.__dict__.setdefault("_indexer_terms_by_prefix", {})
+    head = word[:prefix]
+    candidates = cache.get((fieldname, head))
+    if candidates is None:
+        candidates = cache[(fieldname, head)] = []
+        for term in searcher.reader().expand_prefix(fieldname, head):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            candidates.append((term, _letter_pairs(term)))
+    size, pairs = len(word), _letter_pairs(word)
+    needed = len(pairs) - 3 * maxdist
+    out = {}
+    for term, term_pairs in candidates:
+        if abs(len(term) - size) <= maxdist and len(pairs & term_pairs) >= needed:
+            d = damerau_levenshtein(word, term, maxdist)
+            if d <= maxdist:
+                out[term] = d
+    return out
+
+
+def _letter_pairs(word: str) -> frozenset[str]:
+    return frozenset(word[i:i + 2] for i in range(len(word) - 1))
+
+
+def graded_query(words: list[QueryWord]) -> wq.Query:
+    """Any of the words, exact or approximate (approximate forms boosted down)."""
+    per_word = []
+    for w in words:
+        alts = [wq.Term("text", t) for t in sorted(w.terms)]
+        alts += [wq.Term("text", t, boost=APPROX_BOOST / (1 + d)) for t, d in w.approx_terms.items()]
+        alts += [wq.Term("sounds", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_sounds.items()]
+        alts += [wq.Term("doubt", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_doubts.items()]
+        per_word.append(wq.Or(alts) if len(alts) > 1 else alts[0])
+    return wq.Or(per_word) if len(per_word) > 1 else per_word[0]
+
+
+def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], list[tuple[int, int]]]:
+    """How each query word matched ``text`` ("exact" or "approx:<form>"; absent if not), and where."""
+    by_term: dict[str, list[tuple[int, int]]] = {}
+    for t in analyzer(text, chars=True, mode="index"):
+        by_term.setdefault(t.text, []).append((t.startchar, t.endchar))
+    by_key: dict[str, list[tuple[int, int]]] | None = None
+    matched: dict[str, str] = {}
+    spans: list[tuple[int, int]] = []
+    for w in words:
+        exact = [s for t in w.terms for s in by_term.get(t, ())]
+        if exact:
+            matched[w.label] = "exact"
+            spans += exact
+            continue
+        close = sorted((d, s) for t, d in w.approx_terms.items() for s in by_term.get(t, ()))
+        if not close and (w.approx_sounds or w.approx_doubts):
+            if by_key is None:
+                by_key = {}
+                for key, start, end in sounds.units(text):
+                    by_key.setdefault(key, []).append((start, end))
+            close = sorted((d, s) for k, d in (w.approx_sounds | w.approx_doubts).items() for s in by_key.get(k, ()))
+        if close:
+            start, end = close[0][1]
+            matched[w.label] = f"approx:{text[start:end]}"
+            spans.append((start, end))
+    return matched, spans
+
+
+def rank_key(matched: dict[str, str], score: float) -> tuple:
+    exact = sum(1 for v in matched.values() if v == "exact")
+    return (-exact, -len(matched), -score)
