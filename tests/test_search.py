@@ -296,3 +296,8 @@ def test_search_notebook_runs(search_archive, tmp_path):
     # Like papermill: a cell after the parameters overrides them.
     nb.cells.insert(position + 1, nbformat.v4.new_code_cell(f"ARCHIVE = {str(search_archive.root)!r}"))
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # The walkthrough shows an approximate hit, marked as such.
+    (shown,) = [c for c in nb.cells if c.cell_type == "code" and "archive.search(MISHEARD" in c.source]
+    printed = "".join(o.get("text", "") for o in shown.outputs)
+    assert "first hit matched: {'communotés': 'approx:communauté'}" in printed
+    assert any("≈ communauté" in o.get("data", {}).get("text/html", "") for o in shown.outputs)
