@@ -3,7 +3,8 @@
 Hand-made transcripts carry the recogniser's real mistakes seen on real
 speech (« sauf gardée » for « sauvegardé », « RadioUSB », « Ajoint »,
 « Renvoit », « et chaque » for « échec »...); each query is what a researcher
-who remembers the moment would type.
+who remembers the moment would type. Words marked ``~`` get a low word
+probability, as the recogniser gives such words.
 """
 
 import json
@@ -11,7 +12,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import build_search_archive, search_transcript
+from conftest import search_transcript
 
 from indexer import Archive
 from indexer.cli import main
@@ -19,12 +20,12 @@ from indexer.transcript import Word, save_transcript
 
 MISHEARD = {
     "messagerie": (None, False, [
-        (0, 4, "Votre message a bien été sauf gardée.", None, []),
-        (4, 8, "Le bip sonore s'est fait qu'en tendu dans la boîte.", None, []),
-        (8, 12, "Branchez la RadioUSB sur le poste.", None, []),
-        (12, 16, "Le document Ajoint au courrier est signé.", None, []),
-        (16, 20, "Renvoit d'appel activé vers la boit de vocale.", None, []),
-        (20, 24, "Après et chaque de la connexion, rappelez plus tard.", None, []),
+        (0, 4, "Votre message a bien été sauf~ gardée~.", None, []),
+        (4, 8, "Le bip sonore s'est fait qu'en~ tendu~ dans la boîte.", None, []),
+        (8, 12, "Branchez la RadioUSB~ sur le poste.", None, []),
+        (12, 16, "Le document Ajoint~ au courrier est signé.", None, []),
+        (16, 20, "Renvoit~ d'appel activé vers la boit~ de vocale.", None, []),
+        (20, 24, "Après et~ chaque~ de la connexion, rappelez plus tard.", None, []),
         (24, 28, "Bienvenue à l'accueil du standard.", None, []),
         (28, 32, "La conférence sera prolongée de dix minutes.", None, []),
     ]),
@@ -39,11 +40,26 @@ MISHEARD = {
 }
 
 
-@pytest.fixture(scope="module")
-def misheard(tmp_path_factory):
-    archive = Archive(build_search_archive(tmp_path_factory.mktemp("graded") / "archive", MISHEARD))
+def build_doubted_archive(root, episodes):
+    """Transcripts whose words marked ``~`` have probability 0.2 (the others 0.95)."""
+    for episode_id, (_, _, rows) in episodes.items():
+        clean = [(s, e, text.replace("~", ""), *rest) for s, e, text, *rest in rows]
+        transcript = search_transcript(episode_id, clean)
+        for segment, (_, _, text, *_) in zip(transcript.segments, rows):
+            tokens = text.split()
+            step = (segment.end - segment.start) / len(tokens)
+            segment.words = [Word(segment.start + i * step, segment.start + (i + 1) * step,
+                                  " " + t.replace("~", ""), 0.2 if "~" in t else 0.95)
+                             for i, t in enumerate(tokens)]
+        save_transcript(transcript, root / "transcripts" / f"{episode_id}.json")
+    archive = Archive(root)
     archive.reindex(progress=False)
     return archive
+
+
+@pytest.fixture(scope="module")
+def misheard(tmp_path_factory):
+    return build_doubted_archive(tmp_path_factory.mktemp("graded") / "archive", MISHEARD)
 
 
 def first(archive, query, **kwargs):
@@ -82,13 +98,12 @@ def test_one_wrong_word_of_two_still_finds_the_segment(misheard):
 
 def test_order_is_exact_then_partial_then_approximate(tmp_path):
     episodes = {"ordre": (None, False, [
-        (0, 4, "Le document a été sauf gardée hier.", None, []),         # approximate + exact
+        (0, 4, "Le document a été sauf~ gardée~ hier.", None, []),       # approximate + exact
         (4, 8, "Le document est ici.", None, []),                        # partial: one word exact
         (8, 12, "Le document sauvegardé est ici.", None, []),             # every word exact
-        (12, 16, "Rien a été sauf gardée.", None, []),                    # approximate only
+        (12, 16, "Rien a été sauf~ gardée~.", None, []),                  # approximate only
     ])}
-    archive = Archive(build_search_archive(tmp_path / "archive", episodes))
-    archive.reindex(progress=False)
+    archive = build_doubted_archive(tmp_path / "archive", episodes)
     hits = archive.search("document sauvegardé")
     assert [h.segment_id for h in hits] == [2, 0, 1, 3]
     assert [h.matched for h in hits] == [
