@@ -12,8 +12,12 @@ answer:
    keys from :mod:`indexer.sounds`).
 
 Within the second tier hits are ordered by the number of words matched
-exactly, then by the number matched at all, then by BM25F. Every hit says
-how each query word matched (:attr:`indexer.search.Hit.matched`).
+(coordination), then by the number matched exactly, then by BM25F: a segment
+holding both words, one of them approximately, is likelier the moment sought
+than one holding only one of them. Segments matching every word, exactly or
+not, are looked for first (an AND, which Whoosh answers by skipping); the
+slower OR of the words runs only when they are too few. Every hit says how
+each query word matched (:attr:`indexer.search.Hit.matched`).
 
 Approximate forms are looked for only for *rare* words (in at most
 :data:`RARE_SHARE` of the segments, or absent): a frequent word is found as it
@@ -145,8 +149,8 @@ def close_terms(searcher, fieldname: str, word: str, maxdist: int, prefix: int) 
     return {term: int(d) for term, d, _ in found}
 
 
-def graded_query(words: list[QueryWord]) -> wq.Query:
-    """Any of the words, exact or approximate (approximate forms boosted down)."""
+def graded_query(words: list[QueryWord], every: bool = False) -> wq.Query:
+    """Any (or ``every``) of the words, exact or approximate (approximate forms boosted down)."""
     per_word = []
     for w in words:
         alts = [wq.Term("text", t) for t in sorted(w.terms)]
@@ -154,7 +158,9 @@ def graded_query(words: list[QueryWord]) -> wq.Query:
         alts += [wq.Term("sounds", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_sounds.items()]
         alts += [wq.Term("doubt", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_doubts.items()]
         per_word.append(wq.Or(alts) if len(alts) > 1 else alts[0])
-    return wq.Or(per_word) if len(per_word) > 1 else per_word[0]
+    if len(per_word) == 1:
+        return per_word[0]
+    return wq.And(per_word) if every else wq.Or(per_word)
 
 
 def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], list[tuple[int, int]]]:
@@ -186,5 +192,6 @@ def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], 
 
 
 def rank_key(matched: dict[str, str], score: float) -> tuple:
+    """Most words matched first, then most matched exactly, then BM25F."""
     exact = sum(1 for v in matched.values() if v == "exact")
-    return (-exact, -len(matched), -score)
+    return (-len(matched), -exact, -score)

@@ -398,9 +398,15 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     loose: list[tuple[int, float]] = []
     if typed and options.match == "any" and len(found) < options.limit and words:
         seen = {docnum for docnum, _ in found}
-        pool = _collect(searcher, graded.graded_query(words), options, max(3 * options.limit, 50), text,
-                        partial=True)
-        loose = [(docnum, score) for docnum, score in pool if docnum not in seen]
+        size = max(3 * options.limit, 50)
+        for every in (True, False):  # every word (approximate or not) first: it ranks first
+            if every and len(words) == 1:
+                continue
+            pool = _collect(searcher, graded.graded_query(words, every), options, size, text, partial=True)
+            loose += [(docnum, score) for docnum, score in pool if docnum not in seen]
+            seen.update(docnum for docnum, _ in pool)
+            if len(found) + len(loose) >= options.limit:
+                break
     terms = _highlight_terms(q, searcher)
     analyzer = schema["text"].analyzer
     base = index.index_dir.parent / "audio"  # ArchiveLayout.audio_dir

@@ -35,6 +35,7 @@ _RULES = [
     (re.compile(r"[^a-zE0-9]"), ""),
     (re.compile(r"sch|sh|ch"), "x"),
     (re.compile(r"ph"), "f"),
+    (re.compile(r"tion"), "sion"),
     (re.compile(r"qu|q|ck"), "k"),
     (re.compile(r"gu(?=[eiyE])"), "g"),
     (re.compile(r"c(?=[eiyE])"), "s"),
