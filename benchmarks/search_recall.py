@@ -115,7 +115,27 @@ def precision(archive: Archive, match: str, spoken: set[str]) -> dict:
             "answered_with_approximate_hits": approximate_only}
 
 
+def word_error_rate(archive: Archive, root: Path) -> float | None:
+    """Of the transcripts against the reference texts (lowercased, punctuation removed), with jiwer."""
+    try:
+        import jiwer
+    except ImportError:
+        return None
+
+    def norm(text: str) -> str:
+        return " ".join(re.findall(r"\w+", text.lower()))
+
+    refs, hyps = [], []
+    for path in sorted((root / "reference").rglob("*.json")):
+        episode = path.relative_to(root / "reference").with_suffix("").as_posix()
+        refs.append(norm(" ".join(s["text"] for s in json.loads(path.read_text(encoding="utf-8"))["sentences"])))
+        hyps.append(norm(" ".join(s.text for s in archive.transcript(episode).segments)))
+    return round(jiwer.wer(refs, hyps), 3)
+
+
 def run_archive(root: Path, seed: int) -> dict:
+    if not (root / "reference").is_dir() or not (root / "transcripts").is_dir():
+        raise SystemExit(f"{root}: needs reference/*.json and transcripts/ (run `indexer ingest {root}` first)")
     archive = Archive(root)
     archive.reindex(progress=False)
     refs = load_references(root)
@@ -142,7 +162,7 @@ def run_archive(root: Path, seed: int) -> dict:
             spoken.update(w.lower().translate(FOLD_MAP) for w in re.findall(r"\w+", seg.text))
     for _, sentence in refs:
         spoken.update(w.lower().translate(FOLD_MAP) for w in re.findall(r"\w+", sentence["text"]))
-    report = {"archive": str(root), "sentences": len(refs), "modes": {}}
+    report = {"archive": str(root), "sentences": len(refs), "wer": word_error_rate(archive, root), "modes": {}}
     for name, match in MODES.items():
         report["modes"][name] = {
             "rare_words": evaluate(archive, plain, match),
@@ -158,12 +178,12 @@ def markdown(reports: list[dict]) -> str:
              "Two rarest words of each reference sentence (recall@5 within 3 s, MRR over the top 20); "
              "the same with one random edit in the rarer word; precision: queries of words never spoken "
              "that got a hit claiming every word exactly. `python benchmarks/search_recall.py ARCHIVE...`", "",
-             "| archive | mode | recall@5 | MRR | missed | with typo: recall@5 | MRR | precision failures | "
+             "| archive (WER) | mode | recall@5 | MRR | missed | with typo: recall@5 | MRR | precision failures | "
              "median ms |", "|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         for name, m in r["modes"].items():
             a, t, p = m["rare_words"], m["with_typo"], m["precision"]
-            lines.append(f"| {r['archive']} ({a['queries']} q) | {name} | {a['recall@5']} | {a['mrr']} | "
+            lines.append(f"| {r['archive']} ({r['wer']}, {a['queries']} q) | {name} | {a['recall@5']} | {a['mrr']} | "
                          f"{a['empty_or_missed']} | {t['recall@5']} | {t['mrr']} | {p['failures']} / {p['queries']} | "
                          f"{a['median_ms']} |")
     return "\n".join(lines) + "\n"
