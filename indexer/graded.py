@@ -6,10 +6,12 @@ answer:
 
 1. segments holding every word (exactly today's AND query);
 2. then segments holding most of the words, and segments where a word is
-   only *approximate*: within a few edits of a word of the transcript
-   (« acceuil » → « accueil »), or sounding like a word or a pair of adjacent
-   words (« sauvegardé » → « sauf gardée », « Radio USB » → « RadioUSB »;
-   keys from :mod:`indexer.sounds`).
+   only *approximate*: its stem within a few edits of a stem of the
+   transcript (« acceuil » → « accueil »), glued to its neighbour
+   (« Radio USB » → « RadioUSB », « a joint » → « Ajoint »), or sounding like
+   a word, or a pair of adjacent words, that the recogniser was unsure of
+   (« sauvegardé » → « sauf gardée », « échec » → « et chaque »; keys from
+   :mod:`indexer.sounds`, field ``doubt``).
 
 Within the second tier hits are ordered by the number of words matched
 (coordination), then by the number matched exactly, then by BM25F: a segment
@@ -23,8 +25,14 @@ Approximate forms are looked for only for *rare* words (in at most
 :data:`RARE_SHARE` of the segments, or absent): a frequent word is found as it
 is, and its close forms would only add noise and time. The edit distance
 grows with the word's length (:func:`max_edits`); words the recogniser was
-unsure of (low word probability, field ``doubt``) are
-reached one edit further (``indexer.index.DOUBT_PROBABILITY``).
+unsure of (probability below ``indexer.index.DOUBT_PROBABILITY``) are reached
+by sound, and one edit further.
+
+Measured (``benchmarks/search_recall.py``): sound keys of *every* word (a
+field beside ``text``) cost 31-45 % more index and 50 % more build CPU, and
+brought no recall over stems plus doubted words' sounds (0.94 both on the
+degraded sample, MRR 0.903 vs 0.905): they were dropped. Sound keys of
+every word *pair* cost 3.8x the index size and 5x the build time.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact o
 RARE_SHARE = 0.002       # words in more segments than this share are not expanded
 RARE_MIN = 5             # ...unless in at most this many segments (small archives)
 MAX_EXPANSIONS = 8       # close forms kept per query word and kind (closest first)
-SOUND_PREFIX = 2         # key letters a sound match must share (keeps the scan to a few ms)
+SOUND_PREFIX = 1         # key letters a sound match must share
 TEXT_PREFIX = 1
 
 # Anything beyond bare words makes the query "explicit": it keeps Whoosh's meaning.
@@ -48,8 +56,12 @@ _EXPLICIT = re.compile(r'\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b|["()\[\]{}:*?~^]')
 
 
 def max_edits(length: int) -> int:
-    """Edits allowed between a word (stem or sound key) of ``length`` letters and its match."""
-    return 0 if length <= 3 else 1 if length <= 7 else 2
+    """Edits allowed between a word (stem or sound key) of ``length`` letters and its match.
+
+    Elasticsearch's ``fuzziness: AUTO`` (0 up to 2 letters, 1 up to 5, then 2),
+    one letter stricter for short words, whose close forms are mostly other words.
+    """
+    return 0 if length <= 3 else 1 if length <= 5 else 2
 
 
 @dataclass
@@ -57,8 +69,7 @@ class QueryWord:
     label: str                                   # as typed
     terms: frozenset[str]                        # its index terms (stems)
     approx_terms: dict[str, int] = field(default_factory=dict)   # close stems → edits
-    approx_sounds: dict[str, int] = field(default_factory=dict)  # close sound keys → edits
-    approx_doubts: dict[str, int] = field(default_factory=dict)  # same, of doubted words only (``doubt``)
+    approx_sounds: dict[str, int] = field(default_factory=dict)  # close sound keys of doubted words → edits
 
 
 def plain_words(text: str) -> list[str] | None:
@@ -85,20 +96,28 @@ def expand(searcher, typed: list[str]) -> list[QueryWord]:
         qw = QueryWord(word, terms)
         df = max(reader.doc_frequency("text", t) for t in terms)
         if df <= rare:
-            for t in terms:
+            for t in terms | _joined_terms(analyzer, typed, i):
                 if not t.startswith(("@", "#")):
                     _add(qw.approx_terms, close_terms(searcher, "text", t, max_edits(len(t)), TEXT_PREFIX))
+            # Words the recogniser doubted, alone or glued to a neighbour, by
+            # sound and one edit further than a stem.
             for key in _keys_around(keys, i):
-                edits = max_edits(len(key))
-                _add(qw.approx_sounds, close_terms(searcher, "sounds", key, edits, SOUND_PREFIX))
-                # Words the recogniser doubted: one edit further, from the first letter on.
                 if len(key) >= 4:
-                    _add(qw.approx_doubts, close_terms(searcher, "doubt", key, min(2, edits + 1), 1))
+                    edits = min(2, max_edits(len(key)) + 1)
+                    _add(qw.approx_sounds, close_terms(searcher, "doubt", key, edits, SOUND_PREFIX))
         qw.approx_terms = _closest(qw.approx_terms, exclude=terms)
         qw.approx_sounds = _closest(qw.approx_sounds)
-        qw.approx_doubts = _closest(qw.approx_doubts, exclude=qw.approx_sounds)
         found.append(qw)
     return found
+
+
+def _joined_terms(analyzer, typed: list[str], i: int) -> set[str]:
+    """Index terms of the word glued to each neighbour (« Radio USB » ~ « RadioUSB »)."""
+    out = set()
+    for a, b in ((i - 1, i), (i, i + 1)):
+        if 0 <= a and b < len(typed):
+            out.update(t.text for t in analyzer(typed[a] + typed[b], mode="query"))
+    return out
 
 
 def _keys_around(keys: list[str], i: int) -> list[str]:
@@ -155,8 +174,7 @@ def graded_query(words: list[QueryWord], every: bool = False) -> wq.Query:
     for w in words:
         alts = [wq.Term("text", t) for t in sorted(w.terms)]
         alts += [wq.Term("text", t, boost=APPROX_BOOST / (1 + d)) for t, d in w.approx_terms.items()]
-        alts += [wq.Term("sounds", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_sounds.items()]
-        alts += [wq.Term("doubt", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_doubts.items()]
+        alts += [wq.Term("doubt", k, boost=APPROX_BOOST / (1 + d)) for k, d in w.approx_sounds.items()]
         per_word.append(wq.Or(alts) if len(alts) > 1 else alts[0])
     if len(per_word) == 1:
         return per_word[0]
@@ -178,12 +196,12 @@ def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], 
             spans += exact
             continue
         close = sorted((d, s) for t, d in w.approx_terms.items() for s in by_term.get(t, ()))
-        if not close and (w.approx_sounds or w.approx_doubts):
+        if not close and w.approx_sounds:
             if by_key is None:
                 by_key = {}
                 for key, start, end in sounds.units(text):
                     by_key.setdefault(key, []).append((start, end))
-            close = sorted((d, s) for k, d in (w.approx_sounds | w.approx_doubts).items() for s in by_key.get(k, ()))
+            close = sorted((d, s) for k, d in w.approx_sounds.items() for s in by_key.get(k, ()))
         if close:
             start, end = close[0][1]
             matched[w.label] = f"approx:{text[start:end]}"

@@ -57,12 +57,12 @@ from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexSchemaError, LockError
 from .progress import progress_bar
 from .stemfr import french_stem
-from .sounds import units as sound_units, words as sound_words
+from .sounds import units as sound_units
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
 
-SCHEMA_VERSION = 2  # 2: light French stemmer on accented words, sound keys, word doubts
+SCHEMA_VERSION = 2  # 2: light French stemmer on accented words; sound keys of doubted words
 META_FILE = "indexer-index.json"
 DOUBT_PROBABILITY = 0.5  # words below it get sound keys in ``doubt`` too (reached one edit further)
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
@@ -321,28 +321,26 @@ class PairsField(fields.TEXT):
         return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
 
 
-class SoundsField(fields.TEXT):
-    """Sound keys of words (:mod:`indexer.sounds`), and with ``pairs`` of adjacent words too.
+class DoubtField(fields.TEXT):
+    """Sound keys (:mod:`indexer.sounds`) of the words the recogniser was unsure of.
 
-    Not positional and not scored on its own (no field lengths): it only
-    finds segments where a query word was misheard, split or glued.
-    ``sounds`` holds every word's key; ``doubt`` holds, for each word the
-    recogniser was unsure of, its key and the keys of it glued to each
-    neighbour (« sauf gardée » → ``sofgardE``), one chunk per line. Pairs
-    are kept to doubted words because indexing every pair cost 3.8x the index
-    size and 5x the build time on the 100-hour benchmark, while splits come
-    with low word probabilities.
+    For each word below :data:`DOUBT_PROBABILITY`, the keys of it and of it
+    glued to each neighbour (« sauf gardée » → ``sofgardE``), so a query word
+    misheard, split or glued there is found by sound. The value is the words
+    around each doubted word, one chunk per line (pairs never cross a line).
+    Not positional and not scored on its own (no field lengths). Only doubted
+    words: keys of every word pair cost 3.8x the index size and 5x the build
+    time on the 100-hour benchmark, and splits come with low probabilities.
     """
 
-    def __init__(self, pairs: bool = False):
+    def __init__(self):
         super().__init__(analyzer=RegexTokenizer(r"\S+"), phrase=False)
         self.scorable = False
-        self.pairs = pairs
 
     def index(self, value, **kwargs):
         counts: dict[str, int] = {}
         for chunk in value.split("\n"):
-            for key, _, _ in (sound_units(chunk) if self.pairs else sound_words(chunk)):
+            for key, _, _ in sound_units(chunk):
                 counts[key] = counts.get(key, 0) + 1
         boost = self.format.field_boost
         return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
@@ -455,8 +453,7 @@ def build_schema(common: Iterable[str] = ()) -> fields.Schema:
         end=fields.STORED(),
         text=text,
         pairs=PairsField(text, common),
-        sounds=SoundsField(),
-        doubt=SoundsField(pairs=True),
+        doubt=DoubtField(),
         speaker=_unscored(fields.TEXT(analyzer=name_analyzer(), stored=True)),
         chapter=fields.TEXT(analyzer=french_analyzer(), stored=True),
         flags=fields.KEYWORD(stored=True, lowercase=True),
@@ -512,7 +509,7 @@ def episode_documents(transcript: Transcript, meta: EpisodeMeta | None,
         speaker = seg.speaker or meta.speaker_at(seg.start, seg.end) or ""
         yield dict(
             episode=transcript.episode_id, segment=seg.id,
-            start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following, sounds=text,
+            start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following,
             doubt=doubtful_chunks(seg.words, DOUBT_PROBABILITY) or None,
             speaker=speaker or None, chapter=meta.chapter_at(seg.start) or None,
             flags=" ".join(seg.flags) or None, date=date_value,

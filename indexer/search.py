@@ -389,14 +389,13 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     searcher = index.searcher()
     schema = searcher.schema
     q = _rewrite(parse_query(schema, text), searcher).normalize()
-    typed = graded.plain_words(text)
-    if typed and options.match == "any":
-        words = graded.expand(searcher, typed)
-    else:
-        words = [graded.QueryWord(w, t) for w, t in _words_of(schema, text)]
+    typed = graded.plain_words(text) if options.match == "any" else None
+    words = [graded.QueryWord(w, t) for w, t in _words_of(schema, text)]
     found = _collect(searcher, q, options, options.limit, text)
     loose: list[tuple[int, float]] = []
-    if typed and options.match == "any" and len(found) < options.limit and words:
+    if typed and len(found) < options.limit and words:
+        # Too few segments with every word: close forms are looked up only now.
+        words = graded.expand(searcher, typed)
         seen = {docnum for docnum, _ in found}
         size = max(3 * options.limit, 50)
         for every in (True, False):  # every word (approximate or not) first: it ranks first

@@ -3,17 +3,16 @@
 Speech recognisers split and glue words (« sauvegardé » → « sauf gardée »,
 « Radio USB » → « RadioUSB », « a joint » → « Ajoint », « échec » →
 « et chaque »). A word and a pair of words that sound alike get close keys:
-``sauvegardé`` → ``sovgarde``, ``sauf`` + ``gardée`` → ``sofgarde`` (one edit).
-The index keeps the key of every word and of every adjacent pair (field
-``sounds``), so a query word is looked up against both, exactly and within a
-small edit distance (see :mod:`indexer.graded`).
+``sauvegardé`` → ``sovgardE``, ``sauf`` + ``gardée`` → ``sofgardE`` (one edit).
+The index keeps the keys of the words the recogniser was unsure of, alone and
+glued to each neighbour (field ``doubt``), so a query word is looked up
+against both, exactly and within a small edit distance (see
+:mod:`indexer.graded`).
 
 The rules are a small hand-made French phonetic spelling (in the spirit of
 Phonex / Soundex-FR, not a faithful copy of either): silent finals, mute
 ``e``, ``qu``/``c``/``k``, ``ch``, ``ph``, ``eau``/``au``/``o``,
 ``ai``/``ei``/``é``, nasal vowels as one symbol, doubled letters once.
-Measured on the sample archive and a degraded copy, it is what made the
-split/joined-word cases findable (``benchmarks/results/search_recall.md``).
 """
 
 from __future__ import annotations
