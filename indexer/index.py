@@ -57,14 +57,14 @@ from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexSchemaError, LockError
 from .progress import progress_bar
 from .stemfr import french_stem
-from .sounds import units as sound_units
+from .sounds import words as sound_words
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
 
 SCHEMA_VERSION = 2  # 2: light French stemmer on accented words; sound keys of doubted words
 META_FILE = "indexer-index.json"
-DOUBT_PROBABILITY = 0.5  # words below it get sound keys in ``doubt`` too (reached one edit further)
+DOUBT_PROBABILITY = 0.4  # words below it get sound keys in ``doubt`` (as the low-confidence-words flag)
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
 PAIR_SEPARATOR = "+"  # never inside a token (tokens are \w, ', ., @, #)
@@ -327,7 +327,7 @@ class DoubtField(fields.TEXT):
     For each word below :data:`DOUBT_PROBABILITY`, the keys of it and of it
     glued to each neighbour (« sauf gardée » → ``sofgardE``), so a query word
     misheard, split or glued there is found by sound. The value is the words
-    around each doubted word, one chunk per line (pairs never cross a line).
+    around each doubted word (see :func:`doubtful_chunks`).
     Not positional and not scored on its own (no field lengths). Only doubted
     words: keys of every word pair cost 3.8x the index size and 5x the build
     time on the 100-hour benchmark, and splits come with low probabilities.
@@ -340,18 +340,26 @@ class DoubtField(fields.TEXT):
     def index(self, value, **kwargs):
         counts: dict[str, int] = {}
         for chunk in value.split("\n"):
-            for key, _, _ in sound_units(chunk):
+            before, word, after = (sound_words(part) for part in (chunk.split("\t") + ["", ""])[:3])
+            keys = [k for k, _, _ in word]
+            if word and before:
+                keys.append(before[-1][0] + word[0][0])
+            if word and after:
+                keys.append(word[-1][0] + after[0][0])
+            for key in keys:
                 counts[key] = counts.get(key, 0) + 1
         boost = self.format.field_boost
         return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
 
 
 def doubtful_chunks(words, threshold: float) -> str:
-    """The words around each word below ``threshold`` probability, one chunk per line."""
+    """``previous\tword\tnext`` for each word below ``threshold`` probability, one per line."""
     chunks = []
     for i, w in enumerate(words):
         if w.probability < threshold:
-            chunks.append("".join(x.word for x in words[max(0, i - 1):i + 2]).strip())
+            before = words[i - 1].word.strip() if i > 0 else ""
+            after = words[i + 1].word.strip() if i + 1 < len(words) else ""
+            chunks.append(f"{before}\t{w.word.strip()}\t{after}")
     return "\n".join(chunks)
 
 
