@@ -30,116 +30,68 @@ def french_stem(word: str) -> str:
     return stem[:-1] if len(stem) > 4 and stem.endswith("i") and stem.isalpha() else stem
 
 
+# Savoy's suffix rules in Lucene's order: (word longer than, suffixes, letters
+# cut, new ending written over the last letters left, stop here). Each
+# replaces one ``if (len > L && endsWith(s, len, "…")) { len -= k; s[len-1] = …;
+# return norm(s, len); }`` of FrenchLightStemmer.java; "ement" and "isation"
+# have extra conditions and are handled in the loop.
+_RULES = [
+    (9, ("issement",), 6, "r", True),
+    (8, ("issant",), 4, "r", True),
+    (6, ("ement",), 4, "", True),
+    (11, ("ficatrice",), 5, "er", True),
+    (10, ("ficateur",), 4, "er", True),
+    (9, ("catrice",), 3, "quer", True),
+    (8, ("cateur",), 2, "quer", True),
+    (8, ("atrice",), 4, "er", True),
+    (7, ("ateur",), 3, "er", True),
+    (6, ("trice",), 1, "eur", False),
+    (5, ("ième",), 4, "", True),
+    (7, ("teuse",), 2, "r", True),
+    (6, ("teur",), 1, "r", True),
+    (5, ("euse",), 2, "", True),
+    (8, ("ère",), 1, "er", True),
+    (7, ("ive",), 1, "f", True),
+    (4, ("folle", "molle"), 2, "u", True),
+    (9, ("nnelle",), 5, "", True),
+    (9, ("nnel",), 3, "", True),
+    (4, ("ète",), 1, "et", False),
+    (8, ("ique",), 4, "", False),
+    (8, ("esse",), 3, "", True),
+    (7, ("inage",), 3, "", True),
+    (9, ("isation",), 7, "", True),
+    (9, ("isateur",), 7, "", True),
+    (8, ("ation",), 5, "", True),
+    (8, ("ition",), 5, "", True),
+]
+
+
 def light_stem(word: str) -> str:
     """The light stem of a lowercased ``word`` (accents of long words folded)."""
-    s = list(word)
-    n = len(s)
-
-    def ends(suffix: str) -> bool:
-        return n >= len(suffix) and "".join(s[n - len(suffix):n]) == suffix
-
-    if n > 5 and s[n - 1] == "x":
-        if s[n - 3] == "a" and s[n - 2] == "u" and s[n - 4] != "e":
-            s[n - 2] = "l"
-        n -= 1
-    if n > 3 and s[n - 1] == "x":
-        n -= 1
-    if n > 3 and s[n - 1] == "s":
-        n -= 1
-    if n > 9 and ends("issement"):
-        n -= 6
-        s[n - 1] = "r"
-        return _norm(s, n)
-    if n > 8 and ends("issant"):
-        n -= 4
-        s[n - 1] = "r"
-        return _norm(s, n)
-    if n > 6 and ends("ement"):
-        n -= 4
-        if n > 3 and ends("ive"):
-            n -= 1
-            s[n - 1] = "f"
-        return _norm(s, n)
-    if n > 11 and ends("ficatrice"):
-        n -= 5
-        s[n - 2], s[n - 1] = "e", "r"
-        return _norm(s, n)
-    if n > 10 and ends("ficateur"):
-        n -= 4
-        s[n - 2], s[n - 1] = "e", "r"
-        return _norm(s, n)
-    if n > 9 and ends("catrice"):
-        n -= 3
-        s[n - 4], s[n - 3], s[n - 2] = "q", "u", "e"
-        return _norm(s, n)
-    if n > 8 and ends("cateur"):
-        n -= 2
-        s[n - 4], s[n - 3], s[n - 2], s[n - 1] = "q", "u", "e", "r"
-        return _norm(s, n)
-    if n > 8 and ends("atrice"):
-        n -= 4
-        s[n - 2], s[n - 1] = "e", "r"
-        return _norm(s, n)
-    if n > 7 and ends("ateur"):
-        n -= 3
-        s[n - 2], s[n - 1] = "e", "r"
-        return _norm(s, n)
-    if n > 6 and ends("trice"):
-        n -= 1
-        s[n - 3], s[n - 2], s[n - 1] = "e", "u", "r"
-    if n > 5 and ends("ième"):
-        return _norm(s, n - 4)
-    if n > 7 and ends("teuse"):
-        n -= 2
-        s[n - 1] = "r"
-        return _norm(s, n)
-    if n > 6 and ends("teur"):
-        n -= 1
-        s[n - 1] = "r"
-        return _norm(s, n)
-    if n > 5 and ends("euse"):
-        return _norm(s, n - 2)
-    if n > 8 and ends("ère"):
-        n -= 1
-        s[n - 2] = "e"
-        return _norm(s, n)
-    if n > 7 and ends("ive"):
-        n -= 1
-        s[n - 1] = "f"
-        return _norm(s, n)
-    if n > 4 and (ends("folle") or ends("molle")):
-        n -= 2
-        s[n - 1] = "u"
-        return _norm(s, n)
-    if n > 9 and ends("nnelle"):
-        return _norm(s, n - 5)
-    if n > 9 and ends("nnel"):
-        return _norm(s, n - 3)
-    if n > 4 and ends("ète"):
-        n -= 1
-        s[n - 2] = "e"
-    if n > 8 and ends("ique"):
-        n -= 4
-    if n > 8 and ends("esse"):
-        return _norm(s, n - 3)
-    if n > 7 and ends("inage"):
-        return _norm(s, n - 3)
-    if n > 9 and ends("isation"):
-        n -= 7
-        if n > 5 and ends("ual"):
-            s[n - 2] = "e"
-        return _norm(s, n)
-    if n > 9 and ends("isateur"):
-        return _norm(s, n - 7)
-    if n > 8 and ends("ation"):
-        return _norm(s, n - 5)
-    if n > 8 and ends("ition"):
-        return _norm(s, n - 5)
-    return _norm(s, n)
+    w = word
+    if len(w) > 5 and w.endswith("x"):
+        if w[-3:-1] == "au" and w[-4] != "e":
+            w = w[:-2] + "l" + w[-1]
+        w = w[:-1]
+    if len(w) > 3 and w.endswith("x"):
+        w = w[:-1]
+    if len(w) > 3 and w.endswith("s"):
+        w = w[:-1]
+    for longer, suffixes, cut, ending, stop in _RULES:
+        if len(w) > longer and w.endswith(suffixes):
+            w = w[:-cut]
+            w = w[:len(w) - len(ending)] + ending
+            if suffixes == ("ement",) and len(w) > 3 and w.endswith("ive"):
+                w = w[:-2] + "f"  # administrativement → administratif
+            elif suffixes == ("isation",) and len(w) > 5 and w.endswith("ual"):
+                w = w[:-2] + "el"  # ritualisation → rituel
+            if stop:
+                return _norm(w)
+    return _norm(w)
 
 
-def _norm(s: list[str], n: int) -> str:
-    word = "".join(s[:n])
+def _norm(word: str) -> str:
+    n = len(word)
     if n > 4:
         word = word.translate(_NORM_FOLD)
         out = [word[0]]
