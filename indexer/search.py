@@ -397,7 +397,7 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
         # Too few segments with every word: close forms are looked up only now.
         words = graded.expand(searcher, typed)
         seen = {docnum for docnum, _ in found}
-        size = max(3 * options.limit, 50)
+        size = 2 * options.limit  # re-ranked by words matched; each costs a stored-fields read
         for every in (True, False):  # every word (approximate or not) first: it ranks first
             if every and len(words) == 1:
                 continue
