@@ -1,12 +1,15 @@
 """Searching the index: query language, hits, highlighting, notebook display.
 
-Query language (Whoosh's, with French defaults): words are AND-ed;
-``"réseaux sociaux"`` is a phrase; ``OR``, ``NOT``, parentheses; fields
+Query language (Whoosh's, with French defaults): plain words are graded
+(segments with every word first, then most words, then close forms: see
+:mod:`indexer.graded`; ``match="all"`` AND-s them strictly);
+``"réseaux sociaux"`` is a phrase (``"…"~2``: two words may come between); ``OR``, ``NOT``, parentheses; fields
 ``speaker:``, ``episode:``, ``chapter:``, ``title:``, ``speakers:``,
 ``flags:`` and ``date:2011`` / ``date:[2010 TO 2011-06]``; wildcards
 ``commun*`` (matched against stems); typos with ``communauter~`` (edit
 distance 1, ``~2`` for two; the first letter must match, ``~1/2`` asks for
-two). Ranking is BM25F.
+two). Ranking is BM25F. Hostile queries are bounded (wildcard expansion,
+length, clauses, time: the ``MAX_*`` constants below).
 
 Speed (Whoosh is pure Python, so the work per query is what is avoided):
 one searcher is cached per index and reopened only after a change; phrases of
