@@ -509,9 +509,10 @@ def _hit(searcher, docnum: int, score: float, analyzer, terms, words, labels, ba
 
 
 def _words_of(schema, text: str) -> list[tuple[str, frozenset[str]]]:
-    """The bare words of an explicit query (outside fields, operators and wildcards), with their terms."""
+    """The bare words of an explicit query (outside fields, operators, negations and wildcards), with their terms."""
     analyzer = schema["text"].analyzer
     bare = re.sub(r'\b\w+:(?:"[^"]*"|\[[^\]]*\]|\S+)', " ", text)
+    bare = re.sub(r'\b(?:AND)?NOT\s+(?:\([^)]*\)|"[^"]*"|\S+)', " ", bare)  # a word excluded is not sought
     out = []
     for word in re.findall(TOKEN_PATTERN + r"[*?~]?", bare):
         if word in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE") or word[-1] in "*?~":

@@ -126,7 +126,9 @@ def test_strict_mode_and_explicit_syntax_keep_their_meaning(misheard):
     assert misheard.search('"message sauvegardé"') == []
     assert {(h.episode, h.segment_id) for h in misheard.search("sauvegardé OR bienvenue")} == {
         ("messagerie", 6), ("bruit", 0)}
-    assert {(h.episode, h.segment_id) for h in misheard.search("message NOT bienvenue")} == {("messagerie", 0)}
+    (negated,) = misheard.search("message NOT bienvenue")
+    assert (negated.episode, negated.segment_id) == ("messagerie", 0)
+    assert negated.matched == {"message": "exact"} and not negated.approximate  # « bienvenue » is not sought
 
 
 def test_phrase_slop(misheard):
