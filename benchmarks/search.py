@@ -87,6 +87,13 @@ QUERIES = [  # (kind, query language, api filters)
     ("filtered", "engagement", {"episode": "ep00007"}),
     ("fuzzy", "communauter~", {}),
     ("fuzzy", "visibilitee~", {}),
+    # Graded search (issue 14): a typo in each word, one word never said, a word
+    # misspelled alone. Strict AND finds nothing for these; the graded default
+    # looks for close forms and partial matches.
+    ("approx", "journalsme transparense", {}),
+    ("approx", "transparence parapluie", {}),
+    ("approx", "communoté", {}),
+    ("approx", "modérasion engagement", {}),
 ]
 
 
@@ -304,6 +311,10 @@ FTS_QUERIES = {  # the same intent in FTS5 syntax (no French stemming: prefix qu
     "engagement": "engagement*",
     "communauter~": "communaut*",  # FTS5 has no fuzzy matching
     "visibilitee~": "visibilit*",
+    "journalsme transparense": "journal* OR transparen*",  # FTS5 has no approximate words either
+    "transparence parapluie": "transparence OR parapluie",
+    "communoté": "commun*",
+    "modérasion engagement": "mod* OR engagement",
 }
 
 

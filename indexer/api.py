@@ -98,10 +98,11 @@ class Archive:
                episode: str | Sequence[str] | None = None,
                date: str | tuple[str | None, str | None] | None = None,
                exclude_suspect: bool = False, context: int = 0,
-               group_by_episode: bool = False) -> Hits:
+               group_by_episode: bool = False, match: str = "any") -> Hits:
+        """Search the index (see :func:`indexer.search.search`); ``match="all"``: every word, strictly."""
         options = SearchOptions(limit=limit, speaker=speaker, episode=episode, date=date,
                                 exclude_suspect=exclude_suspect, context=context,
-                                group_by_episode=group_by_episode)
+                                group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options)
 
     def reindex(self, progress: bool = True) -> ReindexResult:

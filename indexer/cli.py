@@ -211,12 +211,16 @@ def models():
 @click.option("--speaker", help="Only segments of this speaker (name or part of it).")
 @click.option("--episode", multiple=True, help="Only this episode id (repeatable; '2011/*' for a prefix).")
 @click.option("--exclude-suspect", is_flag=True, help="Leave out segments flagged suspect.")
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json):
+@click.option("--match", type=click.Choice(["any", "all"]), default="any", show_default=True,
+              help="any: every word first, then most words, then approximate ones; all: every word only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list (with `matched`).")
+def search(query, archive_dir, limit, speaker, episode, exclude_suspect, match, as_json):
     """Search the transcripts of an archive.
 
-    QUERY uses Whoosh's syntax: words are AND-ed, "phrases", OR, NOT,
-    speaker:, episode:, chapter:, date:[2010 TO 2011], commun*, communauter~.
+    QUERY uses Whoosh's syntax: "phrases", OR, NOT, speaker:, episode:,
+    chapter:, date:[2010 TO 2011], commun*, communauter~. Plain words are
+    graded: segments with all of them first, then most of them, then close
+    forms (a word misheard, split or glued), each hit saying how it matched.
 
     Example: indexer search '"réseaux sociaux" NOT twitter' --archive archive --speaker Dupont
     """
@@ -224,7 +228,7 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json
     from .search import hits_json
 
     hits = Archive(archive_dir).search(query, limit=limit, speaker=speaker, episode=list(episode) or None,
-                                       exclude_suspect=exclude_suspect)
+                                       exclude_suspect=exclude_suspect, match=match)
     if as_json:
         click.echo(hits_json(hits))
         return
@@ -236,6 +240,8 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, as_json
         click.echo(printable(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}"))
         text = hit.marked(mark)
         click.echo(f"    {text if tty else printable(text)}")  # on a terminal, the marks are escape codes
+        if hit.approximate:
+            click.echo(printable(f"    matched: {hit.matched_text()}"))
     if not hits:
         click.echo(f"no hit for {query}", err=True)
 

@@ -51,19 +51,21 @@ from typing import Iterable, Iterator
 from whoosh import fields, index as whoosh_index, scoring
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StopFilter
 from whoosh.filedb.filestore import FileStorage
-from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.support.charset import accent_map
 from whoosh.system import pack_uint
 
 from .archive import EpisodeMeta, atomic_write_text, pid_alive
 from .errors import IndexCorruptError, IndexSchemaError, LockError, writing
 from .progress import progress_bar
+from .stemfr import french_stem
+from .sounds import words as sound_words
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: light French stemmer on accented words; sound keys of doubted words
 META_FILE = "indexer-index.json"
+DOUBT_PROBABILITY = 0.4  # words below it get sound keys in ``doubt`` (as the low-confidence-words flag)
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 CORRUPT_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
@@ -82,7 +84,8 @@ LEFTOVER_AGE = 3600.0  # s: such a folder naming no pid (older versions) is dead
 TOKEN_PATTERN = r"[@#]?\w+(?:['’.]\w+)*"
 
 # accent_map leaves the ligatures alone.
-FOLD_MAP = {**accent_map, ord("œ"): "oe", ord("æ"): "ae"}
+LIGATURES = {ord("œ"): "oe", ord("æ"): "ae"}
+FOLD_MAP = {**accent_map, **LIGATURES}
 
 # Elided articles/pronouns/conjunctions, either apostrophe. Only these prefixes
 # are split, so aujourd'hui, quelqu'un and prud'hommes stay one word.
@@ -145,14 +148,17 @@ class HandleFilter(Filter):
 
 
 class FrenchStemFilter(Filter):
-    """Snowball French stemmer with a cache; handles/hashtags are left alone."""
+    """Light French stemming of the accented word, then accent folding, with a cache.
+
+    Handles and hashtags are left alone. See :mod:`indexer.stemfr` for why the
+    stemmer sees the accents.
+    """
 
     def __init__(self, cachesize: int = 100_000):
         self.cachesize = cachesize
         self._cache: dict[str, str] = {}
-        self._stem = FrenchStemmer().stem
 
-    def __getstate__(self):  # pickled with the schema: no cache, no bound method
+    def __getstate__(self):  # pickled with the schema: no cache
         return {"cachesize": self.cachesize}
 
     def __setstate__(self, state):
@@ -162,35 +168,62 @@ class FrenchStemFilter(Filter):
         return type(other) is type(self)
 
     def __call__(self, tokens):
-        cache, stem = self._cache, self._stem
+        cache = self._cache
         for t in tokens:
             text = t.text
-            if text[0] not in "@#":
+            if text[0] not in "@#" and text.replace("'", "").isalpha():  # not owni.fr, 2.0
                 stemmed = cache.get(text)
                 if stemmed is None:
                     if len(cache) >= self.cachesize:
                         cache.clear()
-                    stemmed = cache[text] = stem(text)
+                    stemmed = cache[text] = french_stem(text.translate(LIGATURES)).translate(FOLD_MAP)
                 t.text = stemmed
+            else:
+                t.text = text.translate(FOLD_MAP)
             yield t
 
 
-def french_analyzer(stoplist: Iterable[str] | None = FRENCH_STOP_WORDS):
-    """Lowercase, split elisions, fold accents, drop stop words, stem (in that order).
+class FoldedStopFilter(StopFilter):
+    """Whoosh's StopFilter, comparing the *folded* word with the (folded) list, so
+    « à », « a », « été » and « ete » are all stop words while the kept tokens
+    keep their accents for the stemmer."""
 
-    Accents are folded *before* stemming because the Snowball stemmer treats
-    ``é`` as a vowel: « visibilité » stems to ``visibil`` but « visibilite » to
-    ``visibilit``. Stop words are removed with positions renumbered, so phrase
-    queries ignore them but keep word order.
+    def __init__(self, stoplist: Iterable[str]):
+        super().__init__(stoplist=frozenset(stoplist), minsize=1)
+
+    def __call__(self, tokens):
+        stops = self.stops
+        pos = None
+        for t in tokens:
+            if t.text.translate(FOLD_MAP) not in stops:
+                if t.positions:  # renumbered, as StopFilter(renumber=True)
+                    if pos is None:
+                        pos = t.pos
+                    else:
+                        pos += 1
+                        t.pos = pos
+                t.stopped = False
+                yield t
+            elif not t.removestops:
+                t.stopped = True
+                yield t
+
+
+def french_analyzer(stoplist: Iterable[str] | None = FRENCH_STOP_WORDS):
+    """Lowercase, split elisions, drop stop words, stem, fold accents (in that order).
+
+    The light stemmer sees the accented word (see :mod:`indexer.stemfr`) and
+    folds accents itself, so « visibilite » = « visibilité » and
+    « prolongée » = « prolonger » = « prolongé ». Stop words are removed with
+    positions renumbered, so phrase queries ignore them but keep word order.
     """
     chain = (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | ElisionFilter()
-        | CharsetFilter(FOLD_MAP)
     )
     if stoplist is not None:
-        chain = chain | StopFilter(stoplist=frozenset(stoplist), minsize=1)
+        chain = chain | FoldedStopFilter(frozenset(stoplist))
     return chain | HandleFilter() | FrenchStemFilter()
 
 
@@ -288,6 +321,48 @@ class PairsField(fields.TEXT):
                         counts[key] = counts.get(key, 0) + 1
         boost = self.format.field_boost
         return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
+
+
+class DoubtField(fields.TEXT):
+    """Sound keys (:mod:`indexer.sounds`) of the words the recogniser was unsure of.
+
+    For each word below :data:`DOUBT_PROBABILITY`, the keys of it and of it
+    glued to each neighbour (« sauf gardée » → ``sofgardE``), so a query word
+    misheard, split or glued there is found by sound. The value is the words
+    around each doubted word (see :func:`doubtful_chunks`).
+    Not positional and not scored on its own (no field lengths). Only doubted
+    words: keys of every word pair cost 3.8x the index size and 5x the build
+    time on the 100-hour benchmark, and splits come with low probabilities.
+    """
+
+    def __init__(self):
+        super().__init__(analyzer=RegexTokenizer(r"\S+"), phrase=False)
+        self.scorable = False
+
+    def index(self, value, **kwargs):
+        counts: dict[str, int] = {}
+        for chunk in value.split("\n"):
+            before, word, after = (sound_words(part) for part in (chunk.split("\t") + ["", ""])[:3])
+            keys = [k for k, _, _ in word]
+            if word and before:
+                keys.append(before[-1][0] + word[0][0])
+            if word and after:
+                keys.append(word[-1][0] + after[0][0])
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+        boost = self.format.field_boost
+        return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
+
+
+def doubtful_chunks(words, threshold: float) -> str:
+    """``previous\tword\tnext`` for each word below ``threshold`` probability, one per line."""
+    chunks = []
+    for i, w in enumerate(words):
+        if w.probability < threshold:
+            before = words[i - 1].word.strip() if i > 0 else ""
+            after = words[i + 1].word.strip() if i + 1 < len(words) else ""
+            chunks.append(f"{before}\t{w.word.strip()}\t{after}")
+    return "\n".join(chunks)
 
 
 def common_terms(texts: Iterable[str], share: float = 0.005, limit: int = 2000) -> frozenset[str]:
@@ -388,6 +463,7 @@ def build_schema(common: Iterable[str] = ()) -> fields.Schema:
         end=fields.STORED(),
         text=text,
         pairs=PairsField(text, common),
+        doubt=DoubtField(),
         speaker=_unscored(fields.TEXT(analyzer=name_analyzer(), stored=True)),
         chapter=fields.TEXT(analyzer=french_analyzer(), stored=True),
         flags=fields.KEYWORD(stored=True, lowercase=True),
@@ -444,6 +520,7 @@ def episode_documents(transcript: Transcript, meta: EpisodeMeta | None,
         yield dict(
             episode=transcript.episode_id, segment=seg.id,
             start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following,
+            doubt=doubtful_chunks(seg.words, DOUBT_PROBABILITY) or None,
             speaker=speaker or None, chapter=meta.chapter_at(seg.start) or None,
             flags=" ".join(seg.flags) or None, date=date_value,
         )

@@ -1,12 +1,15 @@
 """Searching the index: query language, hits, highlighting, notebook display.
 
-Query language (Whoosh's, with French defaults): words are AND-ed;
-``"réseaux sociaux"`` is a phrase; ``OR``, ``NOT``, parentheses; fields
+Query language (Whoosh's, with French defaults): plain words are graded
+(segments with every word first, then most words, then close forms: see
+:mod:`indexer.graded`; ``match="all"`` AND-s them strictly);
+``"réseaux sociaux"`` is a phrase (``"…"~2``: two words may come between); ``OR``, ``NOT``, parentheses; fields
 ``speaker:``, ``episode:``, ``chapter:``, ``title:``, ``speakers:``,
 ``flags:`` and ``date:2011`` / ``date:[2010 TO 2011-06]``; wildcards
 ``commun*`` (matched against stems); typos with ``communauter~`` (edit
 distance 1, ``~2`` for two; the first letter must match, ``~1/2`` asks for
-two). Ranking is BM25F.
+two). Ranking is BM25F. Hostile queries are bounded (wildcard expansion,
+length, clauses, time: the ``MAX_*`` constants below).
 
 Speed (Whoosh is pure Python, so the work per query is what is avoided):
 one searcher is cached per index and reopened only after a change; phrases of
@@ -25,16 +28,20 @@ import html
 import io
 import json
 import logging
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TimeLimit, WrappingCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, QueryParser
 from whoosh.qparser.plugins import FieldsPlugin
 
+from . import graded
 from .errors import AudioError, IndexerError, QueryError
-from .index import PAIR_SEPARATOR, DateField, TranscriptIndex, name_analyzer
+from .index import PAIR_SEPARATOR, TOKEN_PATTERN, DateField, TranscriptIndex, name_analyzer
 from .transcript import hms
 
 log = logging.getLogger("indexer")
@@ -45,6 +52,15 @@ EPISODE_FIELDS = frozenset({"title", "speakers"})
 MAX_EDIT_DISTANCE = 2
 SMALL_FILTER = 0.02  # filters allowing fewer documents than this share are AND-ed into the query
 FUZZY_PREFIX = 1  # letters a fuzzy term must share with its matches (`mot~1/2` asks for more)
+MATCH_MODES = ("any", "all")
+# Bounds on hostile queries (issue 15): on a 10,000-segment archive `a*` took
+# 78 s and a 100 KB query 3.4 s before these.
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_CLAUSES = 64      # words, phrases, fields... of one query
+MAX_WILDCARD_TERMS = 256    # index terms one wildcard may expand to
+MIN_WILDCARD_LETTERS = 3    # letters a wildcard starting with * or ? must hold
+QUERY_TIME_LIMIT = 10.0     # s; a query still running then is stopped
+ECHO_CHARS = 60             # of the query quoted back in an error
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class SearchOptions:
     exclude_suspect: bool = False
     context: int = 0               # neighbouring segments on each side, in Hit.context
     group_by_episode: bool = False  # hits of one episode together, best episode first
+    match: str = "any"             # "any": graded (all words, most, approximate); "all": every word
 
 
 @dataclass
@@ -76,6 +93,21 @@ class Hit:
     context: tuple[str, str] = ("", "")  # text of the segments before / after
     spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # matches in text
     archive_root: Path | None = field(default=None, repr=False)  # where the hit was found (for player())
+    matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>"
+    query_words: tuple[str, ...] = field(default=(), repr=False)  # the words ``matched`` is about
+
+    @property
+    def approximate(self) -> bool:
+        """Not every query word was found as it is (some approximate or absent)."""
+        return bool(self.query_words) and any(self.matched.get(w) != "exact" for w in self.query_words)
+
+    def matched_text(self) -> str:
+        """« word » (exact) / ≈ form / missing, one per query word, for tables and the CLI."""
+        parts = []
+        for w in self.query_words:
+            how = self.matched.get(w)
+            parts.append(w if how == "exact" else f"{w} ≈ {how[7:]}" if how else f"{w} (absent)")
+        return ", ".join(parts)
 
     @property
     def timecode(self) -> str:
@@ -127,7 +159,7 @@ class Hit:
             "text": self.text, "snippet": self.snippet, "score": self.score,
             "flags": list(self.flags), "suspect": self.suspect, "segment_id": self.segment_id,
             "audio_path": str(self.audio_path) if self.audio_path else None,
-            "context": list(self.context),
+            "context": list(self.context), "matched": dict(self.matched),
         }
 
 
@@ -147,7 +179,7 @@ class Hits(list):
         import pandas as pd
 
         columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode",
-                   "text", "score", "flags", "suspect", "segment_id", "audio_path"]
+                   "text", "score", "flags", "suspect", "segment_id", "audio_path", "matched"]
         rows = [{k: d[k] for k in columns} for d in self.to_json()]
         return pd.DataFrame(rows, columns=columns)
 
@@ -165,15 +197,32 @@ class Hits(list):
                 f"<td>{esc(hit.title)}<br><small>{esc(hit.episode)} {esc(hit.date)}</small></td>"
                 f"<td>{esc(hit.speaker)}</td>"
                 f"<td style='text-align:left'>{hit.snippet}{suspect}</td>"
+                f"<td>{_matched_cell(hit)}</td>"
                 f"<td>{player}</td>"
                 "</tr>"
             )
-        head = "<tr><th>time</th><th>episode</th><th>speaker</th><th>text</th><th>listen</th></tr>"
+        head = ("<tr><th>time</th><th>episode</th><th>speaker</th><th>text</th><th>matched</th>"
+                "<th>listen</th></tr>")
         return (f"<p>{len(self)} hits for <code>{esc(self.query)}</code></p>"
                 f"<table class='indexer-hits'>{head}{''.join(rows)}</table>")
 
     def __repr__(self) -> str:
         return f"<Hits {len(self)} for {self.query!r}>"
+
+
+def _matched_cell(hit: Hit) -> str:
+    """Each query word: plain if exact, ≈ and the transcript's form if approximate, struck if absent."""
+    esc = html.escape
+    cells = []
+    for w in hit.query_words:
+        how = hit.matched.get(w)
+        if how == "exact":
+            cells.append(esc(w))
+        elif how:
+            cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how[7:])}</i>")
+        else:
+            cells.append(f"<s title='absent'>{esc(w)}</s>")
+    return "<br>".join(cells)
 
 
 def _audio_tag(hit: Hit) -> str:
@@ -204,21 +253,39 @@ def make_parser(schema) -> QueryParser:
     return parser
 
 
+def echo(text: str) -> str:
+    """The query as quoted in an error: its start only, when it is long."""
+    return repr(text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…")
+
+
 def parse_query(schema, text: str) -> wq.Query:
     """Parse the query language into a Whoosh query; QueryError if it is not valid."""
     if not text or not text.strip():
         raise QueryError("empty query")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text):,} characters, at most {MAX_QUERY_CHARS:,}): {echo(text)}")
     try:
         q = make_parser(schema).parse(text)
     except Exception as e:  # the parser is lenient; anything raised here is a bad query
-        raise QueryError(f"cannot parse query {text!r}: {e}") from e
+        raise QueryError(f"cannot parse query {echo(text)}: {e}") from e
+    leaves = [leaf for leaf in _walk(q) if leaf.is_leaf()]
+    if len(leaves) > MAX_QUERY_CLAUSES:
+        raise QueryError(f"query too long ({len(leaves)} words or clauses, at most {MAX_QUERY_CLAUSES}): "
+                         f"{echo(text)}")
     for leaf in _walk(q):
         error = getattr(leaf, "error", None)
         if error:
-            raise QueryError(f"bad query {text!r}: {error}")
+            raise QueryError(f"bad query {echo(text)}: {error}")
         name = leaf.field() if hasattr(leaf, "field") else None
         if name and name not in QUERY_FIELDS:
-            raise QueryError(f"unknown field '{name}:' in {text!r} (fields: {', '.join(QUERY_FIELDS)})")
+            raise QueryError(f"unknown field '{name}:' in {echo(text)} (fields: {', '.join(QUERY_FIELDS)})")
+        if isinstance(leaf, wq.Every) and name in (None, "text", "chapter", "title"):
+            raise QueryError(f"query too broad: {echo(text)} matches every segment (add a word)")
+        if isinstance(leaf, (wq.Wildcard, wq.Prefix)) and not isinstance(leaf, wq.FuzzyTerm):
+            pattern = leaf.text
+            if pattern[:1] in ("*", "?") and sum(c.isalnum() for c in pattern) < MIN_WILDCARD_LETTERS:
+                raise QueryError(f"wildcard too broad: {pattern}* (a wildcard starting with * or ? needs "
+                                 f"at least {MIN_WILDCARD_LETTERS} letters)")
         if isinstance(leaf, wq.FuzzyTerm):
             if leaf.maxdist > MAX_EDIT_DISTANCE:
                 raise QueryError(f"edit distance ~{leaf.maxdist} is too large (at most ~{MAX_EDIT_DISTANCE})")
@@ -226,7 +293,7 @@ def parse_query(schema, text: str) -> wq.Query:
             # Python: requiring the first letter keeps that to a few ms.
             leaf.prefixlength = max(leaf.prefixlength, FUZZY_PREFIX)
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-        raise QueryError(f"nothing to search in {text!r} (only stop words such as « le », « de »?)")
+        raise QueryError(f"nothing to search in {echo(text)} (only stop words such as « le », « de »?)")
     return q
 
 
@@ -247,8 +314,10 @@ def _rewrite(q: wq.Query, searcher) -> wq.Query:
             ids = _episodes_matching(searcher, q)
             return wq.Or([wq.Term("episode", i) for i in ids]) if ids else wq.NullQuery
         if isinstance(q, wq.FuzzyTerm) and fieldname == "text":
-            terms = _fuzzy_terms(searcher, q.text, q.maxdist, q.prefixlength)
-            return wq.Or([wq.Term("text", t, boost=q.boost) for t in terms]) if terms else wq.NullQuery
+            terms = graded.close_terms(searcher, "text", q.text, q.maxdist, q.prefixlength)
+            return wq.Or([wq.Term("text", t, boost=q.boost) for t in sorted(terms)]) if terms else wq.NullQuery
+        if isinstance(q, (wq.Wildcard, wq.Prefix)):
+            return _expand_wildcard(q, searcher)
         return q
     return q.apply(lambda child: _rewrite(child, searcher))
 
@@ -265,33 +334,21 @@ def _phrase(q: wq.Phrase, common: frozenset[str]) -> wq.Query:
     return q
 
 
-def _fuzzy_terms(searcher, word: str, maxdist: int, prefix: int) -> list[str]:
-    """Terms of ``text`` within ``maxdist`` edits of ``word`` sharing its first ``prefix`` letters.
+def _expand_wildcard(q, searcher) -> wq.Query:
+    """A wildcard as the list of its terms; QueryError past :data:`MAX_WILDCARD_TERMS`.
 
-    Like Whoosh's ``terms_within``, but the candidates sharing the prefix are
-    decoded once per searcher, and most are ruled out by length and by shared
-    letter pairs (one edit destroys at most three of a word's letter pairs)
-    before the edit distance is computed in Python.
+    Whoosh would OR every matching term and score them all (`a*` took 78 s on
+    a 10,000-segment archive): a wildcard that broad finds nothing useful.
     """
-    from whoosh.support.levenshtein import damerau_levenshtein
-
-    cache = searcher.__dict__.setdefault("_indexer_terms_by_prefix", {})
-    head = word[:prefix]
-    candidates = cache.get(head)
-    if candidates is None:
-        candidates = cache[head] = []
-        for term in searcher.reader().expand_prefix("text", head):
-            term = term.decode("utf-8") if isinstance(term, bytes) else term
-            candidates.append((term, _letter_pairs(term)))
-    size, pairs = len(word), _letter_pairs(word)
-    needed = len(pairs) - 3 * maxdist
-    return [term for term, term_pairs in candidates
-            if abs(len(term) - size) <= maxdist and len(pairs & term_pairs) >= needed
-            and damerau_levenshtein(word, term, maxdist) <= maxdist]
-
-
-def _letter_pairs(word: str) -> frozenset[str]:
-    return frozenset(word[i:i + 2] for i in range(len(word) - 1))
+    terms = []
+    for term in q._btexts(searcher.reader()):
+        terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+        if len(terms) > MAX_WILDCARD_TERMS:
+            raise QueryError(f"wildcard too broad: {q.text}{'*' if isinstance(q, wq.Prefix) else ''} matches "
+                             f"over {MAX_WILDCARD_TERMS} words (add letters)")
+    if not terms:
+        return wq.NullQuery
+    return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
 
 
 def _episodes_matching(searcher, q: wq.Query) -> list[str]:
@@ -330,12 +387,64 @@ def filter_query(schema, options: SearchOptions) -> wq.Query | None:
 # --- searching -------------------------------------------------------------------
 
 def search(index: TranscriptIndex, text: str, options: SearchOptions | None = None) -> Hits:
-    """Run ``text`` (query language) against ``index``; best hits first."""
+    """Run ``text`` (query language) against ``index``; best hits first.
+
+    A plain query (words only) with ``match="any"`` is graded (see
+    :mod:`indexer.graded`): segments with every word first, then the others
+    by words matched exactly, then approximately. ``match="all"`` and any
+    explicit syntax give Whoosh's strict answer.
+    """
     options = options or SearchOptions()
+    if options.match not in MATCH_MODES:
+        raise QueryError(f"unknown match mode {options.match!r} (valid: {', '.join(MATCH_MODES)})")
     searcher = index.searcher()
     schema = searcher.schema
     q = _rewrite(parse_query(schema, text), searcher).normalize()
-    filters = filter_query(schema, options)
+    typed = graded.plain_words(text) if options.match == "any" else None
+    words = [graded.QueryWord(w, t) for w, t in _words_of(schema, text)]
+    found = _collect(searcher, q, options, options.limit, text)
+    loose: list[tuple[int, float]] = []
+    if typed and len(found) < options.limit and words:
+        # Too few segments with every word: close forms are looked up only now.
+        words = graded.expand(searcher, typed)
+        seen = {docnum for docnum, _ in found}
+        size = 2 * options.limit  # re-ranked by words matched; each costs a stored-fields read
+        for every in (True, False):  # every word (approximate or not) first: it ranks first
+            if every and len(words) == 1:
+                continue
+            pool = _collect(searcher, graded.graded_query(words, every), options, size, text, partial=True)
+            loose += [(docnum, score) for docnum, score in pool if docnum not in seen]
+            seen.update(docnum for docnum, _ in pool)
+            if len(found) + len(loose) >= options.limit:
+                break
+    terms = _highlight_terms(q, searcher)
+    analyzer = schema["text"].analyzer
+    base = index.index_dir.parent / "audio"  # ArchiveLayout.audio_dir
+    labels = tuple(dict.fromkeys(w.label for w in words))
+    strict_hits = [_hit(searcher, docnum, score, analyzer, terms, words, labels, base) for docnum, score in found]
+    loose_hits = [_hit(searcher, docnum, score, analyzer, terms, words, labels, base) for docnum, score in loose]
+    loose_hits = [h for h in loose_hits if h.matched]
+    loose_hits.sort(key=lambda h: graded.rank_key(h.matched, h.score))
+    hits = Hits(strict_hits + loose_hits[:options.limit - len(strict_hits)], query=text)
+    if options.context > 0:
+        for hit in hits:
+            hit.context = _context(searcher, hit, options.context)
+    if options.group_by_episode:
+        best: dict[str, float] = {}
+        for rank, hit in enumerate(hits):
+            best.setdefault(hit.episode, -rank)
+        hits.sort(key=lambda h: (-best[h.episode], h.episode, h.start))
+    return hits
+
+
+def _collect(searcher, q: wq.Query, options: SearchOptions, limit: int, text: str,
+             partial: bool = False) -> list[tuple[int, float]]:
+    """(docnum, score) of the best ``limit`` documents for ``q`` with the API filters applied.
+
+    Stopped after :data:`QUERY_TIME_LIMIT`: QueryError, or what was found so
+    far when ``partial``.
+    """
+    filters = filter_query(searcher.schema, options)
     allowed = None
     if filters is not None:
         allowed = _filter_docs(searcher, filters)
@@ -348,38 +457,90 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     # Episode documents only match a query that matches documents *without* a
     # term (NOT x, *): mask them then. Masks cost Whoosh's top-k skipping.
     mask = wq.Term("kind", "episode") if _matches_without_terms(q) else None
+    collector = _Deadline(searcher.collector(limit=limit), QUERY_TIME_LIMIT)
+    if allowed is not None or mask is not None:  # outside: it calls collect() only for allowed documents
+        collector = FilterCollector(collector, allowed, mask)
     try:
-        results = searcher.search(q, limit=options.limit, mask=mask, filter=allowed)
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        if not partial:
+            raise QueryError(f"query {echo(text)} took over {QUERY_TIME_LIMIT:.0f} s and was stopped "
+                             "(make it narrower)") from None
     except IndexerError:
         raise
     except Exception as e:  # e.g. a wildcard expanding to too many terms
-        raise QueryError(f"query {text!r} failed: {type(e).__name__}: {e}") from e
-    terms = _highlight_terms(q, searcher)
+        raise QueryError(f"query {echo(text)} failed: {type(e).__name__}: {e}") from e
+    return [(docnum, score) for score, docnum in collector.results().top_n]
+
+
+class _Deadline(WrappingCollector):
+    """Raises TimeLimit once ``seconds`` have passed, checked at each collected document.
+
+    Not Whoosh's TimeLimitCollector: it uses a timer thread (and SIGALRM in
+    the main thread), and a FilterCollector around it would bypass its check.
+    """
+
+    def __init__(self, child, seconds: float):
+        super().__init__(child)
+        self.seconds = seconds
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect_matches(self):
+        for sub_docnum in self.child.matches():
+            self.collect(sub_docnum)
+
+    def collect(self, sub_docnum):
+        if time.monotonic() > self.deadline:
+            raise TimeLimit
+        return self.child.collect(sub_docnum)
+
+
+def _hit(searcher, docnum: int, score: float, analyzer, terms, words, labels, base: Path) -> Hit:
+    stored = searcher.stored_fields(docnum)
+    meta = _episode_fields(searcher, stored["episode"])
+    text = stored.get("text", "")
+    matched, approx_spans = graded.match(analyzer, text, words)
+    spans = _merge_spans(text, _spans(analyzer, text, terms) + tuple(approx_spans))
+    hit = Hit(
+        episode=stored["episode"], title=meta.get("title", stored["episode"]),
+        date=meta.get("datestr") or "", speaker=stored.get("speaker") or "",
+        chapter=stored.get("chapter") or "", start=stored["start"], end=stored["end"],
+        text=text, snippet="", score=float(score),
+        flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
+        audio_path=_resolve(base, meta.get("audio")), spans=spans, matched=matched, query_words=labels,
+        archive_root=base.parent,
+    )
+    hit.snippet = hit.marked(lambda s: f"<mark>{s}</mark>", html.escape)
+    return hit
+
+
+def _words_of(schema, text: str) -> list[tuple[str, frozenset[str]]]:
+    """The bare words of an explicit query (outside fields, operators, negations and wildcards), with their terms."""
     analyzer = schema["text"].analyzer
-    base = index.index_dir.parent / "audio"  # ArchiveLayout.audio_dir
-    hits = Hits(query=text)
-    for result in results:
-        stored = result.fields()
-        meta = _episode_fields(searcher, stored["episode"])
-        spans = _spans(analyzer, stored.get("text", ""), terms)
-        hits.append(Hit(
-            episode=stored["episode"], title=meta.get("title", stored["episode"]),
-            date=meta.get("datestr") or "", speaker=stored.get("speaker") or "",
-            chapter=stored.get("chapter") or "", start=stored["start"], end=stored["end"],
-            text=stored.get("text", ""), snippet="", score=float(result.score),
-            flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
-            audio_path=_resolve(base, meta.get("audio")), spans=spans, archive_root=index.index_dir.parent,
-        ))
-        hits[-1].snippet = hits[-1].marked(lambda s: f"<mark>{s}</mark>", html.escape)
-    if options.context > 0:
-        for hit in hits:
-            hit.context = _context(searcher, hit, options.context)
-    if options.group_by_episode:
-        best: dict[str, float] = {}
-        for hit in hits:
-            best[hit.episode] = max(best.get(hit.episode, 0.0), hit.score)
-        hits.sort(key=lambda h: (-best[h.episode], h.episode, h.start))
-    return hits
+    bare = re.sub(r'\b\w+:(?:"[^"]*"|\[[^\]]*\]|\S+)', " ", text)
+    bare = re.sub(r'\b(?:AND)?NOT\s+(?:\([^)]*\)|"[^"]*"|\S+)', " ", bare)  # a word excluded is not sought
+    out = []
+    for word in re.findall(TOKEN_PATTERN + r"[*?~]?", bare):
+        if word in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE") or word[-1] in "*?~":
+            continue
+        terms = frozenset(t.text for t in analyzer(word, mode="query"))
+        if terms:
+            out.append((word, terms))
+    return out
+
+
+def _merge_spans(text: str, spans) -> tuple[tuple[int, int], ...]:
+    """Sorted, overlapping spans joined, neighbours separated by spaces only joined too."""
+    out: list[list[int]] = []
+    for start, end in sorted(spans):
+        if out and (start <= out[-1][1] or not text[out[-1][1]:start].strip()):
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((a, b) for a, b in out)
 
 
 def _filter_docs(searcher, filters: wq.Query):

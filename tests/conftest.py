@@ -177,7 +177,10 @@ def words_heard(root: _Path) -> tuple[str, str]:
 
 def notebook_parameters(name: str, archive: _Path) -> dict:
     word, phrase = words_heard(archive)
-    extra = {"01-search.ipynb": {"QUERY": word, "PHRASE": phrase},
+    # Two letters swapped (not a doubled letter dropped: the light stemmer folds those): in no transcript.
+    i = next(i for i in range(2, len(word) - 1) if word[i] != word[i + 1])
+    misheard = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    extra = {"01-search.ipynb": {"QUERY": word, "PHRASE": phrase, "MISHEARD": misheard},
              "03-archive-overview.ipynb": {"TERMS": ["community manager", word]}}
     return {"ARCHIVE": str(archive), **extra.get(name, {})}
 

@@ -88,6 +88,11 @@ def test_search_notebook_shows_hits_a_player_and_the_search_box(executed_noteboo
     assert len(re.findall(r"<table class=['\"]indexer-hits", html)) >= 2  # the hits, the phrase
     assert "data:audio/" in html  # hit.play()
     assert outputs_of(nb, "application/vnd.jupyter.widget-view+json"), "the search box was not displayed"
+    # The walkthrough shows an approximate hit, marked as such.
+    (shown,) = [c for c in nb.cells if c.cell_type == "code" and "archive.search(MISHEARD" in c.source]
+    printed = "".join(o.get("text", "") for o in shown.outputs)
+    shown_html = "".join(o.get("data", {}).get("text/html", "") for o in shown.outputs)
+    assert "first hit matched:" in printed and "'approx:" in printed and "≈" in shown_html, printed
 
 
 def test_quotes_notebook_corrects_and_exports_on_a_copy(executed_notebooks):

@@ -22,12 +22,12 @@ def found(archive, query, **kwargs):
     ("evenement", {("2010", 3), ("2011", 3)}),
     ("visibilite", {("2010", 4), ("2011", 0)}),
     ("communautés", {("2010", 1), ("2010", 2), ("2010", 6), ("2011", 2), ("2012", 1)}),
-    ("engagement", {("2010", 1)}),
+    ("engagement", {("2010", 1), ("2011", 2)}),       # and « engagée » (light stemming)
     ("animateur", {("2010", 2), ("2012", 1)}),          # animer/anime/animateur share a stem
     ("aujourd'hui", {("2010", 0)}),
     # words are AND-ed; OR; NOT
     ("réseaux journaliste", {("2011", 1)}),
-    ("journaliste OR fans", {("2011", 0), ("2011", 1), ("2012", 1)}),
+    ("journaliste OR fans", {("2011", 1), ("2012", 1)}),  # « journalisme » has its own stem
     ("réseaux NOT sociaux", {("2010", 4)}),
     # handles: `@owni` only the handle, `owni` the handle and the spoken name
     ("@owni", {("2010", 3)}),
@@ -48,10 +48,13 @@ def found(archive, query, **kwargs):
     # wildcards and typos
     ("communaut*", {("2010", 1), ("2010", 2), ("2010", 6), ("2011", 2), ("2012", 1)}),
     ("communauter~", {("2010", 1), ("2010", 2), ("2010", 6), ("2011", 2), ("2012", 1)}),
-    ("jornaliste~", {("2011", 0), ("2011", 1)}),
+    ("jornaliste~", {("2011", 1)}),
 ])
 def test_queries(search_archive, query, expected):
-    assert set(found(search_archive, query)) == expected
+    assert set(found(search_archive, query, match="all")) == expected
+    # The default (graded) mode puts the same hits first, then partial or approximate ones.
+    default = found(search_archive, query, limit=50)
+    assert set(default[:len(expected)]) == expected
 
 
 def test_pure_negation_returns_segments_only(search_archive):
