@@ -18,7 +18,9 @@ from typing import Callable, Iterable
 from .archive import atomic_write_text
 from .errors import TranscriptError
 
-SCHEMA_VERSION = 1
+# 2: words carry their speaker, the transcript its speaker turns (``diarization``).
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)   # schema 1 is read as 2 without speakers
 
 # Phrases Whisper is known to invent from silence or music in French (and a few
 # in English, as the archive has some); matched after normalising case/punctuation.
@@ -45,6 +47,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None
 
 
 @dataclass
@@ -78,7 +81,15 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     created: str = ""
     fingerprint: str = ""
+    # Automatic speakers (indexer.speakers): backend, fingerprint, labels, turns
+    # [[start, end, label], ...]; None when the stage did not run.
+    diarization: dict | None = None
     schema: int = SCHEMA_VERSION
+
+    @property
+    def speaker_labels(self) -> list[str]:
+        """The automatic labels (S1, S2…) in order of first appearance; [] without diarization."""
+        return list((self.diarization or {}).get("labels", []))
 
     @property
     def text(self) -> str:
@@ -94,11 +105,13 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
         schema = data.get("schema")
-        if schema != SCHEMA_VERSION:
+        if schema not in READABLE_SCHEMAS:
             raise TranscriptError(
-                f"transcript schema {schema!r} is not supported (expected {SCHEMA_VERSION})",
+                f"transcript schema {schema!r} is not supported (expected one of "
+                f"{', '.join(map(str, READABLE_SCHEMAS))})",
                 path, "re-transcribe with `indexer ingest --force`",
             )
+        data = {**data, "schema": SCHEMA_VERSION}  # schema 1 has no speaker fields: defaults apply
         try:
             segments = [
                 Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
