@@ -217,7 +217,8 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
 
     speakers: list[str] = []
     turns: list[SpeakerTurn] = []
-    raw_speakers = data.get("speakers") or []
+    raw_speakers = data.get("speakers")
+    raw_speakers = [] if raw_speakers is None or raw_speakers == "" else raw_speakers
     mode = None
     if _is_speakers_mode(raw_speakers):
         # `speakers: auto | off | N` sets the automatic speakers; names are a list
