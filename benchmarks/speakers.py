@@ -160,7 +160,7 @@ def build(name: str, voices: list[str], cache: dict, seed: int) -> dict:
         rng.shuffle(pool)
     pieces, turns, words, t = [], [], [], 0.5
     pieces.append(np.zeros(int(0.5 * SR), np.float32))
-    order = [voices[i % len(voices)] for i in range(max(6, 4 * len(voices)))]
+    order = [voices[i % len(voices)] for i in range(max(8, 6 * len(voices)))]
     if len(voices) > 2:
         rng.shuffle(order)
         order = [v for i, v in enumerate(order) if i == 0 or v != order[i - 1]]
@@ -346,7 +346,7 @@ def main() -> None:
         print(json.dumps(results["summary"]), flush=True)
         if args.grid:
             results["grid"] = []
-            for sim, merge in itertools.product((0.5, 0.55, 0.6, 0.65, 0.7), (0.75, 0.8, 0.85)):
+            for sim, merge in itertools.product((0.6, 0.65, 0.7, 0.75, 0.8), (0.8, 0.85, 0.9)):
                 o = replace(options, similarity=sim, merge_similarity=merge)
                 s = summary(run(conversations, o, backend, workdir))
                 results["grid"].append({"similarity": sim, "merge_similarity": merge, **s})

@@ -195,6 +195,8 @@ SPEAKER_MODES = ("auto", "off")
 
 def parse_speakers_mode(value, path: Path | None = None, field_name: str = "speakers") -> str | int:
     """``auto``, ``off`` or a positive number of speakers (archive.yaml, or a sidecar's ``speakers``)."""
+    if isinstance(value, bool):  # YAML reads a bare off / on as a boolean
+        return "auto" if value else "off"
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str) and value.strip().lower() in SPEAKER_MODES:
@@ -205,7 +207,7 @@ def parse_speakers_mode(value, path: Path | None = None, field_name: str = "spea
 
 
 def _is_speakers_mode(value) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or \
+    return isinstance(value, (bool, int)) or \
         (isinstance(value, str) and (value.strip().lower() in SPEAKER_MODES or value.strip().isdigit()))
 
 
