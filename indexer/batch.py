@@ -565,7 +565,7 @@ class Ingest:
         catalog.refresh()
         plan = self.survey(report, hashes, catalog)
         if plan.jobs and not self.options.scheduler:
-            self._check_engine()  # a wrong --model fails once, not once per episode
+            self._check_engine(plan.jobs)  # a wrong --model fails once, not once per episode
         index = self._open_index() if self.options.index else None
         episodes = {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies}
         indexed = self._reconcile(index, episodes) if index is not None else {}
@@ -704,12 +704,20 @@ class Ingest:
                                                 note="audio gone: removed from the index, transcript kept in "
                                                      ".indexer/trash"))
 
-    def _check_engine(self) -> None:
+    def _check_engine(self, jobs: list[Job]) -> None:
         from .models import resolve_model
+        from .speakers import backend_class
         from .transcribe import engine_class
 
-        engine_class(self.transcribe_options.engine)
-        resolve_model(self.transcribe_options.model)
+        if any(not job.existing for job in jobs):
+            engine_class(self.transcribe_options.engine)
+            resolve_model(self.transcribe_options.model)
+        if any(job.speakers and job.speakers.enabled for job in jobs):
+            backend_class(self.speaker_options.backend)
+            if self.speaker_options.backend == "resemblyzer":
+                from .voice import weights_path
+
+                weights_path()
 
     def _open_index(self):
         from .index import TranscriptIndex

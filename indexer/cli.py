@@ -192,10 +192,40 @@ def models():
 
     Example: indexer models
     """
+    from .errors import ModelNotFoundError
     from .models import list_models
+    from .voice import weights_path
 
     for info in list_models():
         click.echo(f"{info.name:<12} {info.format:<12} {info.source:<28} {info.path}")
+    try:
+        click.echo(f"{'speakers':<12} {'resemblyzer':<12} {'PyPI resemblyzer==0.1.4':<28} {weights_path()}")
+    except ModelNotFoundError as e:
+        click.echo(f"{'speakers':<12} missing: {e.one_line()}")
+
+
+@main.command("name-speakers")
+@click.argument("episode")
+@click.argument("names", nargs=-1, required=True)
+@archive_option
+def name_speakers(episode, names, archive_dir):
+    """Name the automatic speakers of an episode: LABEL=NAME pairs.
+
+    Stored in corrections/ (they survive re-transcription) and reindexed.
+
+    Example: indexer name-speakers table-ronde S1="Claire Dubois" S2="Julien Morel" --archive archive
+    """
+    from .api import Archive
+    from .errors import TranscriptError
+
+    pairs = {}
+    for item in names:
+        label, eq, name = item.partition("=")
+        if not eq:
+            raise TranscriptError(f"expected LABEL=NAME, got {item!r}", hint='e.g. S1="Claire Dubois"')
+        pairs[label.strip()] = name
+    for correction in Archive(archive_dir).name_speakers(episode, pairs):
+        click.echo(f"{correction.before} = {correction.after}")
 
 
 @main.command()

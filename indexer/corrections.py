@@ -484,8 +484,17 @@ def with_corrections(archive_root: str | Path, transcript: Transcript) -> Transc
     and its automatic speakers named (sidecar names, then name corrections)."""
     corrections = load_corrections(archive_root, transcript.episode_id)
     effective = apply_corrections(transcript, corrections)
-    names = speaker_names(transcript, corrections, _sidecar_names(Path(archive_root), transcript))
-    return apply_names(effective, names)
+    return apply_names(effective, names_of_speakers(archive_root, transcript, corrections))
+
+
+def names_of_speakers(archive_root: str | Path, transcript: Transcript,
+                      corrections: Sequence[Correction] | None = None) -> dict[str, str]:
+    """The names given to the episode's automatic labels (sidecar, then name corrections)."""
+    if not transcript.speaker_labels:
+        return {}
+    if corrections is None:
+        corrections = load_corrections(archive_root, transcript.episode_id)
+    return speaker_names(transcript, corrections, _sidecar_names(Path(archive_root), transcript))
 
 
 def effective_transcript(layout: ArchiveLayout, episode_id: str) -> Transcript:
@@ -551,7 +560,7 @@ def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str
 
 
 __all__ = [
-    "Correction", "add_correction", "apply_names", "name_speakers", "speaker_names", "align_words", "anchor", "apply_corrections", "correct",
+    "Correction", "add_correction", "apply_names", "name_speakers", "names_of_speakers", "speaker_names", "align_words", "anchor", "apply_corrections", "correct",
     "corrections_path", "effective_transcript", "episode_meta", "load_corrections", "machine_transcript",
     "reindex_episode", "save_corrections", "set_speaker", "similarity", "speaker_correction",
     "stale_corrections", "text_correction", "with_corrections",
