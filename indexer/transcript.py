@@ -234,29 +234,38 @@ def format_timestamp(seconds: float, always_hours: bool = True, decimal: str = "
     return f"{head}{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
-def _cue_text(seg: Segment) -> str:
+def _shows_speakers(transcript: Transcript) -> bool:
+    """Not when one automatic label is on every segment: "S1:" on each cue of a monologue is noise."""
+    speakers = {s.speaker for s in transcript.segments}
+    return not (len(speakers) == 1 and speakers <= set(transcript.speaker_labels))
+
+
+def _cue_text(seg: Segment, speakers: bool = True) -> str:
     text = seg.text.strip()
-    return f"{seg.speaker}: {text}" if seg.speaker else text
+    return f"{seg.speaker}: {text}" if seg.speaker and speakers else text
 
 
 def to_srt(transcript: Transcript) -> str:
     blocks = []
+    show = _shows_speakers(transcript)
     for n, seg in enumerate(transcript.segments, 1):
         span = f"{format_timestamp(seg.start, decimal=',')} --> {format_timestamp(seg.end, decimal=',')}"
-        blocks.append(f"{n}\n{span}\n{_cue_text(seg)}\n")
+        blocks.append(f"{n}\n{span}\n{_cue_text(seg, show)}\n")
     return "\n".join(blocks)
 
 
 def to_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
+    show = _shows_speakers(transcript)
     for seg in transcript.segments:
-        text = _cue_text(seg).replace("-->", "->")
+        text = _cue_text(seg, show).replace("-->", "->")
         blocks.append(f"{format_timestamp(seg.start)} --> {format_timestamp(seg.end)}\n{text}\n")
     return "\n".join(blocks)
 
 
 def to_txt(transcript: Transcript) -> str:
-    return "".join(_cue_text(seg) + "\n" for seg in transcript.segments)
+    show = _shows_speakers(transcript)
+    return "".join(_cue_text(seg, show) + "\n" for seg in transcript.segments)
 
 
 def to_json(transcript: Transcript) -> str:
