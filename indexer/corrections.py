@@ -419,7 +419,8 @@ def speaker_names(transcript: Transcript, corrections: Sequence[Correction],
 
 
 def apply_names(transcript: Transcript, names: dict[str, str]) -> Transcript:
-    """Automatic labels replaced by names on segments and words (not on hand-set segments)."""
+    """Automatic labels replaced by names on segments and words. A speaker set by hand
+    (set_speaker) is a name, not a label, so it stays; set by hand to a label, it is named."""
     labels = set(transcript.speaker_labels)
     names = {k: v for k, v in names.items() if k in labels}
     if not names:
@@ -429,7 +430,7 @@ def apply_names(transcript: Transcript, names: dict[str, str]) -> Transcript:
         return names.get(speaker, speaker)
 
     return transcript.with_segments([
-        replace(s, speaker=s.speaker if SPEAKER_FLAG in s.flags else rename(s.speaker),
+        replace(s, speaker=rename(s.speaker),
                 words=[replace(w, speaker=rename(w.speaker)) for w in s.words])
         for s in transcript.segments])
 

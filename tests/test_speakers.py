@@ -22,7 +22,7 @@ import pytest
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA, build_search_archive, search_transcript
 from indexer import Archive, audio, speakers
-from indexer.archive import load_settings, parse_sidecar
+from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.batch import Ingest, IngestOptions
 from indexer.corrections import with_corrections
 from indexer.errors import SidecarError, TranscriptError
@@ -150,6 +150,11 @@ def test_sidecar_names_turns_and_modes_decide_the_stage(tmp_path):
 def test_archive_yaml_speakers(tmp_path):
     (tmp_path / "archive.yaml").write_text("speakers: 2\n")
     assert load_settings(tmp_path).speakers == 2
+    (tmp_path / "archive.yaml").write_text("speakers: off\n")   # YAML reads a bare off as false
+    assert load_settings(tmp_path).speakers == "off"
+    assert load_settings(tmp_path / "nowhere").speakers == "auto"
+    (tmp_path / "x.yaml").write_text("speakers: off\n")
+    assert load_sidecar(tmp_path / "x.yaml").speakers_mode == "off"
     (tmp_path / "archive.yaml").write_text("speakers: maybe\n")
     with pytest.raises(SidecarError, match="archive.yaml: field 'speakers'"):
         load_settings(tmp_path)
@@ -247,10 +252,12 @@ def test_naming_an_unknown_label_is_one_clear_error(labelled_archive):
 
 def test_set_speaker_by_hand_wins_over_a_name(labelled_archive):
     archive = labelled_archive
-    archive.name_speakers("debat", {"S1": "Sandra"})
+    archive.name_speakers("debat", {"S1": "Sandra", "S2": "Julien"})
     archive.set_speaker("debat", 4, "Invitée")
+    archive.set_speaker("debat", 0, "S2")   # by hand to a label: it is that speaker, named
     assert archive.search("merci")[0].speaker == "Invitée"
     assert archive.search("modération")[0].speaker == "Sandra"
+    assert archive.search("bienvenue")[0].speaker == "Julien"
 
 
 # --- the real stage ---------------------------------------------------------------------------
