@@ -274,9 +274,9 @@ def run(conversations, options, backend, workdir: Path) -> list[dict]:
         started = time.perf_counter()
         turns = speakers.diarize(path, duration, options, backend)
         seconds = time.perf_counter() - started
-        hyp = [(t.start, t.end, t.speaker) for t in turns]
+        hyp = [(t.start, t.end, t.name) for t in turns]
         score = der(conv["turns"], hyp, duration)
-        found = len({t.speaker for t in turns})
+        found = len({t.name for t in turns})
         rows.append({
             "conversation": conv["name"], "duration": round(duration, 1), "speakers": len(conv["voices"]),
             "found": found, "count_right": found == len(conv["voices"]),

@@ -25,7 +25,6 @@ re-transcription).
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import re
@@ -36,6 +35,7 @@ from typing import Protocol
 import numpy as np
 
 from . import audio
+from .archive import SpeakerTurn
 from .errors import IndexerError
 from .transcript import Segment, Transcript, Word
 
@@ -131,16 +131,9 @@ BACKENDS: dict[str, type] = {ResemblyzerBackend.name: ResemblyzerBackend}
 
 def backend_class(name: str) -> type:
     """A registered backend, or one by import path ``package.module:Class`` (tests)."""
-    if name in BACKENDS:
-        return BACKENDS[name]
-    module, colon, attribute = name.partition(":")
-    if colon and module and attribute:
-        try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError) as e:
-            raise IndexerError(f"cannot load speaker backend {name!r}: {e}") from None
-    raise IndexerError(f"unknown speaker backend {name!r}; valid backends: {', '.join(BACKENDS)} "
-                       "(or a class by import path, package.module:Class)")
+    from .transcribe import by_name
+
+    return by_name(BACKENDS, name, "speaker backend", IndexerError)
 
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
@@ -212,13 +205,6 @@ def merge_centroids(sums: np.ndarray, seconds: np.ndarray, stop: float,
 # --- the stage --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Turn:
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass(frozen=True)
 class _Window:
     start: float
     end: float
@@ -247,7 +233,7 @@ def _windows_of(region: tuple[int, int], options: SpeakerOptions) -> list[tuple[
 
 
 def diarize(path: str | Path, duration: float, options: SpeakerOptions | None = None,
-            backend: SpeakerBackend | None = None) -> list[Turn]:
+            backend: SpeakerBackend | None = None) -> list[SpeakerTurn]:
     """Speaker turns of the audio file, labelled S1, S2… in order of first appearance."""
     options = options or SpeakerOptions()
     backend = backend or load_backend(options)
@@ -302,7 +288,7 @@ def _absorb_small(speaker: np.ndarray, sums: np.ndarray, seconds: np.ndarray,
     return out
 
 
-def _turns(windows: list[_Window], speaker: np.ndarray, join_gap: float = 0.5) -> list[Turn]:
+def _turns(windows: list[_Window], speaker: np.ndarray, join_gap: float = 0.5) -> list[SpeakerTurn]:
     """Each moment goes to the window centred nearest to it: the boundary between
     two overlapping windows is the midpoint of their centres."""
     ordered = sorted(windows, key=lambda w: (w.start + w.end) / 2)
@@ -326,25 +312,25 @@ def _turns(windows: list[_Window], speaker: np.ndarray, join_gap: float = 0.5) -
     order: dict[int, str] = {}
     for _, _, who in spans:
         order.setdefault(who, f"S{len(order) + 1}")
-    return [Turn(round(a, 3), round(b, 3), order[who]) for a, b, who in spans]
+    return [SpeakerTurn(order[who], round(a, 3), round(b, 3)) for a, b, who in spans]
 
 
 # --- words and segments ----------------------------------------------------------------------
 
-def speaker_of_span(turns: list[Turn], start: float, end: float, nearest: float = 2.0) -> str | None:
+def speaker_of_span(turns: list[SpeakerTurn], start: float, end: float, nearest: float = 2.0) -> str | None:
     """The speaker whose turns cover most of [start, end]; else the nearest turn within
     ``nearest`` seconds (a word in a pause the VAD cut out); else None."""
     cover: dict[str, float] = {}
     for turn in turns:
         overlap = min(end, turn.end) - max(start, turn.start)
         if overlap > 0:
-            cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
+            cover[turn.name] = cover.get(turn.name, 0.0) + overlap
     if cover:
         return max(cover, key=lambda s: cover[s])
     middle = (start + end) / 2
     best = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0), default=None)
     if best is not None and max(best.start - middle, middle - best.end, 0.0) <= nearest:
-        return best.speaker
+        return best.name
     return None
 
 
@@ -363,7 +349,7 @@ def _split(segment: Segment) -> list[Segment]:
             for run in runs]
 
 
-def assign_speakers(transcript: Transcript, turns: list[Turn], options: SpeakerOptions,
+def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: SpeakerOptions,
                     backend: str | None = None) -> Transcript:
     """The transcript with a speaker on every word, segments split at speaker changes,
     and the turns recorded in ``diarization``. Segment ids are renumbered."""
@@ -385,7 +371,7 @@ def assign_speakers(transcript: Transcript, turns: list[Turn], options: SpeakerO
     diarization = {
         "backend": backend or options.backend, "fingerprint": options.fingerprint(),
         "mode": options.mode, "labels": [rename[s] for s in seen],
-        "turns": [[t.start, t.end, rename[t.speaker]] for t in turns if t.speaker in rename],
+        "turns": [[t.start, t.end, rename[t.name]] for t in turns if t.name in rename],
     }
     return replace(transcript, segments=segments, diarization=diarization)
 

@@ -261,8 +261,9 @@ def speaker_turns(archive, episode: str) -> pd.DataFrame:
 
 
 def turns_frame(turns) -> pd.DataFrame:
-    """``(start, end, speaker)`` triples (or :class:`indexer.speakers.Turn`) as a DataFrame."""
-    rows = [tuple(t) if not hasattr(t, "speaker") else (t.start, t.end, t.speaker) for t in turns]
+    """``(start, end, speaker)`` triples, or :class:`~indexer.archive.SpeakerTurn` (what
+    :func:`indexer.speakers.diarize` returns), as a DataFrame."""
+    rows = [(t.start, t.end, t.name) if hasattr(t, "name") else tuple(t) for t in turns]
     frame = pd.DataFrame(rows, columns=["start", "end", "speaker"])
     frame["duration"] = frame["end"] - frame["start"]
     return frame

@@ -26,8 +26,10 @@ from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.batch import Ingest, IngestOptions
 from indexer.corrections import with_corrections
 from indexer.errors import SidecarError, TranscriptError
-from indexer.speakers import SpeakerOptions, Turn, agglomerate, assign_speakers
+from indexer.archive import SpeakerTurn
+from indexer.speakers import SpeakerOptions, agglomerate, assign_speakers
 from indexer.testing import FAKE_ENGINE
+from test_batch import cluster  # noqa: F401  (the module's LocalCluster fixture)
 from indexer.transcript import SCHEMA_VERSION, Segment, Transcript, Word, load_transcript, save_transcript
 
 SR = 16_000
@@ -107,7 +109,7 @@ def test_words_get_the_speaker_covering_most_of_them_and_segments_split_at_chang
     t = search_transcript("e", [(0, 6, "x", None, [])])
     t = replace(t, segments=[seg, Segment(1, 7.0, 8.0, "sept", words_of("sept", 7.0))])
     # "deux" (1.0–1.4 s) is 0.1 s in A's turn and 0.3 s in B's: it goes to B.
-    turns = [Turn(0.0, 1.1, "A"), Turn(1.1, 2.8, "B"), Turn(2.8, 9.0, "A")]
+    turns = [SpeakerTurn("A", 0.0, 1.1), SpeakerTurn("B", 1.1, 2.8), SpeakerTurn("A", 2.8, 9.0)]
     out = assign_speakers(t, turns, SpeakerOptions())
     assert [(s.text, s.speaker) for s in out.segments] == [
         ("un", "S1"), ("deux trois", "S2"), ("quatre cinq six", "S1"), ("sept", "S1")]
@@ -123,7 +125,7 @@ def test_turns_overlapping_windows_go_to_the_nearest_centre():
     windows = [speakers._Window(0.0, 1.5, 0, 0), speakers._Window(0.75, 2.25, 0, 0),
                speakers._Window(1.5, 3.0, 0, 1), speakers._Window(2.25, 3.75, 0, 1)]
     turns = speakers._turns(windows, np.array([0, 1]))
-    assert [(t.speaker, t.start, t.end) for t in turns] == [("S1", 0.0, 1.875), ("S2", 1.875, 3.75)]
+    assert [(t.name, t.start, t.end) for t in turns] == [("S1", 0.0, 1.875), ("S2", 1.875, 3.75)]
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -266,7 +268,7 @@ def test_set_speaker_by_hand_wins_over_a_name(labelled_archive):
 def test_one_voice_gives_one_speaker():
     path = SAMPLE_ARCHIVE / "audio" / "metier-community-manager.mp3"
     turns = speakers.diarize(path, audio.probe(path).duration)
-    assert turns and {t.speaker for t in turns} == {"S1"}
+    assert turns and {t.name for t in turns} == {"S1"}
     assert sum(t.end - t.start for t in turns) > 60   # the speech, not a few windows
 
 
@@ -274,10 +276,10 @@ def test_one_voice_gives_one_speaker():
 def test_two_voices_give_two_labels_at_the_right_times(two_voices):
     path, changes = two_voices
     turns = speakers.diarize(path, audio.probe(path).duration)
-    assert {t.speaker for t in turns} == {"S1", "S2"}
-    found = [t.start for prev, t in zip(turns, turns[1:]) if t.speaker != prev.speaker]
+    assert {t.name for t in turns} == {"S1", "S2"}
+    found = [t.start for prev, t in zip(turns, turns[1:]) if t.name != prev.name]
     assert len(found) == 2 and all(abs(f - c) < 1.0 for f, c in zip(found, changes)), (found, changes)
-    assert turns[0].speaker == "S1" and turns[-1].speaker == "S1"
+    assert turns[0].name == "S1" and turns[-1].name == "S1"
 
 
 @pytest.mark.weights
@@ -289,14 +291,14 @@ def test_music_does_not_become_a_speaker(tmp_path):
                               voice("Julien Morel", 30)[-10 * SR:]])
     path = write_wav(tmp_path / "jingle.wav", samples)
     turns = speakers.diarize(path, len(samples) / SR)
-    assert {t.speaker for t in turns} == {"S1"}
+    assert {t.name for t in turns} == {"S1"}
 
 
 @pytest.mark.weights
 def test_a_known_count_is_used(two_voices):
     path, _ = two_voices
     turns = speakers.diarize(path, audio.probe(path).duration, SpeakerOptions(mode=1))
-    assert {t.speaker for t in turns} == {"S1"}
+    assert {t.name for t in turns} == {"S1"}
 
 
 @pytest.mark.weights
@@ -309,7 +311,7 @@ def test_the_stage_fetches_nothing_from_the_network(tmp_path, monkeypatch):
         "from indexer import speakers, audio\n"
         "p = sys.argv[1]\n"
         "turns = speakers.diarize(p, audio.probe(p).duration)\n"
-        "print(len(turns), sorted({t.speaker for t in turns}))\n")
+        "print(len(turns), sorted({t.name for t in turns}))\n")
     env = {**os.environ, "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
            "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": str(ROOT)}
@@ -363,14 +365,6 @@ def test_adding_speakers_to_a_transcribed_archive_does_not_transcribe_again(tmp_
     assert statuses(Ingest(root, options).run())["b.mp3"] == "diarized"
     t = load_transcript(root / "transcripts" / "b.json")
     assert t.diarization is None and all(s.speaker is None for s in t.segments)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
-        yield local
 
 
 @pytest.mark.weights
