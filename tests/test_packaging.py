@@ -40,7 +40,7 @@ def test_speaker_weights_are_installed_without_their_dependencies():
     """resemblyzer's own dependency webrtcvad needs a compiler: only its weights are used."""
     makefile = (ROOT / "Makefile").read_text()
     line = makefile.index("pip install -q --no-deps resemblyzer==0.1.4")
-    assert makefile.index("pip install -q torch==2.13.0") < line < makefile.index('pip install -q -e ".[dev]"')
+    assert makefile.index("pip install -q torch==2.13.0") < makefile.index('pip install -q -e ".[dev]"') < line
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(d.lower().startswith(("resemblyzer", "webrtcvad", "librosa"))
                    for group in [project["dependencies"], *project["optional-dependencies"].values()] for d in group)
