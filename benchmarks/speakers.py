@@ -323,7 +323,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--grid", action="store_true", help="also try a grid of clustering thresholds")
     parser.add_argument("--transcribe", action="store_true", help="also time Whisper base on the same audio")
+    parser.add_argument("--long-minutes", type=float, default=0,
+                        help="only measure time and peak memory on one long file (the sample archive looped), "
+                             "in 10-minute chunks and in one piece")
     args = parser.parse_args()
+    if args.long_minutes:
+        return long_file(args.long_minutes)
 
     options = speakers.SpeakerOptions(cpu_threads=1)
     cache: dict = {}
@@ -361,6 +366,38 @@ def main() -> None:
     (RESULTS / "speakers.json").write_text(json.dumps(results, indent=1) + "\n")
     (RESULTS / "speakers.md").write_text(markdown(results))
     print(markdown(results))
+
+
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[3])
+from indexer import speakers
+options = speakers.SpeakerOptions(cpu_threads=1, chunk_seconds=float(sys.argv[2]))
+backend = speakers.load_backend(options)
+started = time.perf_counter()
+turns = speakers.diarize(sys.argv[1], float(sys.argv[4]), options, backend)
+print(json.dumps({"seconds": time.perf_counter() - started, "speakers": len({t.name for t in turns}),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def long_file(minutes: float) -> None:
+    """Time and peak memory of the stage on one long file, chunked (default) and in one piece."""
+    sources = sorted((ROOT / "archive" / "audio").rglob("*.mp3")) + sorted((ROOT / "archive" / "audio").rglob("*.m4a"))
+    one_round = np.concatenate([audio.decode(p) for p in sources])
+    rounds = int(np.ceil(minutes * 60 * SR / len(one_round)))
+    samples = np.tile(one_round, rounds)[: int(minutes * 60 * SR)]
+    results = {"minutes": minutes}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        write_wav(path, samples)
+        for label, chunk in (("chunked-600s", 600.0), ("one-piece", minutes * 60 + 10)):
+            out = subprocess.run([sys.executable, "-c", CHILD, str(path), str(chunk), str(ROOT),
+                                  str(len(samples) / SR)], capture_output=True, text=True, check=True).stdout
+            results[label] = json.loads(out.strip().splitlines()[-1])
+            print(label, results[label], flush=True)
+    path = RESULTS / "speakers-long.json"
+    path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def markdown(results: dict) -> str:
