@@ -421,7 +421,10 @@ def markdown(results: dict) -> str:
         lines += ["", f"Whisper base (faster-whisper, one thread) on the same audio: {t['seconds']} s "
                       f"(RTF {t['rtf']}); the speakers stage costs **{t['speakers_cost_ratio']:.2f}** of it."]
     if "grid" in results:
-        lines += ["", "| similarity | merge | DER | count right | word acc. |", "|---|---|---|---|---|"]
+        lines += ["", "Grid of the two clustering thresholds (`--grid`; stop of the average linkage within a "
+                      "chunk, and centroid merge)" + (f", {results['grid_note']}" if results.get("grid_note") else "")
+                  + ":", "",
+                  "| similarity | merge | DER | count right | word acc. |", "|---|---|---|---|---|"]
         for g in results["grid"]:
             lines.append(f"| {g['similarity']} | {g['merge_similarity']} | {g['der']:.1%} | "
                          f"{g['count_right']}/{g['conversations']} | {g['word_accuracy']:.1%} |")

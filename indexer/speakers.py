@@ -55,12 +55,12 @@ class SpeakerOptions:
     hop_seconds: float = 0.75
     # Average-linkage stop within a chunk: deliberately strict (it may split a
     # voice; the centroid merge joins it again). benchmarks/speakers.py: at
-    # 0.6–0.7 two voices are merged here already (DER 8.4 %, count right 5/7),
-    # at 0.75–0.8 with the merge below, DER 1.3 %, count right 7/7.
+    # 0.6–0.65 two voices are merged here already (DER 8.4 %, count right 5/7);
+    # 0.7–0.8 with the merge below: DER 1.3 %, 7/7. 0.75 is the middle.
     similarity: float = 0.75
     # Centroids of clusters at least this alike are one voice (within and
     # across chunks). The decisive setting: 0.8 merges two voices (5/7),
-    # 0.9 keeps a voice split (6/7).
+    # 0.9 leaves voices split (6/7 at a 0.75 stop, 2/7 at 0.8).
     merge_similarity: float = 0.85
     min_speaker_seconds: float = 4.0      # less speech than this is not a speaker of its own
     chunk_seconds: float = 600.0          # cluster this much audio at a time
