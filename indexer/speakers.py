@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -42,7 +41,6 @@ from .transcript import Segment, Transcript, Word
 log = logging.getLogger("indexer")
 
 SR = audio.SAMPLE_RATE
-LABEL = re.compile(r"S[1-9][0-9]*")
 
 
 @dataclass(frozen=True)

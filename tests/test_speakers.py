@@ -10,7 +10,6 @@ real speakers stage.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import wave
@@ -302,7 +301,7 @@ def test_a_known_count_is_used(two_voices):
 
 
 @pytest.mark.weights
-def test_the_stage_fetches_nothing_from_the_network(tmp_path, monkeypatch):
+def test_the_stage_fetches_nothing_from_the_network(tmp_path):
     """The proxies point nowhere, the hub is offline and any connection attempt fails."""
     code = (
         "import socket, sys\n"
