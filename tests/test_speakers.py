@@ -377,3 +377,24 @@ def test_speakers_through_a_dask_cluster(tmp_path, cluster, ship_audio):
     report = Ingest(root, options).run()
     assert statuses(report) == {"a.wav": "diarized"}, report.summary()
     assert load_transcript(root / "transcripts" / "a.json").speaker_labels == ["S1"]
+
+
+def test_a_cluster_with_too_little_speech_joins_the_nearest_voice():
+    sums = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.2, 0.8]])
+    labels = speakers._absorb_small(np.array([0, 1, 2, 3]), sums, np.array([30.0, 20.0, 1.5, 2.0]), 4.0)
+    assert labels.tolist() == [0, 1, 0, 1]
+    alone = speakers._absorb_small(np.array([0, 1]), sums[:2], np.array([1.0, 2.0]), 4.0)
+    assert alone.tolist() == [0, 1]   # nothing big to join: kept
+
+
+def test_name_speakers_on_the_command_line(labelled_archive):
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+
+    root = str(labelled_archive.root)
+    bad = CliRunner().invoke(main, ["name-speakers", "debat", "S1", "--archive", root])
+    assert bad.exit_code == 1 and "expected LABEL=NAME, got 'S1'" in bad.output
+    done = CliRunner().invoke(main, ["name-speakers", "debat", "S2=Julien Morel", "--archive", root])
+    assert done.exit_code == 0 and "S2 = Julien Morel" in done.output
+    assert Archive(root).search("communauté")[0].speaker == "Julien Morel"
