@@ -29,7 +29,8 @@ N_FFT = 400          # 25 ms
 HOP = 160            # 10 ms
 N_MELS = 40
 WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
-INSTALL_HINT = "install the weights package with `pip install --no-deps resemblyzer==0.1.4` (no compiler needed)"
+INSTALL_HINT = ("install the weights package with `pip install --no-deps resemblyzer==0.1.4` (no compiler "
+                "needed), or set `speakers: off` in archive.yaml")
 
 
 def weights_path() -> Path:
@@ -109,7 +110,7 @@ class VoiceEncoder:
         path = weights_path()
         if verify and _sha256(path) != WEIGHTS_SHA256:
             raise ModelIntegrityError("speaker-embedding weights do not match their checksum", path,
-                                      INSTALL_HINT.replace("install", "reinstall"))
+                                      "reinstall them: `pip install --force-reinstall --no-deps resemblyzer==0.1.4`")
         if threads:
             torch.set_num_threads(threads)
         self._torch = torch

@@ -398,3 +398,20 @@ def test_name_speakers_on_the_command_line(labelled_archive):
     done = CliRunner().invoke(main, ["name-speakers", "debat", "S2=Julien Morel", "--archive", root])
     assert done.exit_code == 0 and "S2 = Julien Morel" in done.output
     assert Archive(root).search("communauté")[0].speaker == "Julien Morel"
+
+
+def test_missing_speaker_weights_stop_ingest_with_one_line_saying_what_to_do(tmp_path, monkeypatch):
+    import importlib.util
+
+    from indexer import voice
+    from indexer.errors import ModelNotFoundError
+
+    root = new_archive(tmp_path / "archive", "auto")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(voice.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "resemblyzer" else real(name, *a))
+    with pytest.raises(ModelNotFoundError) as info:
+        Ingest(root, IngestOptions(progress=False, workers=1)).run()
+    assert "pip install --no-deps resemblyzer==0.1.4" in info.value.one_line()
+    assert "speakers: off" in info.value.one_line()
+    assert not (root / "transcripts").exists()   # stopped before any work
