@@ -40,6 +40,10 @@ $(STAMP): pyproject.toml
 	# CPU-only torch first, pinned: anything unpinned pulls gigabytes of CUDA.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
+	# Speaker-embedding weights (17 MB, inside the wheel); --no-deps: its audio
+	# helpers need webrtcvad, whose sdist needs a compiler, and indexer uses none
+	# of them. Last, so that pip does not report its unused dependencies as missing.
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 lab: setup

@@ -201,6 +201,18 @@ class Archive:
         with writing(self.layout.corrections_dir):
             return set_speaker(self.layout, index, episode, target, name, author)
 
+    def name_speakers(self, episode: str, names: dict[str, str], author: str | None = None):
+        """Name the automatic speakers of an episode, ``{"S1": "Sandra", "S2": "Julien"}``.
+
+        Stored in ``corrections/`` (they survive re-transcription) and reindexed:
+        the names reach search (``speaker:``), hits, quotes, citations and pages.
+        """
+        from .corrections import name_speakers
+        from .index import index_exists
+
+        index = self.index if index_exists(self.layout.index_dir) else None
+        return name_speakers(self.layout, index, episode, names, author)
+
     def corrections(self, episode: str) -> list:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
         return load_corrections(self.root, episode)

@@ -59,6 +59,7 @@ class EpisodeMeta:
     date: str = ""  # ISO date, or a prefix of one ("2011", "2011-02")
     speakers: tuple[str, ...] = ()
     turns: tuple[SpeakerTurn, ...] = ()
+    speakers_mode: str | int | None = None   # sidecar `speakers: auto | off | N` (None: archive.yaml's)
     language: str | None = None
     source_url: str = ""
     description: str = ""
@@ -90,6 +91,7 @@ class ArchiveSettings:
     engine: str = "faster-whisper"
     preset: str = "fast"
     glossary: tuple[str, ...] = ()
+    speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,27 @@ def _date(value, path: Path) -> str:
     raise SidecarError(f"field 'date' must be YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}", path)
 
 
+SPEAKER_MODES = ("auto", "off")
+
+
+def parse_speakers_mode(value, path: Path | None = None, field_name: str = "speakers") -> str | int:
+    """``auto``, ``off`` or a positive number of speakers (archive.yaml, or a sidecar's ``speakers``)."""
+    if isinstance(value, bool):  # YAML reads a bare off / on as a boolean
+        return "auto" if value else "off"
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().lower() in SPEAKER_MODES:
+        return value.strip().lower()
+    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    raise SidecarError(f"field '{field_name}' must be auto, off or a number of speakers, got {value!r}", path)
+
+
+def _is_speakers_mode(value) -> bool:
+    return isinstance(value, (bool, int)) or \
+        (isinstance(value, str) and (value.strip().lower() in SPEAKER_MODES or value.strip().isdigit()))
+
+
 def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
     known = {"title", "date", "speakers", "language", "source_url", "url", "description", "chapters"}
     unknown = sorted(set(data) - known)
@@ -239,7 +262,13 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
 
     speakers: list[str] = []
     turns: list[SpeakerTurn] = []
-    raw_speakers = data.get("speakers") or []
+    raw_speakers = data.get("speakers")
+    raw_speakers = [] if raw_speakers is None or raw_speakers == "" else raw_speakers
+    mode = None
+    if _is_speakers_mode(raw_speakers):
+        # `speakers: auto | off | N` sets the automatic speakers; names are a list
+        # (a person literally called "auto" is written `speakers: [auto]`).
+        mode, raw_speakers = parse_speakers_mode(raw_speakers, path), []
     if isinstance(raw_speakers, str):
         raw_speakers = [raw_speakers]
     if not isinstance(raw_speakers, list):
@@ -280,6 +309,7 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
         date=_date(data.get("date"), path),
         speakers=tuple(speakers),
         turns=tuple(sorted(turns, key=lambda t: t.start)),
+        speakers_mode=mode,
         language=language,
         source_url=safe_url(source_url),
         description=_text(data, "description", path),
@@ -306,7 +336,7 @@ def load_settings(root: Path) -> ArchiveSettings:
     if not path.is_file():
         return ArchiveSettings()
     data = _read_mapping(path)
-    known = {"language", "model", "engine", "preset", "glossary"}
+    known = {"language", "model", "engine", "preset", "glossary", "speakers"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
@@ -327,6 +357,7 @@ def load_settings(root: Path) -> ArchiveSettings:
         engine=str(data.get("engine", defaults.engine)),
         preset=str(data.get("preset", defaults.preset)),
         glossary=tuple(glossary),
+        speakers=parse_speakers_mode(data.get("speakers", defaults.speakers), path),
     )
 
 

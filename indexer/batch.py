@@ -48,6 +48,7 @@ from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic
 from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
 from .errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
 from .progress import progress_bar
+from .speakers import SpeakerOptions, for_episode
 from .runs import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
                    run_line)
 from .transcribe import TranscribeOptions, glossary_prompt, preset
@@ -77,6 +78,7 @@ class IngestOptions:
     index: bool = True                    # also keep the search index up to date
     wait_for_lock: float = 0.0            # seconds to wait for another ingest
     transcribe: TranscribeOptions | None = None   # None: from archive.yaml
+    speakers: SpeakerOptions | None = None        # None: from archive.yaml (`speakers: auto | off | N`)
 
 
 def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
@@ -88,7 +90,7 @@ def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
 
 @dataclass
 class Plan:
-    jobs: list[Job] = field(default_factory=list)                            # to transcribe
+    jobs: list[Job] = field(default_factory=list)                            # to transcribe (or add speakers to)
     current: list[Episode] = field(default_factory=list)                     # transcript up to date
     copies: list[tuple[Episode, Path]] = field(default_factory=list)         # same audio as a transcript on disk
     duplicates: list[tuple[Episode, str, str]] = field(default_factory=list)  # (episode, job's id, sha): same audio
@@ -106,11 +108,13 @@ class TranscriptHead:
     duration: float
     segments: int
     suspect: int
+    speakers: str = ""      # fingerprint of the speaker settings its labels come from ("" none)
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
-                   len(t.segments), sum(s.suspect for s in t.segments))
+                   len(t.segments), sum(s.suspect for s in t.segments),
+                   (t.diarization or {}).get("fingerprint", ""))
 
 
 class TranscriptCatalog:
@@ -324,6 +328,7 @@ class Ingest:
         self.workers = workers
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
+        self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
         self.state_path = self.layout.state_dir / "indexed.json"
         self._index_build = ""
         self._interrupts = _Interrupts()
@@ -425,15 +430,20 @@ class Ingest:
                 self._fail(report, eid, path, e)
                 continue
             episode = Episode(eid, path, sidecar_for(path))
+            speakers = self._speakers_for(episode)
             head = None if self.options.force else catalog.get(eid)
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
-                plan.current.append(episode)
+                if head.speakers == speakers.fingerprint():
+                    plan.current.append(episode)
+                else:  # transcribed, but its speakers are missing or from other settings
+                    plan.jobs.append(Job(episode, sha, head.duration, st.st_size, speakers,
+                                         str(self.layout.transcript_path(eid))))
             elif sha in job_ids:
                 plan.duplicates.append((episode, job_ids[sha], sha))
             elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
                 plan.copies.append((episode, source))
             elif not probe:
-                plan.jobs.append(Job(episode, sha, 0.0, st.st_size))
+                plan.jobs.append(Job(episode, sha, 0.0, st.st_size, speakers))
                 job_ids[sha] = eid
             else:
                 try:
@@ -441,7 +451,7 @@ class Ingest:
                 except IndexerError as e:
                     self._fail(report, eid, path, e)
                     continue
-                plan.jobs.append(Job(episode, sha, info.duration, st.st_size))
+                plan.jobs.append(Job(episode, sha, info.duration, st.st_size, speakers))
                 job_ids[sha] = eid
         return plan
 
@@ -462,6 +472,17 @@ class Ingest:
             made_from = [p for p in paths if head is not None and head.audio_path == self._rel(p)]
             owners[eid] = (made_from or paths)[0]
         return owners
+
+    def _speakers_for(self, episode: Episode) -> SpeakerOptions:
+        """The episode's speaker settings: archive.yaml's, unless its sidecar has turns,
+        one speaker, several names (the count) or its own ``speakers: auto | off | N``."""
+        try:
+            meta = load_sidecar(episode.sidecar_path)
+        except IndexerError:
+            meta = None  # a bad sidecar is reported when the episode is indexed
+        options = replace(self.speaker_options, cpu_threads=self.speaker_options.cpu_threads or
+                          self.transcribe_options.cpu_threads)
+        return for_episode(options, meta) if meta is not None else options
 
     # -- writing -------------------------------------------------------------
 
@@ -544,7 +565,8 @@ class Ingest:
         started = time.monotonic()
         report = RunReport(str(self.layout.root), now(), workers=0 if self.options.scheduler else self.workers,
                            scheduler=self.options.scheduler or "",
-                           fingerprint=self.transcribe_options.fingerprint())
+                           fingerprint=self.transcribe_options.fingerprint(),
+                           speakers_fingerprint=self.speaker_options.fingerprint())
         # Only taking the lock can still raise OSError here (a read-only archive): the rest is caught below.
         with writing(self.layout.state_dir), \
                 IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), self._interrupts:
@@ -577,7 +599,7 @@ class Ingest:
         catalog.refresh()
         plan = self.survey(report, hashes, catalog)
         if plan.jobs and not self.options.scheduler:
-            self._check_engine()  # a wrong --model fails once, not once per episode
+            self._check_engine(plan.jobs)  # a wrong --model fails once, not once per episode
         index = self._open_index() if self.options.index else None
         episodes = {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies}
         indexed = self._reconcile(index, episodes) if index is not None else {}
@@ -638,13 +660,17 @@ class Ingest:
                                  error=f"{failure_line(e, job.episode.audio_path)}; not saved")
         if not transcript.segments:
             notes.append("no speech detected: the transcript is empty")
+        labels = transcript.speaker_labels
+        if labels:
+            notes.append(f"{len(labels)} automatic speaker(s)")
         seconds = outcome.seconds
+        status = "diarized" if job.existing else "transcribed"
         result = EpisodeResult(
-            job.episode.id, rel, "transcribed", duration=transcript.duration, seconds=round(seconds, 2),
+            job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
             segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
-            note="; ".join(n for n in notes if n))
-        log.info("transcribed %s: %.0f s of audio in %.0f s, %d segments", rel, transcript.duration, seconds,
+            note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2))
+        log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self._index_or_fail(index, job.episode, transcript, indexed, result)
 
@@ -731,13 +757,21 @@ class Ingest:
                                "'fr' or 'en', or 'auto')", self.layout.root / "archive.yaml")
         raise EngineError(f"Whisper knows no language {language!r}", hint="use a code such as 'fr' or 'en', or auto")
 
-    def _check_engine(self) -> None:
+    def _check_engine(self, jobs: list[Job]) -> None:
         from .models import resolve_model
+        from .speakers import backend_class
         from .transcribe import engine_class
 
-        self._check_language(self.transcribe_options.language, self.settings)
-        engine_class(self.transcribe_options.engine)
-        resolve_model(self.transcribe_options.model)
+        if any(not job.existing for job in jobs):
+            self._check_language(self.transcribe_options.language, self.settings)
+            engine_class(self.transcribe_options.engine)
+            resolve_model(self.transcribe_options.model)
+        if any(job.speakers and job.speakers.enabled for job in jobs):
+            backend_class(self.speaker_options.backend)
+            if self.speaker_options.backend == "resemblyzer":
+                from .voice import weights_path
+
+                weights_path()
 
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""

@@ -103,14 +103,23 @@ def build_options(base, model, engine, language, preset_name, threads):
 @click.option("--format", "formats", default="json,srt,vtt,txt", show_default=True,
               help="Comma-separated export formats: json, srt, vtt, txt.")
 @click.option("--glossary", multiple=True, help="A name or term to spell right (repeatable).")
+@click.option("--speakers", "speakers_mode", default="auto", show_default=True,
+              help="Automatic speakers: auto (count found), off, or the number of speakers.")
 @verbosity_options
-def transcribe(files, model, engine, language, preset, threads, out_dir, formats, glossary, progress):
-    """Transcribe audio files into timed transcripts.
+def transcribe(files, model, engine, language, preset, threads, out_dir, formats, glossary, speakers_mode,
+               progress):
+    """Transcribe audio files into timed transcripts, with automatic speakers S1, S2…
 
-    Example: indexer transcribe talk.mp3 --out transcripts --format json,srt
+    Example: indexer transcribe talk.mp3 --out transcripts --format json,srt --speakers 2
     """
+    from .archive import parse_speakers_mode
+    from .speakers import SpeakerOptions, add_speakers, load_backend
     from .transcribe import TranscribeOptions, glossary_prompt, load_engine, transcribe_file
     from .transcript import export, get_exporter
+
+    speaker_options = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
+                                     cpu_threads=threads or 0)
+    backend = None
 
     names = [f.strip() for f in formats.split(",") if f.strip()]
     for name in names:
@@ -126,6 +135,9 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
             probe(path)  # a bad file fails in a second, before the model loads
             loaded = loaded or load_engine(options)
             result = transcribe_file(path, options, loaded, progress=progress)
+            if speaker_options.enabled:
+                backend = backend or load_backend(speaker_options)
+                result = add_speakers(path, result, speaker_options, backend)
             written = export(result, names, out_dir, stem=Path(path).stem)
             click.echo(printable(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
                                  + ", ".join(str(w) for w in written)))
@@ -198,10 +210,40 @@ def models():
 
     Example: indexer models
     """
+    from .errors import ModelNotFoundError
     from .models import list_models
+    from .voice import weights_path
 
     for info in list_models():
         click.echo(f"{info.name:<12} {info.format:<12} {info.source:<28} {info.path}")
+    try:
+        click.echo(f"{'speakers':<12} {'resemblyzer':<12} {'PyPI resemblyzer==0.1.4':<28} {weights_path()}")
+    except ModelNotFoundError as e:
+        click.echo(f"{'speakers':<12} missing: {e.one_line()}")
+
+
+@main.command("name-speakers")
+@click.argument("episode")
+@click.argument("names", nargs=-1, required=True)
+@archive_option
+def name_speakers(episode, names, archive_dir):
+    """Name the automatic speakers of an episode: LABEL=NAME pairs.
+
+    Stored in corrections/ (they survive re-transcription) and reindexed.
+
+    Example: indexer name-speakers table-ronde S1="Claire Dubois" S2="Julien Morel" --archive archive
+    """
+    from .api import Archive
+    from .errors import TranscriptError
+
+    pairs = {}
+    for item in names:
+        label, eq, name = item.partition("=")
+        if not eq:
+            raise TranscriptError(f"expected LABEL=NAME, got {item!r}", hint='e.g. S1="Claire Dubois"')
+        pairs[label.strip()] = name
+    for correction in Archive(archive_dir).name_speakers(episode, pairs):
+        click.echo(f"{correction.before} = {correction.after}")
 
 
 @main.command()

@@ -21,6 +21,14 @@ logged as a warning, and is not applied.
 
 Speaker corrections either target a segment (anchored as above) or a time
 range (``segment_id`` None): every segment whose middle falls in the range.
+
+Name corrections (``kind: "name"``, ``before: "S1"``, ``after: "Sandra"``)
+name an automatic speaker label (:mod:`indexer.speakers`) on every segment and
+word that carries it, unless a speaker correction set that segment by hand.
+They are not anchored in time: labels are numbered in order of first
+appearance, which a re-transcription of the same audio keeps. A sidecar's
+``speakers: [Sandra, Julien]`` on an episode with automatic labels names them
+in that order; name corrections override it.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from .transcript import Segment, Transcript, Word, load_transcript
 log = logging.getLogger("indexer")
 
 SCHEMA_VERSION = 1
-KINDS = ("text", "speaker")
+KINDS = ("text", "speaker", "name")   # name: an automatic label (before) gets a name (after)
 MIN_SIMILARITY = 0.6     # difflib ratio between the stored and the current segment text
 TIME_TOLERANCE = 2.0     # seconds a re-transcribed segment may have moved
 MAX_RUN = 3              # a re-transcription may split one segment into up to this many
@@ -69,6 +77,8 @@ class Correction:
     when: str = ""
 
     def describe(self) -> str:
+        if self.kind == "name":
+            return f"name {self.after!r} for speaker {self.before} by {self.who or '?'} ({self.when or 'undated'})"
         target = f"segment {self.segment_id}" if self.segment_id is not None else "range"
         return (f"{self.kind} correction of {target} at {self.start:.2f}–{self.end:.2f} s "
                 f"by {self.who or '?'} ({self.when or 'undated'})")
@@ -253,8 +263,10 @@ def anchor(segments: Sequence[Segment], correction: Correction) -> list[int] | N
 
 
 def stale_corrections(transcript: Transcript, corrections: Iterable[Correction]) -> list[Correction]:
-    """Corrections that no longer find their segment in ``transcript`` (not applied)."""
-    return [c for c in corrections if anchor(transcript.segments, c) is None]
+    """Corrections that no longer find their segment (or speaker label) in ``transcript`` (not applied)."""
+    labels = set(transcript.speaker_labels)
+    return [c for c in corrections
+            if (c.before not in labels if c.kind == "name" else anchor(transcript.segments, c) is None)]
 
 
 # --- applying ---------------------------------------------------------------------
@@ -356,7 +368,7 @@ def apply_corrections(transcript: Transcript, corrections: Sequence[Correction])
     correction re-anchored on several segments of a new transcription merges
     them into one. Stale corrections are logged and skipped.
     """
-    if not corrections:
+    if not any(c.kind != "name" for c in corrections):
         return transcript
     source = transcript.segments
     # Blocks of original segment indices, each shown as one effective segment.
@@ -364,6 +376,8 @@ def apply_corrections(transcript: Transcript, corrections: Sequence[Correction])
     blocks: dict[int, tuple[list[int], Segment]] = {i: ([i], replace(s, flags=list(s.flags)))
                                                      for i, s in enumerate(source)}
     for correction in corrections:
+        if correction.kind == "name":
+            continue  # applied after the others, by apply_names
         indices = anchor(source, correction)
         if indices is None:
             log.warning("%s: %s no longer matches its segment (%r); kept in the overlay, not applied",
@@ -392,6 +406,58 @@ def apply_corrections(transcript: Transcript, corrections: Sequence[Correction])
     return transcript.with_segments([blocks[k][1] for k in sorted(blocks)])
 
 
+# --- names of automatic speakers -------------------------------------------------------
+
+def speaker_names(transcript: Transcript, corrections: Sequence[Correction],
+                  sidecar_names: Sequence[str] = ()) -> dict[str, str]:
+    """Label -> name: the sidecar's names in order of first appearance, then name corrections."""
+    labels = transcript.speaker_labels
+    names = dict(zip(labels, sidecar_names))
+    for c in corrections:
+        if c.kind == "name" and c.before in labels:
+            names[c.before] = c.after
+    return names
+
+
+def apply_names(transcript: Transcript, names: dict[str, str]) -> Transcript:
+    """Automatic labels replaced by names on segments and words. A speaker set by hand
+    (set_speaker) is a name, not a label, so it stays; set by hand to a label, it is named."""
+    labels = set(transcript.speaker_labels)
+    names = {k: v for k, v in names.items() if k in labels}
+    if not names:
+        return transcript
+
+    def rename(speaker):
+        return names.get(speaker, speaker)
+
+    return transcript.with_segments([
+        replace(s, speaker=rename(s.speaker),
+                words=[replace(w, speaker=rename(w.speaker)) for w in s.words])
+        for s in transcript.segments])
+
+
+def name_correction(transcript: Transcript, label: str, name: str, author: str | None = None) -> Correction:
+    labels = transcript.speaker_labels
+    if label not in labels:
+        known = ", ".join(labels) or "none: the episode has no automatic speakers"
+        raise TranscriptError(f"episode {transcript.episode_id!r} has no speaker {label!r} (labels: {known})")
+    name = str(name).strip()
+    if not name:
+        raise TranscriptError(f"the name of {label} cannot be empty")
+    return Correction("name", name, label, who=_who(author), when=_now())
+
+
+def _sidecar_names(archive_root: Path, transcript: Transcript) -> tuple[str, ...]:
+    """Names listed in the sidecar without turns, for episodes with automatic labels."""
+    if not transcript.speaker_labels:
+        return ()
+    try:
+        meta = episode_meta(ArchiveLayout(Path(archive_root)), transcript)
+    except IndexerError:
+        return ()  # a bad sidecar is reported by ingest; labels stay unnamed here
+    return () if meta.turns else meta.speakers
+
+
 # --- archive-level operations (what Archive.correct / set_speaker call) ------------------
 
 def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
@@ -418,8 +484,21 @@ def machine_transcript(layout: ArchiveLayout, episode_id: str,
 
 
 def with_corrections(archive_root: str | Path, transcript: Transcript) -> Transcript:
-    """The effective transcript: ``transcript`` with its episode's corrections applied."""
-    return apply_corrections(transcript, load_corrections(archive_root, transcript.episode_id))
+    """The effective transcript: ``transcript`` with its episode's corrections applied,
+    and its automatic speakers named (sidecar names, then name corrections)."""
+    corrections = load_corrections(archive_root, transcript.episode_id)
+    effective = apply_corrections(transcript, corrections)
+    return apply_names(effective, names_of_speakers(archive_root, transcript, corrections))
+
+
+def names_of_speakers(archive_root: str | Path, transcript: Transcript,
+                      corrections: Sequence[Correction] | None = None) -> dict[str, str]:
+    """The names given to the episode's automatic labels (sidecar, then name corrections)."""
+    if not transcript.speaker_labels:
+        return {}
+    if corrections is None:
+        corrections = load_corrections(archive_root, transcript.episode_id)
+    return speaker_names(transcript, corrections, _sidecar_names(Path(archive_root), transcript))
 
 
 def effective_transcript(layout: ArchiveLayout, episode_id: str) -> Transcript:
@@ -470,8 +549,22 @@ def set_speaker(layout: ArchiveLayout, index, episode_id: str, target: int | tup
                   lambda machine, effective, meta: speaker_correction(machine, effective, target, name, meta, author))
 
 
+def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str, str],
+                  author: str | None = None) -> list[Correction]:
+    """Name automatic speaker labels (``{"S1": "Sandra"}``): stored in the overlay, then reindexed."""
+    if not isinstance(names, dict) or not names:
+        raise TranscriptError("names must be a mapping of labels to names, e.g. {'S1': 'Sandra'}")
+    machine = machine_transcript(layout, episode_id)
+    made = [name_correction(machine, str(label), name, author) for label, name in names.items()]
+    with _overlay_lock(layout.root):
+        save_corrections(layout.root, episode_id, load_corrections(layout.root, episode_id) + made)
+    if index is not None:
+        _update_index(index, with_corrections(layout.root, machine), episode_meta(layout, machine))
+    return made
+
+
 __all__ = [
-    "Correction", "add_correction", "align_words", "anchor", "apply_corrections", "correct",
+    "Correction", "add_correction", "apply_names", "name_speakers", "names_of_speakers", "speaker_names", "align_words", "anchor", "apply_corrections", "correct",
     "corrections_path", "effective_transcript", "episode_meta", "load_corrections", "machine_transcript",
     "reindex_episode", "save_corrections", "set_speaker", "similarity", "speaker_correction",
     "stale_corrections", "text_correction", "with_corrections",

@@ -15,7 +15,8 @@ from pathlib import Path
 from .archive import atomic_write_text
 from .errors import AudioError, IndexerError, printable
 
-STATUSES = ("transcribed", "copied", "reindexed", "unchanged", "removed", "failed")
+# diarized: already transcribed, automatic speakers added (or their settings changed)
+STATUSES = ("transcribed", "diarized", "copied", "reindexed", "unchanged", "removed", "failed")
 RETRY_HINT = "it is tried again on every run"
 AUDIO_HINT = "replace it with a recording ffmpeg can read; " + RETRY_HINT
 
@@ -37,8 +38,9 @@ class EpisodeResult:
     file: str                   # relative to ARCHIVE/audio/
     status: str                 # one of STATUSES
     duration: float = 0.0       # seconds of audio
-    seconds: float = 0.0        # wall time of the transcription
+    seconds: float = 0.0        # wall time of the transcription (and of the speakers stage)
     realtime_factor: float = 0.0
+    speaker_seconds: float = 0.0   # of which the speakers stage
     segments: int = 0
     suspect: int = 0
     error: str = ""             # failed: which file, what is wrong, what to do
@@ -54,6 +56,7 @@ class RunReport:
     workers: int = 0
     scheduler: str = ""
     fingerprint: str = ""
+    speakers_fingerprint: str = ""   # the archive-wide speaker settings (sidecars may change them)
     plan_seconds: float = 0.0   # surveying the archive, before any work
     seconds: float = 0.0        # the whole run
     results: list[EpisodeResult] = field(default_factory=list)

@@ -248,6 +248,35 @@ def speaking_time(archive, episode: str) -> pd.DataFrame:
     return grouped.loc[_by_size(grouped["seconds"]).index, ["seconds", "share", "segments"]]
 
 
+def speaker_turns(archive, episode: str) -> pd.DataFrame:
+    """The automatic speaker turns of one episode (``start``, ``end``, ``duration``,
+    ``speaker``, named where editors or the sidecar named the label); empty if the
+    speakers stage did not run on it (sidecar turns, ``speakers: off``)."""
+    from .corrections import names_of_speakers
+
+    transcript = archive.transcript(episode)
+    names = names_of_speakers(archive.root, transcript)
+    turns = (transcript.diarization or {}).get("turns", [])
+    return turns_frame([(a, b, names.get(label, label)) for a, b, label in turns])
+
+
+def turns_frame(turns) -> pd.DataFrame:
+    """``(start, end, speaker)`` triples, or :class:`~indexer.archive.SpeakerTurn` (what
+    :func:`indexer.speakers.diarize` returns), as a DataFrame."""
+    rows = [(t.start, t.end, t.name) if hasattr(t, "name") else tuple(t) for t in turns]
+    frame = pd.DataFrame(rows, columns=["start", "end", "speaker"])
+    frame["duration"] = frame["end"] - frame["start"]
+    return frame
+
+
+def turn_speaking_time(turns: pd.DataFrame) -> pd.DataFrame:
+    """Per speaker of a turns table: ``seconds``, ``share`` and ``turns``, most first."""
+    grouped = turns.groupby("speaker").agg(seconds=("duration", "sum"), turns=("start", "count"))
+    total = grouped["seconds"].sum()
+    grouped["share"] = grouped["seconds"] / total if total else 0.0
+    return grouped.loc[_by_size(grouped["seconds"]).index, ["seconds", "share", "turns"]]
+
+
 def _by_size(values: pd.Series) -> pd.Series:
     """Largest first, ties by name; :data:`UNKNOWN` last."""
     keys = sorted(values.index, key=lambda k: (k == UNKNOWN, -values[k], k))

@@ -208,16 +208,21 @@ def engine_class(name: str) -> type:
     """A registered engine by name, or any class that implements :class:`Engine`
     by its import path, ``"package.module:Class"`` (how tests run
     :data:`indexer.testing.FAKE_ENGINE` in worker processes too)."""
-    if name in ENGINES:
-        return ENGINES[name]
+    return by_name(ENGINES, name, "engine", EngineError)
+
+
+def by_name(registry: dict[str, type], name: str, what: str, error: type[Exception]) -> type:
+    """``registry[name]``, or a class by its import path ``package.module:Class``."""
+    if name in registry:
+        return registry[name]
     module, colon, attribute = name.partition(":")
     if colon and module and attribute:
         try:
             return getattr(importlib.import_module(module), attribute)
         except (ImportError, AttributeError) as e:
-            raise EngineError(f"cannot load engine {name!r}: {e}") from None
-    raise EngineError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)} "
-                      "(or a class by import path, package.module:Class)")
+            raise error(f"cannot load {what} {name!r}: {e}") from None
+    raise error(f"unknown {what} {name!r}; valid {what}s: {', '.join(registry)} "
+                "(or a class by import path, package.module:Class)")
 
 
 def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | None = None) -> Engine:

@@ -18,7 +18,9 @@ from typing import Callable, Iterable
 from .archive import atomic_write_text
 from .errors import TranscriptError
 
-SCHEMA_VERSION = 1
+# 2: words carry their speaker, the transcript its speaker turns (``diarization``).
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)   # schema 1 is read as 2 without speakers
 
 # Phrases Whisper is known to invent from silence or music in French (and a few
 # in English, as the archive has some); matched after normalising case/punctuation.
@@ -45,6 +47,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None
 
 
 @dataclass
@@ -78,7 +81,15 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     created: str = ""
     fingerprint: str = ""
+    # Automatic speakers (indexer.speakers): backend, fingerprint, labels, turns
+    # [[start, end, label], ...]; None when the stage did not run.
+    diarization: dict | None = None
     schema: int = SCHEMA_VERSION
+
+    @property
+    def speaker_labels(self) -> list[str]:
+        """The automatic labels (S1, S2…) in order of first appearance; [] without diarization."""
+        return list((self.diarization or {}).get("labels", []))
 
     @property
     def text(self) -> str:
@@ -94,11 +105,13 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
         schema = data.get("schema")
-        if schema != SCHEMA_VERSION:
+        if schema not in READABLE_SCHEMAS:
             raise TranscriptError(
-                f"transcript schema {schema!r} is not supported (expected {SCHEMA_VERSION})",
+                f"transcript schema {schema!r} is not supported (expected one of "
+                f"{', '.join(map(str, READABLE_SCHEMAS))})",
                 path, "re-transcribe with `indexer ingest --force`",
             )
+        data = {**data, "schema": SCHEMA_VERSION}  # schema 1 has no speaker fields: defaults apply
         try:
             segments = [
                 Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
@@ -221,29 +234,38 @@ def format_timestamp(seconds: float, always_hours: bool = True, decimal: str = "
     return f"{head}{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
-def _cue_text(seg: Segment) -> str:
+def _shows_speakers(transcript: Transcript) -> bool:
+    """Not when one automatic label is on every segment: "S1:" on each cue of a monologue is noise."""
+    speakers = {s.speaker for s in transcript.segments}
+    return not (len(speakers) == 1 and speakers <= set(transcript.speaker_labels))
+
+
+def _cue_text(seg: Segment, speakers: bool = True) -> str:
     text = seg.text.strip()
-    return f"{seg.speaker}: {text}" if seg.speaker else text
+    return f"{seg.speaker}: {text}" if seg.speaker and speakers else text
 
 
 def to_srt(transcript: Transcript) -> str:
     blocks = []
+    show = _shows_speakers(transcript)
     for n, seg in enumerate(transcript.segments, 1):
         span = f"{format_timestamp(seg.start, decimal=',')} --> {format_timestamp(seg.end, decimal=',')}"
-        blocks.append(f"{n}\n{span}\n{_cue_text(seg)}\n")
+        blocks.append(f"{n}\n{span}\n{_cue_text(seg, show)}\n")
     return "\n".join(blocks)
 
 
 def to_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
+    show = _shows_speakers(transcript)
     for seg in transcript.segments:
-        text = _cue_text(seg).replace("-->", "->")
+        text = _cue_text(seg, show).replace("-->", "->")
         blocks.append(f"{format_timestamp(seg.start)} --> {format_timestamp(seg.end)}\n{text}\n")
     return "\n".join(blocks)
 
 
 def to_txt(transcript: Transcript) -> str:
-    return "".join(_cue_text(seg) + "\n" for seg in transcript.segments)
+    show = _shows_speakers(transcript)
+    return "".join(_cue_text(seg, show) + "\n" for seg in transcript.segments)
 
 
 def to_json(transcript: Transcript) -> str:

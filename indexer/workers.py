@@ -28,8 +28,9 @@ from typing import Iterator
 from .archive import Episode
 from .errors import IndexerError
 from .runs import RETRY_HINT, failure_line
+from .speakers import SpeakerOptions, add_speakers, load_backend
 from .transcribe import TranscribeOptions, load_engine, transcribe_file
-from .transcript import Transcript
+from .transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
 
@@ -43,6 +44,8 @@ class Job:
     sha256: str
     duration: float
     size: int = 0
+    speakers: SpeakerOptions | None = None   # the episode's speaker settings (None: no stage)
+    existing: str | None = None             # a current transcript: add speakers only, no transcription
 
 
 @dataclass
@@ -51,6 +54,7 @@ class JobResult:
     error: str = ""             # one line, when transcript is None
     seconds: float = 0.0        # measured where the work ran
     needs_audio: bool = False   # a Dask worker cannot read the path: send the bytes
+    speaker_seconds: float = 0.0   # of which the speakers stage
 
 
 # --- sizing --------------------------------------------------------------------
@@ -101,6 +105,30 @@ def _engine_for(options: TranscribeOptions):
         return _ENGINE
 
 
+_BACKEND = None
+_BACKEND_KEY = None
+
+
+def _backend_for(options: SpeakerOptions):
+    """One loaded speaker backend per worker process, like the engine."""
+    global _BACKEND, _BACKEND_KEY
+    key = (options.backend, options.cpu_threads)
+    with _ENGINE_LOCK:
+        if _BACKEND_KEY != key:
+            _BACKEND, _BACKEND_KEY = load_backend(options), key
+        return _BACKEND
+
+
+def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
+    """The speakers stage on a transcript (``off``: its automatic labels removed)."""
+    options = job.speakers or SpeakerOptions(mode="off")
+    if options.enabled and threads and not options.cpu_threads:
+        options = replace(options, cpu_threads=threads)
+    started = time.monotonic()
+    backend = _backend_for(options) if options.enabled else None
+    return add_speakers(path, transcript, options, backend), time.monotonic() - started
+
+
 def _dask_threads() -> int:
     """Engine threads on a Dask worker: its machine's cores shared by its task threads."""
     try:
@@ -112,11 +140,12 @@ def _dask_threads() -> int:
 
 
 def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: bytes | None = None,
-                   remote: bool = False) -> JobResult:
+                   remote: bool = False, existing: str | None = None) -> JobResult:
     """Runs in a worker (process, or Dask task); never raises.
 
     ``data``: the audio itself, for a Dask worker without the archive mounted.
     ``remote``: on Dask, a missing file asks the coordinator for the bytes.
+    ``existing``: the JSON of ``job.existing`` (sent with the audio to such a worker).
     """
     started = time.monotonic()
     path = Path(job.episode.audio_path)
@@ -136,12 +165,25 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
                 return JobResult(None, f"{path}: changed during the run (the next run transcribes the new "
                                        "version)")
             raise FileNotFoundError
+        if job.existing:
+            # Speakers need only the audio and the words: no transcription again.
+            if existing is not None:
+                import json
+
+                transcript = Transcript.from_dict(json.loads(existing), job.existing)
+            elif remote and not Path(job.existing).is_file():
+                return JobResult(None, needs_audio=True)
+            else:
+                transcript = load_transcript(job.existing)
+            transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
+            return JobResult(transcript, seconds=speaker_seconds, speaker_seconds=speaker_seconds)
         engine = _engine_for(options)
         started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
         transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
                                      audio_path=os.path.relpath(job.episode.audio_path, audio_root),
                                      sha256=job.sha256)
-        return JobResult(transcript, seconds=time.monotonic() - started)
+        transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
+        return JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
     except FileNotFoundError:
         return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
                                "the next run accounts for it)", time.monotonic() - started)
@@ -252,14 +294,16 @@ def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, roo
 
         def submit(job: Job, ship: bool) -> JobResult | None:
             """Send one job; a file that cannot be read for shipping fails at once."""
-            data = None
+            data = existing = None
             if ship:
                 try:
                     data = client.scatter(Path(job.episode.audio_path).read_bytes())
+                    if job.existing:
+                        existing = Path(job.existing).read_text(encoding="utf-8")
                 except OSError as e:
                     return JobResult(None, f"{job.episode.audio_path}: cannot read: {e.strerror} "
                                            "(deleted during the run? the next run accounts for it)")
-            future = client.submit(transcribe_job, job, options, root, data, True, pure=False)
+            future = client.submit(transcribe_job, job, options, root, data, True, existing, pure=False)
             running[future] = (job, ship)
             completed.add(future)
             return None

@@ -64,7 +64,7 @@ def test_json_sidecar_and_single_speaker(tmp_path):
     ("- just\n- a list", "expected a mapping"),
     ("date: 15/11/2010", "'date'"),
     ("date: 2010-13-45", "'date'"),
-    ("speakers: 12", "'speakers'"),
+    ("speakers: 0", "'speakers'"),
     ("speakers: [{name: A, start: 10, end: 5}]", "speakers[0]"),
     ("chapters: [{start: abc, title: X}]", "chapters[0].start"),
     ("chapters: [{start: 3}]", "chapters[0]"),

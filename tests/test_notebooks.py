@@ -111,3 +111,13 @@ def test_overview_notebook_shows_its_plots_and_tables(executed_notebooks):
     assert "community manager" in text_of(nb) + html  # the injected TERMS were used
     markdown = "".join(o["data"]["text/markdown"] for o in outputs_of(nb, "text/markdown"))
     assert markdown.startswith("# ") and "\n## " in markdown  # the exported page, with chapters
+
+
+def test_overview_notebook_shows_automatic_speakers(executed_notebooks):
+    """Speaking time per automatic speaker and a turn timeline (issue 17)."""
+    nb = executed_notebooks["03-archive-overview.ipynb"].nb
+    cell = next(c for c in nb.cells if c.get("id") == "auto-speakers-code")
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert "intervenant(s) automatique(s)" in text and " 0 intervenant" not in text
+    assert any("image/png" in o.get("data", {}) for o in cell.outputs)
+    assert any("seconds" in o.get("data", {}).get("text/html", "") for o in cell.outputs)

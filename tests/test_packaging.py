@@ -36,6 +36,17 @@ def test_torch_is_pinned_before_anything_can_pull_it():
     assert torch_line < makefile.index('pip install -q -e ".[dev]"')
 
 
+def test_speaker_weights_are_installed_without_their_dependencies():
+    """resemblyzer's own dependency webrtcvad needs a compiler: only its weights are used."""
+    makefile = (ROOT / "Makefile").read_text()
+    line = makefile.index("pip install -q --no-deps resemblyzer==0.1.4")
+    assert makefile.index("pip install -q torch==2.13.0") < makefile.index('pip install -q -e ".[dev]"') < line
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.lower().startswith(("resemblyzer", "webrtcvad", "librosa"))
+                   for group in [project["dependencies"], *project["optional-dependencies"].values()] for d in group)
+    assert "pip install --no-deps resemblyzer==0.1.4" in (ROOT / "environment.yml").read_text()
+
+
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme

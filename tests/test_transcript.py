@@ -25,10 +25,11 @@ def test_json_round_trip(tmp_path):
     original = make_transcript()
     path = save_transcript(original, tmp_path / "t" / "ep.json")
     data = json.loads(path.read_text())
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert set(data["segments"][0]) >= {"id", "start", "end", "text", "speaker", "avg_logprob", "no_speech_prob",
                                         "compression_ratio", "flags", "words"}
-    assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability"}
+    assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability", "speaker"}
+    assert data["diarization"] is None
     assert load_transcript(path) == original
     assert not list(path.parent.glob(".*tmp"))  # the atomic write leaves no temporary file
 
