@@ -63,7 +63,8 @@ def clips(tmp_path_factory):
 def new_archive(root: Path, clips: Path, files: dict[str, str]) -> Path:
     """An archive whose audio/ holds ``{name: clip}``; nothing transcribed yet."""
     (root / "audio").mkdir(parents=True)
-    (root / "archive.yaml").write_text(f"language: fr\nmodel: base\nengine: {FAKE_ENGINE}\n")
+    # Speakers off: the batch is the subject here (tests/test_speakers.py runs the stage through the batch).
+    (root / "archive.yaml").write_text(f"language: fr\nmodel: base\nengine: {FAKE_ENGINE}\nspeakers: off\n")
     for name, clip in files.items():
         target = root / "audio" / name
         target.parent.mkdir(parents=True, exist_ok=True)
