@@ -103,7 +103,7 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
 
     Example: indexer transcribe talk.mp3 --out transcripts --format json,srt
     """
-    from .transcribe import TranscribeOptions, glossary_prompt, load_engine, transcribe_file
+    from .transcribe import TranscribeOptions, glossary_prompt, transcribe_files
     from .transcript import export, get_exporter
 
     names = [f.strip() for f in formats.split(",") if f.strip()]
@@ -111,15 +111,11 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
         get_exporter(name)  # fail before any work on a bad format name
     options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
                             model, engine, language, preset, threads)
-    loaded = None
     failures = 0
-    for path in files:
+    for path, result in transcribe_files(files, options, progress=progress):
         try:
-            from .audio import probe
-
-            probe(path)  # a bad file fails in a second, before the model loads
-            loaded = loaded or load_engine(options)
-            result = transcribe_file(path, options, loaded, progress=progress)
+            if isinstance(result, IndexerError):
+                raise result
             written = export(result, names, out_dir, stem=Path(path).stem)
             click.echo(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
                        + ", ".join(str(w) for w in written))

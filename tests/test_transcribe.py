@@ -185,10 +185,32 @@ def test_parallel_plan_never_oversubscribes(monkeypatch):
     from indexer.transcribe import parallel_plan
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert parallel_plan(TranscribeOptions()) == (2, 1)          # one window per core
+    assert parallel_plan(TranscribeOptions()) == (2, 1)          # a long file: one window per core
     assert parallel_plan(TranscribeOptions(cpu_threads=1)) == (1, 1)  # the batch already runs one file per core
     assert parallel_plan(TranscribeOptions(cpu_threads=2)) == (1, 2)
     assert parallel_plan(TranscribeOptions(parallel=1)) == (1, 2)
+
+
+@pytest.mark.parametrize("cores, windows, plan", [
+    (1, 1, (1, 1)), (1, 2, (1, 1)), (1, 3, (1, 1)),
+    (2, 1, (1, 2)), (2, 2, (2, 1)), (2, 3, (2, 1)),
+    (4, 1, (1, 4)), (4, 2, (2, 2)), (4, 3, (3, 1)),
+])
+def test_threads_follow_the_windows(cores, windows, plan):
+    """Every core works: spare cores go to the windows there are, never more threads than cores."""
+    from indexer.transcribe import parallel_plan
+
+    assert parallel_plan(TranscribeOptions(), windows, cores) == plan
+    # An explicit split (the batch's one file per core, or --threads) is kept whatever the file.
+    assert parallel_plan(TranscribeOptions(cpu_threads=1), windows, cores) == (1, 1)
+    assert parallel_plan(TranscribeOptions(parallel=1), windows, cores) == (1, cores)
+
+
+@pytest.mark.parametrize("seconds, windows", [(30, 1), (150, 1), (151, 2), (240, 2), (241, 3), (3600, 30)])
+def test_windows_are_known_from_the_duration(seconds, windows):
+    from indexer.transcribe import expected_windows
+
+    assert expected_windows(seconds, TranscribeOptions()) == windows
 
 
 def test_speech_without_words_is_found_for_a_second_pass():
