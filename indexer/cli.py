@@ -64,7 +64,8 @@ def transcribe_options(func):
                         help="Transcription engine [default: faster-whisper].")(func)
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
     func = click.option("--preset", type=click.Choice(["fast", "accurate"]), default=None,
-                        help="fast = greedy (default); accurate = beam search, slower.")(func)
+                        help="fast = greedy (default); accurate = beam search, slower (noisy recordings). "
+                             "A sidecar's preset: or noisy: still wins for its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func
 
@@ -73,13 +74,10 @@ def build_options(base, model, engine, language, preset_name, threads):
     """Apply command-line choices over archive or preset defaults."""
     from dataclasses import replace
 
-    from .transcribe import preset
+    from .transcribe import with_preset
 
-    options = preset(preset_name) if preset_name else base
+    options = with_preset(base, preset_name) if preset_name else base
     changes = {"cpu_threads": threads}
-    if preset_name and base is not None:
-        changes.update(model=base.model, engine=base.engine, language=base.language,
-                       initial_prompt=base.initial_prompt)
     if model:
         changes["model"] = model
     if engine:

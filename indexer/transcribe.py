@@ -69,10 +69,12 @@ class TranscribeOptions:
     cpu_threads: int = 0
     window_seconds: float = 120.0              # decode this much at a time, cut at a pause
     flags: FlagOptions = field(default_factory=FlagOptions)
+    preset: str = "fast"                       # the name these settings came from (a label)
 
     def fingerprint(self) -> str:
-        """What decides whether an existing transcript is still up to date."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel")}
+        """What decides whether an existing transcript is still up to date: the
+        settings themselves (two presets that decode alike share a fingerprint)."""
+        relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel", "preset")}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -80,8 +82,12 @@ PRESETS: dict[str, TranscribeOptions] = {
     # Default: greedy decoding, the speed/accuracy trade-off measured in the README.
     "fast": TranscribeOptions(),
     # Beam search: ~5 points better word error rate in a noisy bar, 1.5–2× slower.
-    "accurate": TranscribeOptions(beam_size=5),
+    "accurate": TranscribeOptions(beam_size=5, preset="accurate"),
 }
+DEFAULT_PRESET = "fast"
+NOISY_PRESET = "accurate"   # what `noisy: true` asks for (README, "Decoding defaults, and why")
+# What a preset does not decide: where the model is, the language, the prompt, the threads.
+_NOT_DECODING = ("model", "engine", "language", "initial_prompt", "compute_type", "parallel", "cpu_threads")
 
 
 def preset(name: str) -> TranscribeOptions:
@@ -89,6 +95,13 @@ def preset(name: str) -> TranscribeOptions:
         return PRESETS[name]
     except KeyError:
         raise EngineError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}") from None
+
+
+def with_preset(options: TranscribeOptions, name: str) -> TranscribeOptions:
+    """The decoding of preset ``name`` with everything else from ``options``."""
+    if name == options.preset:
+        return options
+    return replace(preset(name), **{k: getattr(options, k) for k in _NOT_DECODING})
 
 
 def glossary_prompt(glossary) -> str | None:

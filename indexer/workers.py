@@ -28,7 +28,7 @@ from typing import Iterator
 from .archive import Episode
 from .errors import IndexerError
 from .runs import RETRY_HINT, failure_line
-from .transcribe import TranscribeOptions, load_engine, transcribe_file
+from .transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
 from .transcript import Transcript
 
 log = logging.getLogger("indexer")
@@ -39,10 +39,11 @@ WORKER_MEMORY_GB = 1.0  # a worker with the base model peaks at ~0.45 GB; leave 
 
 @dataclass(frozen=True)
 class Job:
-    episode: Episode            # without meta: sidecars matter to the index, not to Whisper
+    episode: Episode            # without meta: sidecars matter to the index (and to Whisper only by `preset`)
     sha256: str
     duration: float
     size: int = 0
+    preset: str = ""            # the sidecar's decoding preset when it has one ("": the run's)
 
 
 @dataclass
@@ -122,6 +123,8 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
     path = Path(job.episode.audio_path)
     tmp = None
     try:
+        if job.preset:
+            options = with_preset(options, job.preset)
         if remote and not options.cpu_threads:
             options = replace(options, cpu_threads=_dask_threads())
         if data is not None:
