@@ -120,8 +120,8 @@ class _Pipeline:
 
         engine_name, preset_name, extra = CONFIGS[name]
         base = options_from_settings(load_settings(ARCHIVE))
-        self.options = replace(preset(preset_name), engine=engine_name, language=base.language,
-                               initial_prompt=base.initial_prompt, **extra)
+        self.options = replace(preset(preset_name), **{"engine": engine_name, "language": base.language,
+                                                       "initial_prompt": base.initial_prompt, **extra})
         self.engine = load_engine(self.options)
 
     def __call__(self, path: str) -> tuple[float, str, list]:
@@ -310,8 +310,17 @@ def run_children(names: list[str], files: list[tuple[str, Path]], jobs: int) -> 
     rates: processes side by side slow each other down)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    def one(name: str) -> dict | None:
+        try:
+            result = in_child(name, files)
+        except SystemExit as e:   # one configuration failing does not lose the others
+            print(e, file=sys.stderr, flush=True)
+            return None
+        print(json.dumps(summarise(result)), file=sys.stderr, flush=True)
+        return result
+
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return list(pool.map(lambda n: in_child(n, files), names))
+        return [r for r in pool.map(one, names) if r is not None]
 
 
 def measure_split(args) -> None:
@@ -402,7 +411,6 @@ def main() -> None:
                 if row["config"] == PLAIN:
                     plain_rtf[(condition, k)] = row["realtime_factor"]
                 report["sample_audio_seconds"] = row["audio_seconds"]
-                print(json.dumps({**row, "condition": condition}), file=sys.stderr, flush=True)
     report["configs"] = combine(runs, plain_rtf)
     by_name = {r["config"]: r for r in report["configs"] if r["condition"] == "clean"}
     if "fw-fast" in by_name and "ow-fast" in by_name:
