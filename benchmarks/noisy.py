@@ -24,7 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "out" / "noisy"
 SNRS = {"10db": 10.0, "5db": 5.0}
-PITCHES = (0.82, 0.9, 1.12, 1.25)   # one per babble voice: lower and higher than the speakers
+# One per babble voice, lower and higher than the speakers. Each other episode
+# speaks twice (6 voices from 3 episodes): with 3 voices the babble is a few
+# intelligible talkers and Whisper transcribes them (WER 0.53 at 10 dB on a
+# 36 s clip, more words than were said); with 6 it is a crowd (0.25).
+PITCHES = (0.8, 0.88, 0.95, 1.08, 1.17, 1.3)
+VOICES_PER_EPISODE = 2
 SEED = 16
 
 
@@ -49,7 +54,7 @@ def _loop(samples: np.ndarray, length: int, start: int) -> np.ndarray:
 def babble(others: list[np.ndarray], length: int, rng: np.random.Generator) -> np.ndarray:
     """Several other voices at once, each at the same power, looped from a random point."""
     mix = np.zeros(length, np.float32)
-    for k, voice in enumerate(others):
+    for k, voice in enumerate(others * VOICES_PER_EPISODE):
         shifted = _pitch_shift(voice, PITCHES[k % len(PITCHES)])
         part = _loop(shifted, length, int(rng.integers(len(shifted))))
         mix += part / (np.sqrt(np.mean(part ** 2)) + 1e-9)
