@@ -131,6 +131,13 @@ class _Pipeline:
         return transcript.duration, transcript.text, [[w.start, w.word] for w in transcript.words]
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, all threads: on a machine shared with other
+    jobs, the work done, where wall time mostly measures the neighbours."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_config(name: str, files: list[tuple[str, str]]) -> dict:
     """Runs inside the child: load once, transcribe each file, report."""
     import jiwer
@@ -141,11 +148,11 @@ def run_config(name: str, files: list[tuple[str, str]]) -> dict:
     load_seconds = time.perf_counter() - started
     rows = []
     for episode_id, path in files:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_seconds()
         duration, text, sentences = run(path)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
         row = {"episode": episode_id, "audio_seconds": duration, "seconds": round(seconds, 2),
-               "realtime_factor": round(duration / seconds, 2)}
+               "cpu_seconds": round(cpu, 2), "realtime_factor": round(duration / seconds, 2)}
         ref_path = ARCHIVE / "reference" / f"{episode_id}.txt"
         if ref_path.is_file():
             ref = normalise(ref_path.read_text(encoding="utf-8"))
@@ -173,10 +180,13 @@ def summarise(result: dict) -> dict:
     files = [f for f in result["files"] if "wer" in f]
     audio = sum(f["audio_seconds"] for f in files)
     wall = sum(f["seconds"] for f in files)
+    cpu = sum(f.get("cpu_seconds", 0) for f in files)
     errors = sum(f["wer"] * f["ref_words"] for f in files)
     words = sum(f["ref_words"] for f in files)
     return {"config": result["config"], "audio_seconds": round(audio, 1), "seconds": round(wall, 1),
-            "realtime_factor": round(audio / wall, 2) if wall else 0, "wer": round(errors / words, 4) if words else None,
+            "realtime_factor": round(audio / wall, 2) if wall else 0, "cpu_seconds": round(cpu, 1),
+            "cpu_per_audio_second": round(cpu / audio, 3) if audio else None,
+            "wer": round(errors / words, 4) if words else None,
             "peak_rss_mb": result["peak_rss_mb"], "load_seconds": result["load_seconds"]}
 
 
@@ -237,12 +247,18 @@ def _median(values):
 
 def combine(runs: dict[tuple[str, str], list[dict]], plain_rtf: dict[tuple[str, int], float]) -> list[dict]:
     """One row per (config, condition): median real-time factor over the repeats,
-    and the median of its ratio to `plain` run beside it (same condition, same repeat)."""
+    and the median of its ratio to `plain` run beside it (same condition, same repeat);
+    the same for CPU time (plain's CPU seconds / this one's: > 1 is less work)."""
     rows = []
+    plain_cpu = {(c, k): r["cpu_seconds"] for (name, c), rs in runs.items() if name == PLAIN
+                 for k, r in enumerate(rs)}
     for (config, condition), repeats in runs.items():
         ratios = [r["realtime_factor"] / plain_rtf[(condition, k)] for k, r in enumerate(repeats)
                   if plain_rtf.get((condition, k))]
+        cpu_ratios = [plain_cpu[(condition, k)] / r["cpu_seconds"] for k, r in enumerate(repeats)
+                      if plain_cpu.get((condition, k)) and r.get("cpu_seconds")]
         rows.append({**repeats[0], "condition": condition, "repeats": len(repeats),
+                     "cpu_vs_plain": _median(cpu_ratios),
                      "realtime_factor": _median([r["realtime_factor"] for r in repeats]),
                      "wer": _median([r["wer"] for r in repeats]),
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in repeats),
@@ -260,8 +276,9 @@ def markdown(report: dict) -> str:
              f"children at once: {report.get('jobs', 1)}"
              + (" (speeds not comparable)" if report.get("jobs", 1) > 1 else "") + ".", "",
              "| config | " + " | ".join(f"WER {c}" for c in conditions)
-             + " | speed vs plain (median) | real-time factor | peak memory (MB) | model load (s) |",
-             "|---|" + "---|" * (len(conditions) + 4)]
+             + " | speed vs plain (wall, median) | CPU work vs plain (plain / this) "
+               "| real-time factor | peak memory (MB) | model load (s) |",
+             "|---|" + "---|" * (len(conditions) + 5)]
     by_config: dict[str, dict[str, dict]] = {}
     for row in report["configs"]:
         by_config.setdefault(row["config"], {})[row["condition"]] = row
@@ -276,8 +293,10 @@ def markdown(report: dict) -> str:
             delta = f" ({row['wer'] - plain[c]['wer']:+.3f})" if c in plain and config != PLAIN else ""
             wers.append(f"{row['wer']:.3f}{delta}")
         ratios = _median([r.get("speed_vs_plain") for r in cells.values()])
+        cpu = _median([r.get("cpu_vs_plain") for r in cells.values()])
         rtf = _median([r["realtime_factor"] for r in cells.values()])
-        lines.append(f"| {config} | " + " | ".join(wers) + f" | {f'{ratios:.2f}×' if ratios else '–'} | {rtf:.1f}× | "
+        lines.append(f"| {config} | " + " | ".join(wers) + f" | {f'{ratios:.2f}×' if ratios else '–'} | "
+                     f"{f'{cpu:.2f}×' if cpu else '–'} | {rtf:.1f}× | "
                      f"{max(r['peak_rss_mb'] for r in cells.values()):.0f} | "
                      f"{_median([r['load_seconds'] for r in cells.values()]):.1f} |")
     if report.get("speedup_vs_openai"):
@@ -298,10 +317,11 @@ def split_markdown(report: dict) -> str:
              f"Machine: {report['machine']}. Each file transcribed by each split in turn, "
              f"{report['repeat']} rounds; median real-time factor, and the median ratio to 1 window × 1 thread "
              "in the same round.", "",
-             "| file | windows | split (windows at once × threads) | real-time factor | vs 1×1 |", "|---|---|---|---|---|"]
+             "| file | windows | split (windows at once × threads) | real-time factor | vs 1×1 | CPU s |",
+             "|---|---|---|---|---|---|"]
     for row in report["rows"]:
         lines.append(f"| {row['file']} ({row['audio_seconds']:.0f} s) | {row['windows']} | {row['config']} | "
-                     f"{row['realtime_factor']:.1f}× | {row['vs_1x1']:.2f}× |")
+                     f"{row['realtime_factor']:.1f}× | {row['vs_1x1']:.2f}× | {row['cpu_seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -334,18 +354,21 @@ def measure_split(args) -> None:
         files = {"one": (one, 1), "two": (two, 2)}
         names = args.configs.split(",")
         results: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         for k in range(args.repeat):
             for label, (path, _) in files.items():
                 for name in names:
                     print(f"round {k + 1}: {label} with {name} …", file=sys.stderr, flush=True)
                     run = in_child(name, [("long-" + label, path)])["files"][0]
                     results.setdefault((label, name), []).append(run["realtime_factor"])
+                    cpu.setdefault((label, name), []).append(run["cpu_seconds"])
         for label, (path, windows) in files.items():
             base = results[(label, names[0])]
             for name in names:
                 rtf = results[(label, name)]
                 rows.append({"file": label, "windows": windows, "audio_seconds": audio.probe(path).duration,
                              "config": name, "realtime_factor": _median(rtf), "runs": rtf,
+                             "cpu_seconds": _median(cpu[(label, name)]),
                              "vs_1x1": _median([a / b for a, b in zip(rtf, base)])})
     report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
               "repeat": args.repeat, "rows": rows}
