@@ -235,20 +235,25 @@ def test_speech_without_words_is_found_for_a_second_pass():
 @pytest.mark.weights
 def test_a_noisy_clip_still_yields_most_of_its_words(tmp_path):
     """36 s of the table ronde under the babble of six other voices at 10 dB
-    (benchmarks/noisy.py): WER measured 0.25 with the default preset (0.06
-    clean); the bound leaves 0.15 of margin for other CPUs and library builds."""
+    (benchmarks/noisy.py), with the archive's settings: WER measured 0.23 (0.095
+    clean), 80 % of the words heard; the bounds leave a wide margin for other
+    CPUs and library builds."""
     import sys
+
+    from indexer.archive import load_settings
+    from indexer.batch import options_from_settings
 
     sys.path.insert(0, str(SAMPLE_ARCHIVE.parent / "benchmarks"))
     from noisy import babble, mix_at, write_wav
 
     episode, others = "table-ronde-engagement", [e for e in EPISODES if e != "table-ronde-engagement"]
-    cut = 35.7  # in the pause after the eighth sentence
-    speech = audio.decode(AUDIO[episode], 0, cut)
+    start, end = 10.6, 46.3  # in pauses, after the names of the introduction
+    speech = audio.decode(AUDIO[episode], start, end - start)
     noise = babble([audio.decode(AUDIO[e]) for e in others], len(speech), np.random.default_rng(16))
     write_wav(tmp_path / "bar.wav", mix_at(speech, noise, 10.0))
-    reference = " ".join(s["text"] for s in reference_sentences(episode) if s["end"] < cut)
+    reference = " ".join(s["text"] for s in reference_sentences(episode) if start < s["start"] and s["end"] < end)
 
-    transcript = transcribe_file(tmp_path / "bar.wav", TranscribeOptions())
-    assert wer(reference, transcript.text) < 0.40
-    assert len(normalise_words(transcript.text)) >= 0.7 * len(normalise_words(reference))
+    transcript = transcribe_file(tmp_path / "bar.wav", options_from_settings(load_settings(SAMPLE_ARCHIVE)))
+    heard = jiwer.process_words(" ".join(normalise_words(reference)), " ".join(normalise_words(transcript.text)))
+    assert heard.wer < 0.40
+    assert heard.hits >= 0.65 * len(normalise_words(reference))
