@@ -193,9 +193,11 @@ def _date(value, path: Path) -> str:
 
 def _preset(data: dict, path: Path) -> str | None:
     """The decoding preset a file asks for: ``preset:``, else ``noisy: true``."""
+    name, noisy = data.get("preset"), data.get("noisy")
+    if name is None and noisy is None:
+        return None
     from .transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
 
-    name, noisy = data.get("preset"), data.get("noisy")
     if name is not None and name not in PRESETS:
         raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
     if noisy is not None and not isinstance(noisy, bool):

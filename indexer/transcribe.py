@@ -87,7 +87,8 @@ class TranscribeOptions:
 PRESETS: dict[str, TranscribeOptions] = {
     # Default: greedy decoding, the speed/accuracy trade-off measured in the README.
     "fast": TranscribeOptions(),
-    # Beam search: ~5 points better word error rate in a noisy bar, 1.5–2× slower.
+    # Beam search: under babble as accurate as plain faster-whisper (WER 0.192 vs
+    # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (README).
     "accurate": TranscribeOptions(beam_size=5, preset="accurate"),
 }
 DEFAULT_PRESET = "fast"
