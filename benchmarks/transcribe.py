@@ -305,7 +305,7 @@ def markdown(report: dict) -> str:
                       f"{report['speedup_vs_openai']:.1f}× the speed."]
     for long in report.get("long", []):
         lines += ["", f"Long file ({long['audio_seconds'] / 60:.0f} min, {long['config']}): "
-                      f"{long['realtime_factor']:.1f}× real time"
+                      f"{long['realtime_factor']:.1f}× real time, {long.get('cpu_seconds') or 0:.0f} CPU s"
                       + (f" ({long['speed_vs_plain']:.2f}× plain)" if long.get("speed_vs_plain") else "")
                       + f", WER {long['wer']:.3f}, peak {long['peak_rss_mb']:.0f} MB, "
                       f"word-start offset median {long['first_quarter_median_s']} s in the first quarter, "
@@ -452,7 +452,7 @@ def main() -> None:
                 report["long"].append({
                     "config": name, "audio_seconds": run["audio_seconds"],
                     "realtime_factor": run["realtime_factor"], "peak_rss_mb": result["peak_rss_mb"],
-                    "wer": round(_wer(reference_text, run["text"]), 4),
+                    "cpu_seconds": run.get("cpu_seconds"), "wer": round(_wer(reference_text, run["text"]), 4),
                     **timestamp_offsets(run["sentences"], sentences, run["audio_seconds"])})
             plain = next((r for r in report["long"] if r["config"] == PLAIN), None)
             for r in report["long"]:
