@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,8 +113,7 @@ def test_archive_yaml_noisy_applies_to_every_episode_but_a_sidecar_wins(tmp_path
     root = make_archive(tmp_path / "a", "noisy: true\n", sidecars={"calm": "preset: fast\n"})
     report = ingest(root)
     assert {r.episode: r.preset for r in report.results} == {"calm": "fast", "bar": NOISY_PRESET}
-    assert report.fingerprint == PRESETS[NOISY_PRESET].__class__(
-        engine=FAKE_ENGINE, beam_size=PRESETS[NOISY_PRESET].beam_size).fingerprint()
+    assert report.fingerprint == with_preset(TranscribeOptions(engine=FAKE_ENGINE), NOISY_PRESET).fingerprint()
     assert used(root, "bar")["preset"] == NOISY_PRESET and used(root, "calm")["preset"] == "fast"
 
 
