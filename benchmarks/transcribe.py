@@ -1,7 +1,14 @@
 """Transcription benchmark: speed, memory and accuracy of both engines, side by side.
 
-    python benchmarks/transcribe.py                 # everything (about 20 min on 2 cores)
-    python benchmarks/transcribe.py --long-minutes 0 --configs fw-fast,ow-fast
+    python benchmarks/transcribe.py                 # everything, clean, 10 dB and 5 dB, vs plain
+    python benchmarks/transcribe.py --long-minutes 0 --configs fw-fast,ow-fast --conditions clean
+    python benchmarks/transcribe.py --ablation --conditions clean,10db --episodes metier-community-manager,table-ronde-engagement --long-minutes 0
+    python benchmarks/transcribe.py --split --repeat 2     # threads per window, 1 and 2 windows
+
+`plain` is faster-whisper as its README shows it (library defaults, VAD on):
+every configuration is judged beside it, on clean speech and under babble
+(benchmarks/noisy.py), by word error rate, wall speed and CPU seconds (a
+shared machine disturbs wall time far more than CPU time).
 
 Each configuration runs in its own process, so peak memory (ru_maxrss) is its
 own: the engine, the model and the audio. Word error rate is measured against
