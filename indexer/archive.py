@@ -64,6 +64,9 @@ class EpisodeMeta:
     source_url: str = ""
     description: str = ""
     chapters: tuple[Chapter, ...] = ()
+    # Decoding for this recording (transcribe.PRESETS), over the archive's: from
+    # `preset:`, or `noisy: true` (the preset for noisy recordings) / `false` (the default).
+    preset: str | None = None
 
     def chapter_at(self, seconds: float) -> str:
         current = ""
@@ -89,7 +92,7 @@ class ArchiveSettings:
     language: str | None = "fr"
     model: str = "base"
     engine: str = "faster-whisper"
-    preset: str = "fast"
+    preset: str = "fast"        # `noisy: true` without a preset gives the preset for noisy recordings
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
 
@@ -254,8 +257,27 @@ def _is_speakers_mode(value) -> bool:
         (isinstance(value, str) and (value.strip().lower() in SPEAKER_MODES or value.strip().isdigit()))
 
 
+def _preset(data: dict, path: Path) -> str | None:
+    """The decoding preset a file asks for: ``preset:``, else ``noisy: true``."""
+    name, noisy = data.get("preset"), data.get("noisy")
+    if name is None and noisy is None:
+        return None
+    from .transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
+
+    if name is not None and name not in PRESETS:
+        raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
+    if noisy is not None and not isinstance(noisy, bool):
+        raise SidecarError(f"field 'noisy' must be true or false, got {noisy!r}", path)
+    if name is not None:
+        return name
+    if noisy is not None:
+        return NOISY_PRESET if noisy else DEFAULT_PRESET
+    return None
+
+
 def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
-    known = {"title", "date", "speakers", "language", "source_url", "url", "description", "chapters"}
+    known = {"title", "date", "speakers", "language", "source_url", "url", "description", "chapters",
+             "preset", "noisy"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
@@ -314,6 +336,7 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
         source_url=safe_url(source_url),
         description=_text(data, "description", path),
         chapters=tuple(sorted(chapters, key=lambda c: c.start)),
+        preset=_preset(data, path),
     )
 
 
@@ -336,7 +359,7 @@ def load_settings(root: Path) -> ArchiveSettings:
     if not path.is_file():
         return ArchiveSettings()
     data = _read_mapping(path)
-    known = {"language", "model", "engine", "preset", "glossary", "speakers"}
+    known = {"language", "model", "engine", "preset", "noisy", "glossary", "speakers"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
@@ -355,7 +378,7 @@ def load_settings(root: Path) -> ArchiveSettings:
         language=None if language in (None, "auto") else str(language),
         model=str(data.get("model", defaults.model)),
         engine=str(data.get("engine", defaults.engine)),
-        preset=str(data.get("preset", defaults.preset)),
+        preset=_preset(data, path) or defaults.preset,
         glossary=tuple(glossary),
         speakers=parse_speakers_mode(data.get("speakers", defaults.speakers), path),
     )

@@ -51,7 +51,7 @@ from .progress import progress_bar
 from .speakers import SpeakerOptions, for_episode
 from .runs import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
                    run_line)
-from .transcribe import TranscribeOptions, glossary_prompt, preset
+from .transcribe import TranscribeOptions, glossary_prompt, with_preset
 from .transcript import Transcript, export, load_transcript, save_transcript
 from .workers import (Job, JobResult, available_cores, dispatch_dask, dispatch_pool, transcribe_job,
                       worker_plan)
@@ -82,8 +82,9 @@ class IngestOptions:
 
 
 def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
-    return replace(preset(settings.preset), model=settings.model, engine=settings.engine,
-                   language=settings.language, initial_prompt=glossary_prompt(settings.glossary))
+    return with_preset(replace(TranscribeOptions(), model=settings.model, engine=settings.engine,
+                               language=settings.language, initial_prompt=glossary_prompt(settings.glossary)),
+                       settings.preset)
 
 
 # --- the survey's results ----------------------------------------------------
@@ -95,6 +96,7 @@ class Plan:
     copies: list[tuple[Episode, Path]] = field(default_factory=list)         # same audio as a transcript on disk
     duplicates: list[tuple[Episode, str, str]] = field(default_factory=list)  # (episode, job's id, sha): same audio
     present: set[str] = field(default_factory=set)                          # ids of every audio file, even bad
+    presets: dict[str, str] = field(default_factory=dict)                   # episode id: its decoding preset
 
 
 # --- what the transcripts hold, without reading them every run -----------------
@@ -329,6 +331,8 @@ class Ingest:
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
+        self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
+        self._episode_presets: dict[str, str] = {}   # this run's plan.presets
         self.state_path = self.layout.state_dir / "indexed.json"
         self._index_build = ""
         self._interrupts = _Interrupts()
@@ -403,6 +407,30 @@ class Ingest:
         report.results.append(EpisodeResult(episode_id, self._rel(path), "failed", duration=duration,
                                             error=error))
 
+    def options_for(self, preset_name: str) -> TranscribeOptions:
+        """The run's options with the decoding of ``preset_name``."""
+        if preset_name not in self._presets:
+            self._presets[preset_name] = with_preset(self.transcribe_options, preset_name)
+        return self._presets[preset_name]
+
+    def episode_preset(self, sidecar: Path | None) -> str:
+        """The preset a sidecar asks for (``preset:`` or ``noisy:``), else the run's.
+
+        Only sidecars that mention one are parsed, so a no-op run still reads no
+        YAML; a bad sidecar transcribes with the run's preset and fails when it
+        is indexed, with its error.
+        """
+        default = self.transcribe_options.preset
+        if sidecar is None:
+            return default
+        try:
+            raw = sidecar.read_bytes()
+            if b"preset" not in raw and b"noisy" not in raw:
+                return default
+            return load_sidecar(sidecar).preset or default
+        except (OSError, IndexerError):
+            return default
+
     def survey(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog,
                probe: bool = True) -> Plan:
         """Decide per audio file: transcribe, keep (maybe reindex), or copy a transcript.
@@ -410,11 +438,10 @@ class Ingest:
         ``probe``: measure the files to transcribe (ffprobe; a file ffmpeg cannot
         read fails here, before any work).
         """
-        fingerprint = self.transcribe_options.fingerprint()
         plan = Plan()
         files = [(path, episode_id(path.relative_to(self.layout.audio_dir))) for path in self.layout.audio_files()]
         owners = self._id_owners(files, catalog)
-        job_ids: dict[str, str] = {}
+        job_ids: dict[tuple[str, str], str] = {}   # (audio, decoding): the episode transcribing it
         for path, eid in files:
             if not self._matches(path, eid):
                 continue
@@ -431,28 +458,30 @@ class Ingest:
                 continue
             episode = Episode(eid, path, sidecar_for(path))
             speakers = self._speakers_for(episode)
+            preset_name = plan.presets[eid] = self.episode_preset(episode.sidecar_path)
+            fingerprint = self.options_for(preset_name).fingerprint()
             head = None if self.options.force else catalog.get(eid)
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
                 if head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
                 else:  # transcribed, but its speakers are missing or from other settings
-                    plan.jobs.append(Job(episode, sha, head.duration, st.st_size, speakers,
-                                         str(self.layout.transcript_path(eid))))
-            elif sha in job_ids:
-                plan.duplicates.append((episode, job_ids[sha], sha))
+                    plan.jobs.append(Job(episode, sha, head.duration, st.st_size, speakers=speakers,
+                                         existing=str(self.layout.transcript_path(eid)), preset=preset_name))
+            elif (sha, fingerprint) in job_ids:
+                plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
             elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
                 plan.copies.append((episode, source))
             elif not probe:
-                plan.jobs.append(Job(episode, sha, 0.0, st.st_size, speakers))
-                job_ids[sha] = eid
+                plan.jobs.append(Job(episode, sha, 0.0, st.st_size, speakers=speakers, preset=preset_name))
+                job_ids[(sha, fingerprint)] = eid
             else:
                 try:
                     info = audio.probe(path)
                 except IndexerError as e:
                     self._fail(report, eid, path, e)
                     continue
-                plan.jobs.append(Job(episode, sha, info.duration, st.st_size, speakers))
-                job_ids[sha] = eid
+                plan.jobs.append(Job(episode, sha, info.duration, st.st_size, speakers=speakers, preset=preset_name))
+                job_ids[(sha, fingerprint)] = eid
         return plan
 
     def _id_owners(self, files: list[tuple[Path, str]], catalog: TranscriptCatalog) -> dict[str, Path]:
@@ -598,6 +627,7 @@ class Ingest:
         self._recover()
         catalog.refresh()
         plan = self.survey(report, hashes, catalog)
+        self._episode_presets = plan.presets
         if plan.jobs and not self.options.scheduler:
             self._check_engine(plan.jobs)  # a wrong --model fails once, not once per episode
         index = self._open_index() if self.options.index else None
@@ -627,7 +657,8 @@ class Ingest:
             head = catalog.get(original)
             source = self.layout.transcript_path(original)
             with shield():
-                if head is None or head.fingerprint != report.fingerprint or head.audio_sha256 != sha:
+                expected = self.options_for(plan.presets[original]).fingerprint()
+                if head is None or head.fingerprint != expected or head.audio_sha256 != sha:
                     self._fail(report, episode.id, episode.audio_path,
                                f"{episode.audio_path}: same audio as {original}, which failed (fix that one)")
                     continue
@@ -642,14 +673,16 @@ class Ingest:
             catalog.forget(source)
             return
         result = EpisodeResult(episode.id, copy.audio_path, "copied", duration=copy.duration,
-                               segments=len(copy.segments), note=how)
+                               segments=len(copy.segments), note=how,
+                               preset=self._episode_presets.get(episode.id, ""))
         report.results.append(self._index_or_fail(index, episode, copy, indexed, result))
 
     def _finish_job(self, job: Job, outcome: JobResult, index, indexed, catalog) -> EpisodeResult:
         rel = self._rel(job.episode.audio_path)
         if outcome.transcript is None:
             log.warning("FAILED %s", printable(outcome.error))
-            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=outcome.error)
+            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=outcome.error,
+                                 preset=job.preset)
         transcript = outcome.transcript
         try:
             with writing(self.layout.transcript_path(job.episode.id)):
@@ -669,7 +702,8 @@ class Ingest:
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
             segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
-            note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2))
+            note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
+            preset=job.preset)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self._index_or_fail(index, job.episode, transcript, indexed, result)
@@ -681,7 +715,8 @@ class Ingest:
         for episode in current:
             head = catalog.get(episode.id)
             result = EpisodeResult(episode.id, self._rel(episode.audio_path), "unchanged",
-                                   duration=head.duration, segments=head.segments, suspect=head.suspect)
+                                   duration=head.duration, segments=head.segments, suspect=head.suspect,
+                                   preset=self._episode_presets.get(episode.id, ""))
             if index is not None and indexed.get(episode.id) != self.index_version(episode):
                 stale.append((episode, result))
             else:

@@ -70,7 +70,8 @@ def transcribe_options(func):
                         help="Transcription engine [default: faster-whisper].")(func)
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
     func = click.option("--preset", type=click.Choice(["fast", "accurate"]), default=None,
-                        help="fast = greedy (default); accurate = beam search, slower.")(func)
+                        help="fast = greedy (default); accurate = beam search, slower (noisy recordings). "
+                             "A sidecar's preset: or noisy: still wins for its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func
 
@@ -79,13 +80,10 @@ def build_options(base, model, engine, language, preset_name, threads):
     """Apply command-line choices over archive or preset defaults."""
     from dataclasses import replace
 
-    from .transcribe import preset
+    from .transcribe import with_preset
 
-    options = preset(preset_name) if preset_name else base
+    options = with_preset(base, preset_name) if preset_name else base
     changes = {"cpu_threads": threads}
-    if preset_name and base is not None:
-        changes.update(model=base.model, engine=base.engine, language=base.language,
-                       initial_prompt=base.initial_prompt)
     if model:
         changes["model"] = model
     if engine:
@@ -114,7 +112,7 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
     """
     from .archive import parse_speakers_mode
     from .speakers import SpeakerOptions, add_speakers, load_backend
-    from .transcribe import TranscribeOptions, glossary_prompt, load_engine, transcribe_file
+    from .transcribe import TranscribeOptions, glossary_prompt, transcribe_files
     from .transcript import export, get_exporter
 
     speaker_options = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
@@ -126,15 +124,11 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
         get_exporter(name)  # fail before any work on a bad format name
     options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
                             model, engine, language, preset, threads)
-    loaded = None
     failures = 0
-    for path in files:
+    for path, result in transcribe_files(files, options, progress=progress):
         try:
-            from .audio import probe
-
-            probe(path)  # a bad file fails in a second, before the model loads
-            loaded = loaded or load_engine(options)
-            result = transcribe_file(path, options, loaded, progress=progress)
+            if isinstance(result, IndexerError):
+                raise result
             if speaker_options.enabled:
                 backend = backend or load_backend(speaker_options)
                 result = add_speakers(path, result, speaker_options, backend)

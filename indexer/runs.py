@@ -45,6 +45,7 @@ class EpisodeResult:
     suspect: int = 0
     error: str = ""             # failed: which file, what is wrong, what to do
     note: str = ""              # not a failure, but worth a look ("no speech detected")
+    preset: str = ""            # the decoding preset of its transcript (archive.yaml, or its sidecar)
 
 
 @dataclass
@@ -88,6 +89,11 @@ class RunReport:
             where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
             lines.append(f"{audio_s / 3600:.2f} h of audio transcribed in {_duration(self.seconds)} "
                          f"({speed:.1f}× real time, {where})")
+        presets: dict[str, int] = {}
+        for r in done:
+            presets[r.preset or "?"] = presets.get(r.preset or "?", 0) + 1
+        if len(presets) > 1:
+            lines.append("presets: " + ", ".join(f"{name} {n}" for name, n in sorted(presets.items())))
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")

@@ -9,12 +9,15 @@ transcribes that speech. Timestamps are mapped back to the original audio.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import importlib
 import json
 import logging
+import math
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +28,7 @@ import numpy as np
 
 from . import audio
 from .archive import sha256_file
-from .errors import EngineError
+from .errors import EngineError, IndexerError
 from .models import ModelInfo, resolve_model
 from .progress import progress_bar
 from .transcript import FlagOptions, Segment, Transcript, Word, flag_segments
@@ -33,6 +36,12 @@ from .transcript import FlagOptions, Segment, Transcript, Word, flag_segments
 log = logging.getLogger("indexer")
 
 SR = audio.SAMPLE_RATE
+
+# CTranslate2's OpenMP threads sleep when they wait instead of spinning: on a
+# machine shared with other jobs, two threads on one window spun away 4× the
+# CPU time of one thread (50 vs 12 CPU seconds for the same two episodes); with
+# PASSIVE, 12.3. Read when ctranslate2 is first imported; the user's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass(frozen=True)
@@ -66,19 +75,26 @@ class TranscribeOptions:
     cpu_threads: int = 0
     window_seconds: float = 120.0              # decode this much at a time, cut at a pause
     flags: FlagOptions = field(default_factory=FlagOptions)
+    preset: str = "fast"                       # the name these settings came from (a label)
 
     def fingerprint(self) -> str:
-        """What decides whether an existing transcript is still up to date."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel")}
+        """What decides whether an existing transcript is still up to date: the
+        settings themselves (two presets that decode alike share a fingerprint)."""
+        relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel", "preset")}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 PRESETS: dict[str, TranscribeOptions] = {
     # Default: greedy decoding, the speed/accuracy trade-off measured in the README.
     "fast": TranscribeOptions(),
-    # Beam search: ~5 points better word error rate in a noisy bar, 1.5–2× slower.
-    "accurate": TranscribeOptions(beam_size=5),
+    # Beam search: under babble as accurate as plain faster-whisper (WER 0.192 vs
+    # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (README).
+    "accurate": TranscribeOptions(beam_size=5, preset="accurate"),
 }
+DEFAULT_PRESET = "fast"
+NOISY_PRESET = "accurate"   # what `noisy: true` asks for (README, "Decoding defaults, and why")
+# What a preset does not decide: where the model is, the language, the prompt, the threads.
+_NOT_DECODING = ("model", "engine", "language", "initial_prompt", "compute_type", "parallel", "cpu_threads")
 
 
 def preset(name: str) -> TranscribeOptions:
@@ -93,6 +109,13 @@ def whisper_languages() -> frozenset[str]:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
     return frozenset(_LANGUAGE_CODES)
+
+
+def with_preset(options: TranscribeOptions, name: str) -> TranscribeOptions:
+    """The decoding of preset ``name`` with everything else from ``options``."""
+    if name == options.preset:
+        return options
+    return replace(preset(name), **{k: getattr(options, k) for k in _NOT_DECODING})
 
 
 def glossary_prompt(glossary) -> str | None:
@@ -114,13 +137,35 @@ class Engine(Protocol):
         (times relative to ``samples``). ``prompt=False`` leaves out the glossary."""
 
 
-def parallel_plan(options: TranscribeOptions) -> tuple[int, int]:
-    """(windows at once, threads each). CTranslate2 gains little from a second
-    thread on one window (17.9× vs 18.7× real time here), so two windows on
-    one thread each nearly double the speed of a long file."""
-    cores = os.cpu_count() or 1
-    parallel = options.parallel or (1 if options.cpu_threads else cores)
-    return parallel, options.cpu_threads or max(1, cores // parallel)
+LOOKAHEAD_SECONDS = 30.0   # decoded past a window so that its cut can be chosen in a silence
+
+
+def expected_windows(duration: float, options: TranscribeOptions) -> int:
+    """Windows a file of ``duration`` seconds is cut into (known before decoding:
+    each cut falls at most ``window_seconds`` in)."""
+    if duration <= options.window_seconds + LOOKAHEAD_SECONDS:
+        return 1
+    return max(2, math.ceil(duration / options.window_seconds))
+
+
+def parallel_plan(options: TranscribeOptions, windows: int | None = None,
+                  cores: int | None = None) -> tuple[int, int]:
+    """(windows at once, threads each) for a file of ``windows`` windows (None: many).
+
+    Threads follow the work: one single-threaded window per core while there
+    are enough windows (two windows on one thread each are ~1.7× one window on
+    two, CTranslate2 gains little from a second thread on one window), and the
+    spare cores go to the windows there are when a file is shorter
+    (benchmarks/results/transcribe-split.md). An explicit ``parallel`` or
+    ``cpu_threads`` wins (the batch sets ``cpu_threads``: it already runs one
+    file per core).
+    """
+    cores = cores or os.cpu_count() or 1
+    if options.parallel or options.cpu_threads:
+        parallel = options.parallel or 1
+        return parallel, options.cpu_threads or max(1, cores // parallel)
+    parallel = max(1, min(cores, windows or cores))
+    return parallel, max(1, cores // parallel)
 
 
 class FasterWhisperEngine:
@@ -132,13 +177,35 @@ class FasterWhisperEngine:
                 f"faster-whisper needs a CTranslate2 model directory, got a {model.format} checkpoint",
                 model.path, "use --engine openai-whisper for .pt checkpoints",
             )
-        from faster_whisper import WhisperModel
-
         self.options = options
         self.model_info = model
-        self.parallel, threads = parallel_plan(options)
-        self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
-                                  cpu_threads=threads, num_workers=self.parallel)
+        # Loaded on first use, one per split of the cores: CTranslate2 fixes the
+        # workers (windows at once) and their threads when it loads a model.
+        self._models: dict[tuple[int, int], object] = {}   # shared with the sized copies
+        self._lock = threading.Lock()
+        self.parallel, self.threads = parallel_plan(options)
+        self._sized = False
+
+    @property
+    def model(self):
+        from faster_whisper import WhisperModel
+
+        with self._lock:
+            if (self.parallel, self.threads) not in self._models:
+                self._models[(self.parallel, self.threads)] = WhisperModel(
+                    str(self.model_info.path), device="cpu", compute_type=self.options.compute_type,
+                    cpu_threads=self.threads, num_workers=self.parallel)
+            return self._models[(self.parallel, self.threads)]
+
+    def sized_for(self, windows: int) -> "FasterWhisperEngine":
+        """This engine with the split of the cores for ``windows`` windows at most;
+        a sized engine keeps its split (several files sharing it, say)."""
+        if self._sized:
+            return self
+        sized = copy.copy(self)
+        sized.parallel, sized.threads = parallel_plan(self.options, windows)
+        sized._sized = True
+        return sized
 
     def transcribe(self, samples, language, prompt=True):
         o = self.options
@@ -230,6 +297,12 @@ def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | Non
     return engine_class(options.engine)(model or resolve_model(options.model), options)
 
 
+def sized(engine: Engine, windows: int) -> Engine:
+    """The engine split for ``windows`` windows at once, if it can re-split its cores."""
+    sized_for = getattr(engine, "sized_for", None)
+    return sized_for(windows) if sized_for else engine
+
+
 # --- windows, VAD and the time map ---------------------------------------------
 
 @dataclass(frozen=True)
@@ -293,7 +366,7 @@ def _cut_point(samples: np.ndarray, chunks: list[dict], target: int, use_vad: bo
 def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Iterator[Window]:
     """Decode ``path`` a window at a time, each cut at a silence."""
     window = int(options.window_seconds * SR)
-    lookahead = 30 * SR  # decoded past the window so the cut can be chosen in a silence
+    lookahead = int(LOOKAHEAD_SECONDS * SR)
     offset = 0.0
     while offset < duration - 0.01:
         samples = audio.decode(path, offset, (window + lookahead) / SR)
@@ -446,7 +519,7 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     path = Path(path)
     options = options or TranscribeOptions()
     info = audio.probe(path)
-    engine = engine or load_engine(options)
+    engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
     bar = _Progress(info.duration, path.name, progress)
     segments: list[Segment] = []
     language = options.language
@@ -468,3 +541,37 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         fingerprint=options.fingerprint(),
     )
+
+
+def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,
+                     progress: bool = False) -> Iterator[tuple[Path, Transcript | IndexerError]]:
+    """Transcribe several files with every core busy; yields ``(path, transcript)``,
+    or ``(path, error)`` for a file that cannot be transcribed (those first: each
+    file is probed before the model loads), then in the given order.
+
+    The cores are split for all the files' windows together, and as many files
+    as there are windows at once run side by side, sharing one loaded engine:
+    short files, one window each, then take one core each, as ``ingest`` does.
+    """
+    options = options or TranscribeOptions()
+    probed = []
+    for path in map(Path, paths):
+        try:
+            probed.append((path, audio.probe(path)))
+        except IndexerError as e:
+            yield path, e
+    if not probed:
+        return
+    windows = sum(expected_windows(info.duration, options) for _, info in probed)
+    shared = sized(engine or load_engine(options), windows)
+
+    def one(path: Path) -> Transcript | IndexerError:
+        try:
+            return transcribe_file(path, options, shared, progress=progress)
+        except IndexerError as e:
+            return e
+
+    with ThreadPoolExecutor(min(len(probed), max(1, shared.parallel)), thread_name_prefix="file") as pool:
+        futures = [pool.submit(one, path) for path, _ in probed]
+        for (path, _), future in zip(probed, futures):
+            yield path, future.result()

@@ -29,7 +29,7 @@ from .archive import Episode
 from .errors import IndexerError
 from .runs import RETRY_HINT, failure_line
 from .speakers import SpeakerOptions, add_speakers, load_backend
-from .transcribe import TranscribeOptions, load_engine, transcribe_file
+from .transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
 from .transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
@@ -40,12 +40,13 @@ WORKER_MEMORY_GB = 1.0  # a worker with the base model peaks at ~0.45 GB; leave 
 
 @dataclass(frozen=True)
 class Job:
-    episode: Episode            # without meta: sidecars matter to the index, not to Whisper
+    episode: Episode            # without meta: sidecars matter to the index (and to Whisper only by `preset`)
     sha256: str
     duration: float
     size: int = 0
     speakers: SpeakerOptions | None = None   # the episode's speaker settings (None: no stage)
     existing: str | None = None             # a current transcript: add speakers only, no transcription
+    preset: str = ""            # the sidecar's decoding preset when it has one ("": the run's)
 
 
 @dataclass
@@ -151,6 +152,8 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
     path = Path(job.episode.audio_path)
     tmp = None
     try:
+        if job.preset:
+            options = with_preset(options, job.preset)
         if remote and not options.cpu_threads:
             options = replace(options, cpu_threads=_dask_threads())
         if data is not None:
