@@ -137,7 +137,7 @@ class Lab:
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.5)
-        pytest.fail(f"JupyterLab did not answer within {SERVER_START:.0f} s:\n{self.tail()}")
+        pytest.fail(f"hung: JupyterLab did not answer after {SERVER_START:.0f} s:\n{self.tail()}")
 
     def tail(self) -> str:
         self.log.flush()

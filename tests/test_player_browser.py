@@ -26,12 +26,11 @@ import json
 import re
 import shutil
 import time
-import urllib.error
 from pathlib import Path
 
 import nbformat
 import pytest
-import test_browser as browser_tests  # its server, browser flags and page probes (not its time budget)
+import test_browser as browser_tests  # its JupyterLab server, browser flags and page probes
 from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
 
 from indexer import Archive
@@ -347,23 +346,6 @@ def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
 
 # --- JupyterLab ----------------------------------------------------------------------------------------
 
-class Lab(browser_tests.Lab):
-    """tests/test_browser.py's JupyterLab server (127.0.0.1, a token, quiet settings), waited for
-    with a hang guard instead of that module's time budget."""
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + HANG
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({self.process.returncode}):\n{self.tail()}")
-            try:
-                self.api("/api/status")
-                return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.5)
-        pytest.fail(f"hung: JupyterLab did not answer after {HANG:.0f} s:\n{self.tail()}")
-
-
 FILES_NOTEBOOK = "player-files.ipynb"
 LONG_NOTEBOOK = "player-two-hours.ipynb"
 
@@ -394,7 +376,7 @@ def lab(tmp_path_factory, archive):
                    # The clock starts when the cell that shows the player starts (imports done).
                    "import time\nstarted = time.time()\nprint(f'cell started at {started * 1000:.0f}')\n"
                    "context_player(EpisodeContext.build(transcript, meta))")
-    server = Lab(root, home)
+    server = browser_tests.Lab(root, home)
     try:
         server.wait_ready()
         yield server
