@@ -264,7 +264,7 @@ def _preset(data: dict, path: Path) -> str | None:
         return None
     from .transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
 
-    if name is not None and name not in PRESETS:
+    if name is not None and (not isinstance(name, str) or name not in PRESETS):
         raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
     if noisy is not None and not isinstance(noisy, bool):
         raise SidecarError(f"field 'noisy' must be true or false, got {noisy!r}", path)
@@ -426,6 +426,22 @@ class ArchiveLayout:
 
     def trash_path(self, episode_id: str, suffix: str = ".json") -> Path:
         return self._inside(self.trash_dir, f"{check_episode_id(episode_id)}{suffix}")
+
+    # What the archive keeps for itself: an export or a clip written there would replace a recording,
+    # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
+    MANAGED = ("audio", "transcripts", "index", "corrections", "runs", ".indexer")
+
+    def output_path(self, path: str | Path) -> Path:
+        """``path`` for an export or a clip, refused inside the archive's own folders."""
+        from .errors import StorageError
+
+        target = Path(path).resolve()
+        for name in self.MANAGED:
+            if target.is_relative_to((self.root / name).resolve()):
+                raise StorageError(f"{name}/ belongs to the archive: write exports and clips elsewhere", path)
+        if target.exists() and not target.is_file():
+            raise StorageError("exists and is not a regular file", path)
+        return Path(path)
 
     def audio_file(self, relative: str) -> Path | None:
         """``audio/<relative>`` (a transcript's ``audio_path``), or None if it names a place outside audio/.

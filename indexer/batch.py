@@ -413,12 +413,12 @@ class Ingest:
             self._presets[preset_name] = with_preset(self.transcribe_options, preset_name)
         return self._presets[preset_name]
 
-    def episode_preset(self, sidecar: Path | None) -> str:
-        """The preset a sidecar asks for (``preset:`` or ``noisy:``), else the run's.
+    def episode_preset(self, sidecar: Path | None) -> str | None:
+        """The preset a sidecar asks for (``preset:`` or ``noisy:``), else the run's;
+        None when the sidecar cannot be read.
 
         Only sidecars that mention one are parsed, so a no-op run still reads no
-        YAML; a bad sidecar transcribes with the run's preset and fails when it
-        is indexed, with its error.
+        YAML. A bad sidecar fails when its episode is indexed, with its error.
         """
         default = self.transcribe_options.preset
         if sidecar is None:
@@ -429,7 +429,7 @@ class Ingest:
                 return default
             return load_sidecar(sidecar).preset or default
         except (OSError, IndexerError):
-            return default
+            return None
 
     def survey(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog,
                probe: bool = True) -> Plan:
@@ -457,10 +457,17 @@ class Ingest:
                 self._fail(report, eid, path, e)
                 continue
             episode = Episode(eid, path, sidecar_for(path))
-            speakers = self._speakers_for(episode)
-            preset_name = plan.presets[eid] = self.episode_preset(episode.sidecar_path)
-            fingerprint = self.options_for(preset_name).fingerprint()
             head = None if self.options.force else catalog.get(eid)
+            asked = self.episode_preset(episode.sidecar_path)
+            if asked is None and head and head.audio_sha256 == sha:
+                # An unreadable sidecar says nothing about decoding or speakers: keep the transcript
+                # (its indexing fails with the sidecar's error) rather than transcribe it again.
+                plan.presets[eid] = self.transcribe_options.preset
+                plan.current.append(episode)
+                continue
+            speakers = self._speakers_for(episode)
+            preset_name = plan.presets[eid] = asked or self.transcribe_options.preset
+            fingerprint = self.options_for(preset_name).fingerprint()
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
                 if head.speakers == speakers.fingerprint():
                     plan.current.append(episode)

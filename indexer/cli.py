@@ -243,7 +243,7 @@ def name_speakers(episode, names, archive_dir):
 @main.command()
 @click.argument("query")
 @archive_option
-@click.option("--limit", "-n", type=int, default=20, show_default=True, help="Number of hits.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of hits.")
 @click.option("--speaker", help="Only segments of this speaker (name or part of it).")
 @click.option("--episode", multiple=True, help="Only this episode id (repeatable; '2011/*' for a prefix).")
 @click.option("--exclude-suspect", is_flag=True, help="Leave out segments flagged suspect.")
@@ -338,9 +338,10 @@ def quote(episode, start, end, archive_dir, clip_path, output_format):
     """
     from .api import Archive
 
-    found = Archive(archive_dir).quote(episode, start, end)
+    archive = Archive(archive_dir)
+    found = archive.quote(episode, start, end)
     if clip_path is not None:
-        found.export(clip_path)
+        found.export(archive.layout.output_path(clip_path))
     if output_format == "json":
         click.echo(found.to_json())
     elif output_format == "md":
@@ -374,7 +375,7 @@ def status(archive_dir, as_json):
 
 @main.command()
 @click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--every", "interval", type=float, default=300.0, show_default=True,
+@click.option("--every", "interval", type=click.FloatRange(min=1.0), default=300.0, show_default=True,
               help="Seconds between two looks at the archive.")
 @ingest_run_options
 @verbosity_options

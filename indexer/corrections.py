@@ -193,9 +193,7 @@ def speaker_correction(machine: Transcript, effective: Transcript, target: int |
                        name: str, meta: EpisodeMeta | None = None, author: str | None = None) -> Correction:
     """Name the speaker of one segment (``target`` an id) or of a time range ``(start, end)``."""
     meta = meta or EpisodeMeta()
-    name = name.strip()
-    if not name:
-        raise TranscriptError("a speaker name cannot be empty")
+    name = speaker_name(name)
     if isinstance(target, (tuple, list)):
         start, end = (float(t) for t in target)
         if end <= start:
@@ -436,15 +434,22 @@ def apply_names(transcript: Transcript, names: dict[str, str]) -> Transcript:
         for s in transcript.segments])
 
 
+def speaker_name(name, label: str = "a speaker") -> str:
+    """A speaker name as stored: text, not empty, no control characters (a newline in a
+    name would forge subtitle cues and log lines)."""
+    if not isinstance(name, str) or not name.strip():
+        raise TranscriptError(f"the name of {label} cannot be empty (a text), got {name!r}")
+    if re.search(r"[\x00-\x1f\x7f]", name):
+        raise TranscriptError(f"the name of {label} has a control character (a line break?): {name!r}")
+    return name.strip()
+
+
 def name_correction(transcript: Transcript, label: str, name: str, author: str | None = None) -> Correction:
     labels = transcript.speaker_labels
     if label not in labels:
         known = ", ".join(labels) or "none: the episode has no automatic speakers"
         raise TranscriptError(f"episode {transcript.episode_id!r} has no speaker {label!r} (labels: {known})")
-    name = str(name).strip()
-    if not name:
-        raise TranscriptError(f"the name of {label} cannot be empty")
-    return Correction("name", name, label, who=_who(author), when=_now())
+    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now())
 
 
 def _sidecar_names(archive_root: Path, transcript: Transcript) -> tuple[str, ...]:

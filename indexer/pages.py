@@ -32,7 +32,7 @@ from typing import Callable
 
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG
-from .errors import TranscriptError
+from .errors import TranscriptError, writing
 from .player import AudioSource, PlayerOptions, page_audio, player_data, player_html
 from .quotes import EpisodeContext, hms
 from .transcript import EXPORTERS, Segment, Transcript, get_exporter
@@ -287,6 +287,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
         raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     machine = machine_transcript(layout, episode_id)
     effective = with_corrections(layout.root, machine)
+    out = layout.output_path(out) if out is not None else None
     player = {}
     if fmt == "html":
         audio_path = layout.audio_file(machine.audio_path)
@@ -301,13 +302,20 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
 
 
 def _copy_beside(audio_path: Path, folder: Path) -> Path:
-    """The audio copied into ``folder`` (kept if an identical-looking copy is there)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / audio_path.name
-    source = audio_path.stat()
-    if not target.is_file() or target.stat().st_size != source.st_size or \
-            int(target.stat().st_mtime) != int(source.st_mtime):
-        shutil.copy2(audio_path, target)
+    """The audio copied into ``folder``; an identical copy already there is kept, and another
+    recording of the same name is never replaced (two episodes can share a file name)."""
+    import filecmp
+
+    from .errors import StorageError
+
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / audio_path.name
+        if target.exists() and not filecmp.cmp(audio_path, target, shallow=False):
+            raise StorageError(f"holds another recording named {audio_path.name}: export this page to another "
+                               "folder", folder)
+        if not target.exists():
+            shutil.copy2(audio_path, target)
     return target
 
 

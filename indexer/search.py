@@ -397,6 +397,8 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     options = options or SearchOptions()
     if options.match not in MATCH_MODES:
         raise QueryError(f"unknown match mode {options.match!r} (valid: {', '.join(MATCH_MODES)})")
+    if not isinstance(options.limit, int) or options.limit < 1:
+        raise QueryError(f"limit must be a whole number of hits, at least 1, got {options.limit!r}")
     searcher = index.searcher()
     schema = searcher.schema
     q = _rewrite(parse_query(schema, text), searcher).normalize()

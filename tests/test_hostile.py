@@ -464,3 +464,37 @@ def test_status_names_corrupt_transcripts(ingested):
     assert "gamma.json" in result.output, result.output
     data = json.loads(cli("status", ingested, "--json").output)
     assert any("gamma.json" in p for p in data["problems"]), data
+
+
+# --- found in the review after the merges: outputs, copies, names, limits ------------------------------
+
+@pytest.mark.parametrize("folder", ["audio", "transcripts", "index", ".indexer"])
+def test_an_export_or_a_clip_never_overwrites_the_archive(ingested, folder):
+    target = ingested / folder / "alpha.wav"
+    before = {p: p.read_bytes() for p in ingested.rglob("*") if p.is_file()}
+    assert_one_line_error(cli("export", "alpha", "--archive", ingested, "--format", "html", "--out", target),
+                          "belongs to the archive")
+    assert_one_line_error(cli("quote", "alpha", "0", "1", "--archive", ingested, "--clip", target),
+                          "belongs to the archive")
+    assert {p: p.read_bytes() for p in ingested.rglob("*") if p.is_file()} == before
+
+
+def test_copy_audio_never_replaces_another_recording_of_the_same_name(ingested, tmp_path):
+    pages = tmp_path / "pages"
+    assert cli("export", "alpha", "--archive", ingested, "--format", "html", "--out", pages / "a.html",
+               "--copy-audio").exit_code == 0
+    copied = (pages / "alpha.wav").read_bytes()
+    _write_wav(ingested / "audio" / "2012" / "alpha.wav", 5.0)        # another recording, the same file name
+    assert not ingest(ingested).failed
+    result = cli("export", "2012/alpha", "--archive", ingested, "--format", "html", "--out", pages / "b.html",
+                 "--copy-audio")
+    assert_one_line_error(result, "another recording named alpha.wav")
+    assert (pages / "alpha.wav").read_bytes() == copied
+
+
+@pytest.mark.parametrize("name", ["Eve\n\n99\n00:00:00,000 --> 00:09:00,000\nFORGED", "Eve\x1b[2J", None, "  "])
+def test_a_speaker_name_with_control_characters_is_refused(ingested, name):
+    with pytest.raises(IndexerError) as caught:
+        Archive(ingested).set_speaker("alpha", 0, name)
+    assert "\n" not in caught.value.one_line().replace("\\n", "")
+    assert not (ingested / "corrections").exists()

@@ -67,6 +67,7 @@ def test_archive_settings_name_the_preset(tmp_path, text, preset):
 @pytest.mark.parametrize("text, message", [
     ("preset: turbo\n", "field 'preset' must be one of fast, accurate, got 'turbo'"),
     ("noisy: often\n", "field 'noisy' must be true or false, got 'often'"),
+    ("preset: [accurate]\n", "field 'preset' must be"),  # a list: one line, not a TypeError
 ])
 def test_a_bad_preset_names_the_file_and_the_choices(tmp_path, text, message):
     for path, load in ((tmp_path / "archive.yaml", lambda: load_settings(tmp_path)),
@@ -161,3 +162,18 @@ def test_several_files_run_side_by_side_and_come_back_in_order(tmp_path):
     assert isinstance(results[0][1], AudioError)
     assert all(t.segments and t.episode_id == p.stem for p, t in results[1:])
     assert _SideBySide.most == 2   # two cores' worth of windows at once, from different files
+
+
+def test_a_typo_in_a_sidecar_never_transcribes_again(tmp_path):
+    """Found in review: an unreadable sidecar fell back to the run's preset, so the
+    episode made with `preset: accurate` was transcribed again, twice."""
+    root = make_archive(tmp_path / "archive", sidecars={"bar": "title: Bar\npreset: accurate\n"})
+    assert not ingest(root).failed and used(root, "bar")["beam_size"] == 5
+    (root / "audio" / "bar.yaml").write_text("title: Bar\npreset: accurate\ntitel: typo\n")
+    report = ingest(root)
+    assert {r.file: r.status for r in report.results}["bar.wav"] == "failed"   # the sidecar, named
+    assert "titel" in report.failed[0].error and "transcri" not in report.failed[0].note
+    assert used(root, "bar")["beam_size"] == 5                                  # the transcript is kept
+    (root / "audio" / "bar.yaml").write_text("title: Bar\npreset: accurate\n")
+    statuses = {r.file: r.status for r in ingest(root).results}
+    assert statuses["bar.wav"] == "reindexed" and statuses["calm.wav"] == "unchanged"
