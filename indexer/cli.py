@@ -117,11 +117,11 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
 
     speaker_options = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
                                      cpu_threads=threads or 0)
-    backend = None
-
     names = [f.strip() for f in formats.split(",") if f.strip()]
     for name in names:
         get_exporter(name)  # fail before any work on a bad format name
+    # Missing speaker weights fail here, once, before any transcription (found in review).
+    backend = load_backend(speaker_options) if speaker_options.enabled else None
     options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
                             model, engine, language, preset, threads)
     failures = 0
@@ -129,8 +129,7 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
         try:
             if isinstance(result, IndexerError):
                 raise result
-            if speaker_options.enabled:
-                backend = backend or load_backend(speaker_options)
+            if backend is not None:
                 result = add_speakers(path, result, speaker_options, backend)
             written = export(result, names, out_dir, stem=Path(path).stem)
             click.echo(printable(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "

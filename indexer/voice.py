@@ -30,7 +30,7 @@ HOP = 160            # 10 ms
 N_MELS = 40
 WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
 INSTALL_HINT = ("install the weights package with `pip install --no-deps resemblyzer==0.1.4` (no compiler "
-                "needed), or set `speakers: off` in archive.yaml")
+                "needed), or turn speakers off: `speakers: off` in archive.yaml, `--speakers off` for transcribe")
 
 
 def weights_path() -> Path:

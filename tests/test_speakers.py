@@ -413,3 +413,23 @@ def test_missing_speaker_weights_stop_ingest_with_one_line_saying_what_to_do(tmp
     assert "pip install --no-deps resemblyzer==0.1.4" in failure.error and "speakers: off" in failure.error
     assert "the run stopped here" in failure.error and "\n" not in failure.error
     assert not (root / "transcripts").exists()   # stopped before any work
+
+
+def test_transcribe_without_speaker_weights_stops_before_any_transcription(tmp_path, monkeypatch):
+    """Found in review: the CLI transcribed every file, then failed each one on the missing weights."""
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from indexer import transcribe, voice
+    from indexer.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(voice.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "resemblyzer" else real(name, *a))
+    calls = []
+    monkeypatch.setattr(transcribe, "transcribe_files", lambda *a, **k: calls.append(a) or iter(()))
+    result = CliRunner().invoke(main, ["transcribe", str(TEST_DATA / "espeak_fr.wav"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and calls == [] and not (tmp_path / "out").exists()
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and "--speakers off" in line
