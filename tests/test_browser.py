@@ -186,20 +186,27 @@ def lab(tmp_path_factory, executed_notebooks):
 
 @pytest.fixture(scope="module")
 def browser(lab, tmp_path_factory):
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def start_chromium(profile: Path, flags=CHROMIUM_FLAGS, hang: float = 180.0):
+    """Debian's Chromium through Debian's chromedriver, headless, with a fresh profile."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
+    for flag in flags:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    driver.set_page_load_timeout(hang)
+    driver.set_script_timeout(hang)
+    return driver
 
 
 @pytest.fixture(scope="module")

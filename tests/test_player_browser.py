@@ -45,17 +45,7 @@ TOLERANCE = 0.3       # seconds between the audio's time and the highlighted wor
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     browser_tests._require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser_tests.CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=browser_tests.CHROMEDRIVER))
-    driver.set_page_load_timeout(HANG)
-    driver.set_script_timeout(HANG)
+    driver = browser_tests.start_chromium(tmp_path_factory.mktemp("chromium-profile"), CHROMIUM_FLAGS, HANG)
     try:
         yield driver
     finally:
