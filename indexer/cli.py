@@ -125,6 +125,16 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
     options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
                             model, engine, language, preset, threads)
     failures = 0
+    # Two inputs with one file name would write the same outputs: the second is refused, not
+    # written over the first (found in review).
+    given, owners = len(files), {}
+    for path in files:
+        owner = owners.setdefault(Path(path).stem, path)
+        if owner != path:
+            failures += 1
+            click.echo(printable(f"error: {path}: its outputs would replace those of {owner} in {out_dir} "
+                                 "(transcribe it with another --out)"), err=True)
+    files = [path for path in files if owners[Path(path).stem] == path]
     for path, result in transcribe_files(files, options, progress=progress):
         try:
             if isinstance(result, IndexerError):
@@ -138,7 +148,7 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
             failures += 1
             click.echo(f"error: {e.one_line()}", err=True)
     if failures:
-        click.echo(f"{failures} of {len(files)} file(s) failed", err=True)
+        click.echo(f"{failures} of {given} file(s) failed", err=True)
         sys.exit(1)
 
 

@@ -176,6 +176,28 @@ def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
     assert transcript.segments and transcript.options["beam_size"] == 1
 
 
+def test_cli_never_writes_one_file_over_another_of_the_same_name(tmp_path, espeak_clip, monkeypatch):
+    """Found in review: a/talk.mp3 and b/talk.mp3 both went to OUT/talk.*, the second over the first."""
+    from indexer import transcribe
+    from indexer.testing import FAKE_ENGINE
+
+    real = transcribe.transcribe_files
+    monkeypatch.setattr(transcribe, "transcribe_files",  # the fake engine: the subject is the CLI
+                        lambda files, options, **k: real(files, replace(options, engine=FAKE_ENGINE), **k))
+    for folder, volume in (("a", "1.0"), ("b", "0.5")):
+        (tmp_path / folder).mkdir()
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(espeak_clip), "-af", f"volume={volume}",
+                        str(tmp_path / folder / "talk.wav")], check=True)
+    first, second = tmp_path / "a" / "talk.wav", tmp_path / "b" / "talk.wav"
+    result = CliRunner().invoke(main, ["transcribe", str(first), str(second), "--out", str(tmp_path / "out"),
+                                       "--speakers", "off", "-q"])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(second) in errors[0] and str(first) in errors[0]
+    assert "1 of 2 file(s) failed" in result.output
+    assert load_transcript(tmp_path / "out" / "talk.json").audio_path == str(first)
+
+
 def test_cli_bad_format_fails_before_any_work(tmp_path, espeak_clip):
     result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--format", "docx"])
     assert result.exit_code == 1 and "valid formats" in result.output
