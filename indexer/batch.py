@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Iterator
 
 from . import audio
-from .archive import (ArchiveLayout, ArchiveSettings, Episode, HashCache, atomic_write_text, episode_id,
-                      is_episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
+from .archive import (ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, HashCache, atomic_write_text,
+                      episode_id, is_episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
 from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
 from .errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
 from .progress import progress_bar
@@ -413,22 +413,13 @@ class Ingest:
             self._presets[preset_name] = with_preset(self.transcribe_options, preset_name)
         return self._presets[preset_name]
 
-    def episode_preset(self, sidecar: Path | None) -> str | None:
-        """The preset a sidecar asks for (``preset:`` or ``noisy:``), else the run's;
-        None when the sidecar cannot be read.
-
-        Only sidecars that mention one are parsed, so a no-op run still reads no
-        YAML. A bad sidecar fails when its episode is indexed, with its error.
-        """
-        default = self.transcribe_options.preset
-        if sidecar is None:
-            return default
+    @staticmethod
+    def _sidecar_meta(episode: Episode) -> EpisodeMeta | None:
+        """The episode's sidecar, read once for the survey (its preset and speaker settings);
+        None when it cannot be read: it fails when the episode is indexed, with its error."""
         try:
-            raw = sidecar.read_bytes()
-            if b"preset" not in raw and b"noisy" not in raw:
-                return default
-            return load_sidecar(sidecar).preset or default
-        except (OSError, IndexerError):
+            return load_sidecar(episode.sidecar_path)
+        except IndexerError:
             return None
 
     def survey(self, report: RunReport, hashes: HashCache, catalog: TranscriptCatalog,
@@ -458,15 +449,15 @@ class Ingest:
                 continue
             episode = Episode(eid, path, sidecar_for(path))
             head = None if self.options.force else catalog.get(eid)
-            asked = self.episode_preset(episode.sidecar_path)
-            if asked is None and head and head.audio_sha256 == sha:
+            meta = self._sidecar_meta(episode)
+            if meta is None and head and head.audio_sha256 == sha:
                 # An unreadable sidecar says nothing about decoding or speakers: keep the transcript
                 # (its indexing fails with the sidecar's error) rather than transcribe it again.
                 plan.presets[eid] = self.transcribe_options.preset
                 plan.current.append(episode)
                 continue
-            speakers = self._speakers_for(episode)
-            preset_name = plan.presets[eid] = asked or self.transcribe_options.preset
+            speakers = self._speakers_for(meta)
+            preset_name = plan.presets[eid] = (meta and meta.preset) or self.transcribe_options.preset
             fingerprint = self.options_for(preset_name).fingerprint()
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
                 if head.speakers == speakers.fingerprint():
@@ -509,13 +500,9 @@ class Ingest:
             owners[eid] = (made_from or paths)[0]
         return owners
 
-    def _speakers_for(self, episode: Episode) -> SpeakerOptions:
+    def _speakers_for(self, meta: EpisodeMeta | None) -> SpeakerOptions:
         """The episode's speaker settings: archive.yaml's, unless its sidecar has turns,
         one speaker, several names (the count) or its own ``speakers: auto | off | N``."""
-        try:
-            meta = load_sidecar(episode.sidecar_path)
-        except IndexerError:
-            meta = None  # a bad sidecar is reported when the episode is indexed
         options = replace(self.speaker_options, cpu_threads=self.speaker_options.cpu_threads or
                           self.transcribe_options.cpu_threads)
         return for_episode(options, meta) if meta is not None else options
