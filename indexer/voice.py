@@ -14,7 +14,6 @@ the same audio: cosine similarity of the embeddings > 0.9999.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 from functools import lru_cache
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .archive import sha256_file
 from .errors import ModelIntegrityError, ModelNotFoundError
 
 SAMPLE_RATE = 16_000
@@ -153,8 +153,4 @@ def _sha256(path: Path) -> str:
 
 @lru_cache(maxsize=4)
 def _sha256_cached(path: str, size: int, mtime: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(Path(path))  # keyed on size and mtime: hashed once per process
