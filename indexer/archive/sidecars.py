@@ -25,7 +25,7 @@ from typing import Iterator
 
 import yaml
 
-from .errors import EpisodeIdError, SidecarError, printable
+from ..errors import EpisodeIdError, SidecarError, printable
 
 AUDIO_EXTENSIONS = frozenset(
     ".mp3 .m4a .aac .wav .ogg .oga .opus .flac .wma .aiff .aif .mp4 .m4v .mov .mkv .webm .avi".split()
@@ -262,7 +262,7 @@ def _preset(data: dict, path: Path) -> str | None:
     name, noisy = data.get("preset"), data.get("noisy")
     if name is None and noisy is None:
         return None
-    from .transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
+    from ..transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
 
     if name is not None and (not isinstance(name, str) or name not in PRESETS):
         raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
@@ -433,7 +433,7 @@ class ArchiveLayout:
 
     def output_path(self, path: str | Path) -> Path:
         """``path`` for an export or a clip, refused inside the archive's own folders."""
-        from .errors import StorageError
+        from ..errors import StorageError
 
         target = Path(path).resolve()
         for name in self.MANAGED:
