@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .archive import atomic_write_text
+from .files import atomic_write_json, atomic_write_text
 from .errors import TranscriptError
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
@@ -139,7 +139,7 @@ def load_transcript(path: str | Path) -> Transcript:
 
 def save_transcript(transcript: Transcript, path: str | Path) -> Path:
     path = Path(path)
-    atomic_write_text(path, json.dumps(transcript.to_dict(), ensure_ascii=False, indent=1) + "\n")
+    atomic_write_json(path, transcript.to_dict(), ensure_ascii=False, indent=1)
     return path
 
 

@@ -1,0 +1,124 @@
+"""ArchiveLayout: where every file of an archive lives (the one place that builds those paths)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import EpisodeIdError, StorageError
+from .ids import check_episode_id, episode_id
+from .meta import Episode
+from .sidecars import load_sidecar, sidecar_for
+
+AUDIO_EXTENSIONS = frozenset(
+    ".mp3 .m4a .aac .wav .ogg .oga .opus .flac .wma .aiff .aif .mp4 .m4v .mov .mkv .webm .avi".split()
+)
+
+
+@dataclass(frozen=True)
+class ArchiveLayout:
+    root: Path
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "archive.yaml"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.root / "audio"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.root / "transcripts"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".indexer"
+
+    @property
+    def corrections_dir(self) -> Path:
+        return self.root / "corrections"
+
+    @property
+    def trash_dir(self) -> Path:
+        return self.state_dir / "trash"
+
+    def transcript_path(self, episode_id: str) -> Path:
+        return self._inside(self.transcripts_dir, f"{check_episode_id(episode_id)}.json")
+
+    def corrections_path(self, episode_id: str) -> Path:
+        return self._inside(self.corrections_dir, f"{check_episode_id(episode_id)}.json")
+
+    def trash_path(self, episode_id: str, suffix: str = ".json") -> Path:
+        return self._inside(self.trash_dir, f"{check_episode_id(episode_id)}{suffix}")
+
+    # What the archive keeps for itself: an export or a clip written there would replace a recording,
+    # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
+    MANAGED = ("audio", "transcripts", "index", "corrections", "runs", ".indexer")
+
+    def output_path(self, path: str | Path) -> Path:
+        """``path`` for an export or a clip, refused inside the archive's own folders."""
+        target = Path(path).resolve()
+        for name in self.MANAGED:
+            if target.is_relative_to((self.root / name).resolve()):
+                raise StorageError(f"{name}/ belongs to the archive: write exports and clips elsewhere", path)
+        if target.exists() and not target.is_file():
+            raise StorageError("exists and is not a regular file", path)
+        return Path(path)
+
+    def audio_file(self, relative: str) -> Path | None:
+        """``audio/<relative>`` (a transcript's ``audio_path``), or None if it names a place outside audio/.
+
+        Checked by its text only: audio files may be symbolic links to a
+        mounted store (the hash cache knows such files), and are only read.
+        """
+        if not relative or Path(relative).is_absolute() or ".." in Path(relative).parts:
+            return None
+        return self.audio_dir / relative
+
+    @staticmethod
+    def _inside(folder: Path, relative: str) -> Path:
+        """``folder / relative``, refused if it resolves (symbolic links followed) outside ``folder``.
+
+        Only a link below ``folder`` can lead out of it (an id has no ``..``), so
+        the full resolution is paid for those alone: one lstat per part instead
+        of a resolve() of the whole path, which made a no-op ingest of 1,000
+        episodes 2.4x slower (8,000 paths).
+        """
+        path = folder / relative
+        prefix, parts = str(folder), relative.split("/")
+        links = ".." in parts
+        for part in parts:  # strings, not pathlib: this runs for every episode of every run
+            prefix = f"{prefix}/{part}"
+            links = links or os.path.islink(prefix)
+        if links:
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise EpisodeIdError(f"resolves outside {folder.name}/ (a symbolic link?)", path,
+                                     "only files inside the archive are read or written")
+        return path
+
+    def audio_files(self) -> Iterator[Path]:
+        if not self.audio_dir.is_dir():
+            return
+        for path in sorted(self.audio_dir.rglob("*")):
+            if path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith("."):
+                yield path
+
+    def episode_for(self, audio_path: Path) -> Episode:
+        """Build the episode for one audio file; raises SidecarError for a bad sidecar."""
+        sidecar = sidecar_for(audio_path)
+        rel = audio_path.relative_to(self.audio_dir)
+        return Episode(episode_id(rel), audio_path, sidecar, load_sidecar(sidecar))
+
+    def episode_id_of(self, audio_path: Path) -> str:
+        return episode_id(audio_path.relative_to(self.audio_dir))
