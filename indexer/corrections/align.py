@@ -47,9 +47,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, atomic_write_text, is_episode_id
-from .errors import IndexerError, TranscriptError
-from .transcript import Segment, Transcript, Word, load_transcript
+from ..archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, atomic_write_text, is_episode_id
+from ..errors import IndexerError, TranscriptError
+from ..transcript import Segment, Transcript, Word, load_transcript
 
 log = logging.getLogger("indexer")
 
