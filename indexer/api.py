@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, load_settings
-from .corrections import load_corrections, with_corrections
+from .corrections import effective_episode, load_corrections
 from .errors import IndexerError, writing
 from .index import IndexOptions, TranscriptIndex
 from .search import Hits, SearchOptions, search
@@ -127,7 +127,7 @@ class Archive:
                         episode = self.layout.episode_for(path)
                         meta, audio_path = episode.meta, self._relative(episode.audio_path)
                     # Editors' corrections are an overlay: index the effective transcript.
-                    effective = with_corrections(self.root, transcript)
+                    effective = effective_episode(self.layout, transcript, meta).transcript
                 except IndexerError as e:
                     skipped.append(f"{e.one_line()}; {transcript.episode_id} left out of the index")
                     continue
@@ -148,13 +148,13 @@ class Archive:
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
-        transcript = with_corrections(self.root, self.transcript(episode_id))
+        machine = self.transcript(episode_id)
         episode = self.episode(episode_id)
-        meta = episode.meta if episode else EpisodeMeta()
-        audio_path = self._relative(episode.audio_path) if episode else transcript.audio_path
+        shown = effective_episode(self.layout, machine, episode.meta if episode else EpisodeMeta())
+        audio_path = self._relative(episode.audio_path) if episode else machine.audio_path
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(transcript, meta, audio_path)
+        return self._index.update_episode(shown.transcript, shown.meta, audio_path)
 
     # -- quotes and corrections ---------------------------------------------------
 

@@ -237,13 +237,13 @@ def name_speakers(episode, names, archive_dir):
     Example: indexer name-speakers table-ronde S1="Claire Dubois" S2="Julien Morel" --archive archive
     """
     from .api import Archive
-    from .errors import TranscriptError
+    from .errors import SpeakerNameError
 
     pairs = {}
     for item in names:
         label, eq, name = item.partition("=")
         if not eq:
-            raise TranscriptError(f"expected LABEL=NAME, got {item!r}", hint='e.g. S1="Claire Dubois"')
+            raise SpeakerNameError(f"expected LABEL=NAME, got {item!r}", hint='e.g. S1="Claire Dubois"')
         pairs[label.strip()] = name
     for correction in Archive(archive_dir).name_speakers(episode, pairs):
         click.echo(f"{correction.before} = {correction.after}")

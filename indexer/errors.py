@@ -124,3 +124,11 @@ def writing(where: str | Path | None = None):
         if error is None:
             raise
         raise error from e
+
+
+class CorrectionError(IndexerError):
+    """A correction cannot be made: no such segment, an empty time range, an unknown speaker label."""
+
+
+class SpeakerNameError(CorrectionError):
+    """A speaker name is empty or has a control character, or a LABEL=NAME pair is malformed."""

@@ -15,7 +15,7 @@ from indexer.corrections import (
     Correction, add_correction, align_words, apply_corrections, corrections_path, load_corrections,
     stale_corrections,
 )
-from indexer.errors import TranscriptError
+from indexer.errors import CorrectionError, IndexerError, SpeakerNameError, TranscriptError
 from indexer.transcript import Word, load_transcript, save_transcript
 
 from test_quotes import EPISODE, SEGMENTS, build_quote_archive, make_transcript
@@ -136,16 +136,18 @@ def test_a_damaged_overlay_names_the_file(archive):
         load_corrections(archive.root, EPISODE)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda a: a.correct(EPISODE, 42, "x"), "has no segment 42"),
-    (lambda a: a.correct("nope", 1, "x"), "unknown episode 'nope'"),
-    (lambda a: a.set_speaker(EPISODE, (20, 10), "Julie"), "ends (10 s) before it starts (20 s)"),
-    (lambda a: a.set_speaker(EPISODE, (40, 50), "Julie"), "no segment"),
-    (lambda a: a.set_speaker(EPISODE, 1, "  "), "cannot be empty"),
+@pytest.mark.parametrize("call, kind, message", [
+    (lambda a: a.correct(EPISODE, 42, "x"), CorrectionError, "has no segment 42"),
+    (lambda a: a.correct("nope", 1, "x"), TranscriptError, "unknown episode 'nope'"),
+    (lambda a: a.set_speaker(EPISODE, (20, 10), "Julie"), CorrectionError, "ends (10 s) before it starts (20 s)"),
+    (lambda a: a.set_speaker(EPISODE, (40, 50), "Julie"), CorrectionError, "no segment"),
+    (lambda a: a.set_speaker(EPISODE, 1, "  "), SpeakerNameError, "cannot be empty"),
+    (lambda a: a.set_speaker(EPISODE, 1, "Julie\nFAKE"), SpeakerNameError, "has a control character"),
 ])
-def test_bad_corrections_are_one_line_errors(archive, call, message):
-    with pytest.raises(TranscriptError) as info:
+def test_bad_corrections_are_one_line_errors(archive, call, kind, message):
+    with pytest.raises(IndexerError) as info:
         call(archive)
+    assert type(info.value) is kind
     assert message in str(info.value) and "\n" not in str(info.value)
     assert not corrections_path(archive.root, EPISODE).exists()
 

@@ -24,7 +24,7 @@ from indexer import Archive, audio, speakers
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.batch import Ingest, IngestOptions
 from indexer.corrections import with_corrections
-from indexer.errors import SidecarError, TranscriptError
+from indexer.errors import CorrectionError, SidecarError, SpeakerNameError
 from indexer.archive import SpeakerTurn
 from indexer.speakers import SpeakerOptions, agglomerate, assign_speakers
 from indexer.testing import FAKE_ENGINE
@@ -244,9 +244,9 @@ def test_sidecar_names_name_labels_in_order_of_first_appearance(labelled_archive
 
 
 def test_naming_an_unknown_label_is_one_clear_error(labelled_archive):
-    with pytest.raises(TranscriptError, match=r"no speaker 'S3' \(labels: S1, S2\)"):
+    with pytest.raises(CorrectionError, match=r"no speaker 'S3' \(labels: S1, S2\)"):
         labelled_archive.name_speakers("debat", {"S3": "Personne"})
-    with pytest.raises(TranscriptError, match="cannot be empty"):
+    with pytest.raises(SpeakerNameError, match="cannot be empty"):
         labelled_archive.name_speakers("debat", {"S1": "  "})
     assert labelled_archive.corrections("debat") == []
 

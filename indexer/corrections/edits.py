@@ -1,0 +1,83 @@
+"""Making one correction from an editor's request: a segment's text, a speaker, a label's name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import re
+
+from ..archive import EpisodeMeta
+from ..errors import CorrectionError, SpeakerNameError
+from ..transcript import Segment, Transcript
+from .overlay import Correction
+
+
+def _who(author: str | None) -> str:
+    if author:
+        return author
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (containers without a passwd entry)
+        return "unknown"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _segment(transcript: Transcript, segment_id: int) -> Segment:
+    for seg in transcript.segments:
+        if seg.id == segment_id:
+            return seg
+    ids = [s.id for s in transcript.segments]
+    span = f"{ids[0]}–{ids[-1]}" if ids else "none"
+    raise CorrectionError(f"episode {transcript.episode_id!r} has no segment {segment_id!r} (ids: {span})",
+                          hint="use the segment_id of a search hit")
+
+
+def text_correction(machine: Transcript, effective: Transcript, segment_id: int, text: str,
+                    author: str | None = None) -> Correction:
+    """A correction replacing the text of segment ``segment_id`` (ids of the machine transcript)."""
+    seg = _segment(machine, segment_id)
+    shown = next((s.text for s in effective.segments if s.id == segment_id), seg.text)
+    return Correction("text", text.strip(), shown.strip(), seg.id, seg.start, seg.end, seg.text.strip(),
+                      _who(author), _now())
+
+
+def speaker_correction(machine: Transcript, effective: Transcript, target: int | tuple[float, float],
+                       name: str, meta: EpisodeMeta | None = None, author: str | None = None) -> Correction:
+    """Name the speaker of one segment (``target`` an id) or of a time range ``(start, end)``."""
+    meta = meta or EpisodeMeta()
+    name = speaker_name(name)
+    if isinstance(target, (tuple, list)):
+        start, end = (float(t) for t in target)
+        if end <= start:
+            raise CorrectionError(f"speaker range ends ({end:g} s) before it starts ({start:g} s)")
+        touched = [s for s in effective.segments if start <= (s.start + s.end) / 2 <= end]
+        if not touched:
+            raise CorrectionError(f"no segment of episode {machine.episode_id!r} lies in {start:g}–{end:g} s")
+        before = ", ".join(sorted({s.speaker or meta.speaker_at(s.start, s.end) or "?" for s in touched}))
+        return Correction("speaker", name, before, None, start, end, "", _who(author), _now())
+    seg = _segment(machine, int(target))
+    shown = next((s for s in effective.segments if s.id == seg.id), seg)
+    before = shown.speaker or meta.speaker_at(seg.start, seg.end)
+    return Correction("speaker", name, before, seg.id, seg.start, seg.end, seg.text.strip(),
+                      _who(author), _now())
+
+
+def speaker_name(name, label: str = "a speaker") -> str:
+    """A speaker name as stored: text, not empty, no control characters (a newline in a
+    name would forge subtitle cues and log lines)."""
+    if not isinstance(name, str) or not name.strip():
+        raise SpeakerNameError(f"the name of {label} cannot be empty (a text), got {name!r}")
+    if re.search(r"[\x00-\x1f\x7f]", name):
+        raise SpeakerNameError(f"the name of {label} has a control character (a line break?): {name!r}")
+    return name.strip()
+
+
+def name_correction(transcript: Transcript, label: str, name: str, author: str | None = None) -> Correction:
+    labels = transcript.speaker_labels
+    if label not in labels:
+        known = ", ".join(labels) or "none: the episode has no automatic speakers"
+        raise CorrectionError(f"episode {transcript.episode_id!r} has no speaker {label!r} (labels: {known})")
+    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now())

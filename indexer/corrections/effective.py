@@ -1,0 +1,108 @@
+"""The effective episode: machine transcript → corrections → speaker names, with the episode's metadata.
+
+What the index, the quotes, the pages, the player and the statistics show.
+:func:`effective_episode` is the one place that puts these steps together.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, is_episode_id
+from ..errors import IndexerError, TranscriptError
+from ..transcript import Transcript, load_transcript
+from .align import apply_corrections
+from .names import apply_names, names_in_sidecar, speaker_names
+from .overlay import Correction, load_corrections
+
+
+@dataclass(frozen=True)
+class EffectiveEpisode:
+    """One episode as shown: each caller takes what it needs."""
+
+    machine: Transcript                 # the transcript as the machine wrote it (never edited)
+    transcript: Transcript              # corrections applied, automatic speakers named
+    meta: EpisodeMeta                   # the sidecar's metadata (empty if the audio is gone)
+    corrections: tuple[Correction, ...]  # the overlay, oldest first (stale ones included)
+
+    @property
+    def episode_id(self) -> str:
+        return self.machine.episode_id
+
+
+def effective_episode(layout: ArchiveLayout, machine: Transcript | str, meta: EpisodeMeta | None = None,
+                      error: type[IndexerError] = TranscriptError) -> EffectiveEpisode:
+    """The episode ``machine`` (a machine transcript, or an episode id to load it) as shown.
+
+    ``meta`` is the episode's sidecar metadata when the caller has it already
+    (ingest, reindex); else it is read from the sidecar beside the transcript's
+    audio (a bad sidecar raises SidecarError). An unknown id raises ``error``
+    (:func:`machine_transcript`), a damaged overlay TranscriptError.
+    """
+    if isinstance(machine, str):
+        machine = machine_transcript(layout, machine, error)
+    corrections = tuple(load_corrections(layout.root, machine.episode_id))
+    meta = episode_meta(layout, machine) if meta is None else meta
+    transcript = corrected(machine, corrections, names_in_sidecar(machine, meta))
+    return EffectiveEpisode(machine, transcript, meta, corrections)
+
+
+def corrected(machine: Transcript, corrections: Sequence[Correction], sidecar_names: Sequence[str] = ()) -> Transcript:
+    """``machine`` with ``corrections`` applied and its automatic speakers named (sidecar, then name corrections)."""
+    effective = apply_corrections(machine, corrections)
+    return apply_names(effective, speaker_names(machine, corrections, sidecar_names))
+
+
+def with_corrections(archive_root: str | Path, transcript: Transcript) -> Transcript:
+    """The effective transcript alone (:func:`effective_episode` also gives the metadata).
+
+    A bad sidecar does not stop it: the automatic speakers then stay unnamed
+    (ingest reports the sidecar).
+    """
+    corrections = load_corrections(archive_root, transcript.episode_id)
+    return corrected(transcript, corrections, _sidecar_names(ArchiveLayout(Path(archive_root)), transcript))
+
+
+def names_of_speakers(archive_root: str | Path, transcript: Transcript,
+                      corrections: Sequence[Correction] | None = None) -> dict[str, str]:
+    """The names given to the episode's automatic labels (sidecar, then name corrections)."""
+    if not transcript.speaker_labels:
+        return {}
+    if corrections is None:
+        corrections = load_corrections(archive_root, transcript.episode_id)
+    return speaker_names(transcript, corrections, _sidecar_names(ArchiveLayout(Path(archive_root)), transcript))
+
+
+def _sidecar_names(layout: ArchiveLayout, transcript: Transcript) -> tuple[str, ...]:
+    if not transcript.speaker_labels:
+        return ()
+    try:
+        return names_in_sidecar(transcript, episode_meta(layout, transcript))
+    except IndexerError:
+        return ()  # a bad sidecar is reported by ingest; labels stay unnamed here
+
+
+def episode_meta(layout: ArchiveLayout, transcript: Transcript) -> EpisodeMeta:
+    """The episode's sidecar metadata, or an empty one if its audio is gone."""
+    audio_path = layout.audio_file(transcript.audio_path)
+    if audio_path is None or not audio_path.is_file():
+        return EpisodeMeta()
+    return layout.episode_for(audio_path).meta
+
+
+def machine_transcript(layout: ArchiveLayout, episode_id: str,
+                       error: type[IndexerError] = TranscriptError) -> Transcript:
+    """The episode's machine transcript; ``error`` (a one-liner with close ids) if there is none."""
+    valid = is_episode_id(episode_id)
+    path = layout.transcript_path(episode_id) if valid else None  # EpisodeIdError for a link out of the archive
+    if path is None or not path.is_file():
+        known = sorted(p.relative_to(layout.transcripts_dir).with_suffix("").as_posix()
+                       for p in layout.transcripts_dir.rglob("*.json")) if layout.transcripts_dir.is_dir() else []
+        close = difflib.get_close_matches(str(episode_id), known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else EPISODE_ID_HINT
+        problem = "no transcript" if valid else "not a valid episode id"
+        raise error(f"unknown episode {episode_id!r}: {problem}", path, hint)
+    return load_transcript(path)
