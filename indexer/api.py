@@ -49,6 +49,18 @@ class Archive:
     def settings(self) -> ArchiveSettings:
         return load_settings(self.root)
 
+    def working_copy(self, path: str | Path) -> "Archive":
+        """A copy of this archive in ``path`` (new or empty), to correct and try things on; this one is untouched.
+
+        Audio files are symbolic links to this archive's, everything else is
+        copied, ``runs/`` and ``.indexer/`` are left out; a ``path`` inside the
+        archive or not empty is refused (see :func:`indexer.archive.working_copy.copy_archive`).
+        """
+        from .archive.working_copy import copy_archive
+
+        with writing(path):
+            return Archive(copy_archive(self.layout, path).root, self.index_options)
+
     # -- episodes and transcripts ----------------------------------------------
 
     def episodes(self) -> Iterator[Episode]:

@@ -132,3 +132,7 @@ class CorrectionError(IndexerError):
 
 class SpeakerNameError(CorrectionError):
     """A speaker name is empty or has a control character, or a LABEL=NAME pair is malformed."""
+
+
+class WorkingCopyError(StorageError):
+    """A working copy of an archive cannot go there: inside the archive, or a folder that is not empty."""

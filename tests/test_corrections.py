@@ -12,13 +12,15 @@ import pytest
 
 from indexer import Archive
 from indexer.corrections import (
-    Correction, add_correction, align_words, apply_corrections, corrections_path, load_corrections,
-    stale_corrections,
+    Correction, add_correction, align_words, apply_corrections, corrections_path, effective_episode,
+    load_corrections, stale_corrections, with_corrections,
 )
-from indexer.errors import CorrectionError, IndexerError, SpeakerNameError, TranscriptError
+from indexer.errors import (CorrectionError, IndexerError, QuoteError, SpeakerNameError, TranscriptError,
+                            WorkingCopyError)
 from indexer.transcript import Word, load_transcript, save_transcript
 
-from test_quotes import EPISODE, SEGMENTS, build_quote_archive, make_transcript
+from conftest import archive_fingerprint
+from test_quotes import EPISODE, SEGMENTS, TITLE, build_quote_archive, make_transcript
 
 FIXED = "Aujourd'hui on parle de communauté avec Tweetdeck et ses amis."
 
@@ -205,6 +207,57 @@ def test_batch_indexing_applies_corrections(archive):
     ingest._index_episode(archive.index, episode, archive.transcript(EPISODE), {})
     archive.index.close()
     assert archive.search("tweetdeck") and not archive.search("trucmuche")
+
+
+def test_effective_episode_is_the_machine_transcript_as_shown_with_its_meta(archive):
+    archive.correct(EPISODE, 1, FIXED)
+    archive.set_speaker(EPISODE, 2, "Julie")
+    shown = effective_episode(archive.layout, EPISODE)
+    assert shown.episode_id == EPISODE and shown.machine == archive.transcript(EPISODE)
+    assert shown.transcript.segments[1].text == FIXED and shown.transcript.segments[2].speaker == "Julie"
+    assert shown.meta.title == TITLE and [c.kind for c in shown.corrections] == ["text", "speaker"]
+    assert effective_episode(archive.layout, shown.machine).transcript == shown.transcript
+    assert with_corrections(archive.root, shown.machine) == shown.transcript
+    with pytest.raises(QuoteError, match="unknown episode 'nope'"):
+        effective_episode(archive.layout, "nope", error=QuoteError)
+
+
+# --- a working copy ---------------------------------------------------------------------------
+
+def test_a_working_copy_takes_corrections_and_leaves_the_archive_untouched(archive, tmp_path):
+    (archive.root / "runs").mkdir()
+    (archive.root / "runs" / "ingest-1.json").write_text("{}")
+    (archive.root / ".indexer").mkdir()
+    before = archive_fingerprint(archive.root)
+    copy = archive.working_copy(tmp_path / "work" / "copy")
+    assert copy.root == tmp_path / "work" / "copy" and copy.index_options == archive.index_options
+    audio = copy.layout.audio_dir / f"{EPISODE}.mp3"
+    assert audio.is_symlink() and audio.resolve() == (archive.layout.audio_dir / f"{EPISODE}.mp3").resolve()
+    assert not copy.layout.transcript_path(EPISODE).is_symlink()
+    assert (copy.layout.audio_dir / f"{EPISODE}.yaml").is_file() and not (copy.root / "runs").exists()
+    assert not copy.layout.state_dir.exists()
+    copy.correct(EPISODE, 1, FIXED)
+    assert copy.search("tweetdeck") and copy.quote(EPISODE, 11.1, 11.8).text == "Tweetdeck"
+    assert archive_fingerprint(archive.root) == before
+    assert Archive(archive.root).search("trucmuche") and not Archive(archive.root).search("tweetdeck")
+
+
+@pytest.mark.parametrize("where, message", [
+    (lambda archive, tmp: archive.root / "transcripts" / "copy", "inside the archive it would copy"),
+    (lambda archive, tmp: archive.root, "inside the archive it would copy"),
+    (lambda archive, tmp: tmp.joinpath("full").mkdir() or tmp.joinpath("full", "x").write_text("x") and tmp / "full",
+     "exists and is not an empty folder"),
+    (lambda archive, tmp: tmp.joinpath("file").write_text("x") and tmp / "file", "exists and is not an empty folder"),
+])
+def test_a_working_copy_is_refused_in_one_line(archive, tmp_path, where, message):
+    before = archive_fingerprint(archive.root)
+    with pytest.raises(WorkingCopyError) as info:
+        archive.working_copy(where(archive, tmp_path))
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert archive_fingerprint(archive.root) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert archive.working_copy(empty).transcripts()
 
 
 # --- speakers -----------------------------------------------------------------------------

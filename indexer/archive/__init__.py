@@ -20,10 +20,12 @@ from .meta import Chapter, Episode, EpisodeMeta, SpeakerTurn
 from .settings import ArchiveSettings, load_settings
 from .sidecars import (MAX_SIDECAR_BYTES, SIDECAR_EXTENSIONS, SPEAKER_MODES, load_sidecar, parse_sidecar,
                        parse_speakers_mode, parse_timecode, sidecar_for)
+from .working_copy import copy_archive
 
 __all__ = [
     "AUDIO_EXTENSIONS", "EPISODE_ID", "EPISODE_ID_HINT", "MAX_SIDECAR_BYTES", "SIDECAR_EXTENSIONS", "SPEAKER_MODES",
     "ArchiveLayout", "ArchiveSettings", "Chapter", "Episode", "EpisodeMeta", "HashCache", "SpeakerTurn",
-    "atomic_write_text", "check_episode_id", "episode_id", "is_episode_id", "load_settings", "load_sidecar",
-    "parse_sidecar", "parse_speakers_mode", "parse_timecode", "pid_alive", "safe_url", "sha256_file", "sidecar_for",
+    "atomic_write_text", "check_episode_id", "copy_archive", "episode_id", "is_episode_id", "load_settings",
+    "load_sidecar", "parse_sidecar", "parse_speakers_mode", "parse_timecode", "pid_alive", "safe_url", "sha256_file",
+    "sidecar_for",
 ]
