@@ -17,10 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, load_settings
+from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, copy_archive, load_settings
 from .corrections import effective_episode, load_corrections
 from .errors import IndexerError, writing
-from .index import IndexOptions, TranscriptIndex
+from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
@@ -50,14 +50,8 @@ class Archive:
         return load_settings(self.root)
 
     def working_copy(self, path: str | Path) -> "Archive":
-        """A copy of this archive in ``path`` (new or empty), to correct and try things on; this one is untouched.
-
-        Audio files are symbolic links to this archive's, everything else is
-        copied, ``runs/`` and ``.indexer/`` are left out; a ``path`` inside the
-        archive or not empty is refused (see :func:`indexer.archive.working_copy.copy_archive`).
-        """
-        from .archive.working_copy import copy_archive
-
+        """A copy in ``path`` (new or empty) to correct and try things on, this archive untouched: audio
+        linked, the rest copied (:func:`~indexer.archive.copy_archive` says what it copies and refuses)."""
         with writing(path):
             return Archive(copy_archive(self.layout, path).root, self.index_options)
 
@@ -197,21 +191,17 @@ class Archive:
     def correct(self, episode: str, segment_id: int, text: str, author: str | None = None):
         """Replace a segment's text (stored in ``corrections/``, never in the transcript) and reindex it."""
         from .corrections import correct
-        from .index import index_exists
 
-        index = self.index if index_exists(self.layout.index_dir) else None
         with writing(self.layout.corrections_dir):
-            return correct(self.layout, index, episode, segment_id, text, author)
+            return correct(self.layout, self._built_index(), episode, segment_id, text, author)
 
     def set_speaker(self, episode: str, target: int | tuple[float, float], name: str,
                     author: str | None = None):
         """Name the speaker of a segment (its id) or of a ``(start, end)`` range, and reindex."""
         from .corrections import set_speaker
-        from .index import index_exists
 
-        index = self.index if index_exists(self.layout.index_dir) else None
         with writing(self.layout.corrections_dir):
-            return set_speaker(self.layout, index, episode, target, name, author)
+            return set_speaker(self.layout, self._built_index(), episode, target, name, author)
 
     def name_speakers(self, episode: str, names: dict[str, str], author: str | None = None):
         """Name the automatic speakers of an episode, ``{"S1": "Sandra", "S2": "Julien"}``.
@@ -220,14 +210,16 @@ class Archive:
         the names reach search (``speaker:``), hits, quotes, citations and pages.
         """
         from .corrections import name_speakers
-        from .index import index_exists
 
-        index = self.index if index_exists(self.layout.index_dir) else None
-        return name_speakers(self.layout, index, episode, names, author)
+        return name_speakers(self.layout, self._built_index(), episode, names, author)
 
     def corrections(self, episode: str) -> list:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
         return load_corrections(self.root, episode)
+
+    def _built_index(self) -> TranscriptIndex | None:
+        """The index, or None if there is none yet: a correction is then stored, and indexed by the next ingest."""
+        return self.index if index_exists(self.layout.index_dir) else None
 
     # -- statistics and pages --------------------------------------------------------
 

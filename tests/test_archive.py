@@ -4,9 +4,10 @@
 import pytest
 
 from indexer.archive import (
-    ArchiveLayout, HashCache, episode_id, load_settings, load_sidecar, parse_timecode,
+    ArchiveLayout, HashCache, episode_id, load_settings, load_sidecar, parse_timecode, sha256_file,
 )
 from indexer.errors import SidecarError
+from indexer.files import atomic_write_json, read_json
 
 
 @pytest.mark.parametrize("path, expected", [
@@ -121,3 +122,23 @@ def test_hash_cache_reuses_by_size_and_mtime(tmp_path):
     assert reloaded.sha256(audio) == first and not reloaded._dirty
     write(audio, "changed")
     assert reloaded.sha256(audio) != first
+
+
+def test_read_json_gives_the_default_for_a_lost_or_damaged_file(tmp_path):
+    path = tmp_path / "state" / "cache.json"
+    assert read_json(path) is None and read_json(path, {}) == {}          # missing
+    atomic_write_json(path, {"é": [1, 2]}, ensure_ascii=False, indent=1)
+    assert read_json(path, {}) == {"é": [1, 2]} and path.read_text(encoding="utf-8").endswith("]\n}\n")
+    for damaged in ("{not json", "[1, 2]", "", "\xff"):                   # invalid, not an object, empty
+        path.write_text(damaged, encoding="latin-1")
+        assert read_json(path, {"default": True}) == {"default": True}
+    path.unlink()
+    path.mkdir()                                                            # unreadable: a folder
+    assert read_json(path, {}) == {}
+
+
+def test_a_damaged_hash_cache_only_costs_rehashing(tmp_path):
+    audio = write(tmp_path / "a.mp3", "hello")
+    (tmp_path / "hashes.json").write_text("[1, 2]")
+    cache = HashCache(tmp_path / "hashes.json")
+    assert cache.sha256(audio) == sha256_file(audio)
