@@ -47,6 +47,20 @@ def html_of(nb) -> str:
     return "".join(o["data"]["text/html"] for o in outputs_of(nb, "text/html"))
 
 
+def cell(nb, cell_id: str):
+    (found,) = [c for c in nb.cells if c.get("id") == cell_id]
+    return found
+
+
+def printed_by(nb, cell_id: str) -> str:
+    """What one cell printed (its streams)."""
+    return "".join(o.get("text", "") for o in cell(nb, cell_id).outputs if o.output_type == "stream")
+
+
+def html_by(nb, cell_id: str) -> str:
+    return "".join(o.get("data", {}).get("text/html", "") for o in cell(nb, cell_id).outputs)
+
+
 def test_there_are_notebooks():
     assert {"01-search.ipynb", "02-quotes.ipynb", "03-archive-overview.ipynb"} <= set(_ids(NOTEBOOKS))
 
@@ -95,15 +109,64 @@ def test_search_notebook_shows_hits_a_player_and_the_search_box(executed_noteboo
     assert "first hit matched:" in printed and "'approx:" in printed and "≈" in shown_html, printed
 
 
+# The notebooks check nothing themselves (they are for people: a missing result prints what to try);
+# what they show is checked here, cell by cell.
+
+def test_search_notebook_finds_hits_for_the_query_and_the_phrase(executed_notebooks):
+    nb = executed_notebooks["01-search.ipynb"].nb
+    printed = text_of(nb)
+    assert "no hits" not in printed and "no hit has its audio file" not in printed, printed
+    for cell_id in ("1cb6d069", "cc2b9746"):  # the query, the phrase
+        assert re.search(r"<table class=['\"]indexer-hits", html_by(nb, cell_id)), cell_id
+    assert "data:audio/" in html_by(nb, "9e086180")  # the first playable hit
+
+
+def test_search_notebook_filters_keep_only_what_they_ask_for(executed_notebooks):
+    nb = executed_notebooks["01-search.ipynb"].nb
+    lines = printed_by(nb, "a4f34ed2").splitlines()
+    shown = {}
+    for line in lines:
+        label, _, rest = line.partition(": ")
+        found = re.fullmatch(r"(\d+) hit\(s\), (.+)", rest)
+        if found:
+            shown[label] = (int(found[1]), set(found[2].split(", ")))
+    episode = next(label for label in shown if label.startswith("episode="))
+    assert shown[episode][0] > 0 and shown[episode][1] == {f"from {ast.literal_eval(episode[8:])}"}, lines
+    speaker = next((label for label in shown if label.startswith("speaker=")), None)
+    if speaker is None:
+        assert "the first hit has no speaker: try `speaker=` with a name from the sidecars" in lines, lines
+    else:
+        assert shown[speaker][1] == {f"spoken by {ast.literal_eval(speaker[8:])}"}, lines
+    year = next((label for label in shown if label.startswith("date:")), None)
+    if year is None:
+        assert "the first hit has no date: try `date:` with a year of the archive" in lines, lines
+    else:
+        assert all(value.startswith(f"dated {year[5:]}") for value in shown[year][1]), lines
+    assert shown["exclude_suspect=True"][1] == {"not suspect"}, lines
+
+
+def test_search_notebook_counts_in_pandas(executed_notebooks):
+    nb = executed_notebooks["01-search.ipynb"].nb
+    rows = re.fullmatch(r"(\d+) row\(s\); columns: (.+)\n", printed_by(nb, "60633c19"))
+    assert rows and int(rows[1]) > 0 and {"episode", "timecode", "speaker", "text"} <= set(rows[2].split(", "))
+    counted = re.fullmatch(r"(\d+) segment\(s\) mention .+; (\d+) counted in (\d+) episode\(s\) below\n",
+                           printed_by(nb, "c2d603d6"))
+    assert counted and int(counted[1]) == int(counted[2]) > 0 and int(counted[3]) > 0
+
+
 def test_quotes_notebook_corrects_and_exports_on_a_copy(executed_notebooks):
     nb = executed_notebooks["02-quotes.ipynb"].nb
     printed = text_of(nb)
     assert "article.md" in printed and "corrected" in printed
+    assert re.search(r"la recherche de '\w+' trouve aussitôt le segment \d+ de ", printed_by(nb, "1662ae0b"))
     assert re.search(r"<figure class=['\"]indexer-quote", html_of(nb))
 
 
 def test_overview_notebook_shows_its_plots_and_tables(executed_notebooks):
     nb = executed_notebooks["03-archive-overview.ipynb"].nb
+    summary = re.search(r"(\d+) episodes \((\d+) transcribed\)", printed_by(nb, "407c5823"))
+    assert summary and int(summary[2]) > 0 and "aucune transcription" not in text_of(nb)
+    assert "parts du temps attribué : 100.0% au total" in printed_by(nb, "171ce30f")
     assert len(outputs_of(nb, "image/png")) >= 4  # hours, speaking time, terms, confidence
     html = html_of(nb)
     assert "indexer-overview" in html and "indexer-review" in html
