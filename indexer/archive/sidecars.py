@@ -20,8 +20,6 @@ SIDECAR_EXTENSIONS = (".yaml", ".yml", ".json")
 MAX_SIDECAR_BYTES = 64 * 1024
 
 
-# --- sidecars ----------------------------------------------------------------
-
 class _TextDatesLoader(yaml.SafeLoader):
     """SafeLoader that keeps dates as text, so a bad date is reported as a field error,
     and refuses anchors and aliases: sidecars are hand-written metadata, and a few
