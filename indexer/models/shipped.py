@@ -38,9 +38,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .archive import atomic_write_text, sha256_file
-from .convert import CONFIG_FILE, MODEL_FILE, convert_ct2_to_openai, read_ct2_header
-from .errors import EngineError, ModelIntegrityError, ModelNotFoundError
+from ..archive import atomic_write_text, sha256_file
+from ..convert import CONFIG_FILE, MODEL_FILE, convert_ct2_to_openai, read_ct2_header
+from ..errors import EngineError, ModelIntegrityError, ModelNotFoundError
 
 logger = logging.getLogger("indexer")
 
