@@ -237,7 +237,7 @@ def test_windows_are_known_from_the_duration(seconds, windows):
 
 def test_speech_without_words_is_found_for_a_second_pass():
     """Whisper sometimes jumps over speech; VAD speech with no word for 3 s is such a span."""
-    from indexer.transcribe import Window, _skipped_spans
+    from indexer.transcribe.windows import Window, _skipped_spans
     from indexer.transcript import Segment, Word
 
     window = Window(100.0, np.zeros(60 * audio.SAMPLE_RATE, np.float32),

@@ -26,12 +26,12 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from . import audio
-from .archive import sha256_file
-from .errors import EngineError, IndexerError
-from .models import ModelInfo, resolve_model
-from .progress import progress_bar
-from .transcript import FlagOptions, Segment, Transcript, Word, flag_segments
+from .. import audio
+from ..archive import sha256_file
+from ..errors import EngineError, IndexerError
+from ..models import ModelInfo, resolve_model
+from ..progress import progress_bar
+from ..transcript import FlagOptions, Segment, Transcript, Word, flag_segments
 
 log = logging.getLogger("indexer")
 
@@ -233,7 +233,7 @@ class OpenAIWhisperEngine:
     def __init__(self, model: ModelInfo, options: TranscribeOptions):
         import torch
 
-        from .models import load_openai_model
+        from ..models import load_openai_model
 
         self.parallel = 1  # one PyTorch model: one window at a time, on all threads
         torch.set_num_threads(options.cpu_threads or os.cpu_count() or 1)
