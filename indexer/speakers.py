@@ -36,6 +36,7 @@ import numpy as np
 from . import audio
 from .archive import SpeakerTurn
 from .errors import IndexerError
+from .threads import use_torch_threads
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger("indexer")
@@ -113,7 +114,7 @@ class ResemblyzerBackend:
     def __init__(self, options: SpeakerOptions):
         from .voice import VoiceEncoder
 
-        self.encoder = VoiceEncoder(threads=options.cpu_threads or 1)
+        self.encoder = VoiceEncoder()
 
     def embed_regions(self, regions, windows):
         from .voice import HOP, mel_spectrogram, normalise_volume
@@ -138,7 +139,11 @@ def backend_class(name: str) -> type:
 
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
-    return backend_class(options.backend)(options)
+    backend = backend_class(options.backend)(options)
+    if isinstance(backend, ResemblyzerBackend):
+        # Its PyTorch encoder runs on the process's one thread pool (one thread unless told).
+        use_torch_threads(options.cpu_threads or 1)
+    return backend
 
 
 # --- clustering ------------------------------------------------------------------------
