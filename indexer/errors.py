@@ -124,3 +124,11 @@ def writing(where: str | Path | None = None):
         if error is None:
             raise
         raise error from e
+
+
+class OutputConflictError(IndexerError):
+    """Two inputs would write the same output files (same file name, same folder)."""
+
+
+class SpeakerBackendError(IndexerError):
+    """Unknown speaker backend, or one that cannot be loaded."""
