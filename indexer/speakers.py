@@ -35,7 +35,7 @@ import numpy as np
 
 from . import audio
 from .archive import SpeakerTurn
-from .errors import IndexerError
+from .errors import SpeakerBackendError
 from .threads import use_torch_threads
 from .transcript import Segment, Transcript, Word
 
@@ -135,7 +135,7 @@ def backend_class(name: str) -> type:
     """A registered backend, or one by import path ``package.module:Class`` (tests)."""
     from .transcribe import by_name
 
-    return by_name(BACKENDS, name, "speaker backend", IndexerError)
+    return by_name(BACKENDS, name, "speaker backend", SpeakerBackendError)
 
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
