@@ -107,6 +107,12 @@ class _DimsUnpickler(pickle.Unpickler):
         return None
 
 
+# A legacy (non-zip) file, a zip without data.pkl, a pickle of another shape; and what the
+# pickle module documents for a damaged stream (AttributeError, EOFError, ImportError, IndexError).
+_UNREADABLE_DIMS = (OSError, zipfile.BadZipFile, StopIteration, pickle.UnpicklingError, EOFError, AttributeError,
+                    ImportError, IndexError, KeyError, TypeError, ValueError)
+
+
 def checkpoint_multilingual(pt: Path) -> bool:
     try:
         with zipfile.ZipFile(pt) as archive:
@@ -114,7 +120,7 @@ def checkpoint_multilingual(pt: Path) -> bool:
             with archive.open(data) as f:
                 dims = _DimsUnpickler(f).load()["dims"]
         return int(dims["n_vocab"]) >= MULTILINGUAL_VOCAB
-    except Exception:  # legacy (non-zip) format or unexpected layout
+    except _UNREADABLE_DIMS:  # legacy (non-zip) format or unexpected layout
         # openai-whisper's English-only models are the ".en" ones.
         return not pt.stem.endswith(".en")
 
@@ -127,7 +133,9 @@ def _alignment_heads(info: ModelInfo, checkpoint: Path) -> list[list[int]] | Non
 
     try:  # mmap: reads the pickled dict, not the tensors (zip checkpoints only)
         data = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=True)
-    except Exception as e:  # legacy format or a checkpoint torch refuses: keep the default
+    # RuntimeError: legacy format (no mmap) or a damaged zip; UnpicklingError: a checkpoint
+    # weights_only refuses. Either way: keep the default.
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         logger.debug("cannot read alignment heads from %s: %s", checkpoint, e)
         return None
     return data.get("alignment_heads") if isinstance(data, dict) else None
