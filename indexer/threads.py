@@ -1,18 +1,9 @@
-"""Process-wide thread settings of the libraries the engines run on (OpenMP, PyTorch).
-
-They belong to the process, not to one object: they are set here, by name, where
-an engine or a speaker backend is chosen, never as a side effect of building one.
-"""
+"""PyTorch's thread count, a setting of the whole process: set by name where an
+engine or a speaker backend is chosen, never as a side effect of building one.
+(OpenMP's wait policy, also process-wide, is set where the engines are:
+:mod:`indexer.transcribe.engines`.)"""
 
 from __future__ import annotations
-
-import os
-
-# CTranslate2's OpenMP threads sleep when they wait instead of spinning: on a
-# machine shared with other jobs, two threads on one window spun away 4× the
-# CPU time of one thread (50 vs 12 CPU seconds for the same two episodes); with
-# PASSIVE, 12.3. Read when ctranslate2 is first imported; the user's setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def use_torch_threads(threads: int) -> None:

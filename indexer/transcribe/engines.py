@@ -17,6 +17,12 @@ from ..threads import use_torch_threads
 from ..transcript import Segment, Word
 from .options import TranscribeOptions
 
+# CTranslate2's OpenMP threads sleep when they wait instead of spinning: on a
+# machine shared with other jobs, two threads on one window spun away 4× the
+# CPU time of one thread (50 vs 12 CPU seconds for the same two episodes); with
+# PASSIVE, 12.3. Read when ctranslate2 is first imported; the user's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 class Engine(Protocol):
     name: str
