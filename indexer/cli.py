@@ -111,44 +111,25 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
     Example: indexer transcribe talk.mp3 --out transcripts --format json,srt --speakers 2
     """
     from .archive import parse_speakers_mode
-    from .speakers import SpeakerOptions, add_speakers, load_backend
-    from .transcribe import TranscribeOptions, glossary_prompt, transcribe_files
-    from .transcript import export, get_exporter
+    from .speakers import SpeakerOptions
+    from .transcribe import TranscribeOptions, TranscriptWriter, glossary_prompt
 
-    speaker_options = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
-                                     cpu_threads=threads or 0)
-    names = [f.strip() for f in formats.split(",") if f.strip()]
-    for name in names:
-        get_exporter(name)  # fail before any work on a bad format name
-    # Missing speaker weights fail here, once, before any transcription (found in review).
-    backend = load_backend(speaker_options) if speaker_options.enabled else None
+    speakers = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
+                              cpu_threads=threads or 0)
+    # A bad format name or missing speaker weights fail here, before any transcription.
+    writer = TranscriptWriter(out_dir, [f.strip() for f in formats.split(",") if f.strip()], speakers)
     options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
                             model, engine, language, preset, threads)
     failures = 0
-    # Two inputs with one file name would write the same outputs: the second is refused, not
-    # written over the first (found in review).
-    given, owners = len(files), {}
-    for path in files:
-        owner = owners.setdefault(Path(path).stem, path)
-        if owner != path:
+    for outcome in writer.write(files, options, progress=progress):
+        if outcome.error is not None:
             failures += 1
-            click.echo(printable(f"error: {path}: its outputs would replace those of {owner} in {out_dir} "
-                                 "(transcribe it with another --out)"), err=True)
-    files = [path for path in files if owners[Path(path).stem] == path]
-    for path, result in transcribe_files(files, options, progress=progress):
-        try:
-            if isinstance(result, IndexerError):
-                raise result
-            if backend is not None:
-                result = add_speakers(path, result, speaker_options, backend)
-            written = export(result, names, out_dir, stem=Path(path).stem)
-            click.echo(printable(f"{path}: {len(result.segments)} segments, {result.duration:.0f} s -> "
-                                 + ", ".join(str(w) for w in written)))
-        except IndexerError as e:
-            failures += 1
-            click.echo(f"error: {e.one_line()}", err=True)
+            click.echo(f"error: {outcome.error.one_line()}", err=True)
+        else:
+            click.echo(printable(f"{outcome.path}: {len(outcome.transcript.segments)} segments, "
+                                 f"{outcome.transcript.duration:.0f} s -> " + ", ".join(map(str, outcome.written))))
     if failures:
-        click.echo(f"{failures} of {given} file(s) failed", err=True)
+        click.echo(f"{failures} of {len(files)} file(s) failed", err=True)
         sys.exit(1)
 
 

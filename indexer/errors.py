@@ -136,3 +136,11 @@ class SpeakerNameError(CorrectionError):
 
 class WorkingCopyError(StorageError):
     """A working copy of an archive cannot go there: inside the archive, or a folder that is not empty."""
+
+
+class OutputConflictError(IndexerError):
+    """Two inputs would write the same output files (same file name, same folder)."""
+
+
+class SpeakerBackendError(IndexerError):
+    """Unknown speaker backend, or one that cannot be loaded."""

@@ -35,7 +35,8 @@ import numpy as np
 
 from . import audio
 from .archive import SpeakerTurn
-from .errors import IndexerError
+from .errors import SpeakerBackendError
+from .threads import use_torch_threads
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger("indexer")
@@ -113,7 +114,7 @@ class ResemblyzerBackend:
     def __init__(self, options: SpeakerOptions):
         from .voice import VoiceEncoder
 
-        self.encoder = VoiceEncoder(threads=options.cpu_threads or 1)
+        self.encoder = VoiceEncoder()
 
     def embed_regions(self, regions, windows):
         from .voice import HOP, mel_spectrogram, normalise_volume
@@ -134,11 +135,15 @@ def backend_class(name: str) -> type:
     """A registered backend, or one by import path ``package.module:Class`` (tests)."""
     from .transcribe import by_name
 
-    return by_name(BACKENDS, name, "speaker backend", IndexerError)
+    return by_name(BACKENDS, name, "speaker backend", SpeakerBackendError)
 
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
-    return backend_class(options.backend)(options)
+    backend = backend_class(options.backend)(options)
+    if isinstance(backend, ResemblyzerBackend):
+        # Its PyTorch encoder runs on the process's one thread pool (one thread unless told).
+        use_torch_threads(options.cpu_threads or 1)
+    return backend
 
 
 # --- clustering ------------------------------------------------------------------------

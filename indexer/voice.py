@@ -103,7 +103,7 @@ class VoiceEncoder:
 
     dimension = 256
 
-    def __init__(self, threads: int = 0, verify: bool = True):
+    def __init__(self, verify: bool = True):
         import torch
         from torch import nn
 
@@ -111,8 +111,6 @@ class VoiceEncoder:
         if verify and _sha256(path) != WEIGHTS_SHA256:
             raise ModelIntegrityError("speaker-embedding weights do not match their checksum", path,
                                       "reinstall them: `pip install --force-reinstall --no-deps resemblyzer==0.1.4`")
-        if threads:
-            torch.set_num_threads(threads)
         self._torch = torch
         self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
         self.linear = nn.Linear(256, 256)

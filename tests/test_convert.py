@@ -1,4 +1,4 @@
-"""indexer.convert: the shipped CTranslate2 base model as an openai-whisper checkpoint.
+"""indexer.models.convert: the shipped CTranslate2 base model as an openai-whisper checkpoint.
 
 The conversion is right when openai-whisper and faster-whisper, given the same audio,
 greedy decoding and float32 on both sides, produce the same tokens and words.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.convert import convert_ct2_to_openai, load_ct2_tensors, read_ct2_header
+from indexer.models.convert import convert_ct2_to_openai, load_ct2_tensors, read_ct2_header
 from indexer.errors import EngineError, ModelNotFoundError
 from indexer.models import load_openai_model, openai_checkpoint, resolve_model
 

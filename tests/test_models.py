@@ -242,3 +242,16 @@ def test_importing_models_does_not_import_torch():
     code = "import sys, indexer.models; print('torch' in sys.modules, 'whisper' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_checkpoint_whose_dims_cannot_be_read_goes_by_its_name(tmp_path):
+    """A legacy (non-zip) or damaged .pt: multilingual unless named like openai's English-only ".en" models."""
+    import torch
+
+    legacy = tmp_path / "toy.en.pt"
+    torch.save({"dims": {"n_vocab": 51865}}, legacy, _use_new_zipfile_serialization=False)
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"PK\x03\x04 not really a zip")
+
+    assert resolve_model(str(legacy)).multilingual is False
+    assert resolve_model(str(damaged)).multilingual is True

@@ -421,14 +421,15 @@ def test_transcribe_without_speaker_weights_stops_before_any_transcription(tmp_p
 
     from click.testing import CliRunner
 
-    from indexer import transcribe, voice
+    from indexer import voice
     from indexer.cli import main
+    from indexer.transcribe import outputs
 
     real = importlib.util.find_spec
     monkeypatch.setattr(voice.importlib.util, "find_spec",
                         lambda name, *a: None if name == "resemblyzer" else real(name, *a))
     calls = []
-    monkeypatch.setattr(transcribe, "transcribe_files", lambda *a, **k: calls.append(a) or iter(()))
+    monkeypatch.setattr(outputs, "transcribe_files", lambda *a, **k: calls.append(a) or iter(()))
     result = CliRunner().invoke(main, ["transcribe", str(TEST_DATA / "espeak_fr.wav"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and calls == [] and not (tmp_path / "out").exists()
     (line,) = result.output.strip().splitlines()

@@ -178,11 +178,11 @@ def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
 
 def test_cli_never_writes_one_file_over_another_of_the_same_name(tmp_path, espeak_clip, monkeypatch):
     """Found in review: a/talk.mp3 and b/talk.mp3 both went to OUT/talk.*, the second over the first."""
-    from indexer import transcribe
     from indexer.testing import FAKE_ENGINE
+    from indexer.transcribe import outputs
 
-    real = transcribe.transcribe_files
-    monkeypatch.setattr(transcribe, "transcribe_files",  # the fake engine: the subject is the CLI
+    real = outputs.transcribe_files
+    monkeypatch.setattr(outputs, "transcribe_files",  # the fake engine: the subject is the CLI
                         lambda files, options, **k: real(files, replace(options, engine=FAKE_ENGINE), **k))
     for folder, volume in (("a", "1.0"), ("b", "0.5")):
         (tmp_path / folder).mkdir()
@@ -237,7 +237,7 @@ def test_windows_are_known_from_the_duration(seconds, windows):
 
 def test_speech_without_words_is_found_for_a_second_pass():
     """Whisper sometimes jumps over speech; VAD speech with no word for 3 s is such a span."""
-    from indexer.transcribe import Window, _skipped_spans
+    from indexer.transcribe.windows import Window, _skipped_spans
     from indexer.transcript import Segment, Word
 
     window = Window(100.0, np.zeros(60 * audio.SAMPLE_RATE, np.float32),

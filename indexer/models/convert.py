@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import EngineError, ModelNotFoundError
+from ..errors import EngineError, ModelNotFoundError
 
 logger = logging.getLogger("indexer")
 
@@ -143,7 +143,7 @@ def convert_ct2_to_openai(ct2_dir: Path, output: Path) -> Path:
     The checkpoint loads with ``whisper.load_model(output)``. Float16 weights stay
     float16 (openai-whisper casts them to its float32 parameters on load), other
     dtypes become float32. The CT2 alignment heads are stored under the extra key
-    ``"alignment_heads"`` (whisper ignores it; :mod:`indexer.models` applies it).
+    ``"alignment_heads"`` (whisper ignores it; :mod:`indexer.models.checkpoint` applies it).
     The file is written to a temporary name and renamed, so ``output`` is either
     absent or complete. Returns ``output``.
     """

@@ -1,0 +1,190 @@
+"""The engines behind one small protocol (faster-whisper, openai-whisper), their
+registry by name, and how an engine splits the cores between windows."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+import threading
+from typing import Iterator, Protocol
+
+import numpy as np
+
+from ..errors import EngineError
+from ..models import ModelInfo, load_openai_model, resolve_model
+from ..threads import use_torch_threads
+from ..transcript import Segment, Word
+from .options import TranscribeOptions
+
+# CTranslate2's OpenMP threads sleep when they wait instead of spinning: on a
+# machine shared with other jobs, two threads on one window spun away 4× the
+# CPU time of one thread (50 vs 12 CPU seconds for the same two episodes); with
+# PASSIVE, 12.3. Read when ctranslate2 is first imported; the user's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+class Engine(Protocol):
+    name: str
+    model_info: ModelInfo   # the weights it runs, recorded in each transcript
+    parallel: int           # windows it can transcribe at once
+
+    def transcribe(self, samples: np.ndarray, language: str | None,
+                   prompt: bool = True) -> tuple[str, Iterator[Segment]]:
+        """Transcribe 16 kHz mono samples; return the language and the segments
+        (times relative to ``samples``). ``prompt=False`` leaves out the glossary."""
+
+
+def parallel_plan(options: TranscribeOptions, windows: int | None = None,
+                  cores: int | None = None) -> tuple[int, int]:
+    """(windows at once, threads each) for a file of ``windows`` windows (None: many).
+
+    Threads follow the work: one single-threaded window per core while there
+    are enough windows (two windows on one thread each are ~1.7× one window on
+    two, CTranslate2 gains little from a second thread on one window), and the
+    spare cores go to the windows there are when a file is shorter
+    (benchmarks/results/transcribe-split.md). An explicit ``parallel`` or
+    ``cpu_threads`` wins (the batch sets ``cpu_threads``: it already runs one
+    file per core).
+    """
+    cores = cores or os.cpu_count() or 1
+    if options.parallel or options.cpu_threads:
+        parallel = options.parallel or 1
+        return parallel, options.cpu_threads or max(1, cores // parallel)
+    parallel = max(1, min(cores, windows or cores))
+    return parallel, max(1, cores // parallel)
+
+
+class FasterWhisperEngine:
+    name = "faster-whisper"
+
+    def __init__(self, model: ModelInfo, options: TranscribeOptions):
+        if model.format != "ctranslate2":
+            raise EngineError(
+                f"faster-whisper needs a CTranslate2 model directory, got a {model.format} checkpoint",
+                model.path, "use --engine openai-whisper for .pt checkpoints",
+            )
+        self.options = options
+        self.model_info = model
+        # Loaded on first use, one per split of the cores: CTranslate2 fixes the
+        # workers (windows at once) and their threads when it loads a model.
+        self._models: dict[tuple[int, int], object] = {}   # shared with the sized copies
+        self._lock = threading.Lock()
+        self.parallel, self.threads = parallel_plan(options)
+        self._sized = False
+
+    @property
+    def model(self):
+        from faster_whisper import WhisperModel
+
+        with self._lock:
+            if (self.parallel, self.threads) not in self._models:
+                self._models[(self.parallel, self.threads)] = WhisperModel(
+                    str(self.model_info.path), device="cpu", compute_type=self.options.compute_type,
+                    cpu_threads=self.threads, num_workers=self.parallel)
+            return self._models[(self.parallel, self.threads)]
+
+    def sized_for(self, windows: int) -> "FasterWhisperEngine":
+        """This engine with the split of the cores for ``windows`` windows at most;
+        a sized engine keeps its split (several files sharing it, say)."""
+        if self._sized:
+            return self
+        sized = copy.copy(self)
+        sized.parallel, sized.threads = parallel_plan(self.options, windows)
+        sized._sized = True
+        return sized
+
+    def transcribe(self, samples, language, prompt=True):
+        o = self.options
+        segments, info = self.model.transcribe(
+            samples, language=language, task="transcribe", beam_size=o.beam_size, best_of=o.best_of,
+            temperature=list(o.temperatures), compression_ratio_threshold=o.compression_ratio_threshold,
+            log_prob_threshold=o.log_prob_threshold, no_speech_threshold=o.no_speech_threshold,
+            condition_on_previous_text=o.condition_on_previous_text,
+            initial_prompt=o.initial_prompt if prompt else None,
+            word_timestamps=o.word_timestamps, vad_filter=False,
+        )
+
+        def convert():
+            for s in segments:
+                words = [Word(w.start, w.end, w.word, w.probability) for w in (s.words or [])]
+                yield Segment(0, s.start, s.end, s.text.strip(), words, None, s.avg_logprob,
+                              s.no_speech_prob, s.compression_ratio)
+
+        return info.language, convert()
+
+
+class OpenAIWhisperEngine:
+    name = "openai-whisper"
+
+    def __init__(self, model: ModelInfo, options: TranscribeOptions):
+        self.parallel = 1  # one PyTorch model: one window at a time, on all threads
+        self.options = options
+        self.model_info = model
+        self.model = load_openai_model(model)
+
+    def transcribe(self, samples, language, prompt=True):
+        import whisper
+
+        o = self.options
+        result = whisper.transcribe(
+            self.model, samples, language=language, task="transcribe",
+            temperature=o.temperatures, compression_ratio_threshold=o.compression_ratio_threshold,
+            logprob_threshold=o.log_prob_threshold, no_speech_threshold=o.no_speech_threshold,
+            condition_on_previous_text=o.condition_on_previous_text,
+            initial_prompt=o.initial_prompt if prompt else None,
+            word_timestamps=o.word_timestamps, fp16=False, verbose=None,
+            beam_size=o.beam_size if o.beam_size > 1 else None, best_of=o.best_of,
+        )
+
+        def convert():
+            for s in result["segments"]:
+                words = [Word(w["start"], w["end"], w["word"], w["probability"]) for w in s.get("words", [])]
+                yield Segment(0, s["start"], s["end"], s["text"].strip(), words, None, s["avg_logprob"],
+                              s["no_speech_prob"], s["compression_ratio"])
+
+        return result["language"], convert()
+
+
+# Engines by name, like whisper.utils.get_writer.
+ENGINES: dict[str, type] = {
+    FasterWhisperEngine.name: FasterWhisperEngine,
+    OpenAIWhisperEngine.name: OpenAIWhisperEngine,
+}
+
+
+def engine_class(name: str) -> type:
+    """A registered engine by name, or any class that implements :class:`Engine`
+    by its import path, ``"package.module:Class"`` (how tests run
+    :data:`indexer.testing.FAKE_ENGINE` in worker processes too)."""
+    return by_name(ENGINES, name, "engine", EngineError)
+
+
+def by_name(registry: dict[str, type], name: str, what: str, error: type[Exception]) -> type:
+    """``registry[name]``, or a class by its import path ``package.module:Class``."""
+    if name in registry:
+        return registry[name]
+    module, colon, attribute = name.partition(":")
+    if colon and module and attribute:
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as e:
+            raise error(f"cannot load {what} {name!r}: {e}") from None
+    raise error(f"unknown {what} {name!r}; valid {what}s: {', '.join(registry)} "
+                "(or a class by import path, package.module:Class)")
+
+
+def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | None = None) -> Engine:
+    options = options or TranscribeOptions()
+    engine_type = engine_class(options.engine)
+    model = model or resolve_model(options.model)
+    if engine_type is OpenAIWhisperEngine:
+        # Its PyTorch model runs on the process's one thread pool: all the threads.
+        use_torch_threads(options.cpu_threads or os.cpu_count() or 1)
+    return engine_type(model, options)
+
+
+def sized(engine: Engine, windows: int) -> Engine:
+    """The engine split for ``windows`` windows at once, if it can re-split its cores."""
+    sized_for = getattr(engine, "sized_for", None)
+    return sized_for(windows) if sized_for else engine

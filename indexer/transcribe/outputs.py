@@ -1,0 +1,70 @@
+"""Audio files → transcript files in a folder (json, srt, vtt, txt), speakers included:
+what ``indexer transcribe`` runs, one outcome per input file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import IndexerError, OutputConflictError
+from ..speakers import SpeakerOptions, add_speakers, load_backend
+from ..transcript import Transcript, export, get_exporter
+from .options import TranscribeOptions
+from .run import transcribe_files
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one input: its transcript and the files written, or the error that stopped it."""
+
+    path: Path
+    transcript: Transcript | None = None
+    written: tuple[Path, ...] = ()
+    error: IndexerError | None = None
+
+
+class TranscriptWriter:
+    """Writes ``<out_dir>/<file name>.<format>`` for each input, in each of ``formats``.
+
+    Built before any work, so that a bad format name or missing speaker weights
+    stop the run once, before any transcription (found in review: the CLI
+    transcribed every file, then failed each one on the missing weights).
+    """
+
+    def __init__(self, out_dir: str | Path, formats: Iterable[str], speakers: SpeakerOptions | None = None):
+        self.out_dir = Path(out_dir)
+        self.formats = list(formats)
+        for name in self.formats:
+            get_exporter(name)  # fail before any work on a bad format name
+        self.speakers = speakers or SpeakerOptions()
+        self.backend = load_backend(self.speakers) if self.speakers.enabled else None
+
+    def write(self, paths: Iterable[str | Path], options: TranscribeOptions | None = None,
+              progress: bool = False) -> Iterator[Outcome]:
+        """Transcribe ``paths`` (:func:`transcribe_files`), add speakers, export; yields one
+        :class:`Outcome` per input: refused inputs first, then as :func:`transcribe_files` yields."""
+        paths = [Path(p) for p in paths]
+        # Two inputs with one file name would write the same outputs: the second is refused, not
+        # written over the first (found in review).
+        owners: dict[str, Path] = {}
+        for path in paths:
+            owner = owners.setdefault(path.stem, path)
+            if owner != path:
+                yield Outcome(path, error=OutputConflictError(
+                    f"its outputs would replace those of {owner} in {self.out_dir}", path,
+                    "transcribe it with another --out"))
+        kept = [path for path in paths if owners[path.stem] == path]
+        for path, result in transcribe_files(kept, options, progress=progress):
+            yield self._finish(path, result)
+
+    def _finish(self, path: Path, result: Transcript | IndexerError) -> Outcome:
+        if isinstance(result, IndexerError):
+            return Outcome(path, error=result)
+        try:
+            if self.backend is not None:
+                result = add_speakers(path, result, self.speakers, self.backend)
+            written = export(result, self.formats, self.out_dir, stem=path.stem)
+        except IndexerError as e:
+            return Outcome(path, error=e)
+        return Outcome(path, result, tuple(written))
