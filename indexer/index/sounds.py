@@ -65,7 +65,7 @@ _ELIDED = re.compile(r"\w+['’]$")  # « qu' » of « qu'en »: shown with its 
 def _surface():
     global _SURFACE
     if _SURFACE is None:
-        from .index import TOKEN_PATTERN, ElisionFilter
+        from .analysis import TOKEN_PATTERN, ElisionFilter
 
         _SURFACE = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | ElisionFilter()
     return _SURFACE
