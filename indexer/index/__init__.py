@@ -47,7 +47,8 @@ from .meta import META_FILE, index_exists
 from .recovery import discard_index, recover_index
 from .schema import SCHEMA_VERSION, build_schema, common_terms, episode_documents
 from .scoring import FastBM25F
-from .store import IndexOptions, TranscriptIndex
+from .store import TranscriptIndex
+from .writing import IndexOptions
 
 __all__ = [
     "DOUBT_PROBABILITY", "FOLD_MAP", "FRENCH_STOP_WORDS", "META_FILE", "PAIR_SEPARATOR", "SCHEMA_VERSION",

@@ -17,7 +17,7 @@ from ..archive import pid_alive
 from ..errors import LockError
 from .meta import _read_meta_quietly, index_exists
 from .schema import SCHEMA_VERSION
-from .store import OLD_PREFIX, REBUILD_PREFIX
+from .rebuild import OLD_PREFIX, REBUILD_PREFIX
 
 log = logging.getLogger("indexer")
 

@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
-import logging
-import os
 import shutil
-import uuid
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from whoosh import fields, index as whoosh_index
 
 from ..archive import EpisodeMeta
-from ..errors import IndexCorruptError, IndexSchemaError, LockError, writing
+from ..errors import IndexCorruptError, IndexSchemaError
 from ..progress import progress_bar
 from ..transcript import Transcript
 from .meta import REINDEX_HINT, _read_meta, _write_meta, index_exists
-from .schema import SCHEMA_VERSION, build_schema, common_terms, episode_documents
+from .rebuild import swap_in, write_beside
+from .schema import SCHEMA_VERSION, build_schema, episode_documents
 from .scoring import FastBM25F
-
-log = logging.getLogger("indexer")
+from .writing import IndexOptions, open_writer
 
 CORRUPT_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
 NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
-# Beside the index during a rebuild: the new index, then (for the swap) the old
-# one; "<prefix><pid>-<random>", the same suffix for both folders of one rebuild.
-REBUILD_PREFIX = ".index-rebuild-"
-OLD_PREFIX = ".index-old-"
-
-
-@dataclass(frozen=True)
-class IndexOptions:
-    limitmb: int = 256          # memory per writer process for sorting postings
-    procs: int = 0              # rebuild writer processes; 0: 2 for a large archive, else 1
-    multisegment: bool = True   # with procs>1: keep one segment per process (no final merge)
-    commit_every: int = 50      # episodes per commit when updating many
-    optimize_after: int = 20    # merge into one segment when there are more
-    sample_segments: int = 30_000  # read to choose the frequent words at rebuild
-    lock_timeout: float = 10.0  # seconds to wait for another writer
 
 
 class TranscriptIndex:
@@ -137,25 +116,8 @@ class TranscriptIndex:
 
     # -- writing ---------------------------------------------------------------
 
-    @contextmanager
-    def _writer(self, ix=None, optimize: bool = False, **writer_kwargs):
-        """A Whoosh writer as a context manager: commit on success, cancel on error."""
-        ix = ix or self._ix
-        with writing(self.index_dir):  # disk full or read-only: one line, the last commit stays in force
-            try:
-                writer = ix.writer(timeout=self.options.lock_timeout, **writer_kwargs)
-            except whoosh_index.LockError as e:
-                raise LockError("another process is writing the index", self.index_dir,
-                                "wait for it to finish, then retry") from e
-            try:
-                yield writer
-            except BaseException:
-                writer.cancel()
-                raise
-            if optimize or len(ix._segments()) >= self.options.optimize_after:
-                writer.commit(optimize=True)
-            else:
-                writer.commit()
+    def _writer(self, optimize: bool = False):
+        return open_writer(self._ix, self.index_dir, self.options, optimize)
 
     def update_episode(self, transcript: Transcript, meta: EpisodeMeta | None,
                        audio_path: str | None = None) -> int:
@@ -214,55 +176,13 @@ class TranscriptIndex:
         (and untouched if this fails) until the swap. Returns the number of
         segments indexed.
         """
-        parent = self.index_dir.parent
-        items = iter(items)
-        sample, sampled = [], 0
-        for item in items:
-            sample.append(item)
-            sampled += len(item[0].segments)
-            if sampled >= self.options.sample_segments:
-                break
-        common = common_terms(s.text for item in sample for s in item[0].segments)
-        items = itertools.chain(sample, items)
-        tmp = parent / f"{REBUILD_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
+        new_dir, build, count = write_beside(self.index_dir, items, self.options, progress)
         try:
-            ix = whoosh_index.create_in(str(tmp), build_schema(common))
-            kwargs = {"limitmb": self.options.limitmb}
-            # Whoosh's multiprocessing writer pays off past the sample size (memory:
-            # about limitmb x 2 per process).
-            procs = self.options.procs or (min(2, os.cpu_count() or 1) if sampled >= self.options.sample_segments else 1)
-            multisegment = procs > 1 and self.options.multisegment
-            if procs > 1:
-                kwargs.update(procs=procs, multisegment=multisegment)
-            count = 0
-            bar = progress_bar(None, "reindex", "episode", progress)
-            try:
-                with self._writer(ix, optimize=not multisegment, **kwargs) as writer:
-                    for transcript, meta, *audio in items:
-                        for doc in episode_documents(transcript, meta, *audio):
-                            writer.add_document(**doc)
-                        count += len(transcript.segments)
-                        bar.update(1)
-            finally:
-                bar.close()
-            build = _write_meta(tmp)
-            log.info("indexed %d segments (%d frequent words for phrase pairs)", count, len(common))
-            ix.close()
             self.close()
-            self._swap_in(tmp)
+            swap_in(self.index_dir, new_dir)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(new_dir, ignore_errors=True)
             raise
         self._ix = whoosh_index.open_dir(str(self.index_dir))
         self._build = build
         return count
-
-    def _swap_in(self, new_dir: Path) -> None:
-        old = None
-        if self.index_dir.exists():
-            old = self.index_dir.parent / (OLD_PREFIX + new_dir.name.removeprefix(REBUILD_PREFIX))
-            self.index_dir.rename(old)
-        new_dir.rename(self.index_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,90 @@
+"""A rebuild: the new index is written in a folder beside the old one, then swapped in.
+
+The old index stays searchable (and untouched if the rebuild fails) until the
+swap. What a killed rebuild leaves is cleaned by :mod:`indexer.index.recovery`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterable
+
+from whoosh import index as whoosh_index
+
+from ..archive import EpisodeMeta
+from ..progress import progress_bar
+from ..transcript import Transcript
+from .meta import _write_meta
+from .schema import build_schema, common_terms, episode_documents
+from .writing import IndexOptions, open_writer
+
+log = logging.getLogger("indexer")
+
+# Beside the index during a rebuild: the new index, then (for the swap) the old
+# one; "<prefix><pid>-<random>", the same suffix for both folders of one rebuild.
+REBUILD_PREFIX = ".index-rebuild-"
+OLD_PREFIX = ".index-old-"
+
+
+def write_beside(index_dir: Path, items: Iterable[tuple[Transcript, EpisodeMeta | None]], options: IndexOptions,
+                 progress: bool) -> tuple[Path, str, int]:
+    """Write the index of ``items`` in a new folder beside ``index_dir``.
+
+    Returns the folder, the build id written in its meta file, and the number of
+    segments indexed. On failure the folder is removed.
+    """
+    parent = index_dir.parent
+    items = iter(items)
+    sample, sampled = [], 0
+    for item in items:
+        sample.append(item)
+        sampled += len(item[0].segments)
+        if sampled >= options.sample_segments:
+            break
+    common = common_terms(s.text for item in sample for s in item[0].segments)
+    items = itertools.chain(sample, items)
+    tmp = parent / f"{REBUILD_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        ix = whoosh_index.create_in(str(tmp), build_schema(common))
+        kwargs = {"limitmb": options.limitmb}
+        # Whoosh's multiprocessing writer pays off past the sample size (memory:
+        # about limitmb x 2 per process).
+        procs = options.procs or (min(2, os.cpu_count() or 1) if sampled >= options.sample_segments else 1)
+        multisegment = procs > 1 and options.multisegment
+        if procs > 1:
+            kwargs.update(procs=procs, multisegment=multisegment)
+        count = 0
+        bar = progress_bar(None, "reindex", "episode", progress)
+        try:
+            with open_writer(ix, index_dir, options, optimize=not multisegment, **kwargs) as writer:
+                for transcript, meta, *audio in items:
+                    for doc in episode_documents(transcript, meta, *audio):
+                        writer.add_document(**doc)
+                    count += len(transcript.segments)
+                    bar.update(1)
+        finally:
+            bar.close()
+        build = _write_meta(tmp)
+        log.info("indexed %d segments (%d frequent words for phrase pairs)", count, len(common))
+        ix.close()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp, build, count
+
+
+def swap_in(index_dir: Path, new_dir: Path) -> None:
+    """Put the index written in ``new_dir`` in place of ``index_dir`` (two renames), then remove the old one."""
+    old = None
+    if index_dir.exists():
+        old = index_dir.parent / (OLD_PREFIX + new_dir.name.removeprefix(REBUILD_PREFIX))
+        index_dir.rename(old)
+    new_dir.rename(index_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
