@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, load_settings
 from .corrections import load_corrections, with_corrections
 from .errors import IndexerError, writing
-from .index import IndexOptions, TranscriptIndex
+from .index import IndexEntry, IndexOptions, TranscriptIndex
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
@@ -131,7 +131,7 @@ class Archive:
                 except IndexerError as e:
                     skipped.append(f"{e.one_line()}; {transcript.episode_id} left out of the index")
                     continue
-                yield effective, meta, audio_path
+                yield IndexEntry(effective, meta, audio_path)
 
         if self._index is not None:
             self._index.close()
@@ -154,7 +154,7 @@ class Archive:
         audio_path = self._relative(episode.audio_path) if episode else transcript.audio_path
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(transcript, meta, audio_path)
+        return self._index.update_episode(IndexEntry(transcript, meta, audio_path))
 
     # -- quotes and corrections ---------------------------------------------------
 

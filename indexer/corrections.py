@@ -512,7 +512,9 @@ def effective_transcript(layout: ArchiveLayout, episode_id: str) -> Transcript:
 
 
 def _update_index(index, effective: Transcript, meta: EpisodeMeta) -> None:
-    index.update_episode(effective, meta)
+    from .index import IndexEntry
+
+    index.update_episode(IndexEntry(effective, meta))
     # A refreshed Whoosh searcher reuses the reader of a segment whose
     # deletions changed and would still find the replaced text: drop it.
     index.close()

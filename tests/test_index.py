@@ -13,7 +13,7 @@ from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
 from indexer import Archive
 from indexer.archive import EpisodeMeta, SpeakerTurn
 from indexer.errors import IndexSchemaError, LockError
-from indexer.index import META_FILE, SCHEMA_VERSION, IndexOptions, TranscriptIndex, common_terms
+from indexer.index import META_FILE, SCHEMA_VERSION, IndexEntry, IndexOptions, TranscriptIndex, common_terms
 
 
 def stored_docs(index, episode_id):
@@ -62,7 +62,8 @@ def test_update_episode_touches_only_that_episode(search_archive):
         (0, 6, "Le datajournalisme remplace tout.", None, []),
         (6, 12, "Plus rien sur les réseaux.", None, []),
     ])
-    count = index.update_episode(new, EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",)))
+    meta = EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",))
+    count = index.update_episode(IndexEntry(new, meta))
     assert count == 2
     assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
                                                     (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
@@ -87,7 +88,7 @@ def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive)
     index = search_archive.index
     first = index.searcher()
     assert index.searcher() is first
-    index.update_episode(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])]), None)
+    index.update_episode(IndexEntry(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])])))
     assert index.searcher() is not first
     assert [h.episode for h in search_archive.search("podcast")] == ["2013/nouveau"]
     # Deleting from an unchanged segment must show too (Searcher.refresh() misses it).
@@ -97,8 +98,10 @@ def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive)
 
 
 def test_rebuild_with_two_writer_processes(tmp_path):
-    items = [(search_transcript(f"ep{i}", [(k, k + 1, f"segment {k} de l'épisode {i} sur les réseaux sociaux", None, [])
-                                           for k in range(30)]), None) for i in range(20)]
+    def rows(i):
+        return [(k, k + 1, f"segment {k} de l'épisode {i} sur les réseaux sociaux", None, []) for k in range(30)]
+
+    items = [IndexEntry(search_transcript(f"ep{i}", rows(i))) for i in range(20)]
     for options in (IndexOptions(procs=2, multisegment=True), IndexOptions(procs=2, multisegment=False),
                     IndexOptions(procs=0, sample_segments=100)):
         index = TranscriptIndex.build(tmp_path / "index", items, options, progress=False)
@@ -108,7 +111,7 @@ def test_rebuild_with_two_writer_processes(tmp_path):
 
 def test_update_many_commits_in_batches(tmp_path):
     index = TranscriptIndex.open(tmp_path / "index", IndexOptions(commit_every=2))
-    items = [(search_transcript(f"ep{i}", [(0, 5, f"épisode numéro {i} sur les réseaux", None, [])]), None)
+    items = [IndexEntry(search_transcript(f"ep{i}", [(0, 5, f"épisode numéro {i} sur les réseaux", None, [])]))
              for i in range(5)]
     assert index.update_episodes(items) == 5
     assert index.episode_ids() == [f"ep{i}" for i in range(5)]
@@ -125,7 +128,7 @@ def test_reindex_gives_the_same_results(search_archive):
 
 def test_failed_rebuild_keeps_the_old_index(search_archive):
     def broken():
-        yield search_transcript("x", [(0, 1, "début", None, [])]), None
+        yield IndexEntry(search_transcript("x", [(0, 1, "début", None, [])]))
         raise RuntimeError("disk on fire")
 
     index = search_archive.index
@@ -153,7 +156,7 @@ def test_no_index_yet(tmp_path):
 def test_open_creates_an_empty_index_for_ingest(tmp_path):
     index = TranscriptIndex.open(tmp_path / "index")
     assert index.doc_count() == 0 and index.episode_ids() == []
-    index.update_episode(search_transcript("a", [(0, 1, "Les réseaux sociaux.", None, [])]), None)
+    index.update_episode(IndexEntry(search_transcript("a", [(0, 1, "Les réseaux sociaux.", None, [])])))
     assert TranscriptIndex.open(tmp_path / "index").doc_count() == 1
 
 
@@ -226,5 +229,5 @@ def test_speaker_turns_used_when_segment_has_none(tmp_path):
     meta = EpisodeMeta(title="T", speakers=("Ana", "Ben"),
                        turns=(SpeakerTurn("Ana", 0, 5), SpeakerTurn("Ben", 5, 15)))
     index = TranscriptIndex.open(tmp_path / "index")
-    index.update_episode(transcript, meta)
+    index.update_episode(IndexEntry(transcript, meta))
     assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]

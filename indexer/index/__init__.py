@@ -45,7 +45,7 @@ from .analysis import (
 from .fields import DOUBT_PROBABILITY, PAIR_SEPARATOR, DateField, DoubtField, PairsField, SegmentText
 from .meta import META_FILE, index_exists
 from .recovery import discard_index, recover_index
-from .schema import SCHEMA_VERSION, build_schema, common_terms, episode_documents
+from .schema import SCHEMA_VERSION, IndexEntry, build_schema, common_terms, episode_documents
 from .scoring import FastBM25F
 from .store import TranscriptIndex
 from .writing import IndexOptions
@@ -53,7 +53,7 @@ from .writing import IndexOptions
 __all__ = [
     "DOUBT_PROBABILITY", "FOLD_MAP", "FRENCH_STOP_WORDS", "META_FILE", "PAIR_SEPARATOR", "SCHEMA_VERSION",
     "TOKEN_PATTERN", "DateField", "DoubtField", "ElisionFilter", "FastBM25F", "FoldedStopFilter", "FrenchStemFilter",
-    "HandleFilter", "IndexOptions", "PairsField", "SegmentText", "TranscriptIndex", "build_schema", "common_terms",
-    "discard_index", "episode_documents", "french_analyzer", "index_exists", "name_analyzer", "recover_index",
-    "sounds",
+    "HandleFilter", "IndexEntry", "IndexOptions", "PairsField", "SegmentText", "TranscriptIndex", "build_schema",
+    "common_terms", "discard_index", "episode_documents", "french_analyzer", "index_exists", "name_analyzer",
+    "recover_index", "sounds",
 ]

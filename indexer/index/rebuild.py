@@ -16,11 +16,9 @@ from typing import Iterable
 
 from whoosh import index as whoosh_index
 
-from ..archive import EpisodeMeta
 from ..progress import progress_bar
-from ..transcript import Transcript
 from .meta import _write_meta
-from .schema import build_schema, common_terms, episode_documents
+from .schema import IndexEntry, build_schema, common_terms, episode_documents
 from .writing import IndexOptions, open_writer
 
 log = logging.getLogger("indexer")
@@ -31,23 +29,23 @@ REBUILD_PREFIX = ".index-rebuild-"
 OLD_PREFIX = ".index-old-"
 
 
-def write_beside(index_dir: Path, items: Iterable[tuple[Transcript, EpisodeMeta | None]], options: IndexOptions,
+def write_beside(index_dir: Path, entries: Iterable[IndexEntry], options: IndexOptions,
                  progress: bool) -> tuple[Path, str, int]:
-    """Write the index of ``items`` in a new folder beside ``index_dir``.
+    """Write the index of ``entries`` in a new folder beside ``index_dir``.
 
     Returns the folder, the build id written in its meta file, and the number of
     segments indexed. On failure the folder is removed.
     """
     parent = index_dir.parent
-    items = iter(items)
+    entries = iter(entries)
     sample, sampled = [], 0
-    for item in items:
-        sample.append(item)
-        sampled += len(item[0].segments)
+    for entry in entries:
+        sample.append(entry)
+        sampled += len(entry.transcript.segments)
         if sampled >= options.sample_segments:
             break
-    common = common_terms(s.text for item in sample for s in item[0].segments)
-    items = itertools.chain(sample, items)
+    common = common_terms(s.text for entry in sample for s in entry.transcript.segments)
+    entries = itertools.chain(sample, entries)
     tmp = parent / f"{REBUILD_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
@@ -63,10 +61,10 @@ def write_beside(index_dir: Path, items: Iterable[tuple[Transcript, EpisodeMeta 
         bar = progress_bar(None, "reindex", "episode", progress)
         try:
             with open_writer(ix, index_dir, options, optimize=not multisegment, **kwargs) as writer:
-                for transcript, meta, *audio in items:
-                    for doc in episode_documents(transcript, meta, *audio):
+                for entry in entries:
+                    for doc in episode_documents(entry):
                         writer.add_document(**doc)
-                    count += len(transcript.segments)
+                    count += len(entry.transcript.segments)
                     bar.update(1)
         finally:
             bar.close()

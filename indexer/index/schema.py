@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from whoosh import fields
@@ -65,17 +66,26 @@ def build_schema(common: Iterable[str] = ()) -> fields.Schema:
     )
 
 
-def episode_documents(transcript: Transcript, meta: EpisodeMeta | None,
-                      audio_path: str | None = None) -> Iterator[dict]:
-    """The Whoosh documents of one episode: one for the episode, one per segment.
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the index is given for one episode.
 
-    ``audio_path`` is relative to ``ARCHIVE/audio/`` like ``Transcript.audio_path``
-    (the default), or absolute.
-
-    Without a sidecar (``meta`` None or empty) the transcript's own fields are
-    used: the episode id as title, the speakers named on its segments.
+    ``transcript``: the effective transcript (corrections applied). ``meta``:
+    its sidecar; None or empty, the transcript's own fields are used (the
+    episode id as title, the speakers named on its segments). ``audio_path``:
+    relative to ``ARCHIVE/audio/`` like ``Transcript.audio_path`` (None: the
+    transcript's own), or absolute.
     """
-    meta = meta or EpisodeMeta()
+
+    transcript: Transcript
+    meta: EpisodeMeta | None = None
+    audio_path: str | None = None
+
+
+def episode_documents(entry: IndexEntry) -> Iterator[dict]:
+    """The Whoosh documents of one episode: one for the episode, one per segment."""
+    transcript, audio_path = entry.transcript, entry.audio_path
+    meta = entry.meta or EpisodeMeta()
     date_value = DateField.value_for(meta.date) if meta.date else None
     speakers = list(meta.speakers) or sorted({s.speaker for s in transcript.segments if s.speaker})
     yield dict(

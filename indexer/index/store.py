@@ -8,13 +8,11 @@ from typing import Iterable
 
 from whoosh import fields, index as whoosh_index
 
-from ..archive import EpisodeMeta
 from ..errors import IndexCorruptError, IndexSchemaError
 from ..progress import progress_bar
-from ..transcript import Transcript
 from .meta import REINDEX_HINT, _read_meta, _write_meta, index_exists
 from .rebuild import swap_in, write_beside
-from .schema import SCHEMA_VERSION, build_schema, episode_documents
+from .schema import SCHEMA_VERSION, IndexEntry, build_schema, episode_documents
 from .scoring import FastBM25F
 from .writing import IndexOptions, open_writer
 
@@ -119,35 +117,33 @@ class TranscriptIndex:
     def _writer(self, optimize: bool = False):
         return open_writer(self._ix, self.index_dir, self.options, optimize)
 
-    def update_episode(self, transcript: Transcript, meta: EpisodeMeta | None,
-                       audio_path: str | None = None) -> int:
+    def update_episode(self, entry: IndexEntry) -> int:
         """Replace this episode's documents (and only these) in one commit."""
         with self._writer() as writer:
-            return self._replace(writer, transcript, meta, audio_path)
+            return self._replace(writer, entry)
 
-    def update_episodes(self, items: Iterable[tuple[Transcript, EpisodeMeta | None]], progress: bool = False) -> int:
+    def update_episodes(self, entries: Iterable[IndexEntry], progress: bool = False) -> int:
         """Replace many episodes, committing every ``options.commit_every`` episodes."""
-        items = iter(items)
+        entries = iter(entries)
         total = 0
         bar = progress_bar(None, "index", "episode", progress)
         try:
             while True:
-                batch = [item for _, item in zip(range(self.options.commit_every), items)]
+                batch = [entry for _, entry in zip(range(self.options.commit_every), entries)]
                 if not batch:
                     return total
                 with self._writer() as writer:
-                    for item in batch:
-                        total += self._replace(writer, *item)
+                    for entry in batch:
+                        total += self._replace(writer, entry)
                         bar.update(1)
         finally:
             bar.close()
 
-    def _replace(self, writer, transcript: Transcript, meta: EpisodeMeta | None,
-                 audio_path: str | None = None) -> int:
-        writer.delete_by_term("episode", transcript.episode_id)
-        writer.delete_by_term("episode_doc", transcript.episode_id)
+    def _replace(self, writer, entry: IndexEntry) -> int:
+        writer.delete_by_term("episode", entry.transcript.episode_id)
+        writer.delete_by_term("episode_doc", entry.transcript.episode_id)
         count = 0
-        for doc in episode_documents(transcript, meta, audio_path):
+        for doc in episode_documents(entry):
             writer.add_document(**doc)
             count += 1
         return count - 1
@@ -162,21 +158,21 @@ class TranscriptIndex:
             pass
 
     @classmethod
-    def build(cls, index_dir: str | Path, items: Iterable[tuple[Transcript, EpisodeMeta | None]],
+    def build(cls, index_dir: str | Path, entries: Iterable[IndexEntry],
               options: IndexOptions | None = None, progress: bool = True) -> "TranscriptIndex":
         """Build (or replace, whatever its schema) the index in ``index_dir``."""
         index = cls(Path(index_dir), None, "", options or IndexOptions())
-        index.rebuild(items, progress=progress)
+        index.rebuild(entries, progress=progress)
         return index
 
-    def rebuild(self, items: Iterable[tuple[Transcript, EpisodeMeta | None]], progress: bool = True) -> int:
-        """Build a new index from ``(transcript, meta)`` pairs, then swap it in.
+    def rebuild(self, entries: Iterable[IndexEntry], progress: bool = True) -> int:
+        """Build a new index of ``entries``, then swap it in.
 
         The new index is written beside the old one, which stays searchable
         (and untouched if this fails) until the swap. Returns the number of
         segments indexed.
         """
-        new_dir, build, count = write_beside(self.index_dir, items, self.options, progress)
+        new_dir, build, count = write_beside(self.index_dir, entries, self.options, progress)
         try:
             self.close()
             swap_in(self.index_dir, new_dir)
