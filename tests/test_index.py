@@ -173,6 +173,25 @@ def test_fast_bm25f_scores_like_bm25f(search_archive):
         assert len(expected) > 5
 
 
+def test_schemas_pickled_before_the_split_into_a_package_still_load():
+    """Whoosh pickles the schema into the index; the indexes written when indexer/index.py
+    was one module name its classes ``indexer.index.<Class>`` (protocol 2: ``c<module>\\n<name>``)."""
+    import pickle
+
+    from indexer.index import build_schema
+
+    data = pickle.dumps(build_schema({"reseau", "social"}), 2)
+    old = data
+    for module in (b"indexer.index.fields", b"indexer.index.analysis"):
+        assert b"c" + module + b"\n" in data
+        old = old.replace(b"c" + module + b"\n", b"cindexer.index\n")
+    assert old != data and b"indexer.index." not in old
+    schema = pickle.loads(old)
+    assert schema["pairs"].common == {"reseau", "social"} and schema["pairs"].text_field is schema["text"]
+    assert schema["text"].analyses("Les réseaux sociaux") == [(1, "reseau"), (2, "social")]
+    assert [t.text for t in schema["chapter"].analyzer("l'engagement")] == ["engag"]
+
+
 def test_common_terms_are_chosen_from_the_archive():
     texts = ["les réseaux sociaux"] * 10 + [f"mot{i} rare" for i in range(990)]
     assert common_terms(texts, share=0.005) == {"reseau", "social", "rare"}

@@ -17,41 +17,55 @@ DOUBT_PROBABILITY = 0.4  # words below it get sound keys in ``doubt`` (as the lo
 PAIR_SEPARATOR = "+"  # never inside a token (tokens are \w, ', ., @, #)
 
 
-class SegmentText(fields.TEXT):
-    """French TEXT field that keeps the analysis of the last few values.
+class RecentAnalyses:
+    """The analysis of the last few texts: what the ``text`` and ``pairs`` fields share.
 
-    The ``pairs`` field is built from the same tokens, so each segment is
-    analysed once, not twice, while indexing.
+    Whoosh indexes a document field by field, and both fields need the
+    segment's tokens (``pairs`` also the next segment's, which is the next
+    document's text). Owned by the ``text`` field (:class:`SegmentText`) and
+    read by ``pairs`` through it (:class:`PairsField`), it makes each segment
+    text analysed once, not twice, while indexing. A cache only: it is left out
+    of the schema pickled into the index.
     """
+
+    SIZE = 8  # texts kept: a document's own text and the next one's
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self._found: dict[str, list[tuple[int, str]]] = {}
+
+    def __call__(self, text: str) -> list[tuple[int, str]]:
+        """(position, term) of each indexed token of ``text``."""
+        found = self._found.get(text)
+        if found is None:
+            found = [(t.pos, t.text) for t in self.analyzer(text, positions=True, mode="index")]
+            if len(self._found) >= self.SIZE:
+                self._found.clear()
+            self._found[text] = found
+        return found
+
+
+class SegmentText(fields.TEXT):
+    """French TEXT field whose recent analyses (``analyses``) are shared with the ``pairs`` field."""
 
     def __init__(self, **kwargs):
         super().__init__(analyzer=french_analyzer(), phrase=True, **kwargs)
-        self._recent: dict[str, list[tuple[int, str]]] = {}
+        self.analyses = RecentAnalyses(self.analyzer)
 
-    def __getstate__(self):
+    def __getstate__(self):  # pickled with the schema: not the cache
         state = dict(self.__dict__)
-        state.pop("_recent", None)
+        state.pop("analyses", None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._recent = {}
-
-    def analyze(self, text: str) -> list[tuple[int, str]]:
-        """(position, term) of each indexed token of ``text``."""
-        found = self._recent.get(text)
-        if found is None:
-            found = [(t.pos, t.text) for t in self.analyzer(text, positions=True, mode="index")]
-            if len(self._recent) >= 8:
-                self._recent.clear()
-            self._recent[text] = found
-        return found
+        self.analyses = RecentAnalyses(self.analyzer)
 
     def index(self, value, **kwargs):
         if not isinstance(value, str):
             return super().index(value, **kwargs)
         positions: dict[str, list[int]] = {}
-        for pos, term in self.analyze(value):
+        for pos, term in self.analyses(value):
             positions.setdefault(term, []).append(pos)
         boost = self.format.field_boost
         encode = self.format.encode
@@ -70,7 +84,8 @@ class PairsField(fields.TEXT):
     use the same set.
 
     The value is ``text + "\x00" + next_text``; tokens come from the ``text``
-    field's analysis (see :class:`SegmentText`).
+    field's analyses (:class:`RecentAnalyses`), shared so that a segment text
+    is analysed once.
     """
 
     def __init__(self, text_field: SegmentText, common: Iterable[str] = ()):
@@ -82,8 +97,9 @@ class PairsField(fields.TEXT):
         common = self.common
         if not common:
             return []
+        analyses = self.text_field.analyses
         text, _, next_text = value.partition("\x00")
-        tokens = [(pos, term) for pos, term in self.text_field.analyze(text) if term in common]
+        tokens = [(pos, term) for pos, term in analyses(text) if term in common]
         by_pos: dict[int, list[str]] = {}
         for pos, term in tokens:
             by_pos.setdefault(pos, []).append(term)
@@ -93,9 +109,9 @@ class PairsField(fields.TEXT):
                 for b in by_pos.get(pos + 1, ()):
                     key = a + PAIR_SEPARATOR + b
                     counts[key] = counts.get(key, 0) + 1
-        own = self.text_field.analyze(text)
+        own = analyses(text)
         if own and next_text and own[-1][1] in common:
-            following = self.text_field.analyze(next_text)
+            following = analyses(next_text)
             if following:
                 last_pos, first_pos = own[-1][0], following[0][0]
                 for a in (t for p, t in own if p == last_pos and t in common):
