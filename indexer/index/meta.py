@@ -6,11 +6,10 @@ import json
 import uuid
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from ..archive import atomic_write_text
 from ..errors import IndexSchemaError
 from .schema import SCHEMA_VERSION
+from .whoosh_internals import INDEX_NAME
 
 META_FILE = "indexer-index.json"
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
@@ -36,7 +35,7 @@ def index_exists(index_dir: str | Path) -> bool:
     index_dir = Path(index_dir)
     # A TOC file, not whoosh's exists_in(): that one opens the index, and a
     # damaged TOC raises there instead of in open(), which says what to do.
-    return index_dir.is_dir() and any(index_dir.glob(f"_{whoosh_index._DEF_INDEX_NAME}_*.toc"))
+    return index_dir.is_dir() and any(index_dir.glob(f"_{INDEX_NAME}_*.toc"))
 
 
 def _read_meta_quietly(index_dir: Path) -> dict | None:

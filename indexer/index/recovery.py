@@ -16,13 +16,14 @@ from whoosh.filedb.filestore import FileStorage
 from ..archive import pid_alive
 from ..errors import LockError
 from .meta import _read_meta_quietly, index_exists
-from .schema import SCHEMA_VERSION
 from .rebuild import OLD_PREFIX, REBUILD_PREFIX
+from .schema import SCHEMA_VERSION
+from .whoosh_internals import INDEX_NAME
 
 log = logging.getLogger("indexer")
 
 LEFTOVER_AGE = 3600.0  # s: such a folder naming no pid (older versions) is dead once untouched this long
-_TOC_TEMP = re.compile(r"^_MAIN_\d+\.toc\.[0-9.]+$")
+_TOC_TEMP = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.[0-9.]+$")
 
 
 def recover_index(index_dir: Path) -> int:
@@ -57,10 +58,10 @@ def recover_index(index_dir: Path) -> int:
         toc = None
         if index_exists(index_dir):
             with contextlib.suppress(Exception):  # damaged: TranscriptIndex.open says so, ingest rebuilds it
-                toc = whoosh_index.TOC.read(storage, whoosh_index._DEF_INDEX_NAME)
+                toc = whoosh_index.TOC.read(storage, INDEX_NAME)
         if toc is not None:
             before = set(os.listdir(index_dir))
-            whoosh_index.clean_files(storage, whoosh_index._DEF_INDEX_NAME, toc.generation, toc.segments)
+            whoosh_index.clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
             count += len(before - set(os.listdir(index_dir)))
         if count:
             log.warning("index: removed %d file(s) of a commit that was interrupted (the index holds its "

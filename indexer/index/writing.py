@@ -9,6 +9,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from ..errors import LockError, writing
+from .whoosh_internals import segment_count
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def open_writer(ix, index_dir: Path, options: IndexOptions, optimize: bool = Fal
         except BaseException:
             writer.cancel()
             raise
-        if optimize or len(ix._segments()) >= options.optimize_after:
+        if optimize or segment_count(ix) >= options.optimize_after:
             writer.commit(optimize=True)
         else:
             writer.commit()
