@@ -15,7 +15,8 @@ META_FILE = "indexer-index.json"
 REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 
 
-def _read_meta(index_dir: Path) -> dict | None:
+def read_meta(index_dir: Path) -> dict | None:
+    """The meta file of the index in ``index_dir``; None if it has none (IndexSchemaError if unreadable)."""
     path = index_dir / META_FILE
     if not path.is_file():
         return None
@@ -25,7 +26,8 @@ def _read_meta(index_dir: Path) -> dict | None:
         raise IndexSchemaError(f"unreadable index metadata: {e}", path, REINDEX_HINT) from e
 
 
-def _write_meta(index_dir: Path) -> str:
+def write_meta(index_dir: Path) -> str:
+    """Record this :data:`SCHEMA_VERSION` and a new build id (returned) for the index in ``index_dir``."""
     build = uuid.uuid4().hex
     atomic_write_text(index_dir / META_FILE, json.dumps({"schema_version": SCHEMA_VERSION, "build": build}) + "\n")
     return build
@@ -38,8 +40,10 @@ def index_exists(index_dir: str | Path) -> bool:
     return index_dir.is_dir() and any(index_dir.glob(f"_{INDEX_NAME}_*.toc"))
 
 
-def _read_meta_quietly(index_dir: Path) -> dict | None:
+def has_current_schema(index_dir: Path) -> bool:
+    """The meta file in ``index_dir`` names this :data:`SCHEMA_VERSION` (False if missing or unreadable)."""
     try:
-        return _read_meta(index_dir)
+        meta = read_meta(index_dir)
     except IndexSchemaError:
-        return None
+        return False
+    return (meta or {}).get("schema_version") == SCHEMA_VERSION

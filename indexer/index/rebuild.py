@@ -17,7 +17,7 @@ from typing import Iterable
 from whoosh import index as whoosh_index
 
 from ..progress import progress_bar
-from .meta import _write_meta
+from .meta import write_meta
 from .schema import IndexEntry, build_schema, common_terms, episode_documents
 from .writing import IndexOptions, open_writer
 
@@ -68,7 +68,7 @@ def write_beside(index_dir: Path, entries: Iterable[IndexEntry], options: IndexO
                     bar.update(1)
         finally:
             bar.close()
-        build = _write_meta(tmp)
+        build = write_meta(tmp)
         log.info("indexed %d segments (%d frequent words for phrase pairs)", count, len(common))
         ix.close()
     except BaseException:

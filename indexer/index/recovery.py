@@ -15,9 +15,8 @@ from whoosh.filedb.filestore import FileStorage
 
 from ..archive import pid_alive
 from ..errors import LockError
-from .meta import _read_meta_quietly, index_exists
+from .meta import has_current_schema, index_exists
 from .rebuild import OLD_PREFIX, REBUILD_PREFIX
-from .schema import SCHEMA_VERSION
 from .whoosh_internals import INDEX_NAME
 
 log = logging.getLogger("indexer")
@@ -91,7 +90,7 @@ def _recover_rebuilds(index_dir: Path) -> int:
         for old in olds:
             new = parent / (REBUILD_PREFIX + old.name.removeprefix(OLD_PREFIX))
             found = new if new in leftovers else old
-            if (_read_meta_quietly(found) or {}).get("schema_version") == SCHEMA_VERSION:
+            if has_current_schema(found):
                 try:
                     found.rename(index_dir)
                 except OSError:  # an index appeared meanwhile: keep it

@@ -10,7 +10,7 @@ from whoosh import fields, index as whoosh_index
 
 from ..errors import IndexCorruptError, IndexSchemaError
 from ..progress import progress_bar
-from .meta import REINDEX_HINT, _read_meta, _write_meta, index_exists
+from .meta import REINDEX_HINT, index_exists, read_meta, write_meta
 from .rebuild import swap_in, write_beside
 from .schema import SCHEMA_VERSION, IndexEntry, build_schema, episode_documents
 from .scoring import FastBM25F
@@ -48,8 +48,8 @@ class TranscriptIndex:
                 raise IndexSchemaError(NO_INDEX_MESSAGE, index_dir)
             index_dir.mkdir(parents=True, exist_ok=True)
             ix = whoosh_index.create_in(str(index_dir), build_schema())
-            return cls(index_dir, ix, _write_meta(index_dir), options)
-        meta = _read_meta(index_dir)
+            return cls(index_dir, ix, write_meta(index_dir), options)
+        meta = read_meta(index_dir)
         version = (meta or {}).get("schema_version")
         if version != SCHEMA_VERSION:
             raise IndexSchemaError(
@@ -80,7 +80,7 @@ class TranscriptIndex:
 
     def searcher(self):
         """A cached searcher, refreshed only when the index changed on disk."""
-        meta = _read_meta(self.index_dir)
+        meta = read_meta(self.index_dir)
         if meta is None and self._searcher is not None:
             return self._searcher  # another process is swapping a rebuilt index in
         meta = meta or {}
