@@ -1,6 +1,7 @@
 """The Whoosh index on disk: schema version, incremental updates, rebuilds, locks."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,3 +251,20 @@ def test_speaker_turns_used_when_segment_has_none(tmp_path):
     index = TranscriptIndex.open(tmp_path / "index")
     index.update_episode(IndexEntry(transcript, meta))
     assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]
+
+
+@pytest.mark.parametrize("left", ["new and old", "old only"])
+def test_recover_index_puts_back_an_index_when_a_rebuild_was_killed_while_swapping(search_archive, left):
+    """Killed between the swap's two renames: no index, its new one (complete) or the old one beside it."""
+    from indexer.index import recover_index
+
+    index_dir = search_archive.layout.index_dir
+    search_archive.index.close()
+    dead = "999999999-0badc0de"  # no such pid
+    old, new = index_dir.parent / f".index-old-{dead}", index_dir.parent / f".index-rebuild-{dead}"
+    if left == "new and old":
+        shutil.copytree(index_dir, new)
+    index_dir.rename(old)
+    assert recover_index(index_dir) == (1 if left == "new and old" else 0)
+    assert not old.exists() and not new.exists()
+    assert [h.segment_id for h in Archive(search_archive.root).search("lecteurs")] == [2]
