@@ -17,7 +17,7 @@ from ..archive import pid_alive
 from ..errors import LockError
 from .meta import has_current_schema, index_exists
 from .rebuild import OLD_PREFIX, REBUILD_PREFIX
-from .whoosh_internals import INDEX_NAME
+from .whoosh_internals import INDEX_NAME, WRITE_LOCK
 
 log = logging.getLogger("indexer")
 
@@ -41,11 +41,9 @@ def recover_index(index_dir: Path) -> int:
     removed = _recover_rebuilds(index_dir)
     if not index_dir.is_dir():
         return removed
-    storage = FileStorage(str(index_dir))
-    lock = storage.lock("WRITELOCK")
-    if not lock.acquire(False):
-        return removed  # a live writer: its files are not leftovers
-    try:
+    with _write_locked(index_dir) as storage:
+        if storage is None:
+            return removed  # a live writer: its files are not leftovers
         count = 0
         for path in index_dir.iterdir():
             if _TOC_TEMP.match(path.name):
@@ -66,8 +64,6 @@ def recover_index(index_dir: Path) -> int:
             log.warning("index: removed %d file(s) of a commit that was interrupted (the index holds its "
                         "last complete commit; what it missed is indexed now)", count)
         return removed + count
-    finally:
-        lock.release()
 
 
 def _recover_rebuilds(index_dir: Path) -> int:
@@ -117,10 +113,9 @@ def _abandoned(folder: Path) -> bool:
                 return False
         elif time.time() - folder.stat().st_mtime < LEFTOVER_AGE:
             return False
-        lock = FileStorage(str(folder)).lock("WRITELOCK")
-        if not lock.acquire(False):
-            return False  # a writer (or a process it forked) still works there
-        lock.release()
+        with _write_locked(folder) as storage:
+            if storage is None:
+                return False  # a writer (or a process it forked) still works there
     except OSError:
         return False
     return True
@@ -128,17 +123,27 @@ def _abandoned(folder: Path) -> bool:
 
 def discard_index(index_dir: Path) -> None:
     """Remove an unreadable index (rebuilt from the transcripts, the source of truth)."""
-    storage = FileStorage(str(index_dir))
-    lock = storage.lock("WRITELOCK")
-    if not lock.acquire(False):
-        raise LockError("another process is writing the index", index_dir, "wait for it to finish, then retry")
-    try:
+    with _write_locked(index_dir) as storage:
+        if storage is None:
+            raise LockError("another process is writing the index", index_dir, "wait for it to finish, then retry")
         for path in index_dir.iterdir():
-            if path.name == "WRITELOCK":
+            if path.name == WRITE_LOCK:
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink()
+
+
+@contextlib.contextmanager
+def _write_locked(folder: Path):
+    """Whoosh's write lock on the index in ``folder`` if it is free: yields its storage, else None."""
+    storage = FileStorage(str(folder))
+    lock = storage.lock(WRITE_LOCK)
+    if not lock.acquire(False):
+        yield None
+        return
+    try:
+        yield storage
     finally:
         lock.release()
