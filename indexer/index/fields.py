@@ -118,8 +118,7 @@ class PairsField(fields.TEXT):
                     for b in (t for p, t in following if p == first_pos and t in common):
                         key = a + PAIR_SEPARATOR + b
                         counts[key] = counts.get(key, 0) + 1
-        boost = self.format.field_boost
-        return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
+        return _counted(self, counts)
 
 
 class DoubtField(fields.TEXT):
@@ -149,8 +148,13 @@ class DoubtField(fields.TEXT):
                 keys.append(word[-1][0] + after[0][0])
             for key in keys:
                 counts[key] = counts.get(key, 0) + 1
-        boost = self.format.field_boost
-        return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
+        return _counted(self, counts)
+
+
+def _counted(field: fields.TEXT, counts: dict[str, int]) -> list[tuple]:
+    """What ``Field.index`` returns for terms with these counts and no positions."""
+    boost = field.format.field_boost
+    return [(k.encode("utf-8"), n, n * boost, pack_uint(n)) for k, n in counts.items()]
 
 
 def doubtful_chunks(words, threshold: float) -> str:

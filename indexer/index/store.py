@@ -140,8 +140,7 @@ class TranscriptIndex:
             bar.close()
 
     def _replace(self, writer, entry: IndexEntry) -> int:
-        writer.delete_by_term("episode", entry.transcript.episode_id)
-        writer.delete_by_term("episode_doc", entry.transcript.episode_id)
+        _delete(writer, entry.transcript.episode_id)
         count = 0
         for doc in episode_documents(entry):
             writer.add_document(**doc)
@@ -150,8 +149,7 @@ class TranscriptIndex:
 
     def delete_episode(self, episode_id: str) -> int:
         with self._writer() as writer:
-            return (writer.delete_by_term("episode", episode_id)
-                    + writer.delete_by_term("episode_doc", episode_id))
+            return _delete(writer, episode_id)
 
     def optimize(self) -> None:
         with self._writer(optimize=True):
@@ -182,3 +180,8 @@ class TranscriptIndex:
         self._ix = whoosh_index.open_dir(str(self.index_dir))
         self._build = build
         return count
+
+
+def _delete(writer, episode_id: str) -> int:
+    """Delete the segment documents and the episode document of ``episode_id``; returns how many."""
+    return writer.delete_by_term("episode", episode_id) + writer.delete_by_term("episode_doc", episode_id)
