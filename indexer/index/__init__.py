@@ -23,12 +23,27 @@ on a large archive, and not found across a segment boundary).
 ``index/indexer-index.json`` records :data:`SCHEMA_VERSION`; an index written by
 another version is refused with :class:`~indexer.errors.IndexSchemaError`.
 
-Locking: Whoosh's write lock is ``fcntl.flock`` on ``index/WRITELOCK``. The
+Locking: Whoosh's write lock is ``fcntl.flock`` on ``index/MAIN_WRITELOCK``. The
 kernel releases it when the owner dies (even on SIGKILL), so a dead process
-leaves no stale lock; the empty ``WRITELOCK`` file staying behind is harmless,
-and segment files of a writer that died before committing are removed by the
-next commit. What a killed commit or a killed rebuild leaves is cleaned by
+leaves no stale lock; the empty lock file staying behind is harmless, and
+segment files of a writer that died before committing are removed by the next
+commit. What a killed commit or a killed rebuild leaves is cleaned by
 :func:`recover_index` (``ingest`` runs it first).
+
+The files, in the order of the imports between them:
+
+* ``stemmer.py``, ``analysis.py``: the French light stemmer, the tokenizer and
+  filters, ``french_analyzer`` and ``name_analyzer``;
+* ``sounds.py``: sound keys of words (the ``doubt`` field, graded search);
+* ``fields.py``: the custom fields (segment text, phrase pairs, doubted sounds, dates);
+* ``schema.py``: the schema, the frequent words, ``IndexEntry`` and the documents of an episode;
+* ``whoosh_internals.py``: the only place that reads private Whoosh internals;
+* ``meta.py``: ``indexer-index.json`` and whether an index exists;
+* ``scoring.py``: ``FastBM25F`` and the field lengths it owns;
+* ``writing.py``: ``IndexOptions`` and the lifecycle of a writer;
+* ``rebuild.py``: a new index written beside the old one, then swapped in;
+* ``store.py``: ``TranscriptIndex``, the object the rest of the package uses;
+* ``recovery.py``: cleaning after a killed commit or rebuild, discarding an unreadable index.
 """
 
 from __future__ import annotations
