@@ -260,13 +260,13 @@ def time_queries(run, repeats: int) -> dict:
 # --- engines (each runs in a child process) --------------------------------------
 
 def bench_whoosh(hours: float, workdir: Path, repeats: int, options: dict) -> dict:
-    from indexer.index import IndexOptions, TranscriptIndex
+    from indexer.index import IndexEntry, IndexOptions, TranscriptIndex
     from indexer.search import SearchOptions, search
     from indexer.transcript import load_transcript, save_transcript
 
     base_rss = rss_mb()
     index_dir = workdir / "index"
-    items = (to_transcript(*ep) for ep in corpus(hours))
+    items = (IndexEntry(*to_transcript(*ep)) for ep in corpus(hours))
     t, cpu, own = time.perf_counter(), cpu_s(), cpu_s(resource.RUSAGE_SELF)
     with TreeMemory() as memory:
         index = TranscriptIndex.build(index_dir, items, IndexOptions(**options), progress=False)
@@ -291,7 +291,7 @@ def bench_whoosh(hours: float, workdir: Path, repeats: int, options: dict) -> di
     path = workdir / "transcripts" / "ep-new.json"
     t = time.perf_counter()
     save_transcript(transcript, path)
-    index.update_episode(load_transcript(path), meta)
+    index.update_episode(IndexEntry(load_transcript(path), meta))
     found = len(search(index, "xylophonique"))
     result["add_episode_s"] = round(time.perf_counter() - t, 3)
     result["add_episode_found"] = found

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, copy_archive, load_settings
 from .corrections import effective_episode, load_corrections
 from .errors import IndexerError, writing
-from .index import IndexOptions, TranscriptIndex, index_exists
+from .index import IndexEntry, IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
@@ -137,7 +137,7 @@ class Archive:
                 except IndexerError as e:
                     skipped.append(f"{e.one_line()}; {transcript.episode_id} left out of the index")
                     continue
-                yield effective, meta, audio_path
+                yield IndexEntry(effective, meta, audio_path)
 
         if self._index is not None:
             self._index.close()
@@ -160,7 +160,7 @@ class Archive:
         audio_path = self._relative(episode.audio_path) if episode else machine.audio_path
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(shown.transcript, shown.meta, audio_path)
+        return self._index.update_episode(IndexEntry(shown.transcript, shown.meta, audio_path))
 
     # -- quotes and corrections ---------------------------------------------------
 

@@ -524,9 +524,11 @@ class Ingest:
         return note
 
     def _index_episode(self, index, episode: Episode, transcript: Transcript, indexed: dict[str, str]) -> None:
+        from .index import IndexEntry
+
         version = self.index_version(episode)  # before reading: a change while indexing shows next run
         meta = load_sidecar(episode.sidecar_path)
-        index.update_episode(with_corrections(self.layout.root, transcript), meta)
+        index.update_episode(IndexEntry(with_corrections(self.layout.root, transcript), meta))
         indexed[episode.id] = version
         self._save_indexed(indexed)
 
@@ -705,6 +707,8 @@ class Ingest:
     def _refresh_index(self, index, current: list[Episode], catalog: TranscriptCatalog,
                        indexed: dict[str, str], report: RunReport) -> None:
         """Up-to-date transcripts: index those whose transcript, sidecar or corrections changed."""
+        from .index import IndexEntry
+
         stale = []
         for episode in current:
             head = catalog.get(episode.id)
@@ -724,7 +728,7 @@ class Ingest:
                     try:
                         transcript = load_transcript(self.layout.transcript_path(episode.id))
                         meta = load_sidecar(episode.sidecar_path)
-                        items.append((with_corrections(self.layout.root, transcript), meta))
+                        items.append(IndexEntry(with_corrections(self.layout.root, transcript), meta))
                         done.append((episode, result, version))
                     except IndexerError as e:
                         report.results.append(replace(

@@ -172,7 +172,7 @@ LUCENE_LIGHT_STEMS = [
 
 @pytest.mark.parametrize("word, stem", LUCENE_LIGHT_STEMS)
 def test_light_stemmer_is_lucenes(word, stem):
-    from indexer.stemfr import light_stem
+    from indexer.index.stemmer import light_stem
 
     assert light_stem(word) == stem
 

@@ -1,6 +1,7 @@
 """The Whoosh index on disk: schema version, incremental updates, rebuilds, locks."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
 from indexer import Archive
 from indexer.archive import EpisodeMeta, SpeakerTurn
 from indexer.errors import IndexSchemaError, LockError
-from indexer.index import META_FILE, SCHEMA_VERSION, IndexOptions, TranscriptIndex, common_terms
+from indexer.index import META_FILE, SCHEMA_VERSION, IndexEntry, IndexOptions, TranscriptIndex, common_terms
 
 
 def stored_docs(index, episode_id):
@@ -62,7 +63,8 @@ def test_update_episode_touches_only_that_episode(search_archive):
         (0, 6, "Le datajournalisme remplace tout.", None, []),
         (6, 12, "Plus rien sur les réseaux.", None, []),
     ])
-    count = index.update_episode(new, EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",)))
+    meta = EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",))
+    count = index.update_episode(IndexEntry(new, meta))
     assert count == 2
     assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
                                                     (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
@@ -87,7 +89,7 @@ def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive)
     index = search_archive.index
     first = index.searcher()
     assert index.searcher() is first
-    index.update_episode(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])]), None)
+    index.update_episode(IndexEntry(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])])))
     assert index.searcher() is not first
     assert [h.episode for h in search_archive.search("podcast")] == ["2013/nouveau"]
     # Deleting from an unchanged segment must show too (Searcher.refresh() misses it).
@@ -97,8 +99,10 @@ def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive)
 
 
 def test_rebuild_with_two_writer_processes(tmp_path):
-    items = [(search_transcript(f"ep{i}", [(k, k + 1, f"segment {k} de l'épisode {i} sur les réseaux sociaux", None, [])
-                                           for k in range(30)]), None) for i in range(20)]
+    def rows(i):
+        return [(k, k + 1, f"segment {k} de l'épisode {i} sur les réseaux sociaux", None, []) for k in range(30)]
+
+    items = [IndexEntry(search_transcript(f"ep{i}", rows(i))) for i in range(20)]
     for options in (IndexOptions(procs=2, multisegment=True), IndexOptions(procs=2, multisegment=False),
                     IndexOptions(procs=0, sample_segments=100)):
         index = TranscriptIndex.build(tmp_path / "index", items, options, progress=False)
@@ -108,7 +112,7 @@ def test_rebuild_with_two_writer_processes(tmp_path):
 
 def test_update_many_commits_in_batches(tmp_path):
     index = TranscriptIndex.open(tmp_path / "index", IndexOptions(commit_every=2))
-    items = [(search_transcript(f"ep{i}", [(0, 5, f"épisode numéro {i} sur les réseaux", None, [])]), None)
+    items = [IndexEntry(search_transcript(f"ep{i}", [(0, 5, f"épisode numéro {i} sur les réseaux", None, [])]))
              for i in range(5)]
     assert index.update_episodes(items) == 5
     assert index.episode_ids() == [f"ep{i}" for i in range(5)]
@@ -125,7 +129,7 @@ def test_reindex_gives_the_same_results(search_archive):
 
 def test_failed_rebuild_keeps_the_old_index(search_archive):
     def broken():
-        yield search_transcript("x", [(0, 1, "début", None, [])]), None
+        yield IndexEntry(search_transcript("x", [(0, 1, "début", None, [])]))
         raise RuntimeError("disk on fire")
 
     index = search_archive.index
@@ -153,7 +157,7 @@ def test_no_index_yet(tmp_path):
 def test_open_creates_an_empty_index_for_ingest(tmp_path):
     index = TranscriptIndex.open(tmp_path / "index")
     assert index.doc_count() == 0 and index.episode_ids() == []
-    index.update_episode(search_transcript("a", [(0, 1, "Les réseaux sociaux.", None, [])]), None)
+    index.update_episode(IndexEntry(search_transcript("a", [(0, 1, "Les réseaux sociaux.", None, [])])))
     assert TranscriptIndex.open(tmp_path / "index").doc_count() == 1
 
 
@@ -168,6 +172,25 @@ def test_fast_bm25f_scores_like_bm25f(search_archive):
         expected = [(h.docnum, round(h.score, 9)) for h in slow.search(q, limit=None)]
         assert [(h.docnum, round(h.score, 9)) for h in fast.search(q, limit=None)] == expected
         assert len(expected) > 5
+
+
+def test_schemas_pickled_before_the_split_into_a_package_still_load():
+    """Whoosh pickles the schema into the index; the indexes written when indexer/index.py
+    was one module name its classes ``indexer.index.<Class>`` (protocol 2: ``c<module>\\n<name>``)."""
+    import pickle
+
+    from indexer.index import build_schema
+
+    data = pickle.dumps(build_schema({"reseau", "social"}), 2)
+    old = data
+    for module in (b"indexer.index.fields", b"indexer.index.analysis"):
+        assert b"c" + module + b"\n" in data
+        old = old.replace(b"c" + module + b"\n", b"cindexer.index\n")
+    assert old != data and b"indexer.index." not in old
+    schema = pickle.loads(old)
+    assert schema["pairs"].common == {"reseau", "social"} and schema["pairs"].text_field is schema["text"]
+    assert schema["text"].analyses("Les réseaux sociaux") == [(1, "reseau"), (2, "social")]
+    assert [t.text for t in schema["chapter"].analyzer("l'engagement")] == ["engag"]
 
 
 def test_common_terms_are_chosen_from_the_archive():
@@ -226,5 +249,22 @@ def test_speaker_turns_used_when_segment_has_none(tmp_path):
     meta = EpisodeMeta(title="T", speakers=("Ana", "Ben"),
                        turns=(SpeakerTurn("Ana", 0, 5), SpeakerTurn("Ben", 5, 15)))
     index = TranscriptIndex.open(tmp_path / "index")
-    index.update_episode(transcript, meta)
+    index.update_episode(IndexEntry(transcript, meta))
     assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]
+
+
+@pytest.mark.parametrize("left", ["new and old", "old only"])
+def test_recover_index_puts_back_an_index_when_a_rebuild_was_killed_while_swapping(search_archive, left):
+    """Killed between the swap's two renames: no index, its new one (complete) or the old one beside it."""
+    from indexer.index import recover_index
+
+    index_dir = search_archive.layout.index_dir
+    search_archive.index.close()
+    dead = "999999999-0badc0de"  # no such pid
+    old, new = index_dir.parent / f".index-old-{dead}", index_dir.parent / f".index-rebuild-{dead}"
+    if left == "new and old":
+        shutil.copytree(index_dir, new)
+    index_dir.rename(old)
+    assert recover_index(index_dir) == (1 if left == "new and old" else 0)
+    assert not old.exists() and not new.exists()
+    assert [h.segment_id for h in Archive(search_archive.root).search("lecteurs")] == [2]

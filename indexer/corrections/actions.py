@@ -11,7 +11,9 @@ from .overlay import Correction, add_correction, load_corrections, overlay_lock,
 
 def reindex_episode(index, episode: EffectiveEpisode) -> None:
     """Put the effective transcript of one episode in ``index`` (as ingest does)."""
-    index.update_episode(episode.transcript, episode.meta)
+    from ..index import IndexEntry  # here, so that corrections does not pull in Whoosh
+
+    index.update_episode(IndexEntry(episode.transcript, episode.meta))
     # A refreshed Whoosh searcher reuses the reader of a segment whose
     # deletions changed and would still find the replaced text: drop it.
     index.close()

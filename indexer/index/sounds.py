@@ -23,8 +23,8 @@ from functools import lru_cache
 from whoosh.analysis import LowercaseFilter, RegexTokenizer
 from whoosh.support.charset import accent_map
 
-# Words as the index sees them before stop words and stemming (the elided
-# article dropped: « qu'en » → « en »).
+from .analysis import TOKEN_PATTERN, ElisionFilter
+
 _FIRST = [
     (re.compile(r"[éèêë]"), "E"),  # pronounced e, unlike a mute final e
     (re.compile(r"ç"), "s"),
@@ -58,17 +58,10 @@ _RULES = [
     (re.compile(r"(?<=[^aeiouEAIO])e(?=[^aeiouEAIO][aeiouEAIO])"), ""),  # e caduc: sauvegarde
 ]
 
-_SURFACE = None
+# Words as the index sees them before stop words and stemming (the elided
+# article dropped: « qu'en » → « en »).
+_SURFACE = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | ElisionFilter()
 _ELIDED = re.compile(r"\w+['’]$")  # « qu' » of « qu'en »: shown with its word
-
-
-def _surface():
-    global _SURFACE
-    if _SURFACE is None:
-        from .index import TOKEN_PATTERN, ElisionFilter
-
-        _SURFACE = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | ElisionFilter()
-    return _SURFACE
 
 
 @lru_cache(maxsize=200_000)
@@ -86,7 +79,7 @@ def sound_key(word: str) -> str:
 def words(text: str) -> list[tuple[str, int, int]]:
     """(key, start, end) of each word of ``text``, with empty keys left out."""
     out = []
-    for t in _surface()(text, chars=True, mode="index"):
+    for t in _SURFACE(text, chars=True, mode="index"):
         key = sound_key(t.text.lstrip("@#"))
         if key:
             start = t.startchar
