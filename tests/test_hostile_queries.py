@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from conftest import build_search_archive, search_transcript
 
-from indexer import Archive, search as search_module
+from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
+from indexer.search import run as search_run
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_errors_quote_only_the_start_of_a_query(many_words):
 
 
 def test_slow_queries_are_stopped(many_words, monkeypatch):
-    monkeypatch.setattr(search_module, "QUERY_TIME_LIMIT", -1.0)  # every query is already late
+    monkeypatch.setattr(search_run, "QUERY_TIME_LIMIT", -1.0)  # every query is already late
     with pytest.raises(QueryError) as e:
         many_words.search("abc010x", match="all")
     assert "was stopped" in str(e.value)
