@@ -10,7 +10,7 @@ from conftest import build_search_archive
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
-from indexer.search import Hits, search_box
+from indexer.search import Hit, Hits, hit_lines, search_box
 from indexer.search.cache import SearcherCache
 
 def found(archive, query, **kwargs):
@@ -256,6 +256,13 @@ def test_cli_search_readable_output(search_archive):
         "[00:00:15] Table ronde : les community managers — Alice Martin",
         "    Suivez @owni et le *hashtag* #cm pour les événements de la semaine.",
     ]
+
+
+def test_cli_lines_escape_the_transcript_not_the_marks():
+    hit = Hit(episode="e", title="T\x1b[2J", date="", speaker="", chapter="", start=0.0, end=1.0,
+              text="un\x1b[31m mot\nFORGED", snippet="", score=1.0, spans=((8, 11),))
+    bold = lambda s: f"\x1b[1m{s}\x1b[0m"  # noqa: E731 (a terminal's mark)
+    assert hit_lines(hit, bold) == ["[00:00:00] T\\x1b[2J", "    un\\x1b[31m \x1b[1mmot\x1b[0m\\nFORGED"]
 
 
 @pytest.mark.parametrize("args, message", [
