@@ -154,6 +154,7 @@ class HitMaker:
     layout: ArchiveLayout               # where the audio files are
 
     def hit(self, docnum: int, score: float) -> Hit:
+        """The hit of document ``docnum``: its fields, the episode's, its matches marked."""
         searcher = self.searcher
         analyzer = searcher.schema["text"].analyzer
         stored = searcher.stored_fields(docnum)
