@@ -109,7 +109,7 @@ class Archive:
         options = SearchOptions(limit=limit, speaker=speaker, episode=episode, date=date,
                                 exclude_suspect=exclude_suspect, context=context,
                                 group_by_episode=group_by_episode, match=match)
-        return search(self.index, query, options)
+        return search(self.index, query, options, self.layout)
 
     def reindex(self, progress: bool = True) -> ReindexResult:
         """Rebuild the whole index from the transcripts on disk.

@@ -251,23 +251,16 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, match, 
     Example: indexer search '"réseaux sociaux" NOT twitter' --archive archive --speaker Dupont
     """
     from .api import Archive
-    from .search import hits_json
+    from .search import hit_lines, hits_json
 
     hits = Archive(archive_dir).search(query, limit=limit, speaker=speaker, episode=list(episode) or None,
                                        exclude_suspect=exclude_suspect, match=match)
     if as_json:
         click.echo(hits_json(hits))
         return
-    tty = sys.stdout.isatty()
-    mark = (lambda s: click.style(s, bold=True)) if tty else (lambda s: f"*{s}*")
+    mark = (lambda s: click.style(s, bold=True)) if sys.stdout.isatty() else (lambda s: f"*{s}*")
     for hit in hits:
-        speaker_part = f" — {hit.speaker}" if hit.speaker else ""
-        suspect = " (suspect)" if hit.suspect else ""
-        click.echo(printable(f"[{hit.timecode}] {hit.title}{speaker_part}{suspect}"))
-        text = hit.marked(mark)
-        click.echo(f"    {text if tty else printable(text)}")  # on a terminal, the marks are escape codes
-        if hit.approximate:
-            click.echo(printable(f"    matched: {hit.matched_text()}"))
+        click.echo("\n".join(hit_lines(hit, mark)))
     if not hits:
         click.echo(f"no hit for {query}", err=True)
 

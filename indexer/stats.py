@@ -28,11 +28,6 @@ Everything returns pandas objects, ready for ``.plot``.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import logging
-import re
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -40,13 +35,13 @@ import pandas as pd
 
 from .archive import EpisodeMeta
 from .corrections import CORRECTED_FLAG, episode_meta, machine_transcript, with_corrections
+from .display.overview import overview_html
+from .display.review import ReviewPlayers, review_players
 from .errors import QueryError
 from .index import french_analyzer
 from .pages import speaker_of
-from .quotes import hms, join_words
-from .transcript import Transcript
-
-log = logging.getLogger("indexer")
+from .quotes import join_words
+from .transcript import Transcript, hms
 
 UNKNOWN = "unknown"    # speaker of a segment nobody is attributed to
 UNDATED = "undated"    # year of an episode without a date
@@ -152,20 +147,7 @@ class Overview:
                 f"{len(self.speakers)} speakers, {dates}")
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        rows = [
-            ("épisodes", f"{self.episodes} ({self.transcribed} transcrits)"),
-            ("heures", f"{self.hours:.2f}"),
-            ("intervenants", f"{len(self.speakers)} : {', '.join(self.speakers)}"),
-            ("dates", f"{self.first_date} – {self.last_date}" + (f" ({self.undated} sans date)" if self.undated else "")),
-            ("par année", ", ".join(f"{y} : {n}" for y, n in self.years.items())),
-            ("segments", f"{self.segments} ({self.suspect_segments} suspects, "
-                         f"{self.low_confidence_segments} avec des mots peu sûrs, {self.corrected_segments} corrigés)"),
-            ("mots", f"{self.words}"),
-        ]
-        body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
-                       for k, v in rows)
-        return f"<table class='indexer-overview'>{body}</table>"
+        return overview_html(self)
 
 
 def overview(archive) -> Overview:
@@ -425,57 +407,6 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
     frame = frame.sort_values(["suspect", "min_probability", "episode", "start"],
                               ascending=[False, True, True, True], na_position="last", kind="stable")
     return frame[REVIEW_COLUMNS].reset_index(drop=True)
-
-
-class ReviewPlayers:
-    """A review table as HTML: unsure words marked, a player per row, the call that corrects it."""
-
-    def __init__(self, table: pd.DataFrame, max_players: int = 20, padding: float = 0.5):
-        self.table = table
-        self.max_players = max_players
-        self.padding = padding
-
-    def _repr_html_(self) -> str:
-        esc = html.escape
-        if self.table.empty:
-            return "<p>Nothing to review.</p>"
-        rows = []
-        for i, row in enumerate(self.table.itertuples(index=False)):
-            text = re.sub(r"\[\?([^\]]*)\]", r"<mark>\1</mark>", esc(row.marked, quote=False))
-            player = self._audio_tag(row) if i < self.max_players else ""
-            call = f"archive.correct({row.episode!r}, {row.segment_id}, {row.text!r})"
-            rows.append(
-                "<tr>"
-                f"<td>{esc(row.timecode)}</td>"
-                f"<td>{esc(row.title)}<br><small>{esc(row.episode)} #{row.segment_id}</small></td>"
-                f"<td>{esc(row.speaker)}</td>"
-                f"<td style='white-space:nowrap'><small>{esc(row.reasons).replace(', ', '<br>')}</small></td>"
-                f"<td style='text-align:left'>{text}<br><small><code>{esc(call)}</code></small></td>"
-                f"<td>{player}</td>"
-                "</tr>")
-        head = "<tr><th>time</th><th>episode</th><th>speaker</th><th>why</th><th>text</th><th>listen</th></tr>"
-        return (f"<p>{len(self.table)} segments to review</p>"
-                f"<table class='indexer-review'>{head}{''.join(rows)}</table>")
-
-    def _audio_tag(self, row) -> str:
-        from .audio import clip
-
-        if row.audio_path is None:
-            return "<small>no audio</small>"
-        try:
-            buf = io.BytesIO()
-            clip(row.audio_path, row.start, row.end, padding=self.padding, fade=0.05) \
-                .set_channels(1).export(buf, format="mp3", bitrate="48k")
-        except Exception as e:  # a notebook display must never raise (ffmpeg without lame…)
-            log.debug("no clip for %s at %s: %s", row.episode, row.timecode, e)
-            return "<small>no audio</small>"
-        data = base64.b64encode(buf.getvalue()).decode("ascii")
-        return f"<audio controls preload='none' src='data:audio/mpeg;base64,{data}'></audio>"
-
-
-def review_players(table: pd.DataFrame, max_players: int = 20) -> ReviewPlayers:
-    """Display ``review_table(...)`` in a notebook with a player on the first ``max_players`` rows."""
-    return ReviewPlayers(table, max_players)
 
 
 __all__ = ["BY_VALUES", "EpisodeData", "Overview", "ReviewPlayers", "Snapshot", "UNDATED", "UNKNOWN", "count_term",

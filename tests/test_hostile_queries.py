@@ -10,9 +10,10 @@ from click.testing import CliRunner
 
 from conftest import build_search_archive, search_transcript
 
-from indexer import Archive, search as search_module
+from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
+from indexer.search import query as search_query, run as search_run
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_errors_quote_only_the_start_of_a_query(many_words):
 
 
 def test_slow_queries_are_stopped(many_words, monkeypatch):
-    monkeypatch.setattr(search_module, "QUERY_TIME_LIMIT", -1.0)  # every query is already late
+    monkeypatch.setattr(search_run, "QUERY_TIME_LIMIT", -1.0)  # every query is already late
     with pytest.raises(QueryError) as e:
         many_words.search("abc010x", match="all")
     assert "was stopped" in str(e.value)
@@ -72,3 +73,32 @@ def test_cli_gives_one_line_for_a_broad_wildcard(many_words):
     result = CliRunner().invoke(main, ["search", "a*", "--archive", str(many_words.root)])
     assert result.exit_code != 0
     assert "wildcard too broad" in result.output and "Traceback" not in result.output
+
+
+def test_whooshs_own_query_errors_are_bad_queries(many_words):
+    with pytest.raises(QueryError, match="has no positions") as e:  # a phrase on a field without positions
+        many_words.search('flags:"suspect phantom"')
+    assert "\n" not in str(e.value)
+
+
+class Bug(Exception):
+    """Stands for a defect in our code or a library's: not the user's query."""
+
+
+def test_a_defect_while_parsing_is_not_called_a_bad_query(many_words, monkeypatch):
+    class BrokenParser:
+        def parse(self, text):
+            raise Bug("parser defect")
+
+    monkeypatch.setattr(search_query, "make_parser", lambda schema: BrokenParser())
+    with pytest.raises(Bug):
+        many_words.search("abc010x")
+
+
+def test_a_defect_while_searching_is_not_called_a_bad_query(many_words, monkeypatch):
+    def broken(self, sub_docnum):
+        raise Bug("collector defect")
+
+    monkeypatch.setattr(search_run._Deadline, "collect", broken)
+    with pytest.raises(Bug):
+        many_words.search("abc010x", match="all")

@@ -10,7 +10,8 @@ from conftest import build_search_archive
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
-from indexer.search import Hits, search_box
+from indexer.search import Hit, Hits, hit_lines, search_box
+from indexer.search.cache import SearcherCache
 
 def found(archive, query, **kwargs):
     return [(h.episode.split("/")[0], h.segment_id) for h in archive.search(query, **kwargs)]
@@ -90,6 +91,18 @@ def test_api_filters(search_archive):
     assert set(found(search_archive, "réseaux", date=(None, "2010"))) == {("2010", 0), ("2010", 4), ("2010", 8)}
     assert set(found(search_archive, "réseaux", date="2011-03-15")) == {("2011", 1)}
     assert found(search_archive, "réseaux", date="2011-03-16") == []
+
+
+def test_search_memos_are_kept_beside_the_searcher_and_start_again_with_a_new_one(search_archive):
+    found(search_archive, "réseaux", speaker="dupont")  # a wide filter: its documents are worked out once
+    searcher = search_archive.index.searcher()
+    assert not [name for name in vars(searcher) if name.startswith("_indexer")]  # nothing hung on Whoosh's object
+    cache = SearcherCache.of(searcher)
+    assert cache.filters and cache.episodes
+    search_archive.update_index("2011/owni-debat")  # the index changes: a new searcher, a new cache
+    fresh = search_archive.index.searcher()
+    assert fresh is not searcher and SearcherCache.of(fresh) is not cache and not SearcherCache.of(fresh).filters
+    assert set(found(search_archive, "réseaux", speaker="dupont")) == {("2010", 8)}
 
 
 def test_suspect_segments_are_marked_and_can_be_excluded(search_archive):
@@ -243,6 +256,13 @@ def test_cli_search_readable_output(search_archive):
         "[00:00:15] Table ronde : les community managers — Alice Martin",
         "    Suivez @owni et le *hashtag* #cm pour les événements de la semaine.",
     ]
+
+
+def test_cli_lines_escape_the_transcript_not_the_marks():
+    hit = Hit(episode="e", title="T\x1b[2J", date="", speaker="", chapter="", start=0.0, end=1.0,
+              text="un\x1b[31m mot\nFORGED", snippet="", score=1.0, spans=((8, 11),))
+    bold = lambda s: f"\x1b[1m{s}\x1b[0m"  # noqa: E731 (a terminal's mark)
+    assert hit_lines(hit, bold) == ["[00:00:00] T\\x1b[2J", "    un\\x1b[31m \x1b[1mmot\x1b[0m\\nFORGED"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from . import sounds
+from .. import sounds
+from .cache import SearcherCache
 
 APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
 RARE_SHARE = 0.002       # words in more segments than this share are not expanded
@@ -76,7 +77,7 @@ def plain_words(text: str) -> list[str] | None:
     """The words of a plain query, or None when it uses explicit syntax."""
     if _EXPLICIT.search(text):
         return None
-    from .index import TOKEN_PATTERN
+    from ..index import TOKEN_PATTERN
 
     return re.findall(TOKEN_PATTERN, text)
 
@@ -164,13 +165,7 @@ def close_terms(searcher, fieldname: str, word: str, maxdist: int, prefix: int) 
         return {}
     if maxdist == 0:
         return {word: 0} if searcher.reader().doc_frequency(fieldname, word) else {}
-    cache = searcher.__dict__.setdefault("_indexer_terms_by_prefix", {})
-    head = word[:prefix]
-    candidates = cache.get((fieldname, head))
-    if candidates is None:
-        candidates = cache[(fieldname, head)] = [
-            t.decode("utf-8") if isinstance(t, bytes) else t
-            for t in searcher.reader().expand_prefix(fieldname, head)]
+    candidates = SearcherCache.of(searcher).terms_with_prefix(fieldname, word[:prefix])
     found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
     return {term: int(d) for term, d, _ in found}
 

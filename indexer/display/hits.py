@@ -1,0 +1,50 @@
+"""Search hits as an HTML table for notebooks: snippet, how each word matched, a player per row."""
+
+from __future__ import annotations
+
+import html
+
+from .audio import audio_tag
+
+CLIP_PADDING = 1.0  # s of audio around a hit's segment
+CLIP_FADE = 0.05    # s
+
+
+def hits_html(hits, max_players: int = 20) -> str:
+    """The table of :class:`indexer.search.Hits`; clips on the first ``max_players`` rows (each one is decoded)."""
+    esc = html.escape
+    if not hits:
+        return f"<p>No hit for <code>{esc(hits.query)}</code>.</p>"
+    rows = []
+    for i, hit in enumerate(hits):
+        player = audio_tag(hit.audio_path, hit.start, hit.end, CLIP_PADDING, CLIP_FADE) if i < max_players else ""
+        suspect = ' <span title="suspect segment (possible transcription error)">⚠</span>' if hit.suspect else ""
+        rows.append(
+            "<tr>"
+            f"<td>{esc(hit.timecode)}</td>"
+            f"<td>{esc(hit.title)}<br><small>{esc(hit.episode)} {esc(hit.date)}</small></td>"
+            f"<td>{esc(hit.speaker)}</td>"
+            f"<td style='text-align:left'>{hit.snippet}{suspect}</td>"
+            f"<td>{_matched_cell(hit)}</td>"
+            f"<td>{player}</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>time</th><th>episode</th><th>speaker</th><th>text</th><th>matched</th>"
+            "<th>listen</th></tr>")
+    return (f"<p>{len(hits)} hits for <code>{esc(hits.query)}</code></p>"
+            f"<table class='indexer-hits'>{head}{''.join(rows)}</table>")
+
+
+def _matched_cell(hit) -> str:
+    """Each query word: plain if exact, ≈ and the transcript's form if approximate, struck if absent."""
+    esc = html.escape
+    cells = []
+    for w in hit.query_words:
+        how = hit.matched.get(w)
+        if how == "exact":
+            cells.append(esc(w))
+        elif how:
+            cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how[7:])}</i>")
+        else:
+            cells.append(f"<s title='absent'>{esc(w)}</s>")
+    return "<br>".join(cells)

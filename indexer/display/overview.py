@@ -1,0 +1,23 @@
+"""The archive's overview (:class:`indexer.stats.Overview`) as an HTML table for notebooks."""
+
+from __future__ import annotations
+
+import html
+
+
+def overview_html(overview) -> str:
+    esc = html.escape
+    o = overview
+    rows = [
+        ("épisodes", f"{o.episodes} ({o.transcribed} transcrits)"),
+        ("heures", f"{o.hours:.2f}"),
+        ("intervenants", f"{len(o.speakers)} : {', '.join(o.speakers)}"),
+        ("dates", f"{o.first_date} – {o.last_date}" + (f" ({o.undated} sans date)" if o.undated else "")),
+        ("par année", ", ".join(f"{y} : {n}" for y, n in o.years.items())),
+        ("segments", f"{o.segments} ({o.suspect_segments} suspects, "
+                     f"{o.low_confidence_segments} avec des mots peu sûrs, {o.corrected_segments} corrigés)"),
+        ("mots", f"{o.words}"),
+    ]
+    body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
+                   for k, v in rows)
+    return f"<table class='indexer-overview'>{body}</table>"

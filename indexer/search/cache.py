@@ -1,0 +1,69 @@
+"""What one Whoosh searcher has already worked out, kept by us beside the searcher (not on it)."""
+
+from __future__ import annotations
+
+import weakref
+
+from whoosh import query as wq
+
+
+class SearcherCache:
+    """The memos of one searcher: API filters' document sets, episode documents' fields, terms by prefix.
+
+    A Whoosh searcher reads a fixed snapshot of the index, so what it answered
+    once stays true for it. :meth:`TranscriptIndex.searcher` opens a new
+    searcher when the index changed: :meth:`of` then makes a new, empty cache,
+    and the old one goes with the old searcher (weakly keyed, and it refers to
+    its searcher weakly: a cache never keeps a closed searcher alive).
+    """
+
+    MAX_FILTERS = 32  # filter document sets kept; past that the cache starts again
+
+    _by_searcher: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self, searcher):
+        self._searcher = weakref.ref(searcher)
+        self.filters: dict[str, set[int]] = {}
+        self.episodes: dict[str, dict] = {}
+        self.terms_by_prefix: dict[tuple[str, str], list[str]] = {}
+
+    @classmethod
+    def of(cls, searcher) -> "SearcherCache":
+        """The cache of ``searcher``, made on first use."""
+        cache = cls._by_searcher.get(searcher)
+        if cache is None:
+            cache = cls._by_searcher[searcher] = cls(searcher)
+        return cache
+
+    @property
+    def searcher(self):
+        return self._searcher()
+
+    def filter_docs(self, filters: wq.Query) -> set[int]:
+        """The documents a filter allows, computed once per searcher (like Lucene's
+        filter cache): researchers repeat the same speaker or period filter."""
+        key = repr(filters)
+        docs = self.filters.get(key)
+        if docs is None:
+            if len(self.filters) >= self.MAX_FILTERS:
+                self.filters.clear()
+            docs = self.filters[key] = set(self.searcher.docs_for_query(filters))
+        return docs
+
+    def episode_fields(self, episode_id: str) -> dict:
+        """The stored fields of an episode's document ({} if it has none)."""
+        found = self.episodes.get(episode_id)
+        if found is None:
+            searcher = self.searcher
+            docnum = next(iter(searcher.document_numbers(episode_doc=episode_id)), None)
+            found = self.episodes[episode_id] = searcher.stored_fields(docnum) if docnum is not None else {}
+        return found
+
+    def terms_with_prefix(self, fieldname: str, head: str) -> list[str]:
+        """The terms of ``fieldname`` starting with ``head``, decoded once."""
+        found = self.terms_by_prefix.get((fieldname, head))
+        if found is None:
+            found = self.terms_by_prefix[(fieldname, head)] = [
+                t.decode("utf-8") if isinstance(t, bytes) else t
+                for t in self.searcher.reader().expand_prefix(fieldname, head)]
+        return found

@@ -1,0 +1,225 @@
+"""Hits as data: a segment found, its matches and context, and the list of them (JSON, DataFrame)."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..archive import ArchiveLayout
+from ..display.audio import ipython_audio
+from ..display.hits import hits_html
+from ..errors import AudioError, printable
+from ..transcript import hms
+from . import graded
+from .cache import SearcherCache
+
+
+@dataclass
+class Hit:
+    episode: str
+    title: str
+    date: str
+    speaker: str
+    chapter: str
+    start: float
+    end: float
+    text: str
+    snippet: str                   # HTML-escaped text, matches in <mark>
+    score: float
+    flags: tuple[str, ...] = ()
+    segment_id: int = 0
+    audio_path: Path | None = None
+    context: tuple[str, str] = ("", "")  # text of the segments before / after
+    spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # matches in text
+    archive_root: Path | None = field(default=None, repr=False)  # where the hit was found (for player())
+    matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>"
+    query_words: tuple[str, ...] = field(default=(), repr=False)  # the words ``matched`` is about
+
+    @property
+    def approximate(self) -> bool:
+        """Not every query word was found as it is (some approximate or absent)."""
+        return bool(self.query_words) and any(self.matched.get(w) != "exact" for w in self.query_words)
+
+    def matched_text(self) -> str:
+        """« word » (exact) / ≈ form / missing, one per query word, for tables and the CLI."""
+        parts = []
+        for w in self.query_words:
+            how = self.matched.get(w)
+            parts.append(w if how == "exact" else f"{w} ≈ {how[7:]}" if how else f"{w} (absent)")
+        return ", ".join(parts)
+
+    @property
+    def timecode(self) -> str:
+        return hms(self.start)
+
+    @property
+    def suspect(self) -> bool:
+        return "suspect" in self.flags
+
+    def marked(self, mark: Callable[[str], str] = lambda s: f"*{s}*",
+               escape: Callable[[str], str] = lambda s: s) -> str:
+        """The text with each match passed through ``mark`` (the rest through ``escape``)."""
+        out, last = [], 0
+        for start, end in self.spans:
+            out.append(escape(self.text[last:start]))
+            out.append(mark(escape(self.text[start:end])))
+            last = end
+        out.append(escape(self.text[last:]))
+        return "".join(out)
+
+    def clip(self, padding: float = 1.0, fade: float = 0.05):
+        """The pydub AudioSegment of this hit (plus ``padding`` seconds each side)."""
+        from ..audio import clip
+
+        if self.audio_path is None:
+            raise AudioError(f"episode {self.episode} has no audio file in the index")
+        return clip(self.audio_path, self.start, self.end, padding=padding, fade=fade)
+
+    def play(self, padding: float = 1.0):
+        """An IPython Audio player of this hit, cut from the episode's audio."""
+        return ipython_audio(self.clip(padding))
+
+    def player(self, basket=None, options=None):
+        """The transcript player of the episode, opened at the hit with the matched words marked
+        (see :mod:`indexer.player`); with ``basket``, a button adds selections to it."""
+        from ..player import hit_player
+
+        return hit_player(self, basket, options)
+
+    def to_dict(self) -> dict:
+        return {
+            "episode": self.episode, "title": self.title, "date": self.date,
+            "speaker": self.speaker, "chapter": self.chapter,
+            "start": self.start, "end": self.end, "timecode": self.timecode,
+            "text": self.text, "snippet": self.snippet, "score": self.score,
+            "flags": list(self.flags), "suspect": self.suspect, "segment_id": self.segment_id,
+            "audio_path": str(self.audio_path) if self.audio_path else None,
+            "context": list(self.context), "matched": dict(self.matched),
+        }
+
+
+class Hits(list):
+    """A list of :class:`Hit` that shows as a table with players in Jupyter."""
+
+    max_players = 20  # clips embedded in the HTML table (each one is decoded)
+
+    def __init__(self, hits: Iterable[Hit] = (), query: str = ""):
+        super().__init__(hits)
+        self.query = query
+
+    def to_json(self) -> list[dict]:
+        return [hit.to_dict() for hit in self]
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode",
+                   "text", "score", "flags", "suspect", "segment_id", "audio_path", "matched"]
+        rows = [{k: d[k] for k in columns} for d in self.to_json()]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _repr_html_(self) -> str:
+        return hits_html(self, self.max_players)
+
+    def __repr__(self) -> str:
+        return f"<Hits {len(self)} for {self.query!r}>"
+
+
+def hits_json(hits: Hits) -> str:
+    return json.dumps(hits.to_json(), ensure_ascii=False, indent=2)
+
+
+def hit_lines(hit: Hit, mark: Callable[[str], str]) -> list[str]:
+    """The hit as the CLI prints it: where, the text with each match through ``mark``, and how
+    approximate words matched. The transcript's control characters are escaped, not the marks
+    (on a terminal they are escape codes)."""
+    speaker = f" — {hit.speaker}" if hit.speaker else ""
+    suspect = " (suspect)" if hit.suspect else ""
+    lines = [printable(f"[{hit.timecode}] {hit.title}{speaker}{suspect}"), f"    {hit.marked(mark, printable)}"]
+    if hit.approximate:
+        lines.append(printable(f"    matched: {hit.matched_text()}"))
+    return lines
+
+
+@dataclass(frozen=True)
+class HitMaker:
+    """Turns the documents found by one search into hits: what is the same for every hit of it."""
+
+    searcher: object
+    terms: frozenset[str]               # index terms to mark (see query.highlight_terms)
+    words: list[graded.QueryWord]       # the query words, for Hit.matched
+    layout: ArchiveLayout               # where the audio files are
+
+    def hit(self, docnum: int, score: float) -> Hit:
+        """The hit of document ``docnum``: its fields, the episode's, its matches marked."""
+        searcher = self.searcher
+        analyzer = searcher.schema["text"].analyzer
+        stored = searcher.stored_fields(docnum)
+        meta = SearcherCache.of(searcher).episode_fields(stored["episode"])
+        text = stored.get("text", "")
+        matched, approx_spans = graded.match(analyzer, text, self.words)
+        spans = _merge_spans(text, _spans(analyzer, text, self.terms) + tuple(approx_spans))
+        hit = Hit(
+            episode=stored["episode"], title=meta.get("title", stored["episode"]),
+            date=meta.get("datestr") or "", speaker=stored.get("speaker") or "",
+            chapter=stored.get("chapter") or "", start=stored["start"], end=stored["end"],
+            text=text, snippet="", score=float(score),
+            flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
+            audio_path=_resolve(self.layout, meta.get("audio")), spans=spans, matched=matched,
+            query_words=tuple(dict.fromkeys(w.label for w in self.words)), archive_root=self.layout.root,
+        )
+        hit.snippet = hit.marked(lambda s: f"<mark>{s}</mark>", html.escape)
+        return hit
+
+
+def _resolve(layout: ArchiveLayout, audio: str | None) -> Path | None:
+    """The audio file an index stores (relative to ``audio/``, or absolute if outside the archive)."""
+    if not audio:
+        return None
+    path = Path(audio)
+    return path if path.is_absolute() else layout.audio_dir / path
+
+
+def _merge_spans(text: str, spans) -> tuple[tuple[int, int], ...]:
+    """Sorted, overlapping spans joined, neighbours separated by spaces only joined too."""
+    out: list[list[int]] = []
+    for start, end in sorted(spans):
+        if out and (start <= out[-1][1] or not text[out[-1][1]:start].strip()):
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return tuple((a, b) for a, b in out)
+
+
+def _spans(analyzer, text: str, terms: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """Character ranges of the matched words, neighbours joined across spaces."""
+    spans: list[list[int]] = []
+    if not terms or not text:
+        return ()
+    for t in analyzer(text, chars=True, mode="index"):
+        if t.text in terms:
+            if spans and spans[-1][1] >= t.startchar:  # a handle and its bare word
+                spans[-1][1] = max(spans[-1][1], t.endchar)
+            elif spans and not text[spans[-1][1]:t.startchar].strip():
+                spans[-1][1] = t.endchar
+            else:
+                spans.append([t.startchar, t.endchar])
+    return tuple((a, b) for a, b in spans)
+
+
+def context(searcher, hit: Hit, n: int) -> tuple[str, str]:
+    """Texts of the ``n`` segments before and after the hit, from the index."""
+    lo, hi = hit.segment_id - n, hit.segment_id + n
+    around = []
+    for docnum in searcher.document_numbers(episode=hit.episode):
+        fields = searcher.stored_fields(docnum)
+        segment = fields.get("segment")
+        if segment is not None and lo <= segment <= hi and segment != hit.segment_id:
+            around.append((segment, fields["text"]))
+    around.sort()
+    before = " ".join(text for segment, text in around if segment < hit.segment_id)
+    after = " ".join(text for segment, text in around if segment > hit.segment_id)
+    return before, after

@@ -1,0 +1,34 @@
+"""What a search may ask for (:class:`SearchOptions`) and the bounds every query is held to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+QUERY_FIELDS = ("text", "speaker", "episode", "date", "chapter", "title", "speakers", "flags")
+# Fields indexed on the episode documents only: resolved to episode ids first.
+EPISODE_FIELDS = frozenset({"title", "speakers"})
+MAX_EDIT_DISTANCE = 2
+SMALL_FILTER = 0.02  # filters allowing fewer documents than this share are AND-ed into the query
+FUZZY_PREFIX = 1  # letters a fuzzy term must share with its matches (`mot~1/2` asks for more)
+MATCH_MODES = ("any", "all")
+# Bounds on hostile queries (issue 15): on a 10,000-segment archive `a*` took
+# 78 s and a 100 KB query 3.4 s before these.
+MAX_QUERY_CHARS = 1000
+MAX_QUERY_CLAUSES = 64      # words, phrases, fields... of one query
+MAX_WILDCARD_TERMS = 256    # index terms one wildcard may expand to
+MIN_WILDCARD_LETTERS = 3    # letters a wildcard starting with * or ? must hold
+QUERY_TIME_LIMIT = 10.0     # s; a query still running then is stopped
+ECHO_CHARS = 60             # of the query quoted back in an error
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    limit: int = 20
+    speaker: str | None = None
+    episode: str | Sequence[str] | None = None  # id, ids, or a prefix ending in "*"
+    date: str | tuple[str | None, str | None] | None = None  # "2011", ("2010", "2011-06")
+    exclude_suspect: bool = False
+    context: int = 0               # neighbouring segments on each side, in Hit.context
+    group_by_episode: bool = False  # hits of one episode together, best episode first
+    match: str = "any"             # "any": graded (all words, most, approximate); "all": every word
