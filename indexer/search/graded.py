@@ -11,7 +11,7 @@ answer:
    (« Radio USB » → « RadioUSB », « a joint » → « Ajoint »), or sounding like
    a word, or a pair of adjacent words, that the recogniser was unsure of
    (« sauvegardé » → « sauf gardée », « échec » → « et chaque »; keys from
-   :mod:`indexer.sounds`, field ``doubt``).
+   :mod:`indexer.index.sounds`, field ``doubt``).
 
 Within the second tier hits are ordered by the number of words matched
 (coordination), then by the number matched exactly, then by BM25F: a segment
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from .. import sounds
+from ..index import sounds
 from .cache import SearcherCache
 
 APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
