@@ -7,7 +7,7 @@ Speech recognisers split and glue words (« sauvegardé » → « sauf gardée �
 The index keeps the keys of the words the recogniser was unsure of, alone and
 glued to each neighbour (field ``doubt``), so a query word is looked up
 against both, exactly and within a small edit distance (see
-:mod:`indexer.graded`).
+:mod:`indexer.search.graded`).
 
 The rules are a small hand-made French phonetic spelling (in the spirit of
 Phonex / Soundex-FR, not a faithful copy of either): silent finals, mute
