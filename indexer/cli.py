@@ -166,7 +166,7 @@ def ingest_run_options(func):
 
 
 def _ingest_options(transcribe=None, progress=True, no_index=False, **kwargs):
-    from .batch import IngestOptions
+    from .ingest import IngestOptions
 
     # One bar for the whole run, on a terminal only (cron and logs get plain lines).
     return IngestOptions(transcribe=transcribe, progress=progress and sys.stderr.isatty(), index=not no_index,
@@ -194,7 +194,7 @@ def ingest(archive_dir, model, engine, language, preset, threads, force, only, w
     Example: indexer ingest archive --workers 2
     """
     from .archive import load_settings
-    from .batch import Ingest, options_from_settings
+    from .ingest import Ingest, options_from_settings
 
     base = options_from_settings(load_settings(archive_dir)) if archive_dir.is_dir() else None
     transcribe = build_options(base, model, engine, language, preset, threads) if base else None
@@ -376,7 +376,7 @@ def status(archive_dir, as_json):
     import json
     from dataclasses import asdict
 
-    from .batch import Ingest
+    from .ingest import Ingest
 
     found = Ingest(archive_dir, _ingest_options(progress=False)).status()
     click.echo(json.dumps(asdict(found), ensure_ascii=False, indent=1) if as_json else found.table())
@@ -397,7 +397,7 @@ def watch(archive_dir, interval, workers, scheduler, ship_audio, no_index, progr
 
     Example: indexer watch archive --every 600
     """
-    from .batch import watch as watch_archive
+    from .ingest import watch as watch_archive
 
     options = _ingest_options(progress=progress, no_index=no_index, workers=workers, scheduler=scheduler,
                               ship_audio=ship_audio)

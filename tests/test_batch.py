@@ -26,13 +26,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA
-from indexer import Archive, batch, workers
+from indexer import Archive
+from indexer.ingest import run as batch, workers
 from indexer.archive import ArchiveLayout
-from indexer.batch import Ingest, IngestLock, IngestOptions, watch
-from indexer.runs import RunReport
+from indexer.ingest import Ingest, IngestLock, IngestOptions, watch
+from indexer.ingest import RunReport
 from indexer.testing import FAKE_ENGINE
 from indexer.transcribe import TranscribeOptions, transcribe_file
-from indexer.workers import Job, transcribe_job, worker_plan
+from indexer.ingest.workers import Job, transcribe_job, worker_plan
 from indexer.cli import main
 from indexer.transcript import load_transcript
 
@@ -346,7 +347,7 @@ def test_bad_inputs_are_reported_and_never_stop_the_batch(tmp_path, clips):
 # The interpreter lives under /root (mode 700): import everything as root, then drop to nobody.
 AS_NOBODY = r"""
 import os, sys
-import indexer.batch, indexer.cli, indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
+import indexer.ingest, indexer.cli, indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
 os.setgid(65534)
 os.setuid(65534)
 indexer.cli.main(["ingest", sys.argv[1], "-q"])
@@ -403,8 +404,8 @@ def pause_here():
         f.write(str(os.getpid()))
     time.sleep(pause)
 
-import indexer.batch as batch
-import indexer.workers as workers
+import indexer.ingest.run as batch
+import indexer.ingest.workers as workers
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 

@@ -191,7 +191,7 @@ def test_corrections_survive_reindex(archive):
 
 
 def test_batch_indexing_applies_corrections(archive):
-    from indexer.batch import Ingest, IngestOptions
+    from indexer.ingest import Ingest, IngestOptions
 
     archive.correct(EPISODE, 1, FIXED)
     archive.reindex(progress=False)

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import _write_wav, build_search_archive, search_transcript
-from indexer import Archive, audio, workers
+from indexer import Archive, audio
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
-from indexer.batch import Ingest, IngestOptions
+from indexer.ingest import Ingest, IngestOptions, workers
 from indexer.cli import main
 from indexer.errors import IndexerError, SidecarError
 from indexer.quotes import EpisodeContext, QuoteBasket

@@ -42,17 +42,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from . import audio
-from .archive import (ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, HashCache, atomic_write_text,
+from .. import audio
+from ..archive import (ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, HashCache, atomic_write_text,
                       episode_id, is_episode_id, load_settings, load_sidecar, pid_alive, sidecar_for)
-from .corrections import corrections_path, load_corrections, save_corrections, with_corrections
-from .errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
-from .progress import progress_bar
-from .speakers import SpeakerOptions, for_episode
-from .runs import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
+from ..corrections import corrections_path, load_corrections, save_corrections, with_corrections
+from ..errors import AudioError, IndexCorruptError, IndexerError, LockError, printable, storage_error, writing
+from ..progress import progress_bar
+from ..speakers import SpeakerOptions, for_episode
+from .reports import (RETRY_HINT, ArchiveStatus, EpisodeResult, RunReport, failure_line, last_report, now,
                    run_line)
-from .transcribe import TranscribeOptions, glossary_prompt, with_preset
-from .transcript import Transcript, export, load_transcript, save_transcript
+from ..transcribe import TranscribeOptions, glossary_prompt, with_preset
+from ..transcript import Transcript, export, load_transcript, save_transcript
 from .workers import (Job, JobResult, available_cores, dispatch_dask, dispatch_pool, transcribe_job,
                       worker_plan)
 
@@ -776,8 +776,8 @@ class Ingest:
     def _check_language(self, language: str | None, settings: ArchiveSettings) -> None:
         """An unknown language fails once, before any work, not once per episode (checked only when there
         is work: the list comes with faster-whisper, 0.2 s to import, which a no-op run does without)."""
-        from .errors import EngineError, SidecarError
-        from .transcribe import whisper_languages
+        from ..errors import EngineError, SidecarError
+        from ..transcribe import whisper_languages
 
         if language is None or language in whisper_languages():
             return
@@ -787,9 +787,9 @@ class Ingest:
         raise EngineError(f"Whisper knows no language {language!r}", hint="use a code such as 'fr' or 'en', or auto")
 
     def _check_engine(self, jobs: list[Job]) -> None:
-        from .models import resolve_model
-        from .speakers import backend_class
-        from .transcribe import engine_class
+        from ..models import resolve_model
+        from ..speakers import backend_class
+        from ..transcribe import engine_class
 
         if any(not job.existing for job in jobs):
             self._check_language(self.transcribe_options.language, self.settings)
@@ -798,13 +798,13 @@ class Ingest:
         if any(job.speakers and job.speakers.enabled for job in jobs):
             backend_class(self.speaker_options.backend)
             if self.speaker_options.backend == "resemblyzer":
-                from .voice import weights_path
+                from ..voice import weights_path
 
                 weights_path()
 
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""
-        from .index import TranscriptIndex, discard_index
+        from ..index import TranscriptIndex, discard_index
 
         try:
             return TranscriptIndex.open(self.layout.index_dir)
@@ -824,7 +824,7 @@ class Ingest:
         if removed:
             log.warning("removed %d unfinished file(s) left by an interrupted run", removed)
         if self.options.index:
-            from .index import recover_index
+            from ..index import recover_index
 
             recover_index(self.layout.index_dir)
 
@@ -884,7 +884,7 @@ class Ingest:
         problems += [f"{line} (the next ingest transcribes its episode again)"
                      for path, line in sorted(catalog.unreadable.items())
                      if self.layout.transcripts_dir in path.parents]
-        from .index import TranscriptIndex, index_exists
+        from ..index import TranscriptIndex, index_exists
 
         try:
             index = TranscriptIndex.open(self.layout.index_dir, create=False)
@@ -959,7 +959,7 @@ def _sha(hashes: HashCache, path: Path) -> str:
 
 def _index_build(index_dir: Path) -> tuple[str, float]:
     """(build id, time it was built) of the index: a rebuild changes the id."""
-    from .index import META_FILE
+    from ..index import META_FILE
 
     path = index_dir / META_FILE
     try:

@@ -1,7 +1,7 @@
 """Transcription away from the coordinator: worker processes, or a Dask cluster.
 
 :func:`transcribe_job` runs in a worker and never raises: every outcome comes
-back as a :class:`JobResult`. The coordinator (:mod:`indexer.batch`) is the
+back as a :class:`JobResult`. The coordinator (:mod:`indexer.ingest.run`) is the
 only writer; :func:`dispatch_pool` and :func:`dispatch_dask` yield ``(job,
 result)`` pairs to it as they arrive, in any order.
 
@@ -25,12 +25,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from .archive import Episode
-from .errors import IndexerError
-from .runs import RETRY_HINT, failure_line
-from .speakers import SpeakerOptions, add_speakers, load_backend
-from .transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
-from .transcript import Transcript, load_transcript
+from ..archive import Episode
+from ..errors import IndexerError
+from .reports import RETRY_HINT, failure_line
+from ..speakers import SpeakerOptions, add_speakers, load_backend
+from ..transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
+from ..transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
 

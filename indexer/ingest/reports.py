@@ -12,8 +12,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .archive import atomic_write_text
-from .errors import AudioError, IndexerError, printable
+from ..archive import atomic_write_text
+from ..errors import AudioError, IndexerError, printable
 
 # diarized: already transcribed, automatic speakers added (or their settings changed)
 STATUSES = ("transcribed", "diarized", "copied", "reindexed", "unchanged", "removed", "failed")
