@@ -124,3 +124,11 @@ def writing(where: str | Path | None = None):
         if error is None:
             raise
         raise error from e
+
+
+class ArchiveNotFoundError(IndexerError):
+    """The archive folder, or a folder it must have (audio/, transcripts/), does not exist."""
+
+
+class ClusterError(IndexerError):
+    """A Dask cluster cannot be used: dask.distributed is not installed, or its scheduler cannot be reached."""

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA
 from indexer import Archive
-from indexer.ingest import run as batch, workers
+from indexer.ingest import catalog, saving, upkeep, workers
 from indexer.archive import ArchiveLayout
 from indexer.ingest import Ingest, IngestLock, IngestOptions, watch
 from indexer.ingest import RunReport
@@ -173,8 +173,9 @@ def test_ingest_is_incremental_and_a_noop_rerun_reads_no_transcript(tmp_path, cl
 
     # No-op: no transcription, and not one transcript parsed (heads are cached by size and mtime).
     loads = []
-    real_load = batch.load_transcript
-    monkeypatch.setattr(batch, "load_transcript", lambda path: loads.append(path) or real_load(path))
+    real_load = catalog.load_transcript
+    for module in (catalog, saving, upkeep):  # every module of the ingest that reads transcripts
+        monkeypatch.setattr(module, "load_transcript", lambda path: loads.append(path) or real_load(path))
     second = ingest(root)
     assert set(by_file(second).values()) == {"unchanged"} and len(transcriptions) == 3 and loads == []
 
@@ -404,7 +405,8 @@ def pause_here():
         f.write(str(os.getpid()))
     time.sleep(pause)
 
-import indexer.ingest.run as batch
+import indexer.ingest.saving as saving
+import indexer.ingest.state as state
 import indexer.ingest.workers as workers
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
@@ -427,9 +429,9 @@ elif point == "committing-index":        # segment files written, the new TOC no
 elif point == "renaming-index-toc":      # the new TOC under its temporary name
     on_call(FileStorage, "rename_file", lambda n, self, frm, to, *a: to.endswith(".toc") and "_MAIN_2" in to)
 elif point == "recording-index-state":   # index committed, .indexer/indexed.json not written yet
-    on_call(batch.Ingest, "_save_indexed", lambda n, *a: n == 1)
+    on_call(state.IndexedState, "save", lambda n, *a: n == 1)
 elif point == "saving-in-coordinator":   # worker pool busy; the coordinator saves the first result
-    on_call(batch, "save_transcript", lambda n, *a: n == 1)
+    on_call(saving, "save_transcript", lambda n, *a: n == 1)
 
 from indexer.cli import main
 main(["ingest", root, "-q", *sys.argv[5:]])

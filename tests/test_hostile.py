@@ -58,7 +58,7 @@ def fake_whisper(monkeypatch):
                           engine="fake", options={}, segments=segments, created="2026-01-01T00:00:00",
                           fingerprint=options.fingerprint())
 
-    monkeypatch.setattr(workers, "_engine_for", lambda options: None)
+    monkeypatch.setattr(workers.MODELS, "engine", lambda options: None)
     monkeypatch.setattr(workers, "transcribe_file", transcribe_file)
     return calls
 
