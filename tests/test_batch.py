@@ -29,6 +29,7 @@ from conftest import SAMPLE_ARCHIVE, TEST_DATA
 from indexer import Archive
 from indexer.ingest import catalog, saving, upkeep, workers
 from indexer.archive import ArchiveLayout
+from indexer.errors import ArchiveNotFoundError, ClusterError
 from indexer.ingest import Ingest, IngestLock, IngestOptions, watch
 from indexer.ingest import RunReport
 from indexer.testing import FAKE_ENGINE
@@ -637,3 +638,26 @@ def test_watch_ingests_when_something_changed(sample_copy, transcriptions):
 def test_batch_commands_have_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example: indexer " + command in result.output
+
+
+def test_the_archive_facade_ingests_and_reports_its_status(tmp_path, clips):
+    root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav"})
+    archive = Archive(root)
+    assert archive.status().pending == 1
+    report = archive.ingest(OPTIONS, only="a*")
+    assert isinstance(report, RunReport) and by_file(report) == {"a.wav": "transcribed"}
+    assert (archive.status().transcribed, archive.status().pending) == (1, 0)
+    assert set(by_file(archive.ingest(OPTIONS)).values()) == {"unchanged"}
+
+
+def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
+    with pytest.raises(ArchiveNotFoundError, match="archive folder not found"):
+        Archive(tmp_path / "nowhere").ingest(OPTIONS)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArchiveNotFoundError, match=r"no audio/ folder \(put episodes under ARCHIVE/audio/\)"):
+        Archive(tmp_path / "empty").status()
+    result = CliRunner().invoke(main, ["reindex", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "archive has no transcripts/ folder (run `indexer ingest ARCHIVE` first)" \
+        in result.output
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(workers.dispatch_dask("tcp://127.0.0.1:9", [], TranscribeOptions(), str(tmp_path), None))
