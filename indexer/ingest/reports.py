@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..archive import atomic_write_text
@@ -29,6 +29,12 @@ def failure_line(error: IndexerError, path: Path | str) -> str:
     where = error.path or path
     hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
     return printable(f"{where}: {error.message} ({hint})")
+
+
+def not_indexed(result: "EpisodeResult", error: IndexerError, path: Path | str, consequence: str) -> "EpisodeResult":
+    """``result``, failed because indexing it met ``error``: which file, what is wrong, what follows, what to do."""
+    return replace(result, status="failed", error=f"{error.path or path}: {error.message}; {consequence} "
+                                                  f"({error.hint or 'fix it, then run ingest again'})")
 
 
 def now() -> str:

@@ -16,7 +16,7 @@ from ..archive import Episode, load_sidecar
 from ..corrections import corrections_path, load_corrections, save_corrections, with_corrections
 from ..errors import IndexerError, printable, writing
 from ..transcript import Transcript, export, load_transcript, save_transcript
-from .reports import EpisodeResult, failure_line
+from .reports import EpisodeResult, failure_line, not_indexed
 from .state import RunState
 from .workers import Job, JobResult
 
@@ -64,9 +64,7 @@ class EpisodeWriter:
             with writing(self.layout.state_dir):
                 self._index_episode(episode, transcript)
         except IndexerError as e:
-            result = replace(result, status="failed",
-                             error=f"{e.path or episode.audio_path}: {e.message}; transcript saved but not "
-                                   f"indexed ({e.hint or 'fix it, then run ingest again'})")
+            result = not_indexed(result, e, episode.audio_path, "transcript saved but not indexed")
         return result
 
     def _copy(self, source_path: Path, episode: Episode) -> tuple[Transcript, str]:

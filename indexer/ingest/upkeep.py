@@ -12,7 +12,7 @@ from ..corrections import with_corrections
 from ..errors import IndexerError
 from ..transcript import load_transcript
 from .guard import Interrupts
-from .reports import EpisodeResult
+from .reports import EpisodeResult, not_indexed
 from .saving import EXPORT_FORMATS
 from .state import RunState
 
@@ -55,10 +55,8 @@ class IndexUpkeep:
                 items.append((with_corrections(self.layout.root, transcript), meta))
                 done.append((episode, result, version))
             except IndexerError as e:
-                results.append(replace(
-                    result, status="failed",
-                    error=f"{e.path or episode.audio_path}: {e.message}; not re-indexed, the index keeps "
-                          f"the previous version ({e.hint or 'fix it, then run ingest again'})"))
+                results.append(not_indexed(result, e, episode.audio_path,
+                                           "not re-indexed, the index keeps the previous version"))
         try:
             state.index.update_episodes(items)
         except IndexerError as e:

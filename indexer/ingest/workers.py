@@ -102,22 +102,21 @@ class ModelCache:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._engine = self._engine_key = None
-        self._backend = self._backend_key = None
+        self._held: dict[str, tuple[tuple, object]] = {}   # kind: (settings it was loaded with, model)
 
     def engine(self, options: TranscribeOptions):
         key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
-        with self._lock:
-            if self._engine_key != key:
-                self._engine, self._engine_key = load_engine(options), key
-            return self._engine
+        return self._get("engine", key, lambda: load_engine(options))
 
     def backend(self, options: SpeakerOptions):
-        key = (options.backend, options.cpu_threads)
+        return self._get("backend", (options.backend, options.cpu_threads), lambda: load_backend(options))
+
+    def _get(self, kind: str, key: tuple, load):
         with self._lock:
-            if self._backend_key != key:
-                self._backend, self._backend_key = load_backend(options), key
-            return self._backend
+            held = self._held.get(kind)
+            if held is None or held[0] != key:
+                held = self._held[kind] = (key, load())
+            return held[1]
 
 
 MODELS = ModelCache()
