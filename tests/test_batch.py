@@ -661,3 +661,15 @@ def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
         in result.output
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         list(workers.dispatch_dask("tcp://127.0.0.1:9", [], TranscribeOptions(), str(tmp_path), None))
+
+
+def test_a_worker_loads_its_engine_once_and_again_only_for_other_settings(monkeypatch):
+    loads = []
+    real = workers.load_engine
+    monkeypatch.setattr(workers, "load_engine", lambda options: loads.append(options) or real(options))
+    cache = workers.ModelCache()
+    options = TranscribeOptions(model="base", engine=FAKE_ENGINE, cpu_threads=1)
+    first = cache.engine(options)
+    assert cache.engine(options) is first and len(loads) == 1
+    assert cache.engine(replace(options, cpu_threads=2)) is not first and len(loads) == 2
+    assert workers.ModelCache().engine(options) is not first  # one cache per worker process, none shared
