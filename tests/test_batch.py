@@ -27,11 +27,9 @@ from click.testing import CliRunner
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA
 from indexer import Archive
-from indexer.ingest import catalog, saving, upkeep, workers
 from indexer.archive import ArchiveLayout
 from indexer.errors import ArchiveNotFoundError, ClusterError
-from indexer.ingest import Ingest, IngestLock, IngestOptions, watch
-from indexer.ingest import RunReport
+from indexer.ingest import Ingest, IngestLock, IngestOptions, RunReport, catalog, saving, upkeep, watch, workers
 from indexer.testing import FAKE_ENGINE
 from indexer.transcribe import TranscribeOptions, transcribe_file
 from indexer.ingest.workers import Job, transcribe_job, worker_plan
