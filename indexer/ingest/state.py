@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..archive import ArchiveLayout, Episode, HashCache, atomic_write_text
 from ..errors import IndexerError
@@ -16,6 +17,9 @@ from .catalog import TranscriptCatalog
 from .files import read_json
 from .reports import EpisodeResult, RunReport, failure_line
 from .workers import Job
+
+if TYPE_CHECKING:
+    from ..index import TranscriptIndex
 
 
 @dataclass
@@ -111,17 +115,20 @@ class RunState:
     catalog: TranscriptCatalog
     indexed: IndexedState
     plan: Plan = field(default_factory=Plan)
-    index: object | None = None             # the TranscriptIndex, None with ``index=False``
+    index: TranscriptIndex | None = None    # None: transcripts only (``IngestOptions.index=False``)
 
     @classmethod
     def start(cls, layout: ArchiveLayout, report: RunReport) -> "RunState":
+        """The caches as they are on disk; nothing surveyed, no index open yet."""
         return cls(layout, report, HashCache(layout.state_dir / "hashes.json", layout.root),
                    TranscriptCatalog(layout, layout.state_dir / "transcripts.json"), IndexedState(layout))
 
     def rel(self, path: Path) -> str:
+        """An audio path as reports and transcripts give it: relative to ``audio/``."""
         return str(path.relative_to(self.layout.audio_dir))
 
     def fail(self, episode_id: str, path: Path, error: IndexerError | str, duration: float = 0.0) -> None:
+        """One failed episode in the report: which file, what is wrong, what to do."""
         if isinstance(error, IndexerError):
             error = failure_line(error, path)
         self.report.results.append(EpisodeResult(episode_id, self.rel(path), "failed", duration=duration,
