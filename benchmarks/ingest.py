@@ -91,7 +91,7 @@ WORDS = ("le community manager anime la communauté sur les réseaux sociaux et 
 def build_synthetic(archive: Path, episodes: int, segments: int) -> None:
     """N tiny WAVs (distinct bytes), a sidecar each, and matching transcripts."""
     from indexer.archive import sha256_file
-    from indexer.batch import Ingest
+    from indexer.ingest import Ingest
     from indexer.transcript import Segment, Transcript, Word, save_transcript
 
     (archive / "audio").mkdir(parents=True)
@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="throughput runs per worker count (best is kept)")
     args = parser.parse_args()
 
-    from indexer.batch import available_cores
+    from indexer.ingest import available_cores
 
     results = {"machine": {"cores": available_cores(), "machine": platform.machine(),
                            "processor": platform.processor(), "python": platform.python_version()}}

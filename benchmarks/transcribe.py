@@ -122,7 +122,7 @@ class _Pipeline:
 
     def __init__(self, name: str):
         from indexer.archive import load_settings
-        from indexer.batch import options_from_settings
+        from indexer.ingest import options_from_settings
         from indexer.transcribe import load_engine, preset
 
         engine_name, preset_name, extra = CONFIGS[name]

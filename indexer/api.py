@@ -12,7 +12,7 @@ Each method builds the stage's object and calls it; the work lives in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -161,6 +161,30 @@ class Archive:
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
         return self._index.update_episode(IndexEntry(shown.transcript, shown.meta, audio_path))
+
+    # -- ingest -------------------------------------------------------------------
+
+    def ingest(self, options=None, **changes):
+        """Transcribe and index every new or changed episode; returns the run's :class:`~indexer.ingest.RunReport`.
+
+        ``options``: an :class:`~indexer.ingest.IngestOptions` (default: the settings of archive.yaml);
+        keywords change its fields, e.g. ``archive.ingest(workers=1, progress=False)``.
+        """
+        from .ingest import Ingest, IngestOptions
+
+        return Ingest(self.root, replace(options or IngestOptions(), **changes)).run()
+
+    def status(self):
+        """What the archive holds and what :meth:`ingest` would do (:class:`~indexer.ingest.ArchiveStatus`)."""
+        from .ingest import Ingest, IngestOptions
+
+        return Ingest(self.root, IngestOptions(progress=False)).status()
+
+    def watch(self, options=None, interval: float = 300.0, rounds: int | None = None, on_report=None) -> None:
+        """Ingest whenever the archive's inputs change, until stopped (see :func:`indexer.ingest.watch`)."""
+        from .ingest import watch
+
+        watch(self.root, options, interval, rounds, on_report)
 
     # -- quotes and corrections ---------------------------------------------------
 

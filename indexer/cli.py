@@ -147,7 +147,7 @@ def ingest_run_options(func):
 
 
 def _ingest_options(transcribe=None, progress=True, no_index=False, **kwargs):
-    from .batch import IngestOptions
+    from .ingest import IngestOptions
 
     # One bar for the whole run, on a terminal only (cron and logs get plain lines).
     return IngestOptions(transcribe=transcribe, progress=progress and sys.stderr.isatty(), index=not no_index,
@@ -174,15 +174,14 @@ def ingest(archive_dir, model, engine, language, preset, threads, force, only, w
 
     Example: indexer ingest archive --workers 2
     """
-    from .archive import load_settings
-    from .batch import Ingest, options_from_settings
+    from .api import Archive
+    from .ingest import options_from_settings
 
-    base = options_from_settings(load_settings(archive_dir)) if archive_dir.is_dir() else None
+    archive = Archive(archive_dir)
+    base = options_from_settings(archive.settings) if archive_dir.is_dir() else None
     transcribe = build_options(base, model, engine, language, preset, threads) if base else None
-    options = _ingest_options(transcribe, progress, no_index, force=force, only=only,
-                              workers=workers, scheduler=scheduler, ship_audio=ship_audio,
-                              wait_for_lock=wait_for_lock)
-    report = Ingest(archive_dir, options).run()
+    report = archive.ingest(_ingest_options(transcribe, progress, no_index, force=force, only=only, workers=workers,
+                                            scheduler=scheduler, ship_audio=ship_audio, wait_for_lock=wait_for_lock))
     click.echo(report.summary())
     if report.interrupted or report.failed:
         sys.exit(130 if report.interrupted else 1)
@@ -279,10 +278,11 @@ def reindex(archive_arg, archive_dir, progress):
     Example: indexer reindex archive   (or: indexer reindex --archive archive)
     """
     from .api import Archive
+    from .errors import ArchiveNotFoundError
 
     root = archive_arg or archive_dir
     if not (root / "transcripts").is_dir():
-        raise IndexerError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
+        raise ArchiveNotFoundError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
     result = Archive(root).reindex(progress=progress)
     click.echo(f"indexed {result.segments} segments in {printable(root / 'index')}")
     for line in result.skipped:
@@ -350,9 +350,9 @@ def status(archive_dir, as_json):
     import json
     from dataclasses import asdict
 
-    from .batch import Ingest
+    from .api import Archive
 
-    found = Ingest(archive_dir, _ingest_options(progress=False)).status()
+    found = Archive(archive_dir).status()
     click.echo(json.dumps(asdict(found), ensure_ascii=False, indent=1) if as_json else found.table())
 
 
@@ -371,11 +371,11 @@ def watch(archive_dir, interval, workers, scheduler, ship_audio, no_index, progr
 
     Example: indexer watch archive --every 600
     """
-    from .batch import watch as watch_archive
+    from .api import Archive
 
     options = _ingest_options(progress=progress, no_index=no_index, workers=workers, scheduler=scheduler,
                               ship_audio=ship_audio)
-    watch_archive(archive_dir, options, interval, on_report=lambda report: click.echo(report.summary()))
+    Archive(archive_dir).watch(options, interval, on_report=lambda report: click.echo(report.summary()))
 
 
 @main.command()

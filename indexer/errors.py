@@ -144,3 +144,11 @@ class OutputConflictError(IndexerError):
 
 class SpeakerBackendError(IndexerError):
     """Unknown speaker backend, or one that cannot be loaded."""
+
+
+class ArchiveNotFoundError(IndexerError):
+    """The archive folder, or a folder it must have (audio/, transcripts/), does not exist."""
+
+
+class ClusterError(IndexerError):
+    """A Dask cluster cannot be used: dask.distributed is not installed, or its scheduler cannot be reached."""

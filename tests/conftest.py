@@ -127,7 +127,7 @@ def copy_sample_archive(destination):
 @_pytest.fixture(scope="session")
 def ingested_sample(tmp_path_factory):
     """A copy of the sample archive after one real ingest (transcripts + index). Do not modify it."""
-    from indexer.batch import Ingest, IngestOptions
+    from indexer.ingest import Ingest, IngestOptions
 
     root = copy_sample_archive(tmp_path_factory.mktemp("sample") / "archive")
     report = Ingest(root, IngestOptions(progress=False)).run()

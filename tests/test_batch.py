@@ -26,13 +26,13 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA
-from indexer import Archive, batch, workers
+from indexer import Archive
 from indexer.archive import ArchiveLayout
-from indexer.batch import Ingest, IngestLock, IngestOptions, watch
-from indexer.runs import RunReport
+from indexer.errors import ArchiveNotFoundError, ClusterError
+from indexer.ingest import Ingest, IngestLock, IngestOptions, RunReport, catalog, saving, upkeep, watch, workers
 from indexer.testing import FAKE_ENGINE
 from indexer.transcribe import TranscribeOptions, transcribe_file
-from indexer.workers import Job, transcribe_job, worker_plan
+from indexer.ingest.workers import Job, transcribe_job, worker_plan
 from indexer.cli import main
 from indexer.transcript import load_transcript
 
@@ -172,8 +172,9 @@ def test_ingest_is_incremental_and_a_noop_rerun_reads_no_transcript(tmp_path, cl
 
     # No-op: no transcription, and not one transcript parsed (heads are cached by size and mtime).
     loads = []
-    real_load = batch.load_transcript
-    monkeypatch.setattr(batch, "load_transcript", lambda path: loads.append(path) or real_load(path))
+    real_load = catalog.load_transcript
+    for module in (catalog, saving, upkeep):  # every module of the ingest that reads transcripts
+        monkeypatch.setattr(module, "load_transcript", lambda path: loads.append(path) or real_load(path))
     second = ingest(root)
     assert set(by_file(second).values()) == {"unchanged"} and len(transcriptions) == 3 and loads == []
 
@@ -346,7 +347,7 @@ def test_bad_inputs_are_reported_and_never_stop_the_batch(tmp_path, clips):
 # The interpreter lives under /root (mode 700): import everything as root, then drop to nobody.
 AS_NOBODY = r"""
 import os, sys
-import indexer.batch, indexer.cli, indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
+import indexer.ingest, indexer.cli, indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
 os.setgid(65534)
 os.setuid(65534)
 indexer.cli.main(["ingest", sys.argv[1], "-q"])
@@ -403,8 +404,9 @@ def pause_here():
         f.write(str(os.getpid()))
     time.sleep(pause)
 
-import indexer.batch as batch
-import indexer.workers as workers
+import indexer.ingest.saving as saving
+import indexer.ingest.state as state
+import indexer.ingest.workers as workers
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
@@ -426,9 +428,9 @@ elif point == "committing-index":        # segment files written, the new TOC no
 elif point == "renaming-index-toc":      # the new TOC under its temporary name
     on_call(FileStorage, "rename_file", lambda n, self, frm, to, *a: to.endswith(".toc") and "_MAIN_2" in to)
 elif point == "recording-index-state":   # index committed, .indexer/indexed.json not written yet
-    on_call(batch.Ingest, "_save_indexed", lambda n, *a: n == 1)
+    on_call(state.IndexedState, "save", lambda n, *a: n == 1)
 elif point == "saving-in-coordinator":   # worker pool busy; the coordinator saves the first result
-    on_call(batch, "save_transcript", lambda n, *a: n == 1)
+    on_call(saving, "save_transcript", lambda n, *a: n == 1)
 
 from indexer.cli import main
 main(["ingest", root, "-q", *sys.argv[5:]])
@@ -634,3 +636,38 @@ def test_watch_ingests_when_something_changed(sample_copy, transcriptions):
 def test_batch_commands_have_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example: indexer " + command in result.output
+
+
+def test_the_archive_facade_ingests_and_reports_its_status(tmp_path, clips):
+    root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav"})
+    archive = Archive(root)
+    assert archive.status().pending == 1
+    report = archive.ingest(OPTIONS, only="a*")
+    assert isinstance(report, RunReport) and by_file(report) == {"a.wav": "transcribed"}
+    assert (archive.status().transcribed, archive.status().pending) == (1, 0)
+    assert set(by_file(archive.ingest(OPTIONS)).values()) == {"unchanged"}
+
+
+def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
+    with pytest.raises(ArchiveNotFoundError, match="archive folder not found"):
+        Archive(tmp_path / "nowhere").ingest(OPTIONS)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArchiveNotFoundError, match=r"no audio/ folder \(put episodes under ARCHIVE/audio/\)"):
+        Archive(tmp_path / "empty").status()
+    result = CliRunner().invoke(main, ["reindex", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "archive has no transcripts/ folder (run `indexer ingest ARCHIVE` first)" \
+        in result.output
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(workers.dispatch_dask("tcp://127.0.0.1:9", [], TranscribeOptions(), str(tmp_path), None))
+
+
+def test_a_worker_loads_its_engine_once_and_again_only_for_other_settings(monkeypatch):
+    loads = []
+    real = workers.load_engine
+    monkeypatch.setattr(workers, "load_engine", lambda options: loads.append(options) or real(options))
+    cache = workers.ModelCache()
+    options = TranscribeOptions(model="base", engine=FAKE_ENGINE, cpu_threads=1)
+    first = cache.engine(options)
+    assert cache.engine(options) is first and len(loads) == 1
+    assert cache.engine(replace(options, cpu_threads=2)) is not first and len(loads) == 2
+    assert workers.ModelCache().engine(options) is not first  # one cache per worker process, none shared

@@ -195,16 +195,19 @@ def test_corrections_survive_reindex(archive):
 
 
 def test_batch_indexing_applies_corrections(archive):
-    from indexer.batch import Ingest, IngestOptions
+    from indexer.ingest import RunReport
+    from indexer.ingest.saving import EpisodeWriter
+    from indexer.ingest.state import RunState
 
     archive.correct(EPISODE, 1, FIXED)
     archive.reindex(progress=False)
     archive.index.delete_episode(EPISODE)
     archive.index.close()
     assert not archive.search("tweetdeck")
-    ingest = Ingest(archive.root, IngestOptions(progress=False))
+    state = RunState.start(archive.layout, RunReport(str(archive.root), ""))
+    state.index = archive.index
     episode = archive.episode(EPISODE)
-    ingest._index_episode(archive.index, episode, archive.transcript(EPISODE), {})
+    EpisodeWriter(state)._index_episode(episode, archive.transcript(EPISODE))
     archive.index.close()
     assert archive.search("tweetdeck") and not archive.search("trucmuche")
 

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import _write_wav, build_search_archive, search_transcript
-from indexer import Archive, audio, workers
+from indexer import Archive, audio
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
-from indexer.batch import Ingest, IngestOptions
+from indexer.ingest import Ingest, IngestOptions, workers
 from indexer.cli import main
 from indexer.errors import IndexerError, SidecarError
 from indexer.quotes import EpisodeContext, QuoteBasket
@@ -58,7 +58,7 @@ def fake_whisper(monkeypatch):
                           engine="fake", options={}, segments=segments, created="2026-01-01T00:00:00",
                           fingerprint=options.fingerprint())
 
-    monkeypatch.setattr(workers, "_engine_for", lambda options: None)
+    monkeypatch.setattr(workers.MODELS, "engine", lambda options: None)
     monkeypatch.setattr(workers, "transcribe_file", transcribe_file)
     return calls
 

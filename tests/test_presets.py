@@ -16,7 +16,7 @@ import pytest
 
 from conftest import TEST_DATA
 from indexer.archive import load_settings, load_sidecar
-from indexer.batch import Ingest, IngestOptions
+from indexer.ingest import Ingest, IngestOptions
 from indexer.errors import AudioError, SidecarError
 from indexer.models import ModelInfo
 from indexer.testing import FAKE_ENGINE, FakeEngine

@@ -22,7 +22,7 @@ import pytest
 from conftest import SAMPLE_ARCHIVE, TEST_DATA, build_search_archive, search_transcript
 from indexer import Archive, audio, speakers
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
-from indexer.batch import Ingest, IngestOptions
+from indexer.ingest import Ingest, IngestOptions
 from indexer.corrections import with_corrections
 from indexer.errors import CorrectionError, SidecarError, SpeakerNameError
 from indexer.archive import SpeakerTurn

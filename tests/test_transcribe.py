@@ -263,7 +263,7 @@ def test_a_noisy_clip_still_yields_most_of_its_words(tmp_path):
     import sys
 
     from indexer.archive import load_settings
-    from indexer.batch import options_from_settings
+    from indexer.ingest import options_from_settings
 
     sys.path.insert(0, str(SAMPLE_ARCHIVE.parent / "benchmarks"))
     from noisy import babble, mix_at, write_wav

@@ -1,11 +1,11 @@
 """Transcription away from the coordinator: worker processes, or a Dask cluster.
 
 :func:`transcribe_job` runs in a worker and never raises: every outcome comes
-back as a :class:`JobResult`. The coordinator (:mod:`indexer.batch`) is the
+back as a :class:`JobResult`. The coordinator (:mod:`indexer.ingest.run`) is the
 only writer; :func:`dispatch_pool` and :func:`dispatch_dask` yield ``(job,
 result)`` pairs to it as they arrive, in any order.
 
-A worker loads its engine once and reuses it for every episode; it ignores
+A worker loads its engine once (:class:`ModelCache`) and reuses it for every episode; it ignores
 Ctrl-C and SIGTERM (the coordinator decides) and ends when the coordinator is
 gone, even if it was SIGKILLed.
 """
@@ -25,12 +25,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from .archive import Episode
-from .errors import IndexerError
-from .runs import RETRY_HINT, failure_line
-from .speakers import SpeakerOptions, add_speakers, load_backend
-from .transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
-from .transcript import Transcript, load_transcript
+from ..archive import Episode
+from ..errors import ClusterError, IndexerError
+from .reports import RETRY_HINT, failure_line
+from ..speakers import SpeakerOptions, add_speakers, load_backend
+from ..transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
+from ..transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
 
@@ -91,33 +91,35 @@ def worker_plan(workers: int, cores: int | None = None, memory_gb: float | None 
 
 # --- in the worker -------------------------------------------------------------
 
-_ENGINE = None
-_ENGINE_KEY = None
-_ENGINE_LOCK = threading.Lock()
+class ModelCache:
+    """The models one worker process has loaded: its transcription engine and its speaker backend.
+
+    Loading a model takes seconds; a worker keeps the last one of each kind and
+    reuses it for every episode with the same settings. One instance per
+    process (:data:`MODELS`): worker processes each import this module, so each
+    has its own; the lock covers the threads of a Dask worker.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[tuple, object]] = {}   # kind: (settings it was loaded with, model)
+
+    def engine(self, options: TranscribeOptions):
+        key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
+        return self._get("engine", key, lambda: load_engine(options))
+
+    def backend(self, options: SpeakerOptions):
+        return self._get("backend", (options.backend, options.cpu_threads), lambda: load_backend(options))
+
+    def _get(self, kind: str, key: tuple, load):
+        with self._lock:
+            held = self._held.get(kind)
+            if held is None or held[0] != key:
+                held = self._held[kind] = (key, load())
+            return held[1]
 
 
-def _engine_for(options: TranscribeOptions):
-    """One loaded engine per worker process, reused for every episode."""
-    global _ENGINE, _ENGINE_KEY
-    key = (options.model, options.engine, options.fingerprint(), options.cpu_threads)
-    with _ENGINE_LOCK:
-        if _ENGINE_KEY != key:
-            _ENGINE, _ENGINE_KEY = load_engine(options), key
-        return _ENGINE
-
-
-_BACKEND = None
-_BACKEND_KEY = None
-
-
-def _backend_for(options: SpeakerOptions):
-    """One loaded speaker backend per worker process, like the engine."""
-    global _BACKEND, _BACKEND_KEY
-    key = (options.backend, options.cpu_threads)
-    with _ENGINE_LOCK:
-        if _BACKEND_KEY != key:
-            _BACKEND, _BACKEND_KEY = load_backend(options), key
-        return _BACKEND
+MODELS = ModelCache()
 
 
 def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
@@ -126,7 +128,7 @@ def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -
     if options.enabled and threads and not options.cpu_threads:
         options = replace(options, cpu_threads=threads)
     started = time.monotonic()
-    backend = _backend_for(options) if options.enabled else None
+    backend = MODELS.backend(options) if options.enabled else None
     return add_speakers(path, transcript, options, backend), time.monotonic() - started
 
 
@@ -180,7 +182,7 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
                 transcript = load_transcript(job.existing)
             transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
             return JobResult(transcript, seconds=speaker_seconds, speaker_seconds=speaker_seconds)
-        engine = _engine_for(options)
+        engine = MODELS.engine(options)
         started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
         transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
                                      audio_path=os.path.relpath(job.episode.audio_path, audio_root),
@@ -283,11 +285,11 @@ def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, roo
     try:
         from distributed import Client, as_completed
     except ImportError as e:
-        raise IndexerError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
+        raise ClusterError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as e:
-        raise IndexerError(f"cannot reach the Dask scheduler at {address}: {e}",
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}",
                            hint="start it with `dask scheduler`, and workers with `dask worker ADDRESS`") from e
     with client:
         in_flight = max(2, 2 * sum(client.nthreads().values()))
@@ -340,3 +342,17 @@ def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, roo
         finally:
             if running:
                 client.cancel(list(running))
+
+
+def dispatch(jobs: list[Job], workers: int, options: TranscribeOptions, remote_options: TranscribeOptions,
+             root: str, scheduler: str | None = None,
+             ship_audio: bool | None = None) -> Iterator[tuple[Job, JobResult]]:
+    """On a Dask cluster (``remote_options``: its workers size their own threads), in this process
+    (one worker), or in a pool of ``workers`` processes."""
+    if scheduler:
+        yield from dispatch_dask(scheduler, jobs, remote_options, root, ship_audio)
+    elif workers == 1:
+        for job in jobs:
+            yield job, transcribe_job(job, options, root)
+    else:
+        yield from dispatch_pool(workers, jobs, options, root)

@@ -1,19 +1,22 @@
-"""What an ingest did and what the archive holds: run reports and the status.
+"""What an ingest did: the run report, one result per episode, and the one-line failures.
 
 A run's report is saved under ``ARCHIVE/runs/`` while it works (``finished``
-empty) and when it ends; ``indexer status`` reads the last one. Every failure
-is one line: which file, what is wrong, what to do.
+empty) and when it ends; ``indexer status`` reads the last one
+(:mod:`indexer.ingest.status`). Every failure is one line: which file, what
+is wrong, what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .archive import atomic_write_text
-from .errors import AudioError, IndexerError, printable
+from ..archive import atomic_write_text
+from ..errors import AudioError, IndexerError, printable
+from .files import read_json
 
 # diarized: already transcribed, automatic speakers added (or their settings changed)
 STATUSES = ("transcribed", "diarized", "copied", "reindexed", "unchanged", "removed", "failed")
@@ -26,6 +29,12 @@ def failure_line(error: IndexerError, path: Path | str) -> str:
     where = error.path or path
     hint = error.hint or (AUDIO_HINT if isinstance(error, AudioError) else RETRY_HINT)
     return printable(f"{where}: {error.message} ({hint})")
+
+
+def not_indexed(result: "EpisodeResult", error: IndexerError, path: Path | str, consequence: str) -> "EpisodeResult":
+    """``result``, failed because indexing it met ``error``: which file, what is wrong, what follows, what to do."""
+    return replace(result, status="failed", error=f"{error.path or path}: {error.message}; {consequence} "
+                                                  f"({error.hint or 'fix it, then run ingest again'})")
 
 
 def now() -> str:
@@ -121,53 +130,11 @@ class RunReport:
 def last_report(runs_dir: Path) -> RunReport | None:
     """The most recent run report (names sort by start time), or None."""
     for path in sorted(runs_dir.glob("ingest-*.json"), reverse=True):
-        try:
-            return RunReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            continue
+        data = read_json(path, None)
+        if isinstance(data, dict):
+            with contextlib.suppress(TypeError):  # written by another version
+                return RunReport.from_dict(data)
     return None
-
-
-@dataclass
-class ArchiveStatus:
-    archive: str
-    episodes: int               # audio files
-    hours: float                # of audio, all episodes
-    transcribed: int            # transcript up to date with the audio and the options
-    indexed: int                # and in the index as it is now
-    pending: int                # would be transcribed, copied or indexed by `ingest`
-    to_remove: int              # in the archive, audio gone: `ingest` removes them from the index
-    failed: int                 # in the last run
-    suspect: int                # segments flagged suspect, in up-to-date transcripts
-    running: int | None = None  # pid of an ingest running now
-    last_run: str = ""
-    pending_episodes: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)   # of the last run
-    problems: list[str] = field(default_factory=list)   # seen now, before any run
-
-    def table(self) -> str:
-        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio)"),
-                ("transcribed", self.transcribed), ("indexed", self.indexed),
-                ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
-                ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
-                ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
-        lines = [f"{name:<12} {printable(value)}" for name, value in rows]
-        lines += [f"  FAILED {printable(error)}" for error in self.failures]
-        lines += [f"  PROBLEM {printable(problem)}" for problem in self.problems]
-        return "\n".join(lines)
-
-
-def run_line(report: RunReport | None, holder: int | None) -> str:
-    """The last run in one line, for the status: running, killed, interrupted or finished."""
-    if holder:
-        return f"running now (pid {holder})"
-    if report is None:
-        return ""
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts().items())) or "nothing to do"
-    if not report.finished:
-        return f"started {report.started}, killed before it finished ({counts}); run ingest again"
-    state = "interrupted" if report.interrupted else "finished"
-    return f"{state} {report.finished}: {counts}"
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,215 @@
+"""Ingest: bring transcripts and index up to date with the audio, safely.
+
+A run surveys the archive first (cheap: audio hashes are cached by size and
+mtime, and what each transcript holds is cached by its size and mtime, so an
+unchanged archive costs a few system calls per episode), then transcribes in
+worker processes (or on a Dask cluster) while this process, the only writer,
+saves each transcript atomically and indexes it.
+
+Crash safety rests on three orders:
+
+* a transcript's exports are written before its JSON, and the JSON (written to
+  a temporary file, fsynced, renamed) is the marker that the work is done;
+* the index is committed before ``.indexer/indexed.json`` records it, and an
+  episode is always indexed by deleting its documents and adding them in the
+  same commit, so indexing twice still leaves it there exactly once;
+* the ingest lock and Whoosh's write lock are ``flock``s, freed by the kernel
+  when their owner dies, even by SIGKILL.
+
+Bad files are reported (which file, what is wrong, what to do) and skipped;
+nothing already in the archive is dropped because a file went bad.
+
+This module orchestrates the stages of the package: the survey
+(:mod:`~indexer.ingest.survey`), the transcription (:mod:`~indexer.ingest.workers`),
+saving and indexing (:mod:`~indexer.ingest.saving`, :mod:`~indexer.ingest.upkeep`),
+all over one :class:`~indexer.ingest.state.RunState`; the clean-up of a killed
+index writer is :func:`indexer.index.recover_index`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+from ..archive import ArchiveLayout, load_settings
+from ..errors import ArchiveNotFoundError, IndexCorruptError, IndexerError, printable, storage_error, writing
+from ..progress import progress_bar
+from ..speakers import SpeakerOptions
+from ..transcribe import TranscribeOptions, with_preset
+from .guard import IngestLock, Interrupts
+from .options import IngestOptions, check_models, options_from_settings
+from .reports import EpisodeResult, RunReport, failure_line, now
+from .saving import EpisodeWriter
+from .state import Plan, RunState
+from .status import ArchiveStatus, archive_status
+from .survey import Survey
+from .upkeep import IndexUpkeep
+from .workers import Job, JobResult, dispatch, worker_plan
+
+log = logging.getLogger("indexer")
+
+
+class Ingest:
+    """Plans and runs one ingest of an archive."""
+
+    def __init__(self, root: str | Path, options: IngestOptions | None = None):
+        self.layout = ArchiveLayout(Path(root))
+        self.options = options or IngestOptions()
+        if not self.layout.root.is_dir():
+            raise ArchiveNotFoundError("archive folder not found", self.layout.root)
+        if not self.layout.audio_dir.is_dir():
+            raise ArchiveNotFoundError("archive has no audio/ folder", self.layout.root,
+                                       "put episodes under ARCHIVE/audio/")
+        settings = load_settings(self.layout.root)
+        base = self.options.transcribe or options_from_settings(settings)
+        self.settings = settings
+        workers, threads = worker_plan(self.options.workers)
+        self.workers = workers
+        self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
+        self.remote_options = base  # Dask workers size their own threads
+        self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
+        self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
+        self._interrupts = Interrupts()
+
+    def options_for(self, preset_name: str) -> TranscribeOptions:
+        """The run's options with the decoding of ``preset_name``."""
+        if preset_name not in self._presets:
+            self._presets[preset_name] = with_preset(self.transcribe_options, preset_name)
+        return self._presets[preset_name]
+
+    def survey(self, state: RunState, probe: bool = True) -> Plan:
+        """Decide per audio file: transcribe, keep (maybe reindex), or copy a transcript (see :class:`Survey`)."""
+        return Survey(self, state).plan(probe)
+
+    def status(self) -> ArchiveStatus:
+        """What the archive holds and what ``ingest`` would do. Takes no lock and
+        writes no archive data (only the caches: a new file is hashed once)."""
+        return archive_status(self)
+
+    # -- running -------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        """One ingest. Failures are in the report; what stops the whole run (an
+        unknown model, a full disk) is one failure of its own there, and the
+        report still says the run finished. A read-only archive raises StorageError."""
+        started = time.monotonic()
+        report = RunReport(str(self.layout.root), now(), workers=0 if self.options.scheduler else self.workers,
+                           scheduler=self.options.scheduler or "",
+                           fingerprint=self.transcribe_options.fingerprint(),
+                           speakers_fingerprint=self.speaker_options.fingerprint())
+        # Only taking the lock can still raise OSError here (a read-only archive): the rest is caught below.
+        with writing(self.layout.state_dir), \
+                IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), self._interrupts:
+            state = RunState.start(self.layout, report)
+            try:
+                with writing(self.layout.root):
+                    self._run(state, started)
+            except KeyboardInterrupt:
+                report.interrupted = True
+            except IndexerError as e:
+                report.results.append(EpisodeResult("", "", "failed", error=f"{failure_line(e, self.layout.root)}; "
+                                                                             "the run stopped here"))
+            finally:
+                for cache in (state.hashes, state.catalog):
+                    with contextlib.suppress(OSError):  # losing a cache only costs time on the next run
+                        cache.save()
+                report.finished = now()
+                report.seconds = round(time.monotonic() - started, 3)
+                try:
+                    report.save(self.layout.runs_dir)
+                except OSError as e:
+                    error = storage_error(e, self.layout.runs_dir)
+                    report.results.append(EpisodeResult("", "", "failed", error=(
+                        f"{error.one_line() if error else e}; the run report was not saved")))
+        return report
+
+    def _run(self, state: RunState, started: float) -> None:
+        self._recover()
+        state.catalog.refresh()
+        plan = state.plan = self.survey(state)
+        if plan.jobs and not self.options.scheduler:  # a wrong --model fails once, not once per episode
+            check_models(plan.jobs, self.transcribe_options, self.speaker_options, self.settings, self.layout.root)
+        state.index = self._open_index() if self.options.index else None
+        if state.index is not None:
+            state.indexed.reconcile(state.index, {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies})
+        state.hashes.save()
+        state.report.plan_seconds = round(time.monotonic() - started, 3)
+        state.report.save(self.layout.runs_dir)  # visible in runs/ (unfinished) while the run works
+        shield, writer, upkeep = self._interrupts.shield, EpisodeWriter(state), IndexUpkeep(state, self._interrupts)
+
+        for episode, source in plan.copies:
+            with shield():
+                writer.copy_and_index(source, episode)
+        upkeep.refresh()
+        if not self.options.only:
+            upkeep.remove_deleted()
+        state.report.save(self.layout.runs_dir)
+
+        last_save = time.monotonic()
+        for job, outcome in self._transcribe_all(plan.jobs):
+            with shield():
+                state.report.results.append(writer.finish_job(job, outcome))
+                if time.monotonic() - last_save > 5:
+                    state.report.save(self.layout.runs_dir)
+                    last_save = time.monotonic()
+
+        for episode, original, sha in plan.duplicates:
+            with shield():
+                writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
+
+    def _open_index(self):
+        """The index; an unreadable one is emptied, and the run indexes every transcript again."""
+        from ..index import TranscriptIndex, discard_index
+
+        try:
+            return TranscriptIndex.open(self.layout.index_dir)
+        except IndexCorruptError as e:
+            log.warning("%s", printable(f"{e.path}: {e.message}; rebuilding it from the transcripts"))
+            discard_index(self.layout.index_dir)
+            return TranscriptIndex.open(self.layout.index_dir)
+
+    def _recover(self) -> None:
+        """Leftovers of a killed run: temporary files of atomic writes, and of a Whoosh commit."""
+        removed = 0
+        for folder in (self.layout.transcripts_dir, self.layout.state_dir, self.layout.runs_dir):
+            if folder.is_dir():
+                for tmp in folder.rglob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        if removed:
+            log.warning("removed %d unfinished file(s) left by an interrupted run", removed)
+        if self.options.index:
+            from ..index import recover_index
+
+            recover_index(self.layout.index_dir)
+
+    def _transcribe_all(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
+        """(job, result) as results arrive, in any order, behind one progress bar."""
+        if not jobs:
+            return
+        total_hours = sum(j.duration for j in jobs) / 3600
+        bar = progress_bar(total_hours, "ingest", "h", self.options.progress,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
+                                      "[{elapsed}<{remaining}{postfix}]")
+        started = time.monotonic()
+        done = 0.0
+        redirect = contextlib.nullcontext()
+        if self.options.progress:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
+        outcomes = dispatch(jobs, self.workers, self.transcribe_options, self.remote_options,
+                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio)
+        with redirect, contextlib.closing(outcomes):
+            try:
+                for job, outcome in outcomes:
+                    done += job.duration
+                    bar.update(job.duration / 3600)
+                    bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
+                    yield job, outcome
+            finally:
+                bar.close()

@@ -1,0 +1,135 @@
+"""One run's state as one object (:class:`RunState`), the survey's :class:`Plan`, and what the index holds.
+
+``.indexer/indexed.json`` (:class:`IndexedState`) records which version of each
+episode's inputs the index holds; it is written only after the index commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..archive import ArchiveLayout, Episode, HashCache, atomic_write_text
+from ..errors import IndexerError
+from .catalog import TranscriptCatalog
+from .files import read_json
+from .reports import EpisodeResult, RunReport, failure_line
+from .workers import Job
+
+if TYPE_CHECKING:
+    from ..index import TranscriptIndex
+
+
+@dataclass
+class Plan:
+    """The survey's decision for each audio file."""
+    jobs: list[Job] = field(default_factory=list)                            # to transcribe (or add speakers to)
+    current: list[Episode] = field(default_factory=list)                     # transcript up to date
+    copies: list[tuple[Episode, Path]] = field(default_factory=list)         # same audio as a transcript on disk
+    duplicates: list[tuple[Episode, str, str]] = field(default_factory=list)  # (episode, job's id, sha): same audio
+    present: set[str] = field(default_factory=set)                          # ids of every audio file, even bad
+    presets: dict[str, str] = field(default_factory=dict)                   # episode id: its decoding preset
+
+
+class IndexedState:
+    """Which version of each episode's inputs the index holds (``.indexer/indexed.json``)."""
+
+    def __init__(self, layout: ArchiveLayout):
+        self.layout = layout
+        self.path = layout.state_dir / "indexed.json"
+        self.build = ""                         # the index build these versions belong to
+        self.episodes: dict[str, str] = {}      # episode id: version of its inputs ("?": unknown)
+
+    def _load(self) -> tuple[str, dict[str, str]]:
+        data = read_json(self.path, None)
+        if isinstance(data, dict) and isinstance(data.get("episodes"), dict):
+            return str(data.get("build", "")), data["episodes"]
+        return "", {}
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps({"build": self.build, "episodes": self.episodes}, sort_keys=True))
+
+    def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
+        return (self.layout.transcript_path(episode.id), episode.sidecar_path,
+                self.layout.corrections_path(episode.id))
+
+    def version(self, episode: Episode) -> str:
+        """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
+        parts = []
+        for path in self._input_paths(episode):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+        return "|".join(parts)
+
+    def is_current(self, episode: Episode) -> bool:
+        return self.episodes.get(episode.id) == self.version(episode)
+
+    def reconcile(self, index, episodes: dict[str, Episode]) -> None:
+        """The saved state, made to agree with what the index really holds.
+
+        An episode the state does not know is marked "?" (indexed again if its
+        audio is there, removed if not). After a rebuild (``indexer reindex``),
+        an episode whose inputs are older than the rebuild is known to be current.
+        """
+        saved_build, indexed = self._load()
+        build, built_at = _index_build(self.layout.index_dir)
+        self.build = build
+        in_index = set(index.episode_ids())
+        if saved_build != build:
+            indexed = {}
+            for indexed_id in in_index:
+                episode = episodes.get(indexed_id)
+                fresh = episode is not None and all(
+                    p is None or not p.exists() or p.stat().st_mtime < built_at for p in self._input_paths(episode))
+                indexed[indexed_id] = self.version(episode) if fresh else "?"
+        else:
+            indexed = {e: v for e, v in indexed.items() if e in in_index}
+            indexed.update({e: "?" for e in in_index - set(indexed)})
+        self.episodes = indexed
+
+
+def _index_build(index_dir: Path) -> tuple[str, float]:
+    """(build id, time it was built) of the index: a rebuild changes the id."""
+    from ..index import META_FILE
+
+    path = index_dir / META_FILE
+    data = read_json(path, None)
+    try:
+        built_at = path.stat().st_mtime
+    except OSError:
+        return "", 0.0
+    return (str(data.get("build", "")), built_at) if isinstance(data, dict) else ("", 0.0)
+
+
+@dataclass
+class RunState:
+    """What one run reads and changes, handed as one object from step to step."""
+    layout: ArchiveLayout
+    report: RunReport
+    hashes: HashCache
+    catalog: TranscriptCatalog
+    indexed: IndexedState
+    plan: Plan = field(default_factory=Plan)
+    index: TranscriptIndex | None = None    # None: transcripts only (``IngestOptions.index=False``)
+
+    @classmethod
+    def start(cls, layout: ArchiveLayout, report: RunReport) -> "RunState":
+        """The caches as they are on disk; nothing surveyed, no index open yet."""
+        return cls(layout, report, HashCache(layout.state_dir / "hashes.json", layout.root),
+                   TranscriptCatalog(layout, layout.state_dir / "transcripts.json"), IndexedState(layout))
+
+    def rel(self, path: Path) -> str:
+        """An audio path as reports and transcripts give it: relative to ``audio/``."""
+        return str(path.relative_to(self.layout.audio_dir))
+
+    def fail(self, episode_id: str, path: Path, error: IndexerError | str, duration: float = 0.0) -> None:
+        """One failed episode in the report: which file, what is wrong, what to do."""
+        if isinstance(error, IndexerError):
+            error = failure_line(error, path)
+        self.report.results.append(EpisodeResult(episode_id, self.rel(path), "failed", duration=duration,
+                                                 error=error))

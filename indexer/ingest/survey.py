@@ -1,0 +1,170 @@
+"""The survey: what changed since the last run (new, changed, copied, up-to-date episodes), before any work.
+
+Cheap on an unchanged archive: audio hashes are cached by size and mtime, and
+transcripts are known by their cached heads (:mod:`indexer.ingest.catalog`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import stat
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import audio
+from ..archive import Episode, EpisodeMeta, HashCache, episode_id, load_sidecar, sidecar_for
+from ..errors import AudioError, IndexerError
+from ..speakers import SpeakerOptions, for_episode
+from .reports import RETRY_HINT
+from .state import Plan, RunState
+from .workers import Job
+
+if TYPE_CHECKING:
+    from .run import Ingest
+
+
+class Survey:
+    """Decides per audio file: transcribe, keep (maybe reindex), or copy a transcript."""
+
+    def __init__(self, ingest: "Ingest", state: RunState):
+        self.ingest = ingest
+        self.options = ingest.options
+        self.layout = ingest.layout
+        self.state = state
+
+    def plan(self, probe: bool = True) -> Plan:
+        """``probe``: measure the files to transcribe (ffprobe; a file ffmpeg cannot
+        read fails here, before any work)."""
+        plan, state, catalog = Plan(), self.state, self.state.catalog
+        default_preset = self.ingest.transcribe_options.preset
+        files = [(path, episode_id(path.relative_to(self.layout.audio_dir))) for path in self.layout.audio_files()]
+        owners = self._id_owners(files)
+        job_ids: dict[tuple[str, str], str] = {}   # (audio, decoding): the episode transcribing it
+        for path, eid in files:
+            if not self._matches(path, eid):
+                continue
+            plan.present.add(eid)
+            if owners[eid] != path:
+                state.fail(eid, path, f"{path}: gives the same episode id {eid!r} as "
+                                      f"{state.rel(owners[eid])}, which keeps it (rename this file)")
+                continue
+            try:
+                st = _check_file(path)
+                sha = _sha(state.hashes, path)
+            except IndexerError as e:
+                state.fail(eid, path, e)
+                continue
+            episode = Episode(eid, path, sidecar_for(path))
+            head = None if self.options.force else catalog.get(eid)
+            meta = _sidecar_meta(episode)
+            if meta is None and head and head.audio_sha256 == sha:
+                # An unreadable sidecar says nothing about decoding or speakers: keep the transcript
+                # (its indexing fails with the sidecar's error) rather than transcribe it again.
+                plan.presets[eid] = default_preset
+                plan.current.append(episode)
+                continue
+            speakers = self._speakers_for(meta)
+            preset_name = plan.presets[eid] = (meta and meta.preset) or default_preset
+            fingerprint = self.ingest.options_for(preset_name).fingerprint()
+            if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
+                if head.speakers == speakers.fingerprint():
+                    plan.current.append(episode)
+                else:  # transcribed, but its speakers are missing or from other settings
+                    plan.jobs.append(Job(episode, sha, head.duration, st.st_size, speakers=speakers,
+                                         existing=str(self.layout.transcript_path(eid)), preset=preset_name))
+            elif (sha, fingerprint) in job_ids:
+                plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
+            elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
+                plan.copies.append((episode, source))
+            elif not probe:
+                plan.jobs.append(Job(episode, sha, 0.0, st.st_size, speakers=speakers, preset=preset_name))
+                job_ids[(sha, fingerprint)] = eid
+            else:
+                try:
+                    info = audio.probe(path)
+                except IndexerError as e:
+                    state.fail(eid, path, e)
+                    continue
+                plan.jobs.append(Job(episode, sha, info.duration, st.st_size, speakers=speakers, preset=preset_name))
+                job_ids[(sha, fingerprint)] = eid
+        return plan
+
+    def _matches(self, path: Path, episode_id: str) -> bool:
+        pattern = self.options.only
+        return not pattern or fnmatch.fnmatch(episode_id, pattern) or fnmatch.fnmatch(path.name, pattern) \
+            or fnmatch.fnmatch(str(path.relative_to(self.layout.audio_dir)), pattern)
+
+    def _id_owners(self, files: list[tuple[Path, str]]) -> dict[str, Path]:
+        """The file that keeps each episode id when several fold to it.
+
+        The one its transcript was made from, so a new file can never replace
+        an existing transcript (and its corrections); else the first in order.
+        Decided over every file, before ``--only``, so that a subset run
+        decides the same way.
+        """
+        by_id: dict[str, list[Path]] = {}
+        for path, eid in files:
+            by_id.setdefault(eid, []).append(path)
+        owners = {}
+        for eid, paths in by_id.items():
+            head = self.state.catalog.get(eid) if len(paths) > 1 else None
+            made_from = [p for p in paths if head is not None and head.audio_path == self.state.rel(p)]
+            owners[eid] = (made_from or paths)[0]
+        return owners
+
+    def _speakers_for(self, meta: EpisodeMeta | None) -> SpeakerOptions:
+        """The episode's speaker settings: archive.yaml's, unless its sidecar has turns,
+        one speaker, several names (the count) or its own ``speakers: auto | off | N``."""
+        base = self.ingest.speaker_options
+        options = replace(base, cpu_threads=base.cpu_threads or self.ingest.transcribe_options.cpu_threads)
+        return for_episode(options, meta) if meta is not None else options
+
+
+def _sidecar_meta(episode: Episode) -> EpisodeMeta | None:
+    """The episode's sidecar, read once for the survey (its preset and speaker settings);
+    None when it cannot be read: it fails when the episode is indexed, with its error."""
+    try:
+        return load_sidecar(episode.sidecar_path)
+    except IndexerError:
+        return None
+
+
+@contextlib.contextmanager
+def _os_errors_as_audio_errors(path: Path, other_hint: str | None = None):
+    """One wording for a file that vanished or cannot be read, wherever it happens."""
+    try:
+        yield
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise AudioError(f"broken symbolic link (to {os.readlink(path)})", path,
+                             "fix or remove the link") from None
+        raise AudioError("file not found (deleted during the run?)", path,
+                         "nothing to do if it was deleted on purpose") from None
+    except PermissionError:
+        raise AudioError("permission denied", path,
+                         "make it readable by the user running ingest, e.g. chmod a+r") from None
+    except OSError as e:
+        raise AudioError(f"cannot read: {e.strerror}", path, other_hint) from e
+
+
+def _check_file(path: Path) -> os.stat_result:
+    """A regular, non-empty file; never open a FIFO (it would block the run)."""
+    with _os_errors_as_audio_errors(path):
+        st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioError("is a folder named like an audio file", path, "rename the folder")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "named pipe" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "device"
+        raise AudioError(f"not a regular file (a {kind})", path,
+                         "remove it; only audio files belong under audio/")
+    if st.st_size == 0:
+        raise AudioError("file is empty (0 bytes)", path, "copy the recording again; " + RETRY_HINT)
+    return st
+
+
+def _sha(hashes: HashCache, path: Path) -> str:
+    with _os_errors_as_audio_errors(path, RETRY_HINT):
+        return hashes.sha256(path)
