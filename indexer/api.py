@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, copy_archive, load_settings
 from .corrections import effective_episode, load_corrections
-from .errors import IndexerError, writing
+from .errors import ArchiveNotFoundError, IndexerError, writing
 from .index import IndexEntry, IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
@@ -119,6 +119,9 @@ class Archive:
         A transcript that cannot be read (or whose corrections or sidecar cannot)
         is left out and named in the result: the others are indexed.
         """
+        if not self.layout.transcripts_dir.is_dir():
+            raise ArchiveNotFoundError("archive has no transcripts/ folder", self.root,
+                                       "run `indexer ingest ARCHIVE` first")
         audio = {}
         for path in self.layout.audio_files():
             audio[self.layout.episode_id_of(path)] = path

@@ -278,13 +278,10 @@ def reindex(archive_arg, archive_dir, progress):
     Example: indexer reindex archive   (or: indexer reindex --archive archive)
     """
     from .api import Archive
-    from .errors import ArchiveNotFoundError
 
-    root = archive_arg or archive_dir
-    if not (root / "transcripts").is_dir():
-        raise ArchiveNotFoundError("archive has no transcripts/ folder", root, "run `indexer ingest ARCHIVE` first")
-    result = Archive(root).reindex(progress=progress)
-    click.echo(f"indexed {result.segments} segments in {printable(root / 'index')}")
+    archive = Archive(archive_arg or archive_dir)
+    result = archive.reindex(progress=progress)
+    click.echo(f"indexed {result.segments} segments in {printable(archive.layout.index_dir)}")
     for line in result.skipped:
         click.echo(f"  SKIPPED {line}", err=True)
     if result.skipped:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..archive import ArchiveSettings
+from ..archive import ArchiveLayout, ArchiveSettings
 from ..speakers import SpeakerOptions
 from ..transcribe import TranscribeOptions, glossary_prompt, with_preset
 
@@ -64,5 +64,5 @@ def _check_language(language: str | None, settings: ArchiveSettings, archive_roo
         return
     if language == settings.language:
         raise SidecarError(f"field 'language': Whisper knows no language {language!r} (use a code such as "
-                           "'fr' or 'en', or 'auto')", archive_root / "archive.yaml")
+                           "'fr' or 'en', or 'auto')", ArchiveLayout(archive_root).settings_path)
     raise EngineError(f"Whisper knows no language {language!r}", hint="use a code such as 'fr' or 'en', or auto")

@@ -25,7 +25,7 @@ def _snapshot(layout: ArchiveLayout) -> dict[str, tuple[int, int]]:
                     st = path.lstat()
                     found[str(path)] = (st.st_size, st.st_mtime_ns)
     with contextlib.suppress(OSError):
-        st = (layout.root / "archive.yaml").stat()
+        st = layout.settings_path.stat()
         found["archive.yaml"] = (st.st_size, st.st_mtime_ns)
     return found
 
