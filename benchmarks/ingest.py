@@ -90,7 +90,7 @@ WORDS = ("le community manager anime la communauté sur les réseaux sociaux et 
 
 def build_synthetic(archive: Path, episodes: int, segments: int) -> None:
     """N tiny WAVs (distinct bytes), a sidecar each, and matching transcripts."""
-    from indexer.archive import sha256_file
+    from indexer.files import sha256_file
     from indexer.ingest import Ingest
     from indexer.transcript import Segment, Transcript, Word, save_transcript
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .archive import sha256_file
+from .files import sha256_file
 from .errors import ModelIntegrityError, ModelNotFoundError
 
 SAMPLE_RATE = 16_000

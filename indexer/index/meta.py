@@ -6,7 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
-from ..archive import atomic_write_text
+from ..files import atomic_write_json
 from ..errors import IndexSchemaError
 from .schema import SCHEMA_VERSION
 from .whoosh_internals import INDEX_NAME
@@ -29,7 +29,7 @@ def read_meta(index_dir: Path) -> dict | None:
 def write_meta(index_dir: Path) -> str:
     """Record this :data:`SCHEMA_VERSION` and a new build id (returned) for the index in ``index_dir``."""
     build = uuid.uuid4().hex
-    atomic_write_text(index_dir / META_FILE, json.dumps({"schema_version": SCHEMA_VERSION, "build": build}) + "\n")
+    atomic_write_json(index_dir / META_FILE, {"schema_version": SCHEMA_VERSION, "build": build})
     return build
 
 

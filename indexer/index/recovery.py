@@ -13,7 +13,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from ..archive import pid_alive
+from ..files import pid_alive
 from ..errors import LockError
 from .meta import has_current_schema, index_exists
 from .rebuild import OLD_PREFIX, REBUILD_PREFIX

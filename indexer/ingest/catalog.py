@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..archive import ArchiveLayout, atomic_write_text, is_episode_id
+from ..archive import ArchiveLayout, is_episode_id
+from ..files import atomic_write_json, read_json
 from ..errors import IndexerError
 from ..transcript import Transcript, load_transcript
-from .files import read_json
 
 
 @dataclass(frozen=True)
@@ -111,5 +110,5 @@ class TranscriptCatalog:
 
     def save(self) -> None:
         if self._dirty:
-            atomic_write_text(self.cache_path, json.dumps(self._cache, ensure_ascii=False))
+            atomic_write_json(self.cache_path, self._cache, ensure_ascii=False)
             self._dirty = False

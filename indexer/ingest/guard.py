@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..archive import pid_alive
+from ..files import pid_alive
 from ..errors import LockError
 
 log = logging.getLogger("indexer")

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..archive import atomic_write_text
+from ..files import atomic_write_json, read_json
 from ..errors import AudioError, IndexerError, printable
-from .files import read_json
 
 # diarized: already transcribed, automatic speakers added (or their settings changed)
 STATUSES = ("transcribed", "diarized", "copied", "reindexed", "unchanged", "removed", "failed")
@@ -117,7 +115,7 @@ class RunReport:
 
     def save(self, runs_dir: Path) -> Path:
         path = self.path(runs_dir)
-        atomic_write_text(path, json.dumps(asdict(self), ensure_ascii=False, indent=1) + "\n")
+        atomic_write_json(path, asdict(self), ensure_ascii=False, indent=1)
         return path
 
     @classmethod

@@ -6,15 +6,14 @@ episode's inputs the index holds; it is written only after the index commit.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..archive import ArchiveLayout, Episode, HashCache, atomic_write_text
+from ..archive import ArchiveLayout, Episode
+from ..files import HashCache, atomic_write_json, read_json
 from ..errors import IndexerError
 from .catalog import TranscriptCatalog
-from .files import read_json
 from .reports import EpisodeResult, RunReport, failure_line
 from .workers import Job
 
@@ -49,7 +48,7 @@ class IndexedState:
         return "", {}
 
     def save(self) -> None:
-        atomic_write_text(self.path, json.dumps({"build": self.build, "episodes": self.episodes}, sort_keys=True))
+        atomic_write_json(self.path, {"build": self.build, "episodes": self.episodes}, sort_keys=True)
 
     def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
         return (self.layout.transcript_path(episode.id), episode.sidecar_path,

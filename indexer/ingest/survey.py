@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import audio
-from ..archive import Episode, EpisodeMeta, HashCache, episode_id, load_sidecar, sidecar_for
+from ..archive import Episode, EpisodeMeta, episode_id, load_sidecar, sidecar_for
+from ..files import HashCache
 from ..errors import AudioError, IndexerError
 from ..speakers import SpeakerOptions, for_episode
 from .reports import RETRY_HINT

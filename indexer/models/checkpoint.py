@@ -12,10 +12,10 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..archive import sha256_file
 from ..errors import EngineError, ModelNotFoundError
+from ..files import read_json, sha256_file
 from .convert import CONFIG_FILE, MODEL_FILE, convert_ct2_to_openai
-from .info import CT2, MULTILINGUAL_VOCAB, OPENAI, ModelInfo, models_dir, read_json, write_json_atomic
+from .info import CT2, MULTILINGUAL_VOCAB, OPENAI, ModelInfo, models_dir, write_marker
 from .shipped import recorded_sha256
 
 logger = logging.getLogger("indexer")
@@ -56,13 +56,13 @@ def openai_checkpoint(info: ModelInfo, cache_dir: Path | str | None = None) -> P
         return output
     sha = recorded_sha256(info.path, stat) or sha256_file(source)
     if reusable and meta.get("sha256") == sha and meta.get("size") == stat.st_size:
-        write_json_atomic(meta_path, {**meta, **cheap_key})  # e.g. the model dir moved
+        write_marker(meta_path, {**meta, **cheap_key})  # e.g. the model dir moved
         return output
 
     started = time.monotonic()
     convert_ct2_to_openai(info.path, output)
     logger.info("converted %s for openai-whisper in %.1f s", info.name, time.monotonic() - started)
-    write_json_atomic(
+    write_marker(
         meta_path, {**cheap_key, "sha256": sha, "output_size": output.stat().st_size}
     )
     return output

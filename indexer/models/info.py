@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..archive import atomic_write_text
+from ..files import atomic_write_json
 from .convert import MODEL_FILE, read_ct2_header
 
 CT2 = "ctranslate2"
@@ -45,13 +44,6 @@ def ct2_multilingual(ct2_dir: Path) -> bool:
     return read_ct2_header(ct2_dir / MODEL_FILE).n_vocab >= MULTILINGUAL_VOCAB
 
 
-def read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+def write_marker(path: Path, data: dict) -> None:
+    """A model folder's JSON marker: indented and sorted, so that a person can read and diff it."""
+    atomic_write_json(path, data, indent=2, sort_keys=True)

@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 from ..errors import EngineError, ModelIntegrityError, ModelNotFoundError
+from ..files import read_json
 from .checkpoint import checkpoint_multilingual
 from .convert import CONFIG_FILE, MODEL_FILE
-from .info import CT2, MARKER_FILE, OPENAI, ModelInfo, ct2_multilingual, models_dir, read_json, whisper_cache_dir
+from .info import CT2, MARKER_FILE, OPENAI, ModelInfo, ct2_multilingual, models_dir, whisper_cache_dir
 from .shipped import SHIPPED_MODELS, check_marker, resolve_shipped
 
 logger = logging.getLogger("indexer")

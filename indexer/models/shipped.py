@@ -15,10 +15,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..archive import sha256_file
 from ..errors import ModelIntegrityError
+from ..files import read_json, sha256_file
 from .convert import CONFIG_FILE, MODEL_FILE
-from .info import CT2, MARKER_FILE, ModelInfo, ct2_multilingual, read_json, write_json_atomic
+from .info import CT2, MARKER_FILE, ModelInfo, ct2_multilingual, write_marker
 
 logger = logging.getLogger("indexer")
 
@@ -150,7 +150,7 @@ def check_marker(model_dir: Path, marker: dict, *, full: bool) -> dict | None:
         return None
     if stat.st_mtime_ns != marker.get("mtime_ns"):
         marker = {**marker, "mtime_ns": stat.st_mtime_ns}
-        write_json_atomic(model_dir / MARKER_FILE, marker)
+        write_marker(model_dir / MARKER_FILE, marker)
     return marker
 
 
@@ -197,7 +197,7 @@ def _assemble(name: str, source: ShippedSource, target: Path) -> dict:
             "multilingual": ct2_multilingual(tmp),
             "files": [filename for filename, _ in source.files],
         }
-        write_json_atomic(tmp / MARKER_FILE, marker)
+        write_marker(tmp / MARKER_FILE, marker)
         _move_into_place(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

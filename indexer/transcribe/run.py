@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import audio
-from ..archive import sha256_file
+from ..files import sha256_file
 from ..errors import IndexerError
 from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
