@@ -1,0 +1,62 @@
+"""Word confidence and the table of segments worth an editor's check."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..corrections import CORRECTED_FLAG
+from ..pages import speaker_of
+from ..quotes import join_words
+from ..transcript import hms
+from .episodes import UNKNOWN, episode_data
+
+
+def word_confidence(archive) -> pd.DataFrame:
+    """Every word Whisper wrote, with its probability (machine transcripts, before corrections)."""
+    rows = []
+    for machine in archive.transcripts():
+        for seg in machine.segments:
+            for w in seg.words:
+                rows.append((machine.episode_id, seg.id, w.start, w.end, w.word.strip(), w.probability))
+    return pd.DataFrame(rows, columns=["episode", "segment_id", "start", "end", "word", "probability"])
+
+
+REVIEW_COLUMNS = ["episode", "title", "segment_id", "timecode", "start", "end", "speaker", "reasons",
+                  "min_probability", "low_words", "marked", "text", "audio_path"]
+
+
+def review_table(archive, max_probability: float = 0.5, include_corrected: bool = False) -> pd.DataFrame:
+    """Segments worth checking: suspect ones, and those with a word below ``max_probability``.
+
+    Worst first (suspect, then the least sure word). ``marked`` is the text with
+    the unsure words as ``[?mot]`` (the convention of quotes); ``reasons`` lists
+    the suspect flags and the number of unsure words. Segments an editor has
+    corrected are left out unless ``include_corrected``. Show it with players:
+    :func:`review_players`.
+    """
+    rows = []
+    for data in episode_data(archive):
+        audio = archive.layout.audio_file(data.transcript.audio_path)
+        for seg in data.transcript.segments:
+            if not include_corrected and CORRECTED_FLAG in seg.flags:
+                continue
+            low = [w for w in seg.words if w.probability < max_probability]
+            if not seg.suspect and not low:
+                continue
+            reasons = [f for f in seg.flags if f not in ("suspect", "low-confidence-words", CORRECTED_FLAG)]
+            if low:
+                reasons.append(f"{len(low)} mot{'s' if len(low) > 1 else ''} < {max_probability:g}")
+            marked = join_words(seg.words, lambda w, core: f"[?{core}]" if w.probability < max_probability
+                                else core) if seg.words else seg.text.strip()
+            rows.append({
+                "episode": data.id, "title": data.title, "segment_id": seg.id, "timecode": hms(seg.start),
+                "start": seg.start, "end": seg.end, "speaker": speaker_of(seg, data.meta) or UNKNOWN,
+                "reasons": ", ".join(reasons), "suspect": seg.suspect,
+                "min_probability": min((w.probability for w in seg.words), default=float("nan")),
+                "low_words": [w.word.strip() for w in low], "marked": marked, "text": seg.text.strip(),
+                "audio_path": audio,
+            })
+    frame = pd.DataFrame(rows, columns=REVIEW_COLUMNS + ["suspect"])
+    frame = frame.sort_values(["suspect", "min_probability", "episode", "start"],
+                              ascending=[False, True, True, True], na_position="last", kind="stable")
+    return frame[REVIEW_COLUMNS].reset_index(drop=True)
