@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 
-from . import audio
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
-from .corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, episode_meta, machine_transcript, \
+from .. import audio
+from ..archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
+from ..corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, episode_meta, machine_transcript, \
     with_corrections
-from .errors import AudioError, QuoteError
-from .transcript import Transcript, Word, format_timestamp, hms
+from ..errors import AudioError, QuoteError
+from ..transcript import Transcript, Word, format_timestamp, hms
 
 log = logging.getLogger("indexer")
 
@@ -469,7 +469,7 @@ class Quote:
     def player(self, basket: "QuoteBasket | None" = None, options=None):
         """The transcript player of the episode, opened at this quote with its words selected
         (see :mod:`indexer.player`); with ``basket``, a button adds selections to it."""
-        from .player import quote_player
+        from ..player import quote_player
 
         return quote_player(self, basket, options)
 
