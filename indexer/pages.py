@@ -10,7 +10,7 @@ Pages are built from the *effective* transcript (editors' corrections applied,
 see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
 correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
 
-The HTML page is the transcript player of :mod:`indexer.player` (audio,
+The HTML page is the transcript player of :mod:`indexer.display.player` (audio,
 words highlighted as they play, selection → citation), standalone: script and
 styles inline, the audio linked by a path relative to the page. Without
 JavaScript the same text shows as static paragraphs (``<noscript>``).
@@ -32,10 +32,13 @@ from typing import Callable
 
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG
+from .display.markdown import md_escape
+from .display.player import player_html
+from .display.player_audio import page_audio
+from .display.player_data import AudioSource, PlayerOptions, player_data
 from .errors import TranscriptError, writing
-from .player import AudioSource, PlayerOptions, page_audio, player_data, player_html
-from .quotes import EpisodeContext, hms
-from .transcript import EXPORTERS, Segment, Transcript, get_exporter
+from .quotes import EpisodeContext
+from .transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ _CSS = """
 def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None, *,
             audio: AudioSource | None = None, machine: Transcript | None = None) -> str:
     """A standalone HTML page (UTF-8, inline CSS and script, nothing loaded from elsewhere):
-    the episode's facts, then the transcript player (:mod:`indexer.player`) playing ``audio``,
+    the episode's facts, then the transcript player (:mod:`indexer.display.player`) playing ``audio``,
     with the static transcript in ``<noscript>``. ``machine``: the transcript before corrections."""
     esc = html.escape
     options = options or PageOptions()
@@ -201,15 +204,6 @@ def _segment_html(seg: Segment) -> str:
 
 
 # --- Markdown ------------------------------------------------------------------------
-
-# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that
-# would start markup (emphasis, links, raw HTML, headings, tables, code).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
 
 def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> str:
     """A Markdown page: ``#`` title, facts, ``##`` chapter headings, ``**[hh:mm:ss] Speaker :**`` paragraphs."""

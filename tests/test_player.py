@@ -16,8 +16,9 @@ from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
 from indexer import Archive
 from indexer.errors import QuoteError
 from indexer.pages import PageOptions
-from indexer.player import (PlayerOptions, basket_bridge, json_for_script, notebook_audio, page_audio,
-                            player_data, player_html)
+from indexer.display.player import basket_bridge, json_for_script, player_html
+from indexer.display.player_audio import notebook_audio, page_audio
+from indexer.display.player_data import PlayerOptions, player_data
 from indexer.quotes import EpisodeContext, QuoteBasket, join_words
 
 
@@ -191,7 +192,7 @@ def test_static_files_are_package_data():
 
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
     assert "static/*.js" in project["tool"]["setuptools"]["package-data"]["indexer"]
-    from indexer.player import static_text
+    from indexer.display.player import static_text
 
     assert "IndexerPlayer" in static_text("player.js") and ".indexer-player" in static_text("player.css")
     assert "export default" in static_text("bridge.js")

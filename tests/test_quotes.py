@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import AudioError, QuoteError
-from indexer.quotes import EXPORT_FORMATS, QuoteBasket, QuoteOptions, cut, safe_name
+from indexer.quotes import EXPORT_FORMATS, Quote, QuoteBasket, QuoteOptions, cut, safe_name
 from indexer.transcript import Segment, Transcript, Word, save_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -311,6 +311,14 @@ def test_to_dict_json_markdown_and_text(archive):
     assert lines[2].startswith("> — Sandra, « \\[Narocast\\] \\#0") and "(https://example.org/narocast-0)" in lines[2]
     assert lines[-1] == "[▶ Écouter l'extrait](clips/01.mp3)"
     assert q.to_text() == f"« {q.text} »\n— {q.citation}"
+
+
+def test_markdown_escapes_what_pages_escape():
+    """One escaper for quotes and pages: GFM reads ~text~ as struck through."""
+    q = Quote("ep", 1.0, 2.0, "~non~ *oui*", "Sandra", "Titre ~barré~", "2010-11-15", "", "")
+    md = q.to_markdown()
+    assert md.startswith("> \\~non\\~ \\*oui\\*\n") and "« Titre \\~barré\\~ »" in md
+    assert QuoteBasket([q], title="~a~").to_markdown().startswith("# \\~a\\~\n")
 
 
 def test_html_display_escapes_and_embeds_audio(archive):
