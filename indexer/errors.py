@@ -124,3 +124,7 @@ def writing(where: str | Path | None = None):
         if error is None:
             raise
         raise error from e
+
+
+class FormatError(IndexerError):
+    """An unknown page or export format name (the message lists the valid ones)."""

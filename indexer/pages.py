@@ -36,7 +36,7 @@ from .display.markdown import md_escape
 from .display.player import player_html
 from .display.player_audio import page_audio
 from .display.player_data import AudioSource, PlayerOptions, player_data
-from .errors import TranscriptError, writing
+from .errors import FormatError, writing
 from .quotes import EpisodeContext
 from .transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
 
@@ -247,7 +247,7 @@ def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
     try:
         page = PAGE_FORMATS[fmt]
     except KeyError:
-        raise TranscriptError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
+        raise FormatError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
             from None
     return page(transcript, meta, options, **player) if fmt == "html" else page(transcript, meta, options)
 
@@ -268,7 +268,7 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
     if fmt in PAGE_FORMATS:
         return render_page(transcript, meta, fmt, options, **player)
     if fmt not in EXPORTERS:
-        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     return get_exporter(fmt)(with_speakers(transcript, meta))
 
 
@@ -278,7 +278,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
     from .corrections import episode_meta, machine_transcript, with_corrections
 
     if fmt not in FORMATS:  # before reading anything
-        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     machine = machine_transcript(layout, episode_id)
     effective = with_corrections(layout.root, machine)
     out = layout.output_path(out) if out is not None else None
