@@ -117,6 +117,13 @@ def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: PageOptions
     return paragraphs
 
 
+def _facts(transcript: Transcript, meta: EpisodeMeta) -> list[tuple[str, str]]:
+    """The facts a page opens with, as (label, text): date, speakers, duration, source; the unknown left out."""
+    facts = [("Date", meta.date), ("Intervenants", ", ".join(_speakers(transcript, meta))),
+             ("Durée", hms(transcript.duration, round_up=True)), ("Source", safe_url(meta.source_url))]
+    return [(label, value) for label, value in facts if value]
+
+
 def _speakers(transcript: Transcript, meta: EpisodeMeta) -> list[str]:
     names = list(meta.speakers)
     for seg in transcript.segments:
@@ -148,17 +155,11 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     options = options or PageOptions()
     title = meta.title or transcript.episode_id
     parts = [f"<h1>{esc(title)}</h1>"]
-    facts = []
-    if meta.date:
-        facts.append(f"<dt>Date</dt><dd><time datetime='{esc(meta.date)}'>{esc(meta.date)}</time></dd>")
-    speakers = _speakers(transcript, meta)
-    if speakers:
-        facts.append(f"<dt>Intervenants</dt><dd>{esc(', '.join(speakers))}</dd>")
-    facts.append(f"<dt>Durée</dt><dd>{hms(transcript.duration, round_up=True)}</dd>")
-    url = safe_url(meta.source_url)
-    if url:
-        facts.append(f"<dt>Source</dt><dd><a href='{esc(url)}'>{esc(url)}</a></dd>")
-    parts.append(f"<dl class='meta'>{''.join(facts)}</dl>")
+    shown = {"Date": lambda v: f"<time datetime='{esc(v)}'>{esc(v)}</time>",
+             "Source": lambda url: f"<a href='{esc(url)}'>{esc(url)}</a>"}
+    facts = "".join(f"<dt>{label}</dt><dd>{shown.get(label, esc)(value)}</dd>"
+                    for label, value in _facts(transcript, meta))
+    parts.append(f"<dl class='meta'>{facts}</dl>")
     if meta.description:
         parts.append(f"<p class='description'>{esc(meta.description)}</p>")
     found = sections(transcript, meta, options)
@@ -209,15 +210,9 @@ def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions 
     """A Markdown page: ``#`` title, facts, ``##`` chapter headings, ``**[hh:mm:ss] Speaker :**`` paragraphs."""
     title = meta.title or transcript.episode_id
     lines = [f"# {md_escape(title)}", ""]
-    if meta.date:
-        lines.append(f"- **Date :** {md_escape(meta.date)}")
-    speakers = _speakers(transcript, meta)
-    if speakers:
-        lines.append(f"- **Intervenants :** {md_escape(', '.join(speakers))}")
-    lines.append(f"- **Durée :** {hms(transcript.duration, round_up=True)}")
-    url = safe_url(meta.source_url)
-    if url:
-        lines.append(f"- **Source :** <{url.replace('>', '%3E').replace(' ', '%20')}>")
+    for label, value in _facts(transcript, meta):
+        shown = f"<{value.replace('>', '%3E').replace(' ', '%20')}>" if label == "Source" else md_escape(value)
+        lines.append(f"- **{label} :** {shown}")
     lines.append("")
     if meta.description:
         # One paragraph, and not read as a list item or a heading underline.
