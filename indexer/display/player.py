@@ -39,6 +39,7 @@ from .player_data import PlayerOptions, marked_words, player_data, wire_data
 @lru_cache(maxsize=None)
 def static_text(name: str) -> str:
     """A file of ``indexer/static/`` (shipped as package data)."""
+    # The folder belongs to the top package (pyproject.toml's package-data), not to this subpackage.
     return resources.files("indexer").joinpath("static", name).read_text(encoding="utf-8")
 
 
