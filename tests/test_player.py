@@ -153,6 +153,27 @@ def test_audio_outside_the_server_root_is_a_short_inlined_clip(archive, tmp_path
     assert len(clip.src) < len(whole.src) / 2
 
 
+def test_an_inlined_clip_falls_back_to_wav_without_an_mp3_encoder_but_a_bug_surfaces(archive, tmp_path,
+                                                                                      monkeypatch):
+    from pydub import AudioSegment
+    from pydub.exceptions import CouldntEncodeError
+
+    audio = archive.layout.audio_dir / f"{PANEL}.wav"
+    export = AudioSegment.export
+    failure = CouldntEncodeError("Unknown encoder 'libmp3lame'")
+
+    def no_mp3(self, out_f=None, format="mp3", **kwargs):
+        if format == "mp3":
+            raise failure
+        return export(self, out_f, format=format, **kwargs)
+
+    monkeypatch.setattr(AudioSegment, "export", no_mp3)
+    assert notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere").src.startswith("data:audio/wav")
+    failure = TypeError("a bug")
+    with pytest.raises(TypeError, match="a bug"):
+        notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere")
+
+
 def test_exported_page_links_or_copies_the_audio(archive, tmp_path):
     out = tmp_path / "site" / "panel.html"
     page = archive.export_page(PANEL, "html", out=out)
