@@ -209,9 +209,9 @@ class Archive:
         Words highlighted as they play, a click seeks, a selection shows the exact
         words, the citation and the ``archive.quote(...)`` line; with ``basket``
         (a :class:`~indexer.quotes.QuoteBasket`) a button adds the selection to it.
-        See :mod:`indexer.player`.
+        See :mod:`indexer.display.player`.
         """
-        from .player import episode_player
+        from .display.player import episode_player
 
         return episode_player(self.layout, episode, start, end, basket=basket, options=options)
 

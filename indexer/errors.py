@@ -152,3 +152,7 @@ class ArchiveNotFoundError(IndexerError):
 
 class ClusterError(IndexerError):
     """A Dask cluster cannot be used: dask.distributed is not installed, or its scheduler cannot be reached."""
+
+
+class FormatError(IndexerError):
+    """An unknown page or export format name (the message lists the valid ones)."""

@@ -10,7 +10,7 @@ Pages are built from the *effective* transcript (editors' corrections applied,
 see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
 correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
 
-The HTML page is the transcript player of :mod:`indexer.player` (audio,
+The HTML page is the transcript player of :mod:`indexer.display.player` (audio,
 words highlighted as they play, selection → citation), standalone: script and
 styles inline, the audio linked by a path relative to the page. Without
 JavaScript the same text shows as static paragraphs (``<noscript>``).
@@ -32,10 +32,13 @@ from typing import Callable
 
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG
-from .errors import TranscriptError, writing
-from .player import AudioSource, PlayerOptions, page_audio, player_data, player_html
-from .quotes import EpisodeContext, hms
-from .transcript import EXPORTERS, Segment, Transcript, get_exporter
+from .display.markdown import md_escape
+from .display.player import player_html
+from .display.player_audio import page_audio
+from .display.player_data import AudioSource, PlayerOptions, player_data
+from .errors import FormatError, writing
+from .quotes import EpisodeContext
+from .transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,13 @@ def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: PageOptions
     return paragraphs
 
 
+def _facts(transcript: Transcript, meta: EpisodeMeta) -> list[tuple[str, str]]:
+    """The facts a page opens with, as (label, text): date, speakers, duration, source; the unknown left out."""
+    facts = [("Date", meta.date), ("Intervenants", ", ".join(_speakers(transcript, meta))),
+             ("Durée", hms(transcript.duration, round_up=True)), ("Source", safe_url(meta.source_url))]
+    return [(label, value) for label, value in facts if value]
+
+
 def _speakers(transcript: Transcript, meta: EpisodeMeta) -> list[str]:
     names = list(meta.speakers)
     for seg in transcript.segments:
@@ -139,23 +149,17 @@ _CSS = """
 def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None, *,
             audio: AudioSource | None = None, machine: Transcript | None = None) -> str:
     """A standalone HTML page (UTF-8, inline CSS and script, nothing loaded from elsewhere):
-    the episode's facts, then the transcript player (:mod:`indexer.player`) playing ``audio``,
+    the episode's facts, then the transcript player (:mod:`indexer.display.player`) playing ``audio``,
     with the static transcript in ``<noscript>``. ``machine``: the transcript before corrections."""
     esc = html.escape
     options = options or PageOptions()
     title = meta.title or transcript.episode_id
     parts = [f"<h1>{esc(title)}</h1>"]
-    facts = []
-    if meta.date:
-        facts.append(f"<dt>Date</dt><dd><time datetime='{esc(meta.date)}'>{esc(meta.date)}</time></dd>")
-    speakers = _speakers(transcript, meta)
-    if speakers:
-        facts.append(f"<dt>Intervenants</dt><dd>{esc(', '.join(speakers))}</dd>")
-    facts.append(f"<dt>Durée</dt><dd>{hms(transcript.duration, round_up=True)}</dd>")
-    url = safe_url(meta.source_url)
-    if url:
-        facts.append(f"<dt>Source</dt><dd><a href='{esc(url)}'>{esc(url)}</a></dd>")
-    parts.append(f"<dl class='meta'>{''.join(facts)}</dl>")
+    shown = {"Date": lambda v: f"<time datetime='{esc(v)}'>{esc(v)}</time>",
+             "Source": lambda url: f"<a href='{esc(url)}'>{esc(url)}</a>"}
+    facts = "".join(f"<dt>{label}</dt><dd>{shown.get(label, esc)(value)}</dd>"
+                    for label, value in _facts(transcript, meta))
+    parts.append(f"<dl class='meta'>{facts}</dl>")
     if meta.description:
         parts.append(f"<p class='description'>{esc(meta.description)}</p>")
     found = sections(transcript, meta, options)
@@ -202,28 +206,13 @@ def _segment_html(seg: Segment) -> str:
 
 # --- Markdown ------------------------------------------------------------------------
 
-# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that
-# would start markup (emphasis, links, raw HTML, headings, tables, code).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> str:
     """A Markdown page: ``#`` title, facts, ``##`` chapter headings, ``**[hh:mm:ss] Speaker :**`` paragraphs."""
     title = meta.title or transcript.episode_id
     lines = [f"# {md_escape(title)}", ""]
-    if meta.date:
-        lines.append(f"- **Date :** {md_escape(meta.date)}")
-    speakers = _speakers(transcript, meta)
-    if speakers:
-        lines.append(f"- **Intervenants :** {md_escape(', '.join(speakers))}")
-    lines.append(f"- **Durée :** {hms(transcript.duration, round_up=True)}")
-    url = safe_url(meta.source_url)
-    if url:
-        lines.append(f"- **Source :** <{url.replace('>', '%3E').replace(' ', '%20')}>")
+    for label, value in _facts(transcript, meta):
+        shown = f"<{value.replace('>', '%3E').replace(' ', '%20')}>" if label == "Source" else md_escape(value)
+        lines.append(f"- **{label} :** {shown}")
     lines.append("")
     if meta.description:
         # One paragraph, and not read as a list item or a heading underline.
@@ -253,7 +242,7 @@ def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
     try:
         page = PAGE_FORMATS[fmt]
     except KeyError:
-        raise TranscriptError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
+        raise FormatError(f"unknown page format {fmt!r}; valid formats: {', '.join(sorted(PAGE_FORMATS))}") \
             from None
     return page(transcript, meta, options, **player) if fmt == "html" else page(transcript, meta, options)
 
@@ -274,7 +263,7 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
     if fmt in PAGE_FORMATS:
         return render_page(transcript, meta, fmt, options, **player)
     if fmt not in EXPORTERS:
-        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     return get_exporter(fmt)(with_speakers(transcript, meta))
 
 
@@ -284,7 +273,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
     from .corrections import episode_meta, machine_transcript, with_corrections
 
     if fmt not in FORMATS:  # before reading anything
-        raise TranscriptError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     machine = machine_transcript(layout, episode_id)
     effective = with_corrections(layout.root, machine)
     out = layout.output_path(out) if out is not None else None

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from indexer import Archive
 from indexer.archive import Chapter, EpisodeMeta, SpeakerTurn
 from indexer.cli import main
-from indexer.errors import TranscriptError
+from indexer.errors import FormatError, TranscriptError
 from indexer.pages import FORMATS, PageOptions, md_escape, render, render_page, sections
 from indexer.transcript import Segment, Transcript
 
@@ -223,11 +223,11 @@ def test_txt_and_json_exports(archive):
 
 def test_unknown_formats_and_episodes(archive):
     assert FORMATS == ("html", "json", "md", "srt", "txt", "vtt")
-    with pytest.raises(TranscriptError, match="valid formats: html, json, md, srt, txt, vtt"):
+    with pytest.raises(FormatError, match="valid formats: html, json, md, srt, txt, vtt"):
         archive.export_page(PANEL, "pdf")
-    with pytest.raises(TranscriptError, match="unknown export format 'pdf'; valid formats: html, json, md"):
+    with pytest.raises(FormatError, match="unknown export format 'pdf'; valid formats: html, json, md"):
         render(archive.transcript(PANEL), EpisodeMeta(), "pdf")
-    with pytest.raises(TranscriptError, match="valid formats: html, md"):
+    with pytest.raises(FormatError, match="valid formats: html, md"):
         render_page(archive.transcript(PANEL), EpisodeMeta(), "srt")
     with pytest.raises(TranscriptError, match="did you mean 2010/cm-table-ronde"):
         archive.export_page("2010/cm-table-rond", "md")

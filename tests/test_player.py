@@ -16,8 +16,9 @@ from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
 from indexer import Archive
 from indexer.errors import QuoteError
 from indexer.pages import PageOptions
-from indexer.player import (PlayerOptions, basket_bridge, json_for_script, notebook_audio, page_audio,
-                            player_data, player_html)
+from indexer.display.player import basket_bridge, json_for_script, player_html
+from indexer.display.player_audio import notebook_audio, page_audio
+from indexer.display.player_data import PlayerOptions, player_data
 from indexer.quotes import EpisodeContext, QuoteBasket, join_words
 
 
@@ -152,6 +153,27 @@ def test_audio_outside_the_server_root_is_a_short_inlined_clip(archive, tmp_path
     assert len(clip.src) < len(whole.src) / 2
 
 
+def test_an_inlined_clip_falls_back_to_wav_without_an_mp3_encoder_but_a_bug_surfaces(archive, tmp_path,
+                                                                                      monkeypatch):
+    from pydub import AudioSegment
+    from pydub.exceptions import CouldntEncodeError
+
+    audio = archive.layout.audio_dir / f"{PANEL}.wav"
+    export = AudioSegment.export
+    failure = CouldntEncodeError("Unknown encoder 'libmp3lame'")
+
+    def no_mp3(self, out_f=None, format="mp3", **kwargs):
+        if format == "mp3":
+            raise failure
+        return export(self, out_f, format=format, **kwargs)
+
+    monkeypatch.setattr(AudioSegment, "export", no_mp3)
+    assert notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere").src.startswith("data:audio/wav")
+    failure = TypeError("a bug")
+    with pytest.raises(TypeError, match="a bug"):
+        notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere")
+
+
 def test_exported_page_links_or_copies_the_audio(archive, tmp_path):
     out = tmp_path / "site" / "panel.html"
     page = archive.export_page(PANEL, "html", out=out)
@@ -191,7 +213,7 @@ def test_static_files_are_package_data():
 
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
     assert "static/*.js" in project["tool"]["setuptools"]["package-data"]["indexer"]
-    from indexer.player import static_text
+    from indexer.display.player import static_text
 
     assert "IndexerPlayer" in static_text("player.js") and ".indexer-player" in static_text("player.css")
     assert "export default" in static_text("bridge.js")

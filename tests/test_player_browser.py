@@ -292,7 +292,7 @@ def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
     from selenium.webdriver.common.by import By
 
     from indexer.pages import render_page
-    from indexer.player import AudioSource
+    from indexer.display.player_data import AudioSource
 
     transcript, meta = long_transcript()
     write_long_wav(tmp_path / "long.wav", transcript.duration)
@@ -360,7 +360,7 @@ def lab(tmp_path_factory, archive):
     write_notebook(root / FILES_NOTEBOOK, "from indexer import Archive\nfrom indexer.quotes import QuoteBasket\n"
                    f"basket = QuoteBasket()\nArchive('archive').player({PANEL!r}, 4.2, 7.6, basket=basket)")
     write_notebook(root / LONG_NOTEBOOK, f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
-                   "from player_archive import long_transcript\nfrom indexer.player import context_player\n"
+                   "from player_archive import long_transcript\nfrom indexer.display.player import context_player\n"
                    "from indexer.quotes import EpisodeContext\n"
                    "transcript, meta = long_transcript()",
                    # The clock starts when the cell that shows the player starts (imports done).

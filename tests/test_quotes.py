@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import AudioError, QuoteError
-from indexer.quotes import EXPORT_FORMATS, QuoteBasket, QuoteOptions, cut, safe_name
+from indexer.quotes import EXPORT_FORMATS, Quote, QuoteBasket, QuoteOptions, cut, export_segment, safe_name
 from indexer.transcript import Segment, Transcript, Word, save_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,6 +274,17 @@ def test_clip_of_a_missing_audio_file_is_an_audio_error(archive):
     assert "no audio" in q._repr_html_()
 
 
+def test_the_notebook_display_shows_a_bug_instead_of_no_audio(archive, monkeypatch):
+    q = archive.quote(EPISODE, 7.0, 12.0)
+
+    def broken_clip(self, padding=None, fade=None):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(Quote, "clip", broken_clip)
+    with pytest.raises(TypeError, match="a bug"):
+        q._repr_html_()
+
+
 # --- exports -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ext, tolerance", [("mp3", 0.02), ("wav", 0.02), ("ogg", 0.02),
@@ -297,6 +308,27 @@ def test_export_refuses_unknown_formats(archive, tmp_path):
     assert set(EXPORT_FORMATS) == {"mp3", "wav", "ogg", "m4a"}
 
 
+class FailingSegment:
+    """Stands for a pydub segment whose export raises ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def export(self, *args, **kwargs):
+        raise self.error
+
+
+def test_an_encoder_failure_is_an_audio_error_and_a_bug_is_itself(tmp_path):
+    from pydub.exceptions import CouldntEncodeError
+
+    with pytest.raises(AudioError, match=r"cannot encode clip as mp3 \(Unknown encoder 'libmp3lame'\)"):
+        export_segment(FailingSegment(CouldntEncodeError("Encoding failed.\nUnknown encoder 'libmp3lame'")),
+                       tmp_path / "a.mp3")
+    with pytest.raises(TypeError, match="a bug"):  # not hidden as "cannot encode"
+        export_segment(FailingSegment(TypeError("a bug")), tmp_path / "b.mp3")
+    assert not list(tmp_path.iterdir())  # no temporary file left either way
+
+
 def test_to_dict_json_markdown_and_text(archive):
     q = archive.quote(EPISODE, 6.8, 14.0)
     data = json.loads(q.to_json())
@@ -311,6 +343,14 @@ def test_to_dict_json_markdown_and_text(archive):
     assert lines[2].startswith("> — Sandra, « \\[Narocast\\] \\#0") and "(https://example.org/narocast-0)" in lines[2]
     assert lines[-1] == "[▶ Écouter l'extrait](clips/01.mp3)"
     assert q.to_text() == f"« {q.text} »\n— {q.citation}"
+
+
+def test_markdown_escapes_what_pages_escape():
+    """One escaper for quotes and pages: GFM reads ~text~ as struck through."""
+    q = Quote("ep", 1.0, 2.0, "~non~ *oui*", "Sandra", "Titre ~barré~", "2010-11-15", "", "")
+    md = q.to_markdown()
+    assert md.startswith("> \\~non\\~ \\*oui\\*\n") and "« Titre \\~barré\\~ »" in md
+    assert QuoteBasket([q], title="~a~").to_markdown().startswith("# \\~a\\~\n")
 
 
 def test_html_display_escapes_and_embeds_audio(archive):

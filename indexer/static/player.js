@@ -1,4 +1,4 @@
-/* The transcript player of indexer (see indexer/player.py for the data it receives).
+/* The transcript player of indexer (see indexer/display/player_data.py for the data it receives).
  *
  * Every text of the transcript and of the metadata is set with textContent:
  * nothing from the data is ever parsed as HTML. Words are rendered in chunks
@@ -51,7 +51,7 @@
     return out.trim();
   }
 
-  // As indexer.quotes._fill / Quote.cite: parts whose fields are all empty are dropped.
+  // As indexer.quotes.citation.fill_citation / Quote.cite: parts whose fields are all empty are dropped.
   function cite(format, values) {
     return format.split(", ").map(function (part) {
       var names = [];
@@ -471,7 +471,7 @@
     });
   };
 
-  // The words travel as columns (indexer.player.wire_data); the player works on objects.
+  // The words travel as columns (indexer.display.player_data.wire_data); the player works on objects.
   function fromColumns(c) {
     var words = new Array(c.text.length);
     for (var i = 0; i < words.length; i++) {

@@ -1,0 +1,71 @@
+"""Clips: cut a range of an episode's audio and encode it to a file, by format name.
+
+Clips are decoded by seeking in the input (ffmpeg ``-ss`` before ``-i``), so
+cutting 20 seconds from a two-hour file decodes about 20 seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import audio
+from ..errors import AudioError, QuoteError
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """How pydub/ffmpeg writes one kind of file: muxer, encoder, bitrate."""
+
+    format: str
+    codec: str | None = None
+    bitrate: str | None = None
+
+
+# By file extension (like whisper.utils.get_writer). m4a is ffmpeg's "ipod" muxer with AAC.
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    "mp3": ExportFormat("mp3", "libmp3lame", "96k"),
+    "wav": ExportFormat("wav", "pcm_s16le"),   # a codec sends pydub through ffmpeg, which writes the tags
+    "ogg": ExportFormat("ogg", "libvorbis"),
+    "m4a": ExportFormat("ipod", "aac", "96k"),
+}
+
+
+def get_export_format(name: str) -> ExportFormat:
+    try:
+        return EXPORT_FORMATS[name.lower().lstrip(".")]
+    except KeyError:
+        raise QuoteError(f"unknown clip format {name!r}; valid formats: {', '.join(sorted(EXPORT_FORMATS))}",
+                         hint="name the file .mp3, .wav, .ogg or .m4a") from None
+
+
+def cut(path: str | Path, start: float, end: float, padding: float = 0.0, fade: float = 0.0):
+    """A pydub ``AudioSegment`` of ``[start - padding, end + padding]`` with fades,
+    decoding only that range (see :func:`indexer.audio.clip`)."""
+    return audio.clip(path, start, end, padding, fade)
+
+
+def export_segment(segment, path: str | Path, tags: dict[str, str] | None = None,
+                   fmt: ExportFormat | None = None) -> Path:
+    """Encode ``segment`` to ``path`` (format from the extension), atomically, with tags."""
+    from pydub.exceptions import CouldntEncodeError  # pydub warns at import when ffmpeg is missing
+
+    path = Path(path)
+    fmt = fmt or get_export_format(path.suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb+") as f:
+            segment.export(f, format=fmt.format, codec=fmt.codec, bitrate=fmt.bitrate,
+                           tags={k: v for k, v in (tags or {}).items() if v})
+        os.replace(tmp, path)
+    except (CouldntEncodeError, OSError) as e:  # ffmpeg failed, is missing, or the disk refused
+        Path(tmp).unlink(missing_ok=True)
+        detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise AudioError(f"cannot encode clip as {fmt.format} ({detail})", path) from e
+    except BaseException:  # a bug surfaces as itself, and leaves no half-written file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
