@@ -19,24 +19,32 @@ def audio_data_url(path: str | Path, start: float, end: float, padding: float = 
                    bitrate: str = "48k") -> str:
     """``data:audio/mpeg;base64,…`` of ``[start - padding, end + padding]`` of ``path``, in mono.
 
-    A 16 kHz wav instead when ffmpeg has no mp3 encoder (built without lame).
     Raises AudioError when the clip cannot be cut (FFmpegNotFoundError without
     ffmpeg), OSError when the file cannot be read.
     """
-    from pydub.exceptions import CouldntEncodeError
-
     from ..audio import clip
 
-    segment = clip(path, start, end, padding=padding, fade=fade).set_channels(1)
+    return segment_data_url(clip(path, start, end, padding=padding, fade=fade).set_channels(1), bitrate)
+
+
+def segment_data_url(segment, bitrate: str = "48k") -> str:
+    """A pydub ``AudioSegment`` as a base64 data URL: mp3, or a 16 kHz wav when ffmpeg
+    has no mp3 encoder (built without lame; pydub writes wav itself)."""
+    from pydub.exceptions import CouldntEncodeError  # pydub warns at import when ffmpeg is missing
+
     buf = io.BytesIO()
     try:
         segment.export(buf, format="mp3", bitrate=bitrate)
         mime = "audio/mpeg"
-    except CouldntEncodeError:  # ffmpeg built without an mp3 encoder (pydub writes wav itself)
+    except CouldntEncodeError:
         buf = io.BytesIO()
         segment.set_frame_rate(16000).export(buf, format="wav")
         mime = "audio/wav"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+
+
+def audio_element(src: str) -> str:
+    return f"<audio controls preload='none' src='{src}'></audio>"
 
 
 def audio_tag(path: str | Path | None, start: float, end: float, padding: float = 0.0, fade: float = 0.0) -> str:
@@ -49,7 +57,7 @@ def audio_tag(path: str | Path | None, start: float, end: float, padding: float 
     except (IndexerError, OSError) as e:
         log.debug("no clip of %s at %s: %s", path, hms(start), e)
         return NO_AUDIO
-    return f"<audio controls preload='none' src='{src}'></audio>"
+    return audio_element(src)
 
 
 def ipython_audio(segment):

@@ -10,14 +10,13 @@ the player says so. Exported pages link the audio by a relative path.
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import os
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
 from ..errors import IndexerError
+from .audio import audio_data_url
 from .player_data import AudioSource, PlayerOptions
 
 log = logging.getLogger("indexer")
@@ -61,7 +60,7 @@ def notebook_audio(audio_path: Path | None, start: float, duration: float,
     clip_start = max(0.0, min(start - options.embed_before, duration - options.embed_seconds))
     clip_end = min(duration, clip_start + options.embed_seconds)
     try:
-        src = _inline_clip(audio_path, clip_start, clip_end)
+        src = audio_data_url(audio_path, clip_start, clip_end)
     except (IndexerError, OSError) as e:
         return AudioSource(note=f"no audio ({e})")
     whole = clip_start <= 0 and clip_end >= duration
@@ -69,23 +68,6 @@ def notebook_audio(audio_path: Path | None, start: float, duration: float,
         "The audio file is outside the Jupyter server's folder: this player has a clip of the episode "
         "(greyed words have no audio). Start Jupyter in a folder that holds the archive to hear it all.")
     return AudioSource(src, clip_start, None if whole else clip_end, note)
-
-
-def _inline_clip(path: Path, start: float, end: float) -> str:
-    from pydub.exceptions import CouldntEncodeError  # pydub warns at import when ffmpeg is missing
-
-    from ..audio import clip
-
-    segment = clip(path, start, end).set_channels(1)
-    buf = io.BytesIO()
-    try:
-        segment.export(buf, format="mp3", bitrate="48k")
-        mime = "audio/mpeg"
-    except CouldntEncodeError:  # ffmpeg without an mp3 encoder (pydub writes a wav without ffmpeg)
-        buf = io.BytesIO()
-        segment.set_frame_rate(16000).export(buf, format="wav")
-        mime = "audio/wav"
-    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
 def page_audio(audio_path: Path | None, page_dir: Path | None) -> AudioSource:

@@ -6,15 +6,14 @@ Called by :meth:`Quote._repr_html_ <indexer.quotes.Quote>`, :meth:`Quote.audio`,
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import logging
 from typing import TYPE_CHECKING, Sequence
 
 from ..archive import safe_url
 from ..errors import AudioError, FFmpegNotFoundError
 from ..transcript import hms
+from .audio import audio_element, ipython_audio, segment_data_url
 from .markdown import md_escape, md_url
 
 if TYPE_CHECKING:
@@ -34,29 +33,21 @@ def quote_html(quote: Quote) -> str:
 
 
 def audio_tag(quote: Quote) -> str:
-    """An ``<audio>`` element with the clip inlined as base64 mp3, or a short note saying why there is none."""
-    from pydub.exceptions import CouldntEncodeError  # pydub warns at import when ffmpeg is missing
-
+    """An ``<audio>`` element with the clip inlined (64 kbit/s), or a short note saying why there is none."""
     if quote.clip_span[1] - quote.clip_span[0] > quote.options.embed_seconds:
         return "<small>clip too long to embed: use quote.export()</small>"
     try:
-        buf = io.BytesIO()
-        quote.clip().export(buf, format="mp3", bitrate="64k")
+        src = segment_data_url(quote.clip(), bitrate="64k")
     # A notebook display must not raise for a missing or undecodable recording; a bug still does.
-    except (AudioError, FFmpegNotFoundError, CouldntEncodeError, OSError) as e:
+    except (AudioError, FFmpegNotFoundError, OSError) as e:
         log.debug("no clip for %s at %s: %s", quote.episode, hms(quote.start), e)
         return f"<small>no audio ({html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__)})</small>"
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<audio controls preload='none' src='data:audio/mpeg;base64,{data}'></audio>"
+    return audio_element(src)
 
 
 def audio_player(quote: Quote, padding: float | None = None):
     """An ``IPython.display.Audio`` player of the quote's clip."""
-    from IPython.display import Audio
-
-    buf = io.BytesIO()
-    quote.clip(padding).export(buf, format="wav")
-    return Audio(data=buf.getvalue())
+    return ipython_audio(quote.clip(padding))
 
 
 def basket_html(basket: QuoteBasket) -> str:

@@ -84,8 +84,8 @@ class Hit:
 
     def player(self, basket=None, options=None):
         """The transcript player of the episode, opened at the hit with the matched words marked
-        (see :mod:`indexer.player`); with ``basket``, a button adds selections to it."""
-        from ..player import hit_player
+        (see :mod:`indexer.display.player`); with ``basket``, a button adds selections to it."""
+        from ..display.player import hit_player
 
         return hit_player(self, basket, options)
 
