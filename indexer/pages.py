@@ -270,12 +270,12 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
 def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
                    options: PageOptions | None = None) -> str:
     """The effective transcript of one episode in ``fmt``; also written to ``out`` if given."""
-    from .corrections import episode_meta, machine_transcript, with_corrections
+    from .corrections import effective_episode
 
     if fmt not in FORMATS:  # before reading anything
         raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    machine = machine_transcript(layout, episode_id)
-    effective = with_corrections(layout.root, machine)
+    shown = effective_episode(layout, episode_id)
+    machine = shown.machine
     out = layout.output_path(out) if out is not None else None
     player = {}
     if fmt == "html":
@@ -284,7 +284,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
             audio_path = _copy_beside(audio_path, Path(out).parent)
         player = {"audio": page_audio(audio_path, Path(out).parent if out is not None else None),
                   "machine": machine}
-    text = render(effective, episode_meta(layout, machine), fmt, options, **player)
+    text = render(shown.transcript, shown.meta, fmt, options, **player)
     if out is not None:
         atomic_write_text(Path(out), text)
     return text

@@ -108,7 +108,7 @@ def index_documents(root: Path) -> tuple[Counter, Counter]:
 
 
 def _episode_of(doc: dict) -> str:
-    return doc.get("episode_doc") or doc["episode"]  # the field of episode documents is index.py's choice
+    return doc.get("episode_doc") or doc["episode"]  # the field of episode documents is indexer.index's choice
 
 
 def episode_document(root: Path, episode_id: str) -> dict:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..archive import ArchiveLayout, EpisodeMeta, safe_url
-from ..corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, episode_meta, machine_transcript, \
-    with_corrections
+from ..corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, effective_episode
 from ..errors import QuoteError
 from ..transcript import Transcript, Word, format_timestamp
 from .quotation import LOW_CONFIDENCE_FLAG, Quote, QuoteOptions, join_words
@@ -52,10 +51,8 @@ class EpisodeContext:
 
     @classmethod
     def load(cls, layout: ArchiveLayout, episode_id: str) -> "EpisodeContext":
-        machine = machine_transcript(layout, episode_id, error=QuoteError)
-        transcript = with_corrections(layout.root, machine)
-        audio_path = layout.audio_file(machine.audio_path)
-        return cls.build(transcript, episode_meta(layout, machine), audio_path, machine)
+        shown = effective_episode(layout, episode_id, error=QuoteError)
+        return cls.build(shown.transcript, shown.meta, layout.audio_file(shown.machine.audio_path), shown.machine)
 
     @property
     def duration(self) -> float:

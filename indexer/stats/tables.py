@@ -58,7 +58,7 @@ def speaker_turns(archive, episode: str) -> pd.DataFrame:
     """The automatic speaker turns of one episode (``start``, ``end``, ``duration``,
     ``speaker``, named where editors or the sidecar named the label); empty if the
     speakers stage did not run on it (sidecar turns, ``speakers: off``)."""
-    from .corrections import names_of_speakers
+    from ..corrections import names_of_speakers
 
     transcript = archive.transcript(episode)
     names = names_of_speakers(archive.root, transcript)
