@@ -12,25 +12,19 @@ Each method builds the stage's object and calls it; the work lives in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, copy_archive, load_settings
 from .corrections import effective_episode, load_corrections
-from .errors import ArchiveNotFoundError, IndexerError, writing
-from .index import IndexEntry, IndexOptions, TranscriptIndex, index_exists
+from .errors import IndexerError, writing
+from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
 log = logging.getLogger("indexer")
-
-
-@dataclass(frozen=True)
-class ReindexResult:
-    segments: int                   # segments in the new index
-    skipped: tuple[str, ...] = ()   # one line per transcript left out: which file, what is wrong
 
 
 class Archive:
@@ -111,59 +105,27 @@ class Archive:
                                 group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options, self.layout)
 
-    def reindex(self, progress: bool = True) -> ReindexResult:
-        """Rebuild the whole index from the transcripts on disk.
-
-        Episodes are described by their sidecars where the audio file still
-        exists; a transcript whose audio is gone is indexed from its own fields.
-        A transcript that cannot be read (or whose corrections or sidecar cannot)
-        is left out and named in the result: the others are indexed.
-        """
-        if not self.layout.transcripts_dir.is_dir():
-            raise ArchiveNotFoundError("archive has no transcripts/ folder", self.root,
-                                       "run `indexer ingest ARCHIVE` first")
-        audio = {}
-        for path in self.layout.audio_files():
-            audio[self.layout.episode_id_of(path)] = path
-        skipped: list[str] = []
-
-        def items():
-            for transcript in self.transcripts(skipped):
-                path = audio.get(transcript.episode_id)
-                meta, audio_path = EpisodeMeta(), transcript.audio_path
-                try:
-                    if path is not None:
-                        episode = self.layout.episode_for(path)
-                        meta, audio_path = episode.meta, self._relative(episode.audio_path)
-                    # Editors' corrections are an overlay: index the effective transcript.
-                    effective = effective_episode(self.layout, transcript, meta).transcript
-                except IndexerError as e:
-                    skipped.append(f"{e.one_line()}; {transcript.episode_id} left out of the index")
-                    continue
-                yield IndexEntry(effective, meta, audio_path)
+    def reindex(self, progress: bool = True):
+        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until
+        the new one is complete (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
+        from .ingest.reindex import rebuild_index
 
         if self._index is not None:
             self._index.close()
-        with writing(self.layout.index_dir):
-            self._index = TranscriptIndex.build(self.layout.index_dir, items(), self.index_options, progress)
-        return ReindexResult(self._index.doc_count(), tuple(skipped))
-
-    def _relative(self, path: Path) -> str:
-        """Audio paths are stored relative to ``audio/`` (as in transcripts), so the archive can move."""
-        try:
-            return str(path.relative_to(self.layout.audio_dir))
-        except ValueError:
-            return str(path.resolve())
+        self._index, result = rebuild_index(self, progress)
+        return result
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
-        machine = self.transcript(episode_id)
-        episode = self.episode(episode_id)
-        shown = effective_episode(self.layout, machine, episode.meta if episode else EpisodeMeta())
-        audio_path = self._relative(episode.audio_path) if episode else machine.audio_path
+        machine, episode = self.transcript(episode_id), self.episode(episode_id)
+        if episode is None:
+            entry = effective_episode(self.layout, machine, EpisodeMeta()).entry()
+        else:
+            entry = effective_episode(self.layout, machine, episode.meta).entry(
+                self.layout.relative_audio_path(episode.audio_path))
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(IndexEntry(shown.transcript, shown.meta, audio_path))
+        return self._index.update_episode(entry)
 
     # -- ingest -------------------------------------------------------------------
 

@@ -86,6 +86,14 @@ class ArchiveLayout:
             return None
         return self.audio_dir / relative
 
+    def relative_audio_path(self, path: Path) -> str:
+        """The inverse of :meth:`audio_file`: ``path`` relative to ``audio/``, as transcripts and reports
+        store it so that the archive can move (an absolute path if it lies outside)."""
+        try:
+            return str(path.relative_to(self.audio_dir))
+        except ValueError:
+            return str(path.resolve())
+
     @staticmethod
     def _inside(folder: Path, relative: str) -> Path:
         """``folder / relative``, refused if it resolves (symbolic links followed) outside ``folder``.

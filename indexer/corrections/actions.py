@@ -11,9 +11,7 @@ from .overlay import Correction, add_correction, load_corrections, overlay_lock,
 
 def reindex_episode(index, episode: EffectiveEpisode) -> None:
     """Put the effective transcript of one episode in ``index`` (as ingest does)."""
-    from ..index import IndexEntry  # here, so that corrections does not pull in Whoosh
-
-    index.update_episode(IndexEntry(episode.transcript, episode.meta))
+    index.update_episode(episode.entry())
     # A refreshed Whoosh searcher reuses the reader of a segment whose
     # deletions changed and would still find the replaced text: drop it.
     index.close()

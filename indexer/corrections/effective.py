@@ -32,6 +32,13 @@ class EffectiveEpisode:
     def episode_id(self) -> str:
         return self.machine.episode_id
 
+    def entry(self, audio_path: str | None = None):
+        """What the index holds for this episode (:class:`~indexer.index.IndexEntry`): the transcript
+        as shown, the metadata, and the audio path relative to ``audio/`` (default: the transcript's)."""
+        from ..index import IndexEntry  # here, so that reading corrections does not import Whoosh
+
+        return IndexEntry(self.transcript, self.meta, audio_path)
+
 
 def effective_episode(layout: ArchiveLayout, machine: Transcript | str, meta: EpisodeMeta | None = None,
                       error: type[IndexerError] = TranscriptError) -> EffectiveEpisode:

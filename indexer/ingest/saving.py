@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..archive import Episode, load_sidecar
-from ..corrections import corrections_path, effective_episode, load_corrections, save_corrections
+from ..corrections import effective_episode, load_corrections, save_corrections
 from ..errors import IndexerError, printable, writing
 from ..transcript import Transcript, export, load_transcript, save_transcript
 from .reports import EpisodeResult, failure_line, not_indexed
@@ -52,10 +52,7 @@ class EpisodeWriter:
         indexed = self.state.indexed
         version = indexed.version(episode)  # before reading: a change while indexing shows next run
         meta = load_sidecar(episode.sidecar_path)
-        from ..index import IndexEntry  # Whoosh only where an index is written
-
-        shown = effective_episode(self.layout, transcript, meta)
-        self.state.index.update_episode(IndexEntry(shown.transcript, meta))
+        self.state.index.update_episode(effective_episode(self.layout, transcript, meta).entry())
         indexed.episodes[episode.id] = version
         indexed.save()
 
@@ -85,7 +82,7 @@ class EpisodeWriter:
         return copy, how
 
     def _carry_corrections(self, old: str, new: str) -> None:
-        if old == new or corrections_path(self.layout.root, new).exists():
+        if old == new or self.layout.corrections_path(new).exists():
             return
         with contextlib.suppress(IndexerError):
             corrections = load_corrections(self.layout.root, old)

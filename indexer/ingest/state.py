@@ -124,7 +124,7 @@ class RunState:
 
     def rel(self, path: Path) -> str:
         """An audio path as reports and transcripts give it: relative to ``audio/``."""
-        return str(path.relative_to(self.layout.audio_dir))
+        return self.layout.relative_audio_path(path)
 
     def fail(self, episode_id: str, path: Path, error: IndexerError | str, duration: float = 0.0) -> None:
         """One failed episode in the report: which file, what is wrong, what to do."""

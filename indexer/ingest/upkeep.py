@@ -45,8 +45,6 @@ class IndexUpkeep:
 
     def _reindex(self, stale: list) -> None:
         """One commit's worth of episodes; one that cannot be read fails alone, the index keeps its last version."""
-        from ..index import IndexEntry  # Whoosh only where an index is written
-
         state, results = self.state, self.state.report.results
         items, done = [], []
         for episode, result in stale:
@@ -54,7 +52,7 @@ class IndexUpkeep:
             try:
                 transcript = load_transcript(self.layout.transcript_path(episode.id))
                 meta = load_sidecar(episode.sidecar_path)
-                items.append(IndexEntry(effective_episode(self.layout, transcript, meta).transcript, meta))
+                items.append(effective_episode(self.layout, transcript, meta).entry())
                 done.append((episode, result, version))
             except IndexerError as e:
                 results.append(not_indexed(result, e, episode.audio_path,

@@ -1,0 +1,52 @@
+"""Rebuild the whole index from the transcripts on disk (``indexer reindex``, :meth:`Archive.reindex`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..archive import EpisodeMeta
+from ..corrections import effective_episode
+from ..errors import ArchiveNotFoundError, IndexerError, writing
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    segments: int                   # segments in the new index
+    skipped: tuple[str, ...] = ()   # one line per transcript left out: which file, what is wrong
+
+
+def rebuild_index(archive, progress: bool = True):
+    """A new index of every transcript of ``archive`` (an :class:`~indexer.Archive`), built beside the old one.
+
+    Episodes are described by their sidecars where the audio file still exists;
+    a transcript whose audio is gone is indexed from its own fields. A transcript
+    that cannot be read (or whose corrections or sidecar cannot) is left out and
+    named in the result: the others are indexed. Returns the opened index and
+    a :class:`ReindexResult`.
+    """
+    from ..index import TranscriptIndex
+
+    layout = archive.layout
+    if not layout.transcripts_dir.is_dir():
+        raise ArchiveNotFoundError("archive has no transcripts/ folder", layout.root,
+                                   "run `indexer ingest ARCHIVE` first")
+    audio = {layout.episode_id_of(path): path for path in layout.audio_files()}
+    skipped: list[str] = []
+
+    def entries():
+        for machine in archive.transcripts(skipped):
+            path = audio.get(machine.episode_id)
+            try:
+                episode = layout.episode_for(path) if path is not None else None
+                meta = episode.meta if episode else EpisodeMeta()
+                audio_path = layout.relative_audio_path(path) if path is not None else None
+                # Editors' corrections are an overlay: index the effective transcript.
+                entry = effective_episode(layout, machine, meta).entry(audio_path)
+            except IndexerError as e:
+                skipped.append(f"{e.one_line()}; {machine.episode_id} left out of the index")
+                continue
+            yield entry
+
+    with writing(layout.index_dir):
+        index = TranscriptIndex.build(layout.index_dir, entries(), archive.index_options, progress)
+    return index, ReindexResult(index.doc_count(), tuple(skipped))
