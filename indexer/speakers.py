@@ -36,6 +36,7 @@ import numpy as np
 from . import audio
 from .archive import SpeakerTurn
 from .errors import SpeakerBackendError
+from .plugins import by_name
 from .threads import use_torch_threads
 from .transcript import Segment, Transcript, Word
 
@@ -133,8 +134,6 @@ BACKENDS: dict[str, type] = {ResemblyzerBackend.name: ResemblyzerBackend}
 
 def backend_class(name: str) -> type:
     """A registered backend, or one by import path ``package.module:Class`` (tests)."""
-    from .transcribe import by_name
-
     return by_name(BACKENDS, name, "speaker backend", SpeakerBackendError)
 
 

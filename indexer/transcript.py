@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .files import atomic_write_json, atomic_write_text
-from .errors import TranscriptError
+from .errors import FormatError, TranscriptError
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
 SCHEMA_VERSION = 2
@@ -285,7 +285,7 @@ def get_exporter(name: str) -> Callable[[Transcript], str]:
     try:
         return EXPORTERS[name]
     except KeyError:
-        raise TranscriptError(
+        raise FormatError(
             f"unknown export format {name!r}; valid formats: {', '.join(sorted(EXPORTERS))}"
         ) from None
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from indexer.errors import TranscriptError
+from indexer.errors import FormatError, TranscriptError
 from indexer.transcript import (
     FlagOptions, Segment, Transcript, Word, export, flag_segments, format_timestamp,
     load_transcript, save_transcript, to_srt, to_txt, to_vtt,
@@ -68,7 +68,7 @@ def test_timestamps_and_exports(tmp_path):
 
 
 def test_unknown_export_format_lists_valid_ones(tmp_path):
-    with pytest.raises(TranscriptError, match="valid formats: json, srt, txt, vtt"):
+    with pytest.raises(FormatError, match="valid formats: json, srt, txt, vtt"):
         export(make_transcript(), ["docx"], tmp_path)
 
 

@@ -4,7 +4,6 @@ registry by name, and how an engine splits the cores between windows."""
 from __future__ import annotations
 
 import copy
-import importlib
 import os
 import threading
 from typing import Iterator, Protocol
@@ -13,6 +12,7 @@ import numpy as np
 
 from ..errors import EngineError
 from ..models import ModelInfo, load_openai_model, resolve_model
+from ..plugins import by_name
 from ..threads import use_torch_threads
 from ..transcript import Segment, Word
 from .options import TranscribeOptions
@@ -158,20 +158,6 @@ def engine_class(name: str) -> type:
     by its import path, ``"package.module:Class"`` (how tests run
     :data:`indexer.testing.FAKE_ENGINE` in worker processes too)."""
     return by_name(ENGINES, name, "engine", EngineError)
-
-
-def by_name(registry: dict[str, type], name: str, what: str, error: type[Exception]) -> type:
-    """``registry[name]``, or a class by its import path ``package.module:Class``."""
-    if name in registry:
-        return registry[name]
-    module, colon, attribute = name.partition(":")
-    if colon and module and attribute:
-        try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError) as e:
-            raise error(f"cannot load {what} {name!r}: {e}") from None
-    raise error(f"unknown {what} {name!r}; valid {what}s: {', '.join(registry)} "
-                "(or a class by import path, package.module:Class)")
 
 
 def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | None = None) -> Engine:
