@@ -227,6 +227,23 @@ def test_a_killed_writer_leaves_no_stale_lock(search_archive):
     assert search_archive.search("lecteurs")
 
 
+def test_an_index_is_not_discarded_under_a_live_writer(search_archive):
+    """discard_index takes the lock Whoosh's writers hold (it locked a file no writer takes until issue 13)."""
+    from indexer.index import discard_index
+
+    index_dir = search_archive.layout.index_dir
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        before = sorted(p.name for p in index_dir.iterdir())
+        with pytest.raises(LockError, match="another process is writing the index"):
+            discard_index(index_dir)
+        assert sorted(p.name for p in index_dir.iterdir()) == before
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
 def test_whoosh_reloaded_imports_cleanly_on_this_python():
     code = ("import whoosh.index, whoosh.fields, whoosh.qparser, whoosh.highlight, whoosh.analysis, "
             "whoosh.lang.snowball.french, whoosh.writing, whoosh.searching, whoosh.multiproc; "

@@ -62,8 +62,6 @@ def test_fast_bm25f_reads_the_lengths_through_the_adapter(tmp_path):
         assert weighting.lengths.get(leaf.reader(), "text") is weighting.lengths.get(leaf.reader(), "text")
 
 
-@pytest.mark.xfail(strict=True, reason="found in issue 13, kept by that refactor: recovery's WRITE_LOCK is not the "
-                                       "file Whoosh's writers lock (MAIN_WRITELOCK); see whoosh_internals.py")
 def test_write_lock_is_the_lock_whoosh_writers_hold(tmp_path):
     index = small_index(tmp_path, episodes=1)
     writer = index._ix.writer()

@@ -15,11 +15,10 @@ from whoosh import index as whoosh_index
 INDEX_NAME = whoosh_index._DEF_INDEX_NAME
 
 # The lock file that recovery and discard_index take to be sure no writer is at
-# work. NOT the one Whoosh's writers take: ``FileIndex.lock("WRITELOCK")`` is the
-# file ``<INDEX_NAME>_WRITELOCK``, so these never see a live writer. Kept as it
-# was in this refactor (issue 13); the fix is f"{INDEX_NAME}_WRITELOCK", and
-# test_whoosh_internals.py has the strict xfail that will say when it is made.
-WRITE_LOCK = "WRITELOCK"
+# work: the one Whoosh's writers hold, ``FileIndex.lock("WRITELOCK")``, which is
+# the file ``<INDEX_NAME>_WRITELOCK`` (until issue 13 we locked a plain
+# ``WRITELOCK`` file that no writer takes, and never saw a live writer).
+WRITE_LOCK = f"{INDEX_NAME}_WRITELOCK"
 
 
 def segment_count(ix) -> int:
