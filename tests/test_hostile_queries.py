@@ -75,6 +75,28 @@ def test_cli_gives_one_line_for_a_broad_wildcard(many_words):
     assert "wildcard too broad" in result.output and "Traceback" not in result.output
 
 
+STORED_ONLY = ["start:1", "end:2", "segment:3", "duration:4", "audio:x.mp3", "datestr:2011"]
+
+
+@pytest.mark.parametrize("query", STORED_ONLY)
+def test_stored_only_fields_are_unknown_fields_in_one_line(many_words, query):
+    """Whoosh's parser raises a bare Exception on a stored-only field: it never sees them."""
+    with pytest.raises(QueryError, match="unknown field"):
+        many_words.search(query)
+
+
+def test_stored_only_fields_in_the_cli_and_the_search_box(many_words):
+    from indexer.search import search_box
+
+    result = CliRunner().invoke(main, ["search", "start:1", "--archive", str(many_words.root)])
+    assert result.exit_code != 0 and "unknown field 'start:'" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    box = search_box(many_words)
+    text, _ = box.children[0].children
+    text.value = "audio:x.mp3"
+    assert "unknown field 'audio:'" in str(box.children[1].outputs)
+
+
 def test_whooshs_own_query_errors_are_bad_queries(many_words):
     with pytest.raises(QueryError, match="has no positions") as e:  # a phrase on a field without positions
         many_words.search('flags:"suspect phantom"')
