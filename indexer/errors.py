@@ -126,7 +126,9 @@ def writing(where: str | Path | None = None):
         raise error from e
 
 
-class CorrectionError(IndexerError):
+# CorrectionError and FormatError were raised as TranscriptError before issue 13:
+# they subclass it so that code catching TranscriptError still catches them.
+class CorrectionError(TranscriptError):
     """A correction cannot be made: no such segment, an empty time range, an unknown speaker label."""
 
 
@@ -154,5 +156,5 @@ class ClusterError(IndexerError):
     """A Dask cluster cannot be used: dask.distributed is not installed, or its scheduler cannot be reached."""
 
 
-class FormatError(IndexerError):
+class FormatError(TranscriptError):
     """An unknown page or export format name (the message lists the valid ones)."""

@@ -347,7 +347,8 @@ def test_bad_inputs_are_reported_and_never_stop_the_batch(tmp_path, clips):
 # The interpreter lives under /root (mode 700): import everything as root, then drop to nobody.
 AS_NOBODY = r"""
 import os, sys
-import indexer.ingest, indexer.cli, indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
+import indexer.api, indexer.ingest.run, indexer.ingest.workers, indexer.ingest.status, indexer.cli, indexer.testing
+import indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
 os.setgid(65534)
 os.setuid(65534)
 indexer.cli.main(["ingest", sys.argv[1], "-q"])

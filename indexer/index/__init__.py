@@ -65,6 +65,15 @@ from .scoring import FastBM25F
 from .store import TranscriptIndex
 from .writing import IndexOptions
 
+# Whoosh pickles these classes into every index's TOC. They are pickled under the
+# package's name, not their file's, so that moving them between the files of
+# indexer/index/ never makes an index unreadable; indexes written before the
+# split name them the same way, and older versions of indexer read new ones.
+for _pickled in (ElisionFilter, FoldedStopFilter, FrenchStemFilter, HandleFilter,
+                 DateField, DoubtField, PairsField, SegmentText):
+    _pickled.__module__ = __name__
+del _pickled
+
 __all__ = [
     "DOUBT_PROBABILITY", "FOLD_MAP", "FRENCH_STOP_WORDS", "META_FILE", "PAIR_SEPARATOR", "SCHEMA_VERSION",
     "TOKEN_PATTERN", "DateField", "DoubtField", "ElisionFilter", "FastBM25F", "FoldedStopFilter", "FrenchStemFilter",

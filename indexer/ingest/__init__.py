@@ -7,14 +7,27 @@ transcripts hold), ``guard`` (lock, signals), ``reports``, ``status``,
 ``watcher``, ``reindex`` (the whole index from the transcripts); ``run`` orchestrates them (:class:`Ingest`).
 """
 
-from .guard import IngestLock
-from .options import IngestOptions, options_from_settings
-from .reindex import ReindexResult, rebuild_index
-from .reports import EpisodeResult, RunReport
-from .run import Ingest
-from .status import ArchiveStatus
-from .watcher import watch
-from .workers import Job, JobResult, available_cores, transcribe_job, worker_plan
+import importlib
+
+# Where each public name lives. Imported on first use (PEP 562): ``Archive.reindex``
+# and ``status`` need a few of these modules, not the transcription stack that
+# ``run`` and ``workers`` pull in (130 modules, numpy, and torch's thread settings).
+_HOMES = {
+    "IngestLock": "guard", "IngestOptions": "options", "options_from_settings": "options",
+    "ReindexResult": "reindex", "rebuild_index": "reindex", "EpisodeResult": "reports", "RunReport": "reports",
+    "Ingest": "run", "ArchiveStatus": "status", "watch": "watcher", "Job": "workers", "JobResult": "workers",
+    "available_cores": "workers", "transcribe_job": "workers", "worker_plan": "workers",
+}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ArchiveStatus", "EpisodeResult", "Ingest", "IngestLock", "IngestOptions", "Job", "JobResult", "ReindexResult",
