@@ -53,6 +53,29 @@ class ArchiveLayout:
     def trash_dir(self) -> Path:
         return self.state_dir / "trash"
 
+    # The batch job's state: one lock, three caches (losing a cache only costs work done again).
+    @property
+    def ingest_lock_path(self) -> Path:
+        return self.state_dir / "ingest.lock"
+
+    @property
+    def indexed_path(self) -> Path:
+        """Which version of each episode's inputs the index holds."""
+        return self.state_dir / "indexed.json"
+
+    @property
+    def hash_cache_path(self) -> Path:
+        return self.state_dir / "hashes.json"
+
+    @property
+    def catalog_path(self) -> Path:
+        """What each transcript holds (its head), so that a no-op run parses none."""
+        return self.state_dir / "transcripts.json"
+
+    @property
+    def corrections_lock_path(self) -> Path:
+        return self.corrections_dir / ".lock"
+
     def transcript_path(self, episode_id: str) -> Path:
         return self._inside(self.transcripts_dir, f"{check_episode_id(episode_id)}.json")
 

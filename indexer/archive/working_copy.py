@@ -9,8 +9,6 @@ from pathlib import Path
 from ..errors import WorkingCopyError
 from .layout import AUDIO_EXTENSIONS, ArchiveLayout
 
-# The batch job's own state (caches, lock, trash) and its run reports: a copy starts without them.
-LEFT_OUT = (".indexer", "runs")
 
 
 def copy_archive(layout: ArchiveLayout, target: str | Path) -> ArchiveLayout:
@@ -40,7 +38,10 @@ def copy_archive(layout: ArchiveLayout, target: str | Path) -> ArchiveLayout:
                                "choose a folder outside the archive, e.g. in tempfile.mkdtemp()")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise WorkingCopyError("exists and is not an empty folder", target, "choose a new or empty folder")
-    audio_dir = ArchiveLayout(source).audio_dir  # paths as copytree gives them: under the resolved root
+    resolved = ArchiveLayout(source)  # paths as copytree gives them: under the resolved root
+    audio_dir = resolved.audio_dir
+    # The batch job's own state (caches, lock, trash) and its run reports: a copy starts without them.
+    batch_state = {resolved.state_dir.name, resolved.runs_dir.name}
 
     def copy_or_link(src: str, dst: str) -> None:
         if Path(src).suffix.lower() in AUDIO_EXTENSIONS and Path(src).is_relative_to(audio_dir):
@@ -49,7 +50,7 @@ def copy_archive(layout: ArchiveLayout, target: str | Path) -> ArchiveLayout:
             shutil.copy2(src, dst)
 
     def left_out(folder: str, names: list[str]) -> list[str]:
-        return [name for name in names if name in LEFT_OUT] if Path(folder) == source else []
+        return [name for name in names if name in batch_state] if Path(folder) == source else []
 
     shutil.copytree(source, target, copy_function=copy_or_link, ignore=left_out, dirs_exist_ok=True)
     return ArchiveLayout(target)

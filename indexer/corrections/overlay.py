@@ -100,7 +100,7 @@ def save_corrections(archive_root: str | Path, episode_id: str, corrections: Seq
 @contextmanager
 def overlay_lock(archive_root: Path):
     """Serialise read-modify-write of overlays between editors on one archive."""
-    lock_path = ArchiveLayout(Path(archive_root)).corrections_dir / ".lock"
+    lock_path = ArchiveLayout(Path(archive_root)).corrections_lock_path
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -21,8 +21,9 @@ class IngestLock:
     """One ingest per archive. The OS frees a flock when its owner dies, so a
     killed run never blocks the next; the pid written inside says who held it."""
 
-    def __init__(self, path: Path, wait: float = 0.0):
+    def __init__(self, path: Path, wait: float = 0.0, archive_root: Path | None = None):
         self.path = path
+        self.archive_root = archive_root or path.parent  # named in the error
         self.wait = wait
         self.fd: int | None = None
 
@@ -41,7 +42,7 @@ class IngestLock:
                     os.close(self.fd)
                     self.fd = None
                     raise LockError(f"another ingest (pid {holder}) is running on this archive",
-                                    self.path.parent.parent, "wait for it to finish, or pass --wait SECONDS")
+                                    self.archive_root, "wait for it to finish, or pass --wait SECONDS")
                 if not announced:
                     log.info("another ingest (pid %s) is running on this archive; waiting up to %.0f s",
                              holder, self.wait)

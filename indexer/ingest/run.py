@@ -103,7 +103,7 @@ class Ingest:
                            speakers_fingerprint=self.speaker_options.fingerprint())
         # Only taking the lock can still raise OSError here (a read-only archive): the rest is caught below.
         with writing(self.layout.state_dir), \
-                IngestLock(self.layout.state_dir / "ingest.lock", self.options.wait_for_lock), self._interrupts:
+                IngestLock(self.layout.ingest_lock_path, self.options.wait_for_lock, self.layout.root), self._interrupts:
             state = RunState.start(self.layout, report)
             try:
                 with writing(self.layout.root):

@@ -37,7 +37,7 @@ class IndexedState:
 
     def __init__(self, layout: ArchiveLayout):
         self.layout = layout
-        self.path = layout.state_dir / "indexed.json"
+        self.path = layout.indexed_path
         self.build = ""                         # the index build these versions belong to
         self.episodes: dict[str, str] = {}      # episode id: version of its inputs ("?": unknown)
 
@@ -119,8 +119,8 @@ class RunState:
     @classmethod
     def start(cls, layout: ArchiveLayout, report: RunReport) -> "RunState":
         """The caches as they are on disk; nothing surveyed, no index open yet."""
-        return cls(layout, report, HashCache(layout.state_dir / "hashes.json", layout.root),
-                   TranscriptCatalog(layout, layout.state_dir / "transcripts.json"), IndexedState(layout))
+        return cls(layout, report, HashCache(layout.hash_cache_path, layout.root),
+                   TranscriptCatalog(layout, layout.catalog_path), IndexedState(layout))
 
     def rel(self, path: Path) -> str:
         """An audio path as reports and transcripts give it: relative to ``audio/``."""

@@ -86,7 +86,7 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     indexed = state.indexed.episodes
     up_to_date = {i for i, e in current.items() if state.indexed.is_current(e)}
     last = last_report(layout.runs_dir)
-    holder = IngestLock.holder(layout.state_dir / "ingest.lock")
+    holder = IngestLock.holder(layout.ingest_lock_path)
     gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not ingest.options.only else []
     failed_last = {r.episode for r in last.failed} if last else set()  # counted as failed, not pending
     pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
