@@ -5,6 +5,7 @@ Nothing here knows the archive layout; :mod:`indexer.archive` says where files l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -12,13 +13,19 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write so that a crash leaves either the old file or the new one, never half."""
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "w"):
+    """An open file that becomes ``path`` when the block ends without error.
+
+    Written beside ``path`` and renamed over it: a crash or an exception leaves
+    the old file (or none), never half of the new one.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -30,6 +37,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write so that a crash leaves either the old file or the new one, never half."""
+    with atomic_file(path) as f:
+        f.write(text)
 
 
 def atomic_write_json(path: Path, data, **dumps_options) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import EngineError, ModelNotFoundError
+from ..files import atomic_file
 
 logger = logging.getLogger("indexer")
 
@@ -163,13 +164,8 @@ def convert_ct2_to_openai(ct2_dir: Path, output: Path) -> Path:
         "model_state_dict": {k: torch.from_numpy(v) for k, v in state.items()},
         "alignment_heads": _config_alignment_heads(ct2_dir),
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(output, "wb") as f:
+        torch.save(checkpoint, f)
     logger.info("converted %s to openai-whisper checkpoint %s", ct2_dir, output)
     return output
 

@@ -6,13 +6,12 @@ cutting 20 seconds from a two-hour file decodes about 20 seconds.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import audio
 from ..errors import AudioError, QuoteError
+from ..files import atomic_file
 
 
 @dataclass(frozen=True)
@@ -54,18 +53,11 @@ def export_segment(segment, path: str | Path, tags: dict[str, str] | None = None
 
     path = Path(path)
     fmt = fmt or get_export_format(path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb+") as f:
+    try:  # a bug surfaces as itself, and like a failure leaves no half-written file behind
+        with atomic_file(path, "wb+") as f:
             segment.export(f, format=fmt.format, codec=fmt.codec, bitrate=fmt.bitrate,
                            tags={k: v for k, v in (tags or {}).items() if v})
-        os.replace(tmp, path)
     except (CouldntEncodeError, OSError) as e:  # ffmpeg failed, is missing, or the disk refused
-        Path(tmp).unlink(missing_ok=True)
         detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise AudioError(f"cannot encode clip as {fmt.format} ({detail})", path) from e
-    except BaseException:  # a bug surfaces as itself, and leaves no half-written file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
