@@ -10,7 +10,7 @@ from whoosh.util.numeric import byte_to_length
 
 from conftest import search_transcript
 from indexer.index import FastBM25F, IndexEntry, IndexOptions, TranscriptIndex
-from indexer.index.whoosh_internals import INDEX_NAME, WRITE_LOCK, one_byte_lengths, segment_count
+from indexer.index.whoosh_internals import INDEX_NAME, WRITE_LOCK, expanded_terms, one_byte_lengths, segment_count
 
 
 def small_index(tmp_path, episodes=3):
@@ -60,6 +60,19 @@ def test_fast_bm25f_reads_the_lengths_through_the_adapter(tmp_path):
         scorer = weighting.scorer(leaf, "text", "reseau")
         assert isinstance(getattr(scorer.dfl, "__self__", None), list)  # not Whoosh's own per-document lookup
         assert weighting.lengths.get(leaf.reader(), "text") is weighting.lengths.get(leaf.reader(), "text")
+
+
+def test_expanded_terms_are_the_index_terms_of_a_wildcard_one_at_a_time(tmp_path):
+    from whoosh import query as wq
+
+    reader = small_index(tmp_path, episodes=1).searcher().reader()
+    def texts(terms):
+        return sorted(t.decode() if isinstance(t, bytes) else t for t in terms)
+
+    terms = expanded_terms(wq.Prefix("text", "comun"), reader)  # « communautés » is stemmed « comunaut »
+    assert iter(terms) is terms  # a generator: a broad wildcard is refused before all are listed
+    assert texts(terms) == ["comunaut"]
+    assert texts(expanded_terms(wq.Wildcard("text", "r*u"), reader)) == ["reseau"]
 
 
 def test_write_lock_is_the_lock_whoosh_writers_hold(tmp_path):

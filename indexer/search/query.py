@@ -16,6 +16,7 @@ from whoosh.qparser.plugins import FieldsPlugin
 
 from ..errors import QueryError
 from ..index import PAIR_SEPARATOR, TOKEN_PATTERN, DateField, name_analyzer
+from ..index.whoosh_internals import expanded_terms
 from . import graded
 from .options import (ECHO_CHARS, EPISODE_FIELDS, FUZZY_PREFIX, MAX_EDIT_DISTANCE, MAX_QUERY_CHARS,
                       MAX_QUERY_CLAUSES, MAX_WILDCARD_TERMS, MIN_WILDCARD_LETTERS, QUERY_FIELDS, SearchOptions)
@@ -128,7 +129,7 @@ def _expand_wildcard(q, searcher) -> wq.Query:
     a 10,000-segment archive): a wildcard that broad finds nothing useful.
     """
     terms = []
-    for term in q._btexts(searcher.reader()):
+    for term in expanded_terms(q, searcher.reader()):
         terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
         if len(terms) > MAX_WILDCARD_TERMS:
             raise QueryError(f"wildcard too broad: {q.text}{'*' if isinstance(q, wq.Prefix) else ''} matches "
