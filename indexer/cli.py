@@ -330,7 +330,7 @@ def quote(episode, start, end, archive_dir, clip_path, output_format):
         click.echo(found.to_text())
 
 
-# --- status and watch (issue 7) -------------------------------------------------
+# --- status, watch and export ---------------------------------------------------
 
 @main.command()
 @click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(file_okay=False, path_type=Path))

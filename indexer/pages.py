@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
-from .corrections import CORRECTED_FLAG
+from .corrections import CORRECTED_FLAG, effective_episode
 from .display.markdown import md_escape
 from .display.player import player_html
 from .display.player_audio import page_audio
@@ -270,8 +270,6 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
 def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
                    options: PageOptions | None = None) -> str:
     """The effective transcript of one episode in ``fmt``; also written to ``out`` if given."""
-    from .corrections import effective_episode
-
     if fmt not in FORMATS:  # before reading anything
         raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     shown = effective_episode(layout, episode_id)

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..archive import ArchiveLayout, ArchiveSettings
-from ..speakers import SpeakerOptions
-from ..transcribe import TranscribeOptions, glossary_prompt, with_preset
+from ..errors import EngineError, SidecarError
+from ..models import resolve_model
+from ..speakers import SpeakerOptions, backend_class
+from ..transcribe import TranscribeOptions, engine_class, glossary_prompt, whisper_languages, with_preset
 
 if TYPE_CHECKING:
     from .workers import Job
@@ -38,10 +40,6 @@ def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:
 def check_models(jobs: list[Job], transcribe: TranscribeOptions, speakers: SpeakerOptions,
                  settings: ArchiveSettings, archive_root: Path) -> None:
     """A wrong model, engine, language or speaker backend fails once, before any work, not once per episode."""
-    from ..models import resolve_model
-    from ..speakers import backend_class
-    from ..transcribe import engine_class
-
     if any(not job.existing for job in jobs):
         _check_language(transcribe.language, settings, archive_root)
         engine_class(transcribe.engine)
@@ -57,9 +55,6 @@ def check_models(jobs: list[Job], transcribe: TranscribeOptions, speakers: Speak
 def _check_language(language: str | None, settings: ArchiveSettings, archive_root: Path) -> None:
     """An unknown language fails once, before any work, not once per episode (checked only when there
     is work: the list comes with faster-whisper, 0.2 s to import, which a no-op run does without)."""
-    from ..errors import EngineError, SidecarError
-    from ..transcribe import whisper_languages
-
     if language is None or language in whisper_languages():
         return
     if language == settings.language:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from ..index import sounds
+from ..index import TOKEN_PATTERN, sounds
 from .cache import SearcherCache
 
 APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
@@ -77,8 +77,6 @@ def plain_words(text: str) -> list[str] | None:
     """The words of a plain query, or None when it uses explicit syntax."""
     if _EXPLICIT.search(text):
         return None
-    from ..index import TOKEN_PATTERN
-
     return re.findall(TOKEN_PATTERN, text)
 
 

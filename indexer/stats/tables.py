@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..corrections import CORRECTED_FLAG
+from ..corrections import CORRECTED_FLAG, names_of_speakers
 from ..pages import speaker_of
 from .episodes import UNDATED, UNKNOWN, one_episode, episode_data
 
@@ -58,8 +58,6 @@ def speaker_turns(archive, episode: str) -> pd.DataFrame:
     """The automatic speaker turns of one episode (``start``, ``end``, ``duration``,
     ``speaker``, named where editors or the sidecar named the label); empty if the
     speakers stage did not run on it (sidecar turns, ``speakers: off``)."""
-    from ..corrections import names_of_speakers
-
     transcript = archive.transcript(episode)
     names = names_of_speakers(archive.root, transcript)
     turns = (transcript.diarization or {}).get("turns", [])

@@ -164,7 +164,7 @@ def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | Non
     options = options or TranscribeOptions()
     engine_type = engine_class(options.engine)
     model = model or resolve_model(options.model)
-    if engine_type is OpenAIWhisperEngine:
+    if issubclass(engine_type, OpenAIWhisperEngine):
         # Its PyTorch model runs on the process's one thread pool: all the threads.
         use_torch_threads(options.cpu_threads or os.cpu_count() or 1)
     return engine_type(model, options)
