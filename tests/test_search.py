@@ -11,7 +11,6 @@ from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
 from indexer.search import Hit, Hits, hit_lines, search_box
-from indexer.search.cache import SearcherCache
 
 def found(archive, query, **kwargs):
     return [(h.episode.split("/")[0], h.segment_id) for h in archive.search(query, **kwargs)]
@@ -97,11 +96,12 @@ def test_search_memos_are_kept_beside_the_searcher_and_start_again_with_a_new_on
     found(search_archive, "réseaux", speaker="dupont")  # a wide filter: its documents are worked out once
     searcher = search_archive.index.searcher()
     assert not [name for name in vars(searcher) if name.startswith("_indexer")]  # nothing hung on Whoosh's object
-    cache = SearcherCache.of(searcher)
-    assert cache.filters and cache.episodes
-    search_archive.update_index("2011/owni-debat")  # the index changes: a new searcher, a new cache
-    fresh = search_archive.index.searcher()
-    assert fresh is not searcher and SearcherCache.of(fresh) is not cache and not SearcherCache.of(fresh).filters
+    memos = search_archive.index.memos()
+    assert memos.searcher is searcher and memos.filters and memos.episodes
+    assert search_archive.index.memos() is memos  # kept by the index between searches
+    search_archive.update_index("2011/owni-debat")  # the index changes: a new searcher, new memos
+    fresh = search_archive.index.memos()
+    assert fresh.searcher is not searcher and fresh is not memos and not fresh.filters
     assert set(found(search_archive, "réseaux", speaker="dupont")) == {("2010", 8)}
 
 

@@ -43,6 +43,7 @@ The files, in the order of the imports between them:
 * ``writing.py``: ``IndexOptions`` and the lifecycle of a writer;
 * ``rebuild.py``: a new index written beside the old one, then swapped in;
 * ``store.py``: ``TranscriptIndex``, the object the rest of the package uses;
+* ``memos.py``: ``SearcherMemos``, what one searcher worked out (filters, episode fields, terms), owned by the index;
 * ``recovery.py``: cleaning after a killed commit or rebuild, discarding an unreadable index.
 """
 

@@ -11,6 +11,7 @@ from whoosh import fields, index as whoosh_index
 from ..errors import IndexCorruptError, IndexSchemaError
 from ..progress import progress_bar
 from .meta import REINDEX_HINT, index_exists, read_meta, write_meta
+from .memos import SearcherMemos
 from .rebuild import swap_in, write_beside
 from .schema import SCHEMA_VERSION, IndexEntry, build_schema, episode_documents
 from .scoring import FastBM25F
@@ -29,6 +30,7 @@ class TranscriptIndex:
         self._ix = ix
         self._build = build
         self._searcher = None
+        self._memos: SearcherMemos | None = None
 
     # -- opening ---------------------------------------------------------------
 
@@ -98,6 +100,13 @@ class TranscriptIndex:
         if self._searcher is None:
             self._searcher = self._ix.searcher(weighting=FastBM25F())
         return self._searcher
+
+    def memos(self) -> SearcherMemos:
+        """The current searcher with what searches worked out from it (see :class:`SearcherMemos`)."""
+        searcher = self.searcher()
+        if self._memos is None or self._memos.searcher is not searcher:
+            self._memos = SearcherMemos(searcher)
+        return self._memos
 
     def episode_ids(self) -> list[str]:
         s = self.searcher()

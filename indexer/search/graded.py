@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from ..index import TOKEN_PATTERN, sounds
-from .cache import SearcherCache
 
 APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
 RARE_SHARE = 0.002       # words in more segments than this share are not expanded
@@ -80,8 +79,10 @@ def plain_words(text: str) -> list[str] | None:
     return re.findall(TOKEN_PATTERN, text)
 
 
-def expand(searcher, typed: list[str]) -> list[QueryWord]:
-    """The query words with their close forms (rare words only), in query order."""
+def expand(memos, typed: list[str]) -> list[QueryWord]:
+    """The query words with their close forms (rare words only), in query order
+    (``memos``: the index's :class:`~indexer.index.memos.SearcherMemos`)."""
+    searcher = memos.searcher
     analyzer = searcher.schema["text"].analyzer
     reader = searcher.reader()
     n_docs = max(1, searcher.doc_count())
@@ -97,13 +98,13 @@ def expand(searcher, typed: list[str]) -> list[QueryWord]:
         if df <= rare:
             for t in terms | _joined_terms(analyzer, typed, i):
                 if not t.startswith(("@", "#")):
-                    _add(qw.approx_terms, close_terms(searcher, "text", t, max_edits(len(t)), TEXT_PREFIX))
+                    _add(qw.approx_terms, close_terms(memos, "text", t, max_edits(len(t)), TEXT_PREFIX))
             # Words the recogniser doubted, alone or glued to a neighbour, by
             # sound and one edit further than a stem.
             for key in _keys_around(keys, i):
                 if len(key) >= 4:
                     edits = min(2, max_edits(len(key)) + 1)
-                    _add(qw.approx_sounds, close_terms(searcher, "doubt", key, edits, SOUND_PREFIX))
+                    _add(qw.approx_sounds, close_terms(memos, "doubt", key, edits, SOUND_PREFIX))
         qw.approx_terms = _closest(qw.approx_terms, exclude=terms)
         qw.approx_sounds = _closest(qw.approx_sounds)
         common = {t: d for t, d in qw.approx_terms.items() if reader.doc_frequency("text", t) > rare}
@@ -147,7 +148,7 @@ def _closest(found: dict[str, int], exclude=frozenset()) -> dict[str, int]:
     return {t: d for d, t in items[:MAX_EXPANSIONS]}
 
 
-def close_terms(searcher, fieldname: str, word: str, maxdist: int, prefix: int) -> dict[str, int]:
+def close_terms(memos, fieldname: str, word: str, maxdist: int, prefix: int) -> dict[str, int]:
     """Terms of ``fieldname`` within ``maxdist`` edits of ``word`` sharing its first ``prefix`` letters.
 
     Like Whoosh's ``terms_within`` (the same restricted Damerau-Levenshtein
@@ -159,11 +160,12 @@ def close_terms(searcher, fieldname: str, word: str, maxdist: int, prefix: int) 
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
 
+    searcher = memos.searcher
     if fieldname not in searcher.schema:
         return {}
     if maxdist == 0:
         return {word: 0} if searcher.reader().doc_frequency(fieldname, word) else {}
-    candidates = SearcherCache.of(searcher).terms_with_prefix(fieldname, word[:prefix])
+    candidates = memos.terms_with_prefix(fieldname, word[:prefix])
     found = process.extract(word, candidates, scorer=OSA.distance, score_cutoff=maxdist, limit=None)
     return {term: int(d) for term, d, _ in found}
 

@@ -12,9 +12,9 @@ from ..archive import ArchiveLayout
 from ..display.audio import ipython_audio
 from ..display.hits import hits_html
 from ..errors import AudioError, printable
+from ..index.memos import SearcherMemos
 from ..transcript import hms
 from . import graded
-from .cache import SearcherCache
 
 
 @dataclass
@@ -148,17 +148,17 @@ def hit_lines(hit: Hit, mark: Callable[[str], str]) -> list[str]:
 class HitMaker:
     """Turns the documents found by one search into hits: what is the same for every hit of it."""
 
-    searcher: object
+    memos: SearcherMemos                # the searcher, and the episodes' fields it read
     terms: frozenset[str]               # index terms to mark (see query.highlight_terms)
     words: list[graded.QueryWord]       # the query words, for Hit.matched
     layout: ArchiveLayout               # where the audio files are
 
     def hit(self, docnum: int, score: float) -> Hit:
         """The hit of document ``docnum``: its fields, the episode's, its matches marked."""
-        searcher = self.searcher
+        searcher = self.memos.searcher
         analyzer = searcher.schema["text"].analyzer
         stored = searcher.stored_fields(docnum)
-        meta = SearcherCache.of(searcher).episode_fields(stored["episode"])
+        meta = self.memos.episode_fields(stored["episode"])
         text = stored.get("text", "")
         matched, approx_spans = graded.match(analyzer, text, self.words)
         spans = _merge_spans(text, _spans(analyzer, text, self.terms) + tuple(approx_spans))

@@ -91,8 +91,10 @@ def _walk(q: wq.Query):
         yield from _walk(child)
 
 
-def rewrite(q: wq.Query, searcher) -> wq.Query:
-    """Phrases of frequent words → ``pairs`` terms; episode-level fields → episode ids."""
+def rewrite(q: wq.Query, memos) -> wq.Query:
+    """Phrases of frequent words → ``pairs`` terms; episode-level fields → episode ids
+    (``memos``: the index's :class:`~indexer.index.memos.SearcherMemos`)."""
+    searcher = memos.searcher
     if isinstance(q, wq.Phrase):
         return _phrase(q, searcher.schema["pairs"].common)
     if q.is_leaf():
@@ -102,12 +104,12 @@ def rewrite(q: wq.Query, searcher) -> wq.Query:
             ids = _episodes_matching(searcher, q)
             return wq.Or([wq.Term("episode", i) for i in ids]) if ids else wq.NullQuery
         if isinstance(q, wq.FuzzyTerm) and fieldname == "text":
-            terms = graded.close_terms(searcher, "text", q.text, q.maxdist, q.prefixlength)
+            terms = graded.close_terms(memos, "text", q.text, q.maxdist, q.prefixlength)
             return wq.Or([wq.Term("text", t, boost=q.boost) for t in sorted(terms)]) if terms else wq.NullQuery
         if isinstance(q, (wq.Wildcard, wq.Prefix)):
             return _expand_wildcard(q, searcher)
         return q
-    return q.apply(lambda child: rewrite(child, searcher))
+    return q.apply(lambda child: rewrite(child, memos))
 
 
 def _phrase(q: wq.Phrase, common: frozenset[str]) -> wq.Query:

@@ -12,7 +12,6 @@ from ..archive import ArchiveLayout
 from ..errors import QueryError
 from ..index import TranscriptIndex
 from . import graded
-from .cache import SearcherCache
 from .hits import HitMaker, Hits, context
 from .options import MATCH_MODES, QUERY_TIME_LIMIT, SMALL_FILTER, SearchOptions
 from .query import bare_words, echo, filter_query, highlight_terms, matches_without_terms, parse_query, rewrite
@@ -34,28 +33,29 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
         raise QueryError(f"unknown match mode {options.match!r} (valid: {', '.join(MATCH_MODES)})")
     if not isinstance(options.limit, int) or options.limit < 1:
         raise QueryError(f"limit must be a whole number of hits, at least 1, got {options.limit!r}")
-    searcher = index.searcher()
+    memos = index.memos()
+    searcher = memos.searcher
     schema = searcher.schema
-    q = rewrite(parse_query(schema, text), searcher).normalize()
+    q = rewrite(parse_query(schema, text), memos).normalize()
     typed = graded.plain_words(text) if options.match == "any" else None
     words = [graded.QueryWord(w, t) for w, t in bare_words(schema, text)]
-    found = _collect(searcher, q, options, options.limit, text)
+    found = _collect(memos, q, options, options.limit, text)
     loose: list[tuple[int, float]] = []
     if typed and len(found) < options.limit and words:
         # Too few segments with every word: close forms are looked up only now.
-        words = graded.expand(searcher, typed)
+        words = graded.expand(memos, typed)
         seen = {docnum for docnum, _ in found}
         size = 2 * options.limit  # re-ranked by words matched; each costs a stored-fields read
         for every in (True, False):  # every word (approximate or not) first: it ranks first
             if every and len(words) == 1:
                 continue
-            pool = _collect(searcher, graded.graded_query(words, every), options, size, text, partial=True)
+            pool = _collect(memos, graded.graded_query(words, every), options, size, text, partial=True)
             loose += [(docnum, score) for docnum, score in pool if docnum not in seen]
             seen.update(docnum for docnum, _ in pool)
             if len(found) + len(loose) >= options.limit:
                 break
     layout = layout or ArchiveLayout(index.index_dir.parent)
-    maker = HitMaker(searcher, highlight_terms(q, searcher), words, layout)
+    maker = HitMaker(memos, highlight_terms(q, searcher), words, layout)
     strict_hits = [maker.hit(docnum, score) for docnum, score in found]
     loose_hits = [maker.hit(docnum, score) for docnum, score in loose]
     loose_hits = [h for h in loose_hits if h.matched]
@@ -72,17 +72,18 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     return hits
 
 
-def _collect(searcher, q: wq.Query, options: SearchOptions, limit: int, text: str,
+def _collect(memos, q: wq.Query, options: SearchOptions, limit: int, text: str,
              partial: bool = False) -> list[tuple[int, float]]:
     """(docnum, score) of the best ``limit`` documents for ``q`` with the API filters applied.
 
     Stopped after :data:`QUERY_TIME_LIMIT`: QueryError, or what was found so
     far when ``partial``.
     """
+    searcher = memos.searcher
     filters = filter_query(searcher.schema, options)
     allowed = None
     if filters is not None:
-        allowed = SearcherCache.of(searcher).filter_docs(filters)
+        allowed = memos.filter_docs(filters)
         if len(allowed) < SMALL_FILTER * max(1, searcher.doc_count()):
             # A narrow filter (an episode): intersecting skips through it quickly.
             # (Not ConstantScoreQuery: it lists all the filter's documents first.)

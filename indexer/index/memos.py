@@ -1,44 +1,26 @@
-"""What one Whoosh searcher has already worked out, kept by us beside the searcher (not on it)."""
+"""What one Whoosh searcher has already worked out, kept by the index beside the searcher (not on it)."""
 
 from __future__ import annotations
-
-import weakref
 
 from whoosh import query as wq
 
 
-class SearcherCache:
-    """The memos of one searcher: API filters' document sets, episode documents' fields, terms by prefix.
+class SearcherMemos:
+    """A searcher and its memos: API filters' document sets, episode documents' fields, terms by prefix.
 
     A Whoosh searcher reads a fixed snapshot of the index, so what it answered
-    once stays true for it. :meth:`TranscriptIndex.searcher` opens a new
-    searcher when the index changed: :meth:`of` then makes a new, empty cache,
-    and the old one goes with the old searcher (weakly keyed, and it refers to
-    its searcher weakly: a cache never keeps a closed searcher alive).
+    once stays true for it. :meth:`TranscriptIndex.memos <indexer.index.TranscriptIndex.memos>`
+    owns one, for its current searcher: when the index changes it opens a new
+    searcher, and the memos start again with it.
     """
 
     MAX_FILTERS = 32  # filter document sets kept; past that the cache starts again
 
-    _by_searcher: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
     def __init__(self, searcher):
-        self._searcher = weakref.ref(searcher)
+        self.searcher = searcher
         self.filters: dict[str, set[int]] = {}
         self.episodes: dict[str, dict] = {}
         self.terms_by_prefix: dict[tuple[str, str], list[str]] = {}
-
-    @classmethod
-    def of(cls, searcher) -> "SearcherCache":
-        """The cache of ``searcher``, made on first use."""
-        cache = cls._by_searcher.get(searcher)
-        if cache is None:
-            cache = cls._by_searcher[searcher] = cls(searcher)
-        return cache
-
-    @property
-    def searcher(self):
-        return self._searcher()
-
     def filter_docs(self, filters: wq.Query) -> set[int]:
         """The documents a filter allows, computed once per searcher (like Lucene's
         filter cache): researchers repeat the same speaker or period filter."""
