@@ -195,7 +195,7 @@ def models():
     """
     from .errors import ModelNotFoundError
     from .models import list_models
-    from .voice import weights_path
+    from .speakers.voice import weights_path
 
     for info in list_models():
         click.echo(f"{info.name:<12} {info.format:<12} {info.source:<28} {info.path}")

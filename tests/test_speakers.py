@@ -21,6 +21,7 @@ import pytest
 
 from conftest import SAMPLE_ARCHIVE, TEST_DATA, build_search_archive, search_transcript
 from indexer import Archive, audio, speakers
+from indexer.speakers import clustering, diarization as diarize_stage
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.ingest import Ingest, IngestOptions
 from indexer.corrections import with_corrections
@@ -121,9 +122,9 @@ def test_words_get_the_speaker_covering_most_of_them_and_segments_split_at_chang
 
 
 def test_turns_overlapping_windows_go_to_the_nearest_centre():
-    windows = [speakers._Window(0.0, 1.5, 0, 0), speakers._Window(0.75, 2.25, 0, 0),
-               speakers._Window(1.5, 3.0, 0, 1), speakers._Window(2.25, 3.75, 0, 1)]
-    turns = speakers._turns(windows, np.array([0, 1]))
+    windows = [diarize_stage._Window(0.0, 1.5, 0, 0), diarize_stage._Window(0.75, 2.25, 0, 0),
+               diarize_stage._Window(1.5, 3.0, 0, 1), diarize_stage._Window(2.25, 3.75, 0, 1)]
+    turns = diarize_stage._turns(windows, np.array([0, 1]))
     assert [(t.name, t.start, t.end) for t in turns] == [("S1", 0.0, 1.875), ("S2", 1.875, 3.75)]
 
 
@@ -381,9 +382,9 @@ def test_speakers_through_a_dask_cluster(tmp_path, cluster, ship_audio):
 
 def test_a_cluster_with_too_little_speech_joins_the_nearest_voice():
     sums = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.2, 0.8]])
-    labels = speakers._absorb_small(np.array([0, 1, 2, 3]), sums, np.array([30.0, 20.0, 1.5, 2.0]), 4.0)
+    labels = clustering.absorb_small(np.array([0, 1, 2, 3]), sums, np.array([30.0, 20.0, 1.5, 2.0]), 4.0)
     assert labels.tolist() == [0, 1, 0, 1]
-    alone = speakers._absorb_small(np.array([0, 1]), sums[:2], np.array([1.0, 2.0]), 4.0)
+    alone = clustering.absorb_small(np.array([0, 1]), sums[:2], np.array([1.0, 2.0]), 4.0)
     assert alone.tolist() == [0, 1]   # nothing big to join: kept
 
 
@@ -403,7 +404,7 @@ def test_name_speakers_on_the_command_line(labelled_archive):
 def test_missing_speaker_weights_stop_ingest_with_one_line_saying_what_to_do(tmp_path, monkeypatch):
     import importlib.util
 
-    from indexer import voice
+    from indexer.speakers import voice
     root = new_archive(tmp_path / "archive", "auto")
     real = importlib.util.find_spec
     monkeypatch.setattr(voice.importlib.util, "find_spec",
@@ -421,7 +422,7 @@ def test_transcribe_without_speaker_weights_stops_before_any_transcription(tmp_p
 
     from click.testing import CliRunner
 
-    from indexer import voice
+    from indexer.speakers import voice
     from indexer.cli import main
     from indexer.transcribe import outputs
 

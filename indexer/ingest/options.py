@@ -47,7 +47,7 @@ def check_models(jobs: list[Job], transcribe: TranscribeOptions, speakers: Speak
     if any(job.speakers and job.speakers.enabled for job in jobs):
         backend_class(speakers.backend)
         if speakers.backend == "resemblyzer":
-            from ..voice import weights_path
+            from ..speakers.voice import weights_path
 
             weights_path()
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import sha256_file
-from .errors import ModelIntegrityError, ModelNotFoundError
+from ..errors import ModelIntegrityError, ModelNotFoundError
+from ..files import sha256_file
 
 SAMPLE_RATE = 16_000
 N_FFT = 400          # 25 ms

@@ -1,0 +1,40 @@
+"""Who speaks when: automatic speaker turns, offline, after transcription.
+
+The stage needs only the audio and the words, so an archive transcribed
+before it existed gets speakers without being transcribed again:
+
+1. speech regions from Silero VAD (the one faster-whisper ships, as for
+   transcription, with finer pauses), so music and silence get no label;
+2. an embedding per 1.5 s window (0.75 s hop) from a :class:`SpeakerBackend`
+   (by default Resemblyzer's voice encoder, :mod:`indexer.speakers.voice`);
+3. average-linkage clustering on cosine similarity with a stop threshold,
+   per 10-minute chunk (bounded memory and time on two-hour recordings),
+   then a centroid merge over the whole file (one voice split in two
+   clusters, or met again in another chunk, is joined), and clusters with
+   too little speech (a jingle, a cough) absorbed by the nearest speaker;
+4. turns: each moment of speech goes to the window centred nearest to it, so
+   overlapping speech goes to the voice that dominates its windows;
+5. words: each gets the speaker whose turns cover most of it, and a segment
+   spanning a change is split, one segment per speaker (as WhisperX does).
+
+Labels are ``S1``, ``S2``… in order of first appearance. Editors name them
+with :func:`indexer.corrections.name_speakers` (an overlay: it survives
+re-transcription).
+
+One role per module: ``options``, ``backends`` (and the ``voice`` network),
+``clustering``, ``diarization`` (steps 1–4, :func:`diarize`), ``assign`` (step 5).
+"""
+
+from __future__ import annotations
+
+from .assign import add_speakers, assign_speakers, speaker_of_span, without_speakers
+from .backends import BACKENDS, ResemblyzerBackend, SpeakerBackend, backend_class, load_backend
+from .clustering import agglomerate, merge_centroids
+from .diarization import diarize
+from .options import SR, SpeakerOptions, for_episode
+
+__all__ = [
+    "BACKENDS", "SR", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "add_speakers", "agglomerate",
+    "assign_speakers", "backend_class", "diarize", "for_episode", "load_backend", "merge_centroids",
+    "speaker_of_span", "without_speakers",
+]

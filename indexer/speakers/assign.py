@@ -1,0 +1,92 @@
+"""Speakers onto words and segments: a segment spanning a change is split (:func:`add_speakers`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ..archive import SpeakerTurn
+from ..transcript import Segment, Transcript, Word
+from .backends import SpeakerBackend, load_backend
+from .diarization import diarize
+from .options import SpeakerOptions
+
+
+def speaker_of_span(turns: list[SpeakerTurn], start: float, end: float, nearest: float = 2.0) -> str | None:
+    """The speaker whose turns cover most of [start, end]; else the nearest turn within
+    ``nearest`` seconds (a word in a pause the VAD cut out); else None."""
+    cover: dict[str, float] = {}
+    for turn in turns:
+        overlap = min(end, turn.end) - max(start, turn.start)
+        if overlap > 0:
+            cover[turn.name] = cover.get(turn.name, 0.0) + overlap
+    if cover:
+        return max(cover, key=lambda s: cover[s])
+    middle = (start + end) / 2
+    best = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0), default=None)
+    if best is not None and max(best.start - middle, middle - best.end, 0.0) <= nearest:
+        return best.name
+    return None
+
+
+def _split(segment: Segment) -> list[Segment]:
+    """One segment per run of words of the same speaker (text rebuilt from the words)."""
+    runs: list[list[Word]] = []
+    for word in segment.words:
+        if runs and (word.speaker == runs[-1][-1].speaker or word.speaker is None):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) <= 1:
+        return [replace(segment, speaker=runs[0][0].speaker if runs else segment.speaker)]
+    return [replace(segment, start=run[0].start, end=run[-1].end, words=run, speaker=run[0].speaker,
+                    text="".join(w.word for w in run).strip(), flags=[*segment.flags, "split-speaker"])
+            for run in runs]
+
+
+def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: SpeakerOptions,
+                    backend: str | None = None) -> Transcript:
+    """The transcript with a speaker on every word, segments split at speaker changes,
+    and the turns recorded in ``diarization``. Segment ids are renumbered."""
+    segments: list[Segment] = []
+    for seg in transcript.segments:
+        if seg.words:
+            words = [replace(w, speaker=speaker_of_span(turns, w.start, w.end)) for w in seg.words]
+            pieces = _split(replace(seg, words=words))
+        else:
+            pieces = [replace(seg, speaker=speaker_of_span(turns, seg.start, seg.end))]
+        segments += pieces
+    segments = [replace(s, id=i) for i, s in enumerate(segments)]
+    seen = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+    # Labels in order of first appearance in the words (a turn without words has no label).
+    rename = {old: f"S{i + 1}" for i, old in enumerate(seen)}
+    segments = [replace(s, speaker=rename.get(s.speaker, s.speaker),
+                        words=[replace(w, speaker=rename.get(w.speaker, w.speaker)) for w in s.words])
+                for s in segments]
+    diarization = {
+        "backend": backend or options.backend, "fingerprint": options.fingerprint(),
+        "mode": options.mode, "labels": [rename[s] for s in seen],
+        "turns": [[t.start, t.end, rename[t.name]] for t in turns if t.name in rename],
+    }
+    return replace(transcript, segments=segments, diarization=diarization)
+
+
+def without_speakers(transcript: Transcript) -> Transcript:
+    """Automatic labels removed (the stage turned off); names set by editors stay in their overlay."""
+    labels = set(transcript.speaker_labels)
+    if not labels and transcript.diarization is None:
+        return transcript
+    segments = [replace(s, speaker=None if s.speaker in labels else s.speaker,
+                        words=[replace(w, speaker=None) for w in s.words]) for s in transcript.segments]
+    return replace(transcript, segments=segments, diarization=None)
+
+
+def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptions,
+                 backend: SpeakerBackend | None = None) -> Transcript:
+    """Run the stage on an episode's audio and words (``off``: remove automatic labels)."""
+    transcript = without_speakers(transcript)
+    if not options.enabled:
+        return transcript
+    backend = backend or load_backend(options)
+    turns = diarize(path, transcript.duration, options, backend)
+    return assign_speakers(transcript, turns, options, backend.name)

@@ -1,0 +1,58 @@
+"""Speaker embeddings behind one small protocol (:class:`SpeakerBackend`); Resemblyzer by default."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import SpeakerBackendError
+from ..plugins import by_name
+from ..threads import use_torch_threads
+from .options import SpeakerOptions
+
+
+class SpeakerBackend(Protocol):
+    name: str
+
+    def embed_regions(self, regions: list[np.ndarray], windows: list[list[tuple[int, int]]]) -> np.ndarray:
+        """L2-normalised embeddings, shape (n, d), of the ``windows`` (sample ranges
+        relative to their region) of each region of 16 kHz mono speech, in order."""
+
+
+class ResemblyzerBackend:
+    """Resemblyzer's voice encoder (GE2E LSTM, 17 MB, weights in the PyPI package)."""
+
+    name = "resemblyzer"
+
+    def __init__(self, options: SpeakerOptions):
+        from .voice import VoiceEncoder
+
+        self.encoder = VoiceEncoder()
+
+    def embed_regions(self, regions, windows):
+        from .voice import HOP, mel_spectrogram, normalise_volume
+
+        # One spectrogram per region, sliced per window: overlapping windows
+        # share their frames instead of computing them twice.
+        mels = []
+        for samples, spans in zip(regions, windows):
+            mel = mel_spectrogram(normalise_volume(samples))
+            mels += [mel[a // HOP:max(a // HOP + 1, b // HOP)] for a, b in spans]
+        return self.encoder.embed_mels(mels)
+
+
+BACKENDS: dict[str, type] = {ResemblyzerBackend.name: ResemblyzerBackend}
+
+
+def backend_class(name: str) -> type:
+    """A registered backend, or one by import path ``package.module:Class`` (tests)."""
+    return by_name(BACKENDS, name, "speaker backend", SpeakerBackendError)
+
+
+def load_backend(options: SpeakerOptions) -> SpeakerBackend:
+    backend = backend_class(options.backend)(options)
+    if isinstance(backend, ResemblyzerBackend):
+        # Its PyTorch encoder runs on the process's one thread pool (one thread unless told).
+        use_torch_threads(options.cpu_threads or 1)
+    return backend
