@@ -76,23 +76,6 @@ def transcribe_options(func):
     return func
 
 
-def build_options(base, model, engine, language, preset_name, threads):
-    """Apply command-line choices over archive or preset defaults."""
-    from dataclasses import replace
-
-    from .transcribe import with_preset
-
-    options = with_preset(base, preset_name) if preset_name else base
-    changes = {"cpu_threads": threads}
-    if model:
-        changes["model"] = model
-    if engine:
-        changes["engine"] = engine
-    if language:
-        changes["language"] = None if language == "auto" else language
-    return replace(options, **changes)
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @transcribe_options
@@ -112,14 +95,14 @@ def transcribe(files, model, engine, language, preset, threads, out_dir, formats
     """
     from .archive import parse_speakers_mode
     from .speakers import SpeakerOptions
-    from .transcribe import TranscribeOptions, TranscriptWriter, glossary_prompt
+    from .transcribe import TranscribeOptions, TranscriptWriter, glossary_prompt, with_choices
 
     speakers = SpeakerOptions(mode=parse_speakers_mode(speakers_mode, field_name="--speakers"),
                               cpu_threads=threads or 0)
     # A bad format name or missing speaker weights fail here, before any transcription.
     writer = TranscriptWriter(out_dir, [f.strip() for f in formats.split(",") if f.strip()], speakers)
-    options = build_options(TranscribeOptions(initial_prompt=glossary_prompt(glossary)),
-                            model, engine, language, preset, threads)
+    options = with_choices(TranscribeOptions(initial_prompt=glossary_prompt(glossary)), model=model, engine=engine,
+                           language=language, preset_name=preset, threads=threads or 0)
     failures = 0
     for outcome in writer.write(files, options, progress=progress):
         if outcome.error is not None:
@@ -176,10 +159,12 @@ def ingest(archive_dir, model, engine, language, preset, threads, force, only, w
     """
     from .api import Archive
     from .ingest import options_from_settings
+    from .transcribe import with_choices
 
     archive = Archive(archive_dir)
     base = options_from_settings(archive.settings) if archive_dir.is_dir() else None
-    transcribe = build_options(base, model, engine, language, preset, threads) if base else None
+    transcribe = with_choices(base, model=model, engine=engine, language=language, preset_name=preset,
+                              threads=threads or 0) if base else None
     report = archive.ingest(_ingest_options(transcribe, progress, no_index, force=force, only=only, workers=workers,
                                             scheduler=scheduler, ship_audio=ship_audio, wait_for_lock=wait_for_lock))
     click.echo(report.summary())

@@ -18,7 +18,7 @@ from .engines import (
 )
 from .options import (
     DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages,
-    with_preset,
+    with_choices, with_preset,
 )
 from .outputs import Outcome, TranscriptWriter
 from .run import iter_segments, transcribe_file, transcribe_files
@@ -28,5 +28,6 @@ __all__ = [
     "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "PRESETS", "Engine", "FasterWhisperEngine",
     "OpenAIWhisperEngine", "Outcome", "TranscribeOptions", "TranscriptWriter", "Window", "by_name",
     "engine_class", "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine",
-    "parallel_plan", "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_preset",
+    "parallel_plan", "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices",
+    "with_preset",
 ]

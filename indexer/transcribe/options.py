@@ -85,6 +85,23 @@ def with_preset(options: TranscribeOptions, name: str) -> TranscribeOptions:
     return replace(preset(name), **{k: getattr(options, k) for k in _NOT_DECODING})
 
 
+def with_choices(options: TranscribeOptions, *, model: str | None = None, engine: str | None = None,
+                 language: str | None = None, preset_name: str | None = None, threads: int = 0) -> TranscribeOptions:
+    """A user's choices (the command line's) over ``options`` (the archive's or a preset's).
+
+    Unset choices keep what ``options`` says; ``language="auto"`` means detect.
+    """
+    options = with_preset(options, preset_name) if preset_name else options
+    changes = {"cpu_threads": threads}
+    if model:
+        changes["model"] = model
+    if engine:
+        changes["engine"] = engine
+    if language:
+        changes["language"] = None if language == "auto" else language
+    return replace(options, **changes)
+
+
 def glossary_prompt(glossary) -> str | None:
     """Names and terms as a plain list: helps spelling, unlike a punctuated sentence."""
     terms = [t.strip() for t in glossary if t and t.strip()]
