@@ -17,8 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .archive import ArchiveLayout, ArchiveSettings, Episode, EpisodeMeta, check_episode_id, copy_archive, load_settings
-from .corrections import effective_episode, load_corrections
+from .archive import ArchiveLayout, ArchiveSettings, Episode, check_episode_id, copy_archive, load_settings
+from .corrections import load_corrections
 from .errors import IndexerError, writing
 from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
@@ -117,12 +117,9 @@ class Archive:
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
-        machine, episode = self.transcript(episode_id), self.episode(episode_id)
-        if episode is None:
-            entry = effective_episode(self.layout, machine, EpisodeMeta()).entry()
-        else:
-            entry = effective_episode(self.layout, machine, episode.meta).entry(
-                self.layout.relative_audio_path(episode.audio_path))
+        from .ingest.reindex import index_entry
+
+        entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
         if self._index is None:
             self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
         return self._index.update_episode(entry)

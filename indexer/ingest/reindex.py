@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..archive import EpisodeMeta
+from ..archive import ArchiveLayout, Episode, EpisodeMeta
 from ..corrections import effective_episode
 from ..errors import ArchiveNotFoundError, IndexerError, writing
 
@@ -13,6 +13,15 @@ from ..errors import ArchiveNotFoundError, IndexerError, writing
 class ReindexResult:
     segments: int                   # segments in the new index
     skipped: tuple[str, ...] = ()   # one line per transcript left out: which file, what is wrong
+
+
+def index_entry(layout: ArchiveLayout, machine, episode: Episode | None):
+    """What the index holds for one episode (an :class:`~indexer.index.IndexEntry`): the transcript as
+    shown (editors' corrections are an overlay), the sidecar's metadata, and the audio path relative
+    to ``audio/`` (the transcript's own when the audio file is gone). A bad sidecar or overlay raises."""
+    if episode is None:
+        return effective_episode(layout, machine, EpisodeMeta()).entry()
+    return effective_episode(layout, machine, episode.meta).entry(layout.relative_audio_path(episode.audio_path))
 
 
 def rebuild_index(archive, progress: bool = True):
@@ -37,11 +46,7 @@ def rebuild_index(archive, progress: bool = True):
         for machine in archive.transcripts(skipped):
             path = audio.get(machine.episode_id)
             try:
-                episode = layout.episode_for(path) if path is not None else None
-                meta = episode.meta if episode else EpisodeMeta()
-                audio_path = layout.relative_audio_path(path) if path is not None else None
-                # Editors' corrections are an overlay: index the effective transcript.
-                entry = effective_episode(layout, machine, meta).entry(audio_path)
+                entry = index_entry(layout, machine, layout.episode_for(path) if path is not None else None)
             except IndexerError as e:
                 skipped.append(f"{e.one_line()}; {machine.episode_id} left out of the index")
                 continue
