@@ -29,7 +29,4 @@ def __getattr__(name: str):
     return value
 
 
-__all__ = [
-    "ArchiveStatus", "EpisodeResult", "Ingest", "IngestLock", "IngestOptions", "Job", "JobResult", "ReindexResult",
-    "RunReport", "available_cores", "options_from_settings", "rebuild_index", "transcribe_job", "watch", "worker_plan",
-]
+__all__ = sorted(_HOMES)
