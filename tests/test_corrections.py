@@ -13,7 +13,7 @@ import pytest
 from indexer import Archive
 from indexer.corrections import (
     Correction, add_correction, align_words, apply_corrections, corrections_path, effective_episode,
-    load_corrections, stale_corrections, with_corrections,
+    load_corrections, stale_corrections,
 )
 from indexer.errors import (CorrectionError, IndexerError, QuoteError, SpeakerNameError, TranscriptError,
                             WorkingCopyError)
@@ -220,7 +220,6 @@ def test_effective_episode_is_the_machine_transcript_as_shown_with_its_meta(arch
     assert shown.transcript.segments[1].text == FIXED and shown.transcript.segments[2].speaker == "Julie"
     assert shown.meta.title == TITLE and [c.kind for c in shown.corrections] == ["text", "speaker"]
     assert effective_episode(archive.layout, shown.machine).transcript == shown.transcript
-    assert with_corrections(archive.root, shown.machine) == shown.transcript
     with pytest.raises(QuoteError, match="unknown episode 'nope'"):
         effective_episode(archive.layout, "nope", error=QuoteError)
 

@@ -24,7 +24,7 @@ from indexer import Archive, audio, speakers
 from indexer.speakers import clustering, diarization as diarize_stage
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.ingest import Ingest, IngestOptions
-from indexer.corrections import with_corrections
+from indexer.corrections import effective_episode
 from indexer.errors import CorrectionError, SidecarError, SpeakerNameError
 from indexer.archive import SpeakerTurn
 from indexer.speakers import SpeakerOptions, agglomerate, assign_speakers
@@ -212,7 +212,7 @@ def test_named_automatic_speakers_reach_search_quotes_and_pages(labelled_archive
     assert archive.quote("debat", 10.0, 14.0).speaker == "Julien Morel"
     page = archive.export_page("debat", "md")
     assert "Sandra Lenoir :" in page and "Julien Morel :" in page and "S1" not in page
-    effective = with_corrections(archive.root, archive.transcript("debat"))
+    effective = effective_episode(archive.layout, "debat").transcript
     assert {w.speaker for s in effective.segments for w in s.words} == {"Sandra Lenoir", "Julien Morel"}
 
 

@@ -63,16 +63,6 @@ def corrected(machine: Transcript, corrections: Sequence[Correction], sidecar_na
     return apply_names(effective, speaker_names(machine, corrections, sidecar_names))
 
 
-def with_corrections(archive_root: str | Path, transcript: Transcript) -> Transcript:
-    """The effective transcript alone (:func:`effective_episode` also gives the metadata).
-
-    A bad sidecar does not stop it: the automatic speakers then stay unnamed
-    (ingest reports the sidecar).
-    """
-    corrections = load_corrections(archive_root, transcript.episode_id)
-    return corrected(transcript, corrections, _sidecar_names(ArchiveLayout(Path(archive_root)), transcript))
-
-
 def names_of_speakers(archive_root: str | Path, transcript: Transcript,
                       corrections: Sequence[Correction] | None = None) -> dict[str, str]:
     """The names given to the episode's automatic labels (sidecar, then name corrections)."""
