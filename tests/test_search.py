@@ -44,6 +44,15 @@ def found(archive, query, **kwargs):
     ("date:[2011-01 TO 2011-06] visibilite", {("2011", 0)}),
     ("title:journalisme", {("2011", 0), ("2011", 1), ("2011", 2), ("2011", 3)}),
     ("speakers:petit lecteurs", {("2011", 2)}),
+    # phrases on episode-level fields (they raised KeyError: 'episode' before)
+    ('speakers:"claire petit" lecteurs', {("2011", 2)}),
+    ('speakers:"claire dupont" lecteurs', set()),  # names of two episodes
+    # a clause that matches nothing is not dropped from the AND
+    ("title:zzz lecteurs", set()),
+    ("zzzqqq* lecteurs", set()),
+    ("qqqqqqqq~ lecteurs", set()),
+    ("lecteurs NOT title:zzz", {("2011", 2)}),
+    ('title:"table ronde" @owni', {("2010", 3)}),
     ("flags:suspect", {("2010", 8)}),
     # wildcards and typos
     ("communaut*", {("2010", 1), ("2010", 2), ("2010", 6), ("2011", 2), ("2012", 1)}),

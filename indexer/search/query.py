@@ -91,21 +91,28 @@ def _walk(q: wq.Query):
         yield from _walk(child)
 
 
+# What a clause that matches nothing (an episode field no episode has, a wildcard
+# or a typo with no term in the index) becomes. Not wq.NullQuery: And.normalize()
+# drops that, so `title:zzz lecteurs` found every « lecteurs ». No document has
+# this term (``kind`` is "episode" on episode documents, absent on segments).
+MATCHES_NOTHING = wq.Term("kind", "nothing")
+
+
 def rewrite(q: wq.Query, memos) -> wq.Query:
     """Phrases of frequent words → ``pairs`` terms; episode-level fields → episode ids
     (``memos``: the index's :class:`~indexer.index.memos.SearcherMemos`)."""
     searcher = memos.searcher
+    fieldname = q.field() if q.is_leaf() and hasattr(q, "field") else None
+    if fieldname in EPISODE_FIELDS:  # phrases too: `title:"table ronde"` matched episode documents
+        # (Not ConstantScoreQuery: its matcher lists every matching document.)
+        ids = _episodes_matching(searcher, q)
+        return wq.Or([wq.Term("episode", i) for i in ids]) if ids else MATCHES_NOTHING
     if isinstance(q, wq.Phrase):
         return _phrase(q, searcher.schema["pairs"].common)
     if q.is_leaf():
-        fieldname = q.field() if hasattr(q, "field") else None
-        if fieldname in EPISODE_FIELDS:
-            # (Not ConstantScoreQuery: its matcher lists every matching document.)
-            ids = _episodes_matching(searcher, q)
-            return wq.Or([wq.Term("episode", i) for i in ids]) if ids else wq.NullQuery
         if isinstance(q, wq.FuzzyTerm) and fieldname == "text":
             terms = graded.close_terms(memos, "text", q.text, q.maxdist, q.prefixlength)
-            return wq.Or([wq.Term("text", t, boost=q.boost) for t in sorted(terms)]) if terms else wq.NullQuery
+            return wq.Or([wq.Term("text", t, boost=q.boost) for t in sorted(terms)]) if terms else MATCHES_NOTHING
         if isinstance(q, (wq.Wildcard, wq.Prefix)):
             return _expand_wildcard(q, searcher)
         return q
@@ -137,7 +144,7 @@ def _expand_wildcard(q, searcher) -> wq.Query:
             raise QueryError(f"wildcard too broad: {q.text}{'*' if isinstance(q, wq.Prefix) else ''} matches "
                              f"over {MAX_WILDCARD_TERMS} words (add letters)")
     if not terms:
-        return wq.NullQuery
+        return MATCHES_NOTHING
     return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
 
 
