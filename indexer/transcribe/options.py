@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from ..errors import EngineError
 from ..transcript import FlagOptions
+from .reproducible import SEED_POLICY
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,20 @@ class TranscribeOptions:
     window_seconds: float = 120.0              # decode this much at a time, cut at a pause
     flags: FlagOptions = field(default_factory=FlagOptions)
     preset: str = "fast"                       # the name these settings came from (a label)
+    # What the fallback's sampling draws from: seeded by the audio's sha256 and the
+    # window's position, so the same audio gives the same words (README, "Same audio,
+    # same words"); "" leaves it to the libraries' unseeded generators.
+    sampling_seed: str = SEED_POLICY
 
     def fingerprint(self) -> str:
         """What decides whether an existing transcript is still up to date: the
         settings themselves (two presets that decode alike share a fingerprint)."""
         relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel", "preset")}
+        if relevant["sampling_seed"] == SEED_POLICY:
+            # Seeding changes no setting, only which sample a looping window keeps: transcripts
+            # made before it stay current rather than every archive being transcribed again at
+            # the next ingest (README, "Same audio, same words"). Another policy changes it.
+            del relevant["sampling_seed"]
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

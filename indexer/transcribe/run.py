@@ -22,13 +22,17 @@ from .windows import SR, expected_windows, iter_windows, transcribe_window
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
-                  language: str | None, on_progress=None) -> Iterator[tuple[str, Segment]]:
+                  language: str | None, on_progress=None,
+                  audio_sha256: str | None = None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
     Windows are independent (cut in pauses, no text carried across), so up to
     ``engine.parallel`` of them are transcribed at once; no more than that
-    are decoded ahead, which keeps memory bounded.
+    are decoded ahead, which keeps memory bounded. Each window's sampling is
+    seeded by ``audio_sha256`` and its position (options.sampling_seed; None:
+    unseeded), so it gives the same words whatever runs beside it.
     """
+    sha = audio_sha256 if options.sampling_seed else None
     parallel = max(1, engine.parallel)
     with ThreadPoolExecutor(parallel, thread_name_prefix="window") as pool:
         pending: deque = deque()
@@ -46,10 +50,10 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
         for window in iter_windows(path, duration, options):
             if language is None and not pending:
                 # Detect the language once, on the first window with speech, then keep it.
-                language, segments = transcribe_window(engine, window, None)
+                language, segments = transcribe_window(engine, window, None, sha)
                 yield from ((language, s) for s in segments)
                 continue
-            pending.append((window, pool.submit(transcribe_window, engine, window, language)))
+            pending.append((window, pool.submit(transcribe_window, engine, window, language, sha)))
             if len(pending) >= parallel:
                 yield from finish_oldest()
         while pending:
@@ -86,18 +90,20 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     options = options or TranscribeOptions()
     info = audio.probe(path)
     engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
+    sha256 = sha256 or sha256_file(path)   # seeds the windows' sampling
     bar = _Progress(info.duration, path.name, progress)
     segments: list[Segment] = []
     language = options.language
     try:
-        for language, segment in iter_segments(path, info.duration, engine, options, options.language, bar):
+        for language, segment in iter_segments(path, info.duration, engine, options, options.language, bar,
+                                               sha256):
             segments.append(replace(segment, id=len(segments)))
     finally:
         bar.close()
     return Transcript(
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
-        audio_sha256=sha256 or sha256_file(path),
+        audio_sha256=sha256,
         duration=round(info.duration, 3),
         language=language or "",
         model=engine.model_info.name,

@@ -16,6 +16,7 @@ from .. import audio
 from ..transcript import Segment
 from .engines import Engine
 from .options import TranscribeOptions
+from .reproducible import call_seed
 
 log = logging.getLogger("indexer")
 
@@ -133,13 +134,17 @@ def _to_original_time(segment: Segment, speech: list[dict], offset: float) -> Se
                    compression_ratio=round(float(segment.compression_ratio), 4))
 
 
-def transcribe_window(engine: Engine, window: Window, language: str | None) -> tuple[str | None, list[Segment]]:
+def transcribe_window(engine: Engine, window: Window, language: str | None,
+                      audio_sha256: str | None = None) -> tuple[str | None, list[Segment]]:
+    """The window's segments. ``audio_sha256`` (the file's) and where the window starts seed
+    the temperature fallback's sampling: the same window draws the same (None: unseeded)."""
     if not window.speech:
         return language, []
     speech_audio = np.concatenate([window.samples[c["start"]:c["end"]] for c in window.speech])
-    language, segments = engine.transcribe(speech_audio, language)
+    seed = call_seed(audio_sha256, round(window.offset * SR))
+    language, segments = engine.transcribe(speech_audio, language, seed=seed)
     segments = [_to_original_time(s, window.speech, window.offset) for s in segments]
-    return language, _recover_skipped_speech(engine, window, language, segments)
+    return language, _recover_skipped_speech(engine, window, language, segments, audio_sha256=audio_sha256)
 
 
 def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> list[tuple[float, float]]:
@@ -165,13 +170,15 @@ def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> l
 
 
 def _recover_skipped_speech(engine: Engine, window: Window, language: str | None,
-                            segments: list[Segment], min_gap: float = 3.0) -> list[Segment]:
+                            segments: list[Segment], min_gap: float = 3.0,
+                            audio_sha256: str | None = None) -> list[Segment]:
     """Transcribe again, without the prompt, what the first pass skipped; the
     segments found are flagged ``recovered`` and put in time order."""
     recovered = []
     for start, end in _skipped_spans(window, segments, min_gap):
         lo, hi = int((start - window.offset) * SR), int((end - window.offset) * SR)
-        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False)
+        seed = call_seed(audio_sha256, round(window.offset * SR) + lo, "skipped")
+        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False, seed=seed)
         span = [{"start": lo, "end": hi}]
         for segment in found:
             segment = _to_original_time(segment, span, window.offset)
