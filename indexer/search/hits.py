@@ -176,11 +176,9 @@ class HitMaker:
 
 
 def _resolve(layout: ArchiveLayout, audio: str | None) -> Path | None:
-    """The audio file an index stores (relative to ``audio/``, or absolute if outside the archive)."""
-    if not audio:
-        return None
-    path = Path(audio)
-    return path if path.is_absolute() else layout.audio_dir / path
+    """The audio file an index stores, by the archive's one rule (:meth:`ArchiveLayout.audio_file`):
+    a path relative to ``audio/`` and inside it, else none (a transcript's ``../../other/x.wav`` is not followed)."""
+    return layout.audio_file(audio) if audio else None
 
 
 def _merge_spans(text: str, spans) -> tuple[tuple[int, int], ...]:
