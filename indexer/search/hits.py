@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from ..archive import ArchiveLayout
 from ..display.audio import ipython_audio
-from ..display.hits import hits_html
+from ..display.hits import hits_html, hits_outputs
 from ..errors import AudioError, printable
 from ..index.memos import SearcherMemos
 from ..transcript import hms
@@ -104,7 +104,7 @@ class Hit:
 class Hits(list):
     """A list of :class:`Hit` that shows as a table with players in Jupyter."""
 
-    max_players = 20  # clips embedded in the HTML table (each one is decoded)
+    max_players = 20  # rows with a player (each cuts its clip when it is played)
 
     def __init__(self, hits: Iterable[Hit] = (), query: str = ""):
         super().__init__(hits)
@@ -123,6 +123,12 @@ class Hits(list):
 
     def _repr_html_(self) -> str:
         return hits_html(self, self.max_players)
+
+    def _ipython_display_(self) -> None:
+        """The table and, in a kernel, the bridge through which its players get their clips."""
+        from IPython.display import display
+
+        display(*hits_outputs(self, self.max_players))
 
     def __repr__(self) -> str:
         return f"<Hits {len(self)} for {self.query!r}>"
