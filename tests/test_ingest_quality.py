@@ -113,7 +113,7 @@ def test_the_overview_shows_quality_in_french(ingested):
     archive = Archive(root)
     summary = stats.overview(archive)
     assert summary.worst_episodes[0].episode == NOISY
-    assert 0 < summary.suspect_share < 1 and 0 < summary.low_confidence_share < 1
+    assert 0 < summary.quality.suspect_share < 1 and 0 < summary.quality.low_confidence_share < 1
     html = summary._repr_html_()
     assert "qualité" in html and "les moins sûrs" in html and NOISY in html
     assert "100,0\u00a0%" in html  # « 100,0 % » of the noisy episode's segments

@@ -19,8 +19,8 @@ def overview_html(overview) -> str:
         ("segments", f"{o.segments} ({o.suspect_segments} suspects, "
                      f"{o.low_confidence_segments} avec des mots peu sûrs, {o.corrected_segments} corrigés)"),
         ("mots", f"{o.words}"),
-        ("qualité", f"{percent(o.suspect_share)} des segments suspects, "
-                    f"{percent(o.low_confidence_share)} des mots peu sûrs"),
+        ("qualité", f"{percent(o.quality.suspect_share)} des segments suspects, "
+                    f"{percent(o.quality.low_confidence_share)} des mots peu sûrs"),
     ]
     if o.worst_episodes:
         rows.append(("les moins sûrs", " ; ".join(

@@ -30,12 +30,9 @@ class Overview:
     worst_episodes: tuple[EpisodeQuality, ...] = ()   # the least trustworthy, worst first (indexer.quality)
 
     @property
-    def suspect_share(self) -> float:
-        return self.suspect_segments / self.segments if self.segments else 0.0
-
-    @property
-    def low_confidence_share(self) -> float:
-        return self.low_confidence_words / self.words if self.words else 0.0
+    def quality(self) -> EpisodeQuality:
+        """The whole archive's shares of suspect segments and low-confidence words."""
+        return EpisodeQuality("", self.segments, self.suspect_segments, self.words, self.low_confidence_words)
 
     def to_dict(self) -> dict:
         return asdict(self)
