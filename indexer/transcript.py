@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .elisions import merge_elisions
 from .files import atomic_write_json, atomic_write_text
 from .errors import FormatError, TranscriptError
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)   # schema 1 is read as 2 without speakers
+# 3: an elision is one word (« c'est », not « c » + « 'est »: see indexer.elisions).
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)   # 1 is read without speakers; 1 and 2 get their elisions joined on load
 
 # Phrases Whisper is known to invent from silence or music in French (and a few
 # in English, as the archive has some); matched after normalising case/punctuation.
@@ -112,9 +114,11 @@ class Transcript:
                 path, "re-transcribe with `indexer ingest --force`",
             )
         data = {**data, "schema": SCHEMA_VERSION}  # schema 1 has no speaker fields: defaults apply
+        # Schemas 1 and 2 hold elisions in two words: joined here, nothing is transcribed again.
+        join = merge_elisions if schema < 3 else list
         try:
             segments = [
-                Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
+                Segment(**{**s, "words": join([Word(**w) for w in s.get("words", [])])})
                 for s in data["segments"]
             ]
             fields = {k: v for k, v in data.items() if k != "segments"}

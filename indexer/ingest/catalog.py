@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..archive import ArchiveLayout, is_episode_id
 from ..files import atomic_write_json, read_json
 from ..errors import IndexerError
+from ..quality import EpisodeQuality
 from ..transcript import Transcript, load_transcript
 
 
@@ -22,12 +23,23 @@ class TranscriptHead:
     segments: int
     suspect: int
     speakers: str = ""      # fingerprint of the speaker settings its labels come from ("" none)
+    words: int = 0
+    low_confidence_words: int = 0
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
+        quality = EpisodeQuality.of(t)
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
-                   len(t.segments), sum(s.suspect for s in t.segments),
-                   (t.diarization or {}).get("fingerprint", ""))
+                   quality.segments, quality.suspect_segments, (t.diarization or {}).get("fingerprint", ""),
+                   quality.words, quality.low_confidence_words)
+
+    @property
+    def quality(self) -> EpisodeQuality:
+        return EpisodeQuality(self.episode_id, self.segments, self.suspect, self.words, self.low_confidence_words)
+
+
+# A cached head without one of these fields was written by an older version: the transcript is read again.
+HEAD_FIELDS = frozenset(f.name for f in fields(TranscriptHead))
 
 
 class TranscriptCatalog:
@@ -62,7 +74,8 @@ class TranscriptCatalog:
                     continue
                 seen.add(key)
                 cached = self._cache.get(key)
-                if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+                fresh = cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns
+                if fresh and cached[2].keys() >= HEAD_FIELDS:
                     self.heads[path] = TranscriptHead(**cached[2])
                     continue
                 try:

@@ -53,6 +53,9 @@ class EpisodeResult:
     error: str = ""             # failed: which file, what is wrong, what to do
     note: str = ""              # not a failure, but worth a look ("no speech detected")
     preset: str = ""            # the decoding preset of its transcript (archive.yaml, or its sidecar)
+    words: int = 0
+    low_confidence_words: int = 0   # below indexer.quality.LOW_WORD_PROBABILITY
+    warning: str = ""           # a poor transcript: the episode, its numbers, what to try (indexer.quality)
 
 
 @dataclass
@@ -104,6 +107,9 @@ class RunReport:
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")
+        for r in self.results:
+            if r.warning:
+                lines.append(f"  WARNING {printable(r.warning)}")
         for r in self.failed:
             lines.append(f"  FAILED {printable(r.error)}")
         if self.interrupted:

@@ -15,6 +15,8 @@ from pathlib import Path
 from ..archive import Episode, load_sidecar
 from ..corrections import effective_episode, load_corrections, save_corrections
 from ..errors import IndexerError, printable, writing
+from ..quality import EpisodeQuality
+from ..transcribe import NOISY_PRESET
 from ..transcript import Transcript, export, load_transcript, save_transcript
 from .reports import EpisodeResult, failure_line, not_indexed
 from .state import RunState
@@ -133,12 +135,16 @@ class EpisodeWriter:
             notes.append(f"{len(labels)} automatic speaker(s)")
         seconds = outcome.seconds
         status = "diarized" if job.existing else "transcribed"
+        quality = EpisodeQuality.of(transcript)
+        # One line in the report's summary (the CLI prints it), not a log line too.
+        warning = quality.warning(job.preset == NOISY_PRESET) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
-            segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
+            segments=quality.segments, suspect=quality.suspect_segments,
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
-            preset=job.preset)
+            preset=job.preset, words=quality.words, low_confidence_words=quality.low_confidence_words,
+            warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self.index_or_fail(job.episode, transcript, result)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import audio
 from ..errors import IndexerError, printable
+from ..quality import EpisodeQuality, worst
 from .guard import IngestLock
 from .reports import RunReport, last_report, now
 from .state import RunState
@@ -27,6 +28,10 @@ class ArchiveStatus:
     to_remove: int              # in the archive, audio gone: `ingest` removes them from the index
     failed: int                 # in the last run
     suspect: int                # segments flagged suspect, in up-to-date transcripts
+    segments: int = 0           # in up-to-date transcripts
+    words: int = 0
+    low_confidence_words: int = 0   # below indexer.quality.LOW_WORD_PROBABILITY
+    worst: list[dict] = field(default_factory=list)   # the worst episodes (EpisodeQuality, shares), worst first
     running: int | None = None  # pid of an ingest running now
     last_run: str = ""
     pending_episodes: list[str] = field(default_factory=list)
@@ -38,11 +43,22 @@ class ArchiveStatus:
                 ("transcribed", self.transcribed), ("indexed", self.indexed),
                 ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
                 ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
-                ("suspect", f"{self.suspect} segments"), ("last run", self.last_run or "never")]
+                *self._quality_rows(), ("last run", self.last_run or "never")]
         lines = [f"{name:<12} {printable(value)}" for name, value in rows]
         lines += [f"  FAILED {printable(error)}" for error in self.failures]
         lines += [f"  PROBLEM {printable(problem)}" for problem in self.problems]
         return "\n".join(lines)
+
+    def _quality_rows(self) -> list[tuple[str, str]]:
+        """Suspect segments and unsure words over the archive, then the worst episodes by name."""
+        suspect = f"{self.suspect} segments"
+        if self.segments:
+            suspect += (f" of {self.segments} ({self.suspect / self.segments:.1%}); {self.low_confidence_words} of "
+                        f"{self.words} words low-confidence ({self.low_confidence_words / max(self.words, 1):.1%})")
+        worst = [("worst" if i == 0 else "", f"{q['episode']}: {q['description']}"
+                  + (" (poor: try the noisy preset, check the audio)" if q["poor"] else ""))
+                 for i, q in enumerate(self.worst)]
+        return [("suspect", suspect), *worst]
 
 
 def run_line(report: RunReport | None, holder: int | None) -> str:
@@ -89,15 +105,26 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     holder = IngestLock.holder(layout.ingest_lock_path)
     gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not ingest.options.only else []
     failed_last = {r.episode for r in last.failed} if last else set()  # counted as failed, not pending
+    qualities = [catalog.get(i).quality for i in current]
     pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
                       | {e.id for e, *_ in plan.duplicates} | (set(current) - up_to_date)) - failed_last)
     return ArchiveStatus(
         archive=str(layout.root), episodes=len(plan.present), hours=round(_seconds(state) / 3600, 3),
         transcribed=len(current), indexed=len(up_to_date), pending=len(pending), to_remove=len(gone),
-        failed=len(last.failed) if last else 0, suspect=sum(catalog.get(i).suspect for i in current),
+        failed=len(last.failed) if last else 0, suspect=sum(q.suspect_segments for q in qualities),
+        segments=sum(q.segments for q in qualities), words=sum(q.words for q in qualities),
+        low_confidence_words=sum(q.low_confidence_words for q in qualities), worst=_worst(qualities),
         running=holder, last_run=run_line(last, holder), pending_episodes=pending,
         failures=[r.error for r in last.failed] if last else [],
         problems=problems)
+
+
+def _worst(qualities: list[EpisodeQuality]) -> list[dict]:
+    """The three worst episodes, as ``status --json`` gives them."""
+    return [{"episode": q.episode, "suspect_share": round(q.suspect_share, 4),
+             "low_confidence_share": round(q.low_confidence_share, 4), "segments": q.segments,
+             "suspect_segments": q.suspect_segments, "words": q.words, "low_confidence_words": q.low_confidence_words,
+             "poor": q.is_poor(), "description": q.describe()} for q in worst(qualities)]
 
 
 def _seconds(state: RunState) -> float:

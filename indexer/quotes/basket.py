@@ -129,6 +129,13 @@ class QuoteBasket:
 
         return basket_html(self)
 
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from ..display.quote import basket_outputs
+
+        display(*basket_outputs(self))
+
 
 def _inside(root: Path, name: str) -> Path:
     """``root / name``, refusing anything that would land elsewhere."""

@@ -247,6 +247,14 @@ class Quote:
 
         return quote_html(self)
 
+    def _ipython_display_(self) -> None:
+        """The figure and, in a kernel, the bridge that cuts its clip when it is played."""
+        from IPython.display import display
+
+        from ..display.quote import quote_outputs
+
+        display(*quote_outputs(self))
+
 
 def _ends_sentence(word: Word) -> bool:
     return bool(SENTENCE_END.search(word.word.strip()))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import audio
+from ..elisions import merge_segment_elisions
 from ..files import sha256_file
 from ..errors import IndexerError
 from ..progress import progress_bar
@@ -103,7 +104,8 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         model=engine.model_info.name,
         engine=engine.name,
         options=json.loads(json.dumps(asdict(options), default=str)),
-        segments=flag_segments(segments, options.flags),
+        # Whole words for every engine (« c'est », not « c » + « 'est ») before the flags judge them.
+        segments=flag_segments(merge_segment_elisions(segments), options.flags),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         fingerprint=options.fingerprint(),
     )
