@@ -105,24 +105,29 @@ class Archive:
                                 group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options, self.layout)
 
-    def reindex(self, progress: bool = True):
-        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until
-        the new one is complete (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
+    def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0):
+        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until the new
+        one is complete, and is kept (StoreKeptError) if the new one misses a transcript that cannot be read
+        or is empty while it is not (``allow_empty``: the transcripts are really gone). Waits ``wait``
+        seconds for a running ingest (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
         from .ingest.reindex import rebuild_index
 
         if self._index is not None:
             self._index.close()
-        self._index, result = rebuild_index(self, progress)
+            self._index = None
+        self._index, result = rebuild_index(self, progress, allow_empty, wait)
         return result
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
+        from .corrections import overlay_lock
         from .ingest.reindex import index_entry
 
-        entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
-        if self._index is None:
-            self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(entry)
+        with overlay_lock(self.root):  # as an editor's change: never lost in a reindex's swap
+            entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
+            if self._index is None:
+                self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
+            return self._index.update_episode(entry)
 
     # -- ingest -------------------------------------------------------------------
 

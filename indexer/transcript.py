@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .files import atomic_write_json, atomic_write_text
+from .files import atomic_write_json, atomic_write_text, load_json
 from .errors import FormatError, TranscriptError
+from .transcript_checks import check_transcript_data, check_transcript_id
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
 SCHEMA_VERSION = 2
@@ -104,6 +105,7 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
+        check_transcript_data(data, path)  # types and finite times, the field named (issue 25)
         schema = data.get("schema")
         if schema not in READABLE_SCHEMAS:
             raise TranscriptError(
@@ -126,15 +128,18 @@ class Transcript:
         return replace(self, segments=segments)
 
 
-def load_transcript(path: str | Path) -> Transcript:
+def load_transcript(path: str | Path, episode_id: str | None = None) -> Transcript:
+    """The transcript in ``path``; ``episode_id``: the episode its file name says it is, which it must hold."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path)
     except FileNotFoundError as e:
         raise TranscriptError("transcript not found", path) from e
     except (OSError, ValueError) as e:
         raise TranscriptError(f"transcript is not valid JSON: {e}", path) from e
-    return Transcript.from_dict(data, path)
+    transcript = Transcript.from_dict(data, path)
+    check_transcript_id(transcript.episode_id, episode_id, path)
+    return transcript
 
 
 def save_transcript(transcript: Transcript, path: str | Path) -> Path:
