@@ -324,11 +324,17 @@ def quote(episode, start, end, archive_dir, clip_path, output_format):
     if clip_path is not None:
         found.export(archive.layout.output_path(clip_path))
     if output_format == "json":
-        click.echo(found.to_json())
+        click.echo(_terminal_safe(found.to_json()))
     elif output_format == "md":
-        click.echo(found.to_markdown(str(clip_path) if clip_path else None), nl=False)
+        click.echo(_terminal_safe(found.to_markdown(str(clip_path) if clip_path else None)), nl=False)
     else:
-        click.echo(found.to_text())
+        click.echo(_terminal_safe(found.to_text()))
+
+
+def _terminal_safe(text: str) -> str:
+    """Text from the archive (sidecars, transcripts, corrections) as printed: its lines stay lines, every
+    other control character is escaped (an OSC 52 sequence in a title wrote to the clipboard)."""
+    return printable(text, keep="\n\t")
 
 
 # --- status, watch and export ---------------------------------------------------
@@ -402,7 +408,7 @@ def export(episode, archive_dir, fmt, out_path, copy_audio):
 
     text = Archive(archive_dir).export_page(episode, fmt, out=out_path, options=PageOptions(copy_audio=copy_audio))
     if out_path is None:
-        click.echo(text, nl=False)
+        click.echo(_terminal_safe(text), nl=False)
     else:
         click.echo(printable(f"{episode}: {fmt} written to {out_path}"))
 

@@ -74,7 +74,7 @@ class WriterLock:
 
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # the umask decides
         deadline = time.monotonic() + self.wait
         announced = False
         while True:
@@ -128,7 +128,7 @@ class WriterLock:
 def edit_lock(path: Path):
     """The archive's edit lock (see the module), waited for: it is only ever held for one episode's change."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # the umask decides
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

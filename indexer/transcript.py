@@ -245,9 +245,15 @@ def _shows_speakers(transcript: Transcript) -> bool:
     return not (len(speakers) == 1 and speakers <= set(transcript.speaker_labels))
 
 
+_CUE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def _cue_text(seg: Segment, speakers: bool = True) -> str:
+    """One cue's text on one line: a line break (in a name or a hand-edited text) would end the cue and
+    start a forged one, and ``-->`` in it makes players drop the cue (issue 25)."""
     text = seg.text.strip()
-    return f"{seg.speaker}: {text}" if seg.speaker and speakers else text
+    text = f"{seg.speaker}: {text}" if seg.speaker and speakers else text
+    return " ".join(_CUE_CONTROL.sub(" ", text).split()).replace("-->", "->")
 
 
 def to_srt(transcript: Transcript) -> str:
@@ -263,7 +269,8 @@ def to_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     show = _shows_speakers(transcript)
     for seg in transcript.segments:
-        text = _cue_text(seg, show).replace("-->", "->")
+        # WebVTT cue text is markup: "<" opens a tag and "&" an entity (https://www.w3.org/TR/webvtt1/#cue-text).
+        text = _cue_text(seg, show).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         blocks.append(f"{format_timestamp(seg.start)} --> {format_timestamp(seg.end)}\n{text}\n")
     return "\n".join(blocks)
 

@@ -113,6 +113,11 @@ class Ingest:
             except IndexerError as e:
                 report.results.append(EpisodeResult("", "", "failed", error=f"{failure_line(e, self.layout.root)}; "
                                                                              "the run stopped here"))
+            except Exception as e:  # a bug: the report says the run failed (never "finished, failed 0"), then it shows
+                report.results.append(EpisodeResult("", "", "failed", error=printable(
+                    f"{getattr(e, 'filename', None) or self.layout.root}: unexpected {type(e).__name__}: {e}; "
+                    "the run stopped here (please report it)")))
+                raise
             finally:
                 for cache in (state.hashes, state.catalog, state.probes):
                     with contextlib.suppress(OSError):  # losing a cache only costs time on the next run

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import audio
-from ..archive import Episode, EpisodeMeta, episode_id, load_sidecar, sidecar_for
-from ..files import HashCache
+from ..archive import Episode, EpisodeMeta, episode_id, is_episode_id, load_sidecar, sidecar_for
+from ..files import MAX_NAME_BYTES, HashCache
 from ..errors import AudioError, IndexerError
 from ..progress import progress_bar
 from ..speakers import SpeakerOptions, for_episode
@@ -50,6 +50,12 @@ class Survey:
             if not self._matches(path, eid):
                 continue
             plan.present.add(eid)
+            if not _fits(eid):
+                state.fail(eid, path, f"{path}: file name too long: its transcript would be named "
+                                      f"{eid.rpartition('/')[2][:40]}….json, over {MAX_NAME_BYTES} bytes "
+                                      f"(rename the file to at most {MAX_NAME_BYTES - len('.json')} bytes before "
+                                      "its extension)")
+                continue
             if owners[eid] != path:
                 state.fail(eid, path, f"{path}: gives the same episode id {eid!r} as "
                                       f"{state.rel(owners[eid])}, which keeps it (rename this file)")
@@ -168,6 +174,11 @@ def _stat_if(job: Job) -> os.stat_result:
     if job.size and st.st_size != job.size:
         raise OSError("changed")
     return st
+
+
+def _fits(episode_id: str) -> bool:
+    """The episode's files (``<name>.json``, ``.srt``…) can be named: a 250-byte audio name is legal, 252 is not."""
+    return is_episode_id(episode_id) and len(episode_id.rpartition("/")[2].encode()) + len(".json") <= MAX_NAME_BYTES
 
 
 def _sidecar_meta(episode: Episode) -> EpisodeMeta | None:
