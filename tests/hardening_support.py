@@ -144,7 +144,10 @@ def alive(pid: int) -> bool:
 
 def blocked_on_lock(path: Path) -> bool:
     """Some process waits for a flock on ``path`` (/proc/locks lists waiters with "->")."""
-    inode = os.stat(path).st_ino
+    try:
+        inode = os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
         if "->" in fields and fields[fields.index("->") + 5].split(":")[-1] == str(inode):
