@@ -26,9 +26,10 @@ worse one:
    what a killed rebuild leaves, and puts a store back if it was killed
    between the two renames.
 
-A store of one's own::
+A store of one's own (the index does this in :func:`indexer.ingest.reindex.rebuild_index`)::
 
     with WriterLock(layout.ingest_lock_path, command="reindex"):
+        recover_rebuilds(store_dir, complete=is_readable_store)
         with Rebuild(store_dir) as rebuild:
             built, skipped = write_everything(rebuild.folder)
             RebuildCheck("embeddings", layout.transcripts_dir, built, skipped, count_in(store_dir)).enforce()
