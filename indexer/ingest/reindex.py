@@ -94,8 +94,8 @@ class _Reading:
         """The episode's index entry and the version of its inputs (taken first: a change while reading
         shows as a new version, caught up before the swap)."""
         audio_path = self.audio.get(episode_id)
+        version = input_version(self.layout, episode_id, sidecar_for(audio_path) if audio_path is not None else None)
         episode = self.layout.episode_for(audio_path) if audio_path is not None else None
-        version = input_version(self.layout, episode_id, episode.sidecar_path if episode else None)
         return index_entry(self.layout, load_transcript(path, episode_id), episode), version
 
     def entries(self):

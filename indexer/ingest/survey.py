@@ -105,18 +105,19 @@ class Survey:
             return
         measured: dict[str, float | IndexerError] = {}
         bar = progress_bar(len(unknown), "measuring", "file", self.options.progress and len(unknown) > 20)
-        with ThreadPoolExecutor(PROBES_AT_ONCE) as pool:  # ffprobe runs in its own process: threads only wait
+        pool = ThreadPoolExecutor(PROBES_AT_ONCE)  # ffprobe runs in its own process: threads only wait
+        try:
             futures = {pool.submit(_probe, job.episode.audio_path): job for job in unknown}
-            try:
-                for future in as_completed(futures):
-                    job = futures[future]
-                    measured[job.episode.id] = found = future.result()
-                    if not isinstance(found, IndexerError):
-                        with contextlib.suppress(OSError):  # changed since: measured again next time
-                            state.probes.remember(job.episode.audio_path, found, _stat_if(job))
-                    bar.update(1)
-            finally:
-                bar.close()
+            for future in as_completed(futures):
+                job = futures[future]
+                measured[job.episode.id] = found = future.result()
+                if not isinstance(found, IndexerError):  # remembered at once: Ctrl-C keeps what was measured
+                    with contextlib.suppress(OSError):  # changed since: measured again next time
+                        state.probes.remember(job.episode.audio_path, found, _stat_if(job))
+                bar.update(1)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: the files not started are left for later
+            bar.close()
         jobs = []
         for job in plan.jobs:
             found = measured.get(job.episode.id, job.duration)
@@ -157,7 +158,8 @@ class Survey:
         return for_episode(options, meta) if meta is not None else options
 
 
-# ffprobe processes at once: on 2 busy cores, 10,000 files of 1.5 s took XX s one at a time, YY s four at a time.
+# ffprobe processes at once. Each costs ~65 ms of CPU, mostly its start (1,000 files of 1.5 s: 63 CPU s),
+# the same one at a time or four; four use both cores when they are free (benchmarks/many_new_files.py).
 PROBES_AT_ONCE = max(2, 2 * (os.cpu_count() or 1))
 
 
