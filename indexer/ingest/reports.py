@@ -126,9 +126,27 @@ class RunReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunReport":
-        results = [EpisodeResult(**r) for r in data.get("results", [])]
+        """TypeError if ``data`` is not a report of this version (another version, a hand-edited file)."""
+        results = [_typed(EpisodeResult, r) for r in data.get("results", [])]
+        if any(r.status not in STATUSES for r in results):
+            raise TypeError("unknown episode status")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "results"}
-        return cls(**known, results=results)
+        return _typed(cls, {**known, "results": results})
+
+
+_JSON_TYPES = {"str": str, "float": (int, float), "int": int, "bool": bool}
+
+
+def _typed(kind, data):
+    """``kind(**data)``, TypeError unless every field has its declared type (str, float, int, bool)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object, got {type(data).__name__}")
+    for name, value in data.items():
+        declared = kind.__dataclass_fields__[name].type if name in kind.__dataclass_fields__ else None
+        expected = _JSON_TYPES.get(declared)
+        if expected is not None and (not isinstance(value, expected) or (declared != "bool" and isinstance(value, bool))):
+            raise TypeError(f"field {name!r} is not a {declared}")
+    return kind(**data)
 
 
 def last_report(runs_dir: Path) -> RunReport | None:

@@ -113,8 +113,13 @@ class Ingest:
             except IndexerError as e:
                 report.results.append(EpisodeResult("", "", "failed", error=f"{failure_line(e, self.layout.root)}; "
                                                                              "the run stopped here"))
+            except Exception as e:  # a bug: the report says the run failed (never "finished, failed 0"), then it shows
+                report.results.append(EpisodeResult("", "", "failed", error=printable(
+                    f"{getattr(e, 'filename', None) or self.layout.root}: unexpected {type(e).__name__}: {e}; "
+                    "the run stopped here (please report it)")))
+                raise
             finally:
-                for cache in (state.hashes, state.catalog):
+                for cache in (state.hashes, state.catalog, state.probes):
                     with contextlib.suppress(OSError):  # losing a cache only costs time on the next run
                         cache.save()
                 report.finished = now()
@@ -129,7 +134,7 @@ class Ingest:
 
     def _run(self, state: RunState, started: float) -> None:
         self._recover()
-        state.catalog.refresh()
+        state.catalog.refresh(strict=True)  # an unreadable transcripts/ is not an empty one
         plan = state.plan = self.survey(state)
         if plan.jobs and not self.options.scheduler:  # a wrong --model fails once, not once per episode
             check_models(plan.jobs, self.transcribe_options, self.speaker_options, self.settings, self.layout.root)
@@ -137,6 +142,7 @@ class Ingest:
         if state.index is not None:
             state.indexed.reconcile(state.index, {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies})
         state.hashes.save()
+        state.probes.save()
         state.report.plan_seconds = round(time.monotonic() - started, 3)
         state.report.save(self.layout.runs_dir)  # visible in runs/ (unfinished) while the run works
         shield, writer, upkeep = self._interrupts.shield, EpisodeWriter(state), IndexUpkeep(state, self._interrupts)

@@ -18,7 +18,7 @@ from ..errors import IndexerError, printable, writing
 from ..quality import EpisodeQuality
 from ..transcribe import NOISY_PRESET
 from ..transcript import Transcript, export, load_transcript, save_transcript
-from .reports import EpisodeResult, failure_line, not_indexed
+from .reports import RETRY_HINT, EpisodeResult, failure_line, not_indexed
 from .state import RunState
 from .workers import Job, JobResult
 
@@ -71,7 +71,7 @@ class EpisodeWriter:
 
     def _copy(self, source_path: Path, episode: Episode) -> tuple[Transcript, str]:
         """Same audio as a transcript on disk (a renamed or duplicated file): reuse it."""
-        source = load_transcript(source_path)
+        source = load_transcript(source_path, self.layout.transcript_id(source_path))
         copy = replace(source, episode_id=episode.id, audio_path=self.state.rel(episode.audio_path))
         self.save(copy)
         if self.state.catalog.trash_dir in source_path.parents:
@@ -128,6 +128,11 @@ class EpisodeWriter:
             log.warning("FAILED %s", e.one_line())
             return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,
                                  error=f"{failure_line(e, job.episode.audio_path)}; not saved")
+        except OSError as e:  # any other refusal of this one file: the run goes on with the next episode
+            line = printable(f"{e.filename or job.episode.audio_path}: cannot save the transcript: "
+                             f"{e.strerror or e} ({RETRY_HINT}); not saved")
+            log.warning("FAILED %s", line)
+            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=line)
         if not transcript.segments:
             notes.append("no speech detected: the transcript is empty")
         labels = transcript.speaker_labels

@@ -6,7 +6,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import audio
 from ..errors import IndexerError, printable
 from ..quality import EpisodeQuality, worst
 from .guard import IngestLock
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 class ArchiveStatus:
     archive: str
     episodes: int               # audio files
-    hours: float                # of audio, all episodes
+    hours: float                # of audio, all episodes whose duration is known
     transcribed: int            # transcript up to date with the audio and the options
     indexed: int                # and in the index as it is now
     pending: int                # would be transcribed, copied or indexed by `ingest`
@@ -37,9 +36,11 @@ class ArchiveStatus:
     pending_episodes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)   # of the last run
     problems: list[str] = field(default_factory=list)   # seen now, before any run
+    unmeasured: int = 0         # new files whose duration is not known yet (ingest measures them)
 
     def table(self) -> str:
-        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio)"),
+        unmeasured = f"; {self.unmeasured} new file(s) not measured yet" if self.unmeasured else ""
+        rows = [("archive", self.archive), ("episodes", f"{self.episodes} ({self.hours:.2f} h of audio{unmeasured})"),
                 ("transcribed", self.transcribed), ("indexed", self.indexed),
                 ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
                 ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
@@ -85,10 +86,11 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     with contextlib.suppress(OSError):  # a read-only archive: no cache, still a status
         state.hashes.save()
         catalog.save()
+        state.probes.save()
     problems = [r.error for r in state.report.failed]
-    problems += [f"{line} (the next ingest transcribes its episode again)"
+    problems += [line if path == layout.transcripts_dir else f"{line} (the next ingest transcribes its episode again)"
                  for path, line in sorted(catalog.unreadable.items())
-                 if layout.transcripts_dir in path.parents]
+                 if path == layout.transcripts_dir or layout.transcripts_dir in path.parents]
     from ..index import TranscriptIndex, index_exists
 
     current = {e.id: e for e in plan.current}
@@ -108,8 +110,9 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     qualities = [catalog.get(i).quality for i in current]
     pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
                       | {e.id for e, *_ in plan.duplicates} | (set(current) - up_to_date)) - failed_last)
+    seconds, unmeasured = _seconds(state)
     return ArchiveStatus(
-        archive=str(layout.root), episodes=len(plan.present), hours=round(_seconds(state) / 3600, 3),
+        archive=str(layout.root), episodes=len(plan.present), hours=round(seconds / 3600, 3), unmeasured=unmeasured,
         transcribed=len(current), indexed=len(up_to_date), pending=len(pending), to_remove=len(gone),
         failed=len(last.failed) if last else 0, suspect=sum(q.suspect_segments for q in qualities),
         segments=sum(q.segments for q in qualities), words=sum(q.words for q in qualities),
@@ -127,15 +130,16 @@ def _worst(qualities: list[EpisodeQuality]) -> list[dict]:
              "poor": q.is_poor(), "description": q.describe()} for q in worst(qualities)]
 
 
-def _seconds(state: RunState) -> float:
-    """Seconds of audio of every episode: from its transcript when there is one, else measured."""
+def _seconds(state: RunState) -> tuple[float, int]:
+    """Seconds of audio of every episode (from its transcript, else as measured by an earlier run), and how
+    many files are not measured yet. Status measures nothing itself: with 10,000 new files it took 7 min 39 s
+    to probe them one by one; ingest measures them once (:meth:`Survey._measure`)."""
     catalog, plan = state.catalog, state.plan
     seconds = sum(catalog.get(e.id).duration for e in plan.current)
+    unmeasured = 0
     for job in plan.jobs:
         head = catalog.get(job.episode.id)
-        if head is not None:
-            seconds += head.duration
-        else:
-            with contextlib.suppress(IndexerError):
-                seconds += audio.probe(job.episode.audio_path).duration
-    return seconds + sum(catalog.heads[source].duration for _, source in plan.copies)
+        duration = head.duration if head is not None else job.duration
+        seconds += duration
+        unmeasured += not duration
+    return seconds + sum(catalog.heads[source].duration for _, source in plan.copies), unmeasured

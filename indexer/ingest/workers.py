@@ -27,6 +27,7 @@ from typing import Iterator
 
 from ..archive import Episode
 from ..errors import ClusterError, IndexerError
+from ..locks import die_with_parent
 from .reports import RETRY_HINT, failure_line
 from ..speakers import SpeakerOptions, add_speakers, load_backend
 from ..transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
@@ -215,12 +216,7 @@ def _worker_init(parent: int) -> None:
 
         tqdm.set_lock(threading.RLock())
 
-    def watch_parent():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
+    die_with_parent(parent)
 
 
 # --- dispatching ---------------------------------------------------------------
