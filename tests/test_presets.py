@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -131,6 +130,7 @@ class _SideBySide(FakeEngine):
     lock = threading.Lock()
     running = 0
     most = 0
+    met = threading.Event()   # set once two windows run at once
 
     def sized_for(self, windows):
         sized = _SideBySide(self.model_info, self.options)
@@ -143,7 +143,11 @@ class _SideBySide(FakeEngine):
         with cls.lock:
             cls.running += 1
             cls.most = max(cls.most, cls.running)
-        time.sleep(0.3)
+            if cls.running == 2:
+                cls.met.set()
+        # Side by side, a second window arrives while this one waits; one after the other,
+        # none does and the wait ends at the hang guard with ``most`` still 1.
+        cls.met.wait(timeout=60)
         with cls.lock:
             cls.running -= 1
         return super().transcribe(samples, language, prompt)
