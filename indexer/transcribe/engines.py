@@ -113,6 +113,13 @@ class FasterWhisperEngine:
 
         return info.language, convert()
 
+    def transcribe_clips(self, clips: list[np.ndarray], language: str, on_step=None) -> list[list[Segment]]:
+        """Each clip's segments (times relative to it), the clips decoded as a batch
+        (:mod:`.batched`). ``on_step(k, seconds)``: clip ``k`` moved on by ``seconds``."""
+        from .batched import BatchDecoder
+
+        return BatchDecoder(self.model, self.options).decode(clips, language, on_step=on_step)
+
 
 class OpenAIWhisperEngine:
     name = "openai-whisper"

@@ -41,6 +41,9 @@ class TranscribeOptions:
     parallel: int = 0
     cpu_threads: int = 0
     window_seconds: float = 120.0              # decode this much at a time, cut at a pause
+    # A window's speech in clips of 30 s cut in pauses, decoded in batches
+    # (transcribe/batched.py); False: the engine's own sequential loop.
+    batched: bool = True
     flags: FlagOptions = field(default_factory=FlagOptions)
     preset: str = "fast"                       # the name these settings came from (a label)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
@@ -18,82 +19,87 @@ from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
 from .engines import Engine, load_engine, sized
 from .options import TranscribeOptions
-from .windows import SR, expected_windows, iter_windows, transcribe_window
+from .batched import BATCH_CLIPS
+from .windows import SR, Window, expected_windows, iter_windows, transcribe_window, transcribe_windows
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
                   language: str | None, on_progress=None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
-    Windows are independent (cut in pauses, no text carried across), so up to
-    ``engine.parallel`` of them are transcribed at once; no more than that
-    are decoded ahead, which keeps memory bounded.
+    Windows are independent (cut in pauses, no text carried across): up to
+    ``BATCH_CLIPS`` of them are decoded as one batch, and up to
+    ``engine.parallel`` batches at once; no more than that is decoded ahead,
+    which keeps memory bounded. ``on_progress(seconds)``: seconds of audio
+    newly covered, as decoding moves on (also inside a window).
     """
     parallel = max(1, engine.parallel)
+    group = BATCH_CLIPS if options.batched else 1
+    lock = threading.Lock()
+
+    def advance(seconds: float) -> None:
+        if on_progress:
+            with lock:   # called from the pool's threads
+                on_progress(seconds)
+
     with ThreadPoolExecutor(parallel, thread_name_prefix="window") as pool:
         pending: deque = deque()
+        batch: list[Window] = []
+
+        def submit():
+            pending.append((list(batch), pool.submit(transcribe_windows, engine, list(batch), language, advance)))
+            batch.clear()
 
         def finish_oldest():
-            window, future = pending.popleft()
-            found, segments = future.result()
-            for segment in segments:
-                if on_progress:
-                    on_progress(segment.end)
-                yield found, segment
-            if on_progress:
-                on_progress(window.offset + len(window.samples) / SR)
+            windows, future = pending.popleft()
+            for segments in future.result():
+                yield from ((language, segment) for segment in segments)
 
         for window in iter_windows(path, duration, options):
-            if language is None and not pending:
+            if language is None and not pending and not batch:
                 # Detect the language once, on the first window with speech, then keep it.
                 language, segments = transcribe_window(engine, window, None)
+                advance(len(window.samples) / SR)
                 yield from ((language, s) for s in segments)
                 continue
-            pending.append((window, pool.submit(transcribe_window, engine, window, language)))
+            batch.append(window)
+            if len(batch) >= group:
+                submit()
             if len(pending) >= parallel:
                 yield from finish_oldest()
+        if batch:
+            submit()
         while pending:
             yield from finish_oldest()
 
 
-class _Progress:
-    """A bar in audio seconds (or a null bar), fed the position reached in the audio."""
+class Progress:
+    """A bar in seconds of audio (or a null bar), fed the seconds newly covered,
+    from any thread; tqdm gives the rate and the time left."""
 
     def __init__(self, total: float, label: str, enabled: bool):
         self.total = round(total, 1)
         self.done = 0.0
+        self._lock = threading.Lock()
         self.bar = progress_bar(self.total, label, "s", enabled, leave=False,
                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
                                            "[{elapsed}<{remaining}, {rate_fmt}]")
 
     def __call__(self, seconds: float) -> None:
-        if seconds > self.done:
-            self.bar.update(round(min(seconds, self.total) - self.done, 1))
-            self.done = min(seconds, self.total)
+        with self._lock:
+            step = min(self.done + seconds, self.total) - self.done
+            if step > 0:
+                self.done += step
+                self.bar.update(round(step, 2))
 
     def close(self) -> None:
         self.bar.close()
 
 
-def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,
-                    episode_id: str | None = None, audio_path: str | None = None,
-                    sha256: str | None = None, progress: bool = False) -> Transcript:
-    """Transcribe one audio file into a :class:`Transcript` with flagged segments.
-
-    Pass a loaded ``engine`` to reuse it across files (loading takes seconds).
-    """
-    path = Path(path)
-    options = options or TranscribeOptions()
-    info = audio.probe(path)
-    engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
-    bar = _Progress(info.duration, path.name, progress)
-    segments: list[Segment] = []
-    language = options.language
-    try:
-        for language, segment in iter_segments(path, info.duration, engine, options, options.language, bar):
-            segments.append(replace(segment, id=len(segments)))
-    finally:
-        bar.close()
+def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, segments: list[Segment],
+                language: str | None, episode_id: str | None, audio_path: str | None,
+                sha256: str | None) -> Transcript:
+    segments = [replace(s, id=i) for i, s in enumerate(segments)]
     return Transcript(
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
@@ -107,6 +113,60 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         fingerprint=options.fingerprint(),
     )
+
+
+def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,
+                    episode_id: str | None = None, audio_path: str | None = None,
+                    sha256: str | None = None, progress: bool = False, on_progress=None) -> Transcript:
+    """Transcribe one audio file into a :class:`Transcript` with flagged segments.
+
+    Pass a loaded ``engine`` to reuse it across files (loading takes seconds).
+    ``progress``: a bar in audio seconds; ``on_progress(seconds)``: called with
+    the seconds of audio newly covered (a worker reports them to its coordinator).
+    """
+    path = Path(path)
+    options = options or TranscribeOptions()
+    info = audio.probe(path)
+    engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
+    bar = Progress(info.duration, path.name, progress)
+
+    def advance(seconds: float) -> None:
+        bar(seconds)
+        if on_progress:
+            on_progress(seconds)
+
+    segments: list[Segment] = []
+    language = options.language
+    try:
+        for language, segment in iter_segments(path, info.duration, engine, options, options.language, advance):
+            segments.append(segment)
+    finally:
+        bar.close()
+    return _transcript(path, info, options, engine, segments, language, episode_id, audio_path, sha256)
+
+
+def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptions, engine: Engine,
+                      progress: Progress) -> list[Transcript | IndexerError]:
+    """Files of one window each, their windows decoded as one batch (the words
+    of each are those it gets alone: rows of a batch are independent)."""
+    windows, outcomes = [], []
+    for path, info in files:
+        try:
+            windows.append(list(iter_windows(path, info.duration, options)))
+            outcomes.append(None)
+        except IndexerError as e:
+            windows.append([])
+            outcomes.append(e)
+    flat = [w for ws in windows for w in ws]
+    found = iter(transcribe_windows(engine, flat, options.language, progress))
+    for k, ((path, info), ws) in enumerate(zip(files, windows)):
+        if outcomes[k] is None:
+            segments = [s for _ in ws for s in next(found)]
+            try:
+                outcomes[k] = _transcript(path, info, options, engine, segments, options.language, None, None, None)
+            except OSError as e:
+                outcomes[k] = IndexerError(f"cannot read: {e.strerror}", path)
+    return outcomes
 
 
 def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,
@@ -130,6 +190,13 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
         return
     windows = sum(expected_windows(info.duration, options) for _, info in probed)
     shared = sized(engine or load_engine(options), windows)
+    parallel = max(1, shared.parallel)
+    # Short files (one window) in batches, spread over the workers; longer files batch their own windows.
+    short = [p for p in probed if expected_windows(p[1].duration, options) == 1] \
+        if options.batched and options.language else []
+    size = min(BATCH_CLIPS, max(1, -(-len(short) // parallel)))
+    groups = [short[i:i + size] for i in range(0, len(short), size)]
+    bar = Progress(sum(info.duration for _, info in short), "short files", progress and bool(short))
 
     def one(path: Path) -> Transcript | IndexerError:
         try:
@@ -137,7 +204,15 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
         except IndexerError as e:
             return e
 
-    with ThreadPoolExecutor(min(len(probed), max(1, shared.parallel)), thread_name_prefix="file") as pool:
-        futures = [pool.submit(one, path) for path, _ in probed]
-        for (path, _), future in zip(probed, futures):
-            yield path, future.result()
+    with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
+        futures = {}
+        for group in groups:
+            future = pool.submit(_transcribe_short, group, options, shared, bar)
+            futures.update({path: (future, k) for k, (path, _) in enumerate(group)})
+        futures.update({path: (pool.submit(one, path), None) for path, _ in probed if path not in futures})
+        try:
+            for path, _ in probed:
+                future, k = futures[path]
+                yield path, future.result() if k is None else future.result()[k]
+        finally:
+            bar.close()
