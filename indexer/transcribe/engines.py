@@ -177,6 +177,15 @@ def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | Non
     return engine_type(model, options)
 
 
+def with_options(engine: Engine, options: TranscribeOptions) -> Engine:
+    """The same loaded engine decoding with ``options`` (another preset): the model is shared, not loaded again."""
+    if getattr(engine, "options", None) == options:
+        return engine
+    other = copy.copy(engine)
+    other.options = options
+    return other
+
+
 def sized(engine: Engine, windows: int) -> Engine:
     """The engine split for ``windows`` windows at once, if it can re-split its cores."""
     sized_for = getattr(engine, "sized_for", None)

@@ -4,6 +4,7 @@ a progress bar in audio seconds, the :class:`Transcript` with flagged segments."
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 from collections import deque
@@ -12,26 +13,30 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from .. import audio
 from ..files import sha256_file
 from ..errors import IndexerError
 from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
-from .engines import Engine, load_engine, sized
-from .options import TranscribeOptions
 from .batched import BATCH_CLIPS
+from .engines import Engine, load_engine, sized, with_options
+from .noise import NoiseChoice, choose_preset
+from .options import TranscribeOptions
 from .windows import SR, Window, expected_windows, iter_windows, transcribe_window, transcribe_windows
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
-                  language: str | None, on_progress=None) -> Iterator[tuple[str, Segment]]:
+                  language: str | None, on_progress=None, windows=None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
     Windows are independent (cut in pauses, no text carried across): up to
     ``BATCH_CLIPS`` of them are decoded as one batch, and up to
     ``engine.parallel`` batches at once; no more than that is decoded ahead,
     which keeps memory bounded. ``on_progress(seconds)``: seconds of audio
-    newly covered, as decoding moves on (also inside a window).
+    newly covered, as decoding moves on (also inside a window). ``windows``:
+    the file's windows when already begun (:func:`iter_windows`).
     """
     parallel = max(1, engine.parallel)
     group = BATCH_CLIPS if options.batched else 1
@@ -55,7 +60,7 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
             for segments in future.result():
                 yield from ((language, segment) for segment in segments)
 
-        for window in iter_windows(path, duration, options):
+        for window in windows or iter_windows(path, duration, options):
             if language is None and not pending and not batch:
                 # Detect the language once, on the first window with speech, then keep it.
                 language, segments = transcribe_window(engine, window, None)
@@ -96,9 +101,20 @@ class Progress:
         self.bar.close()
 
 
+def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engine: Engine):
+    """The file's windows (the first one read), the options and engine chosen on its noise, and the choice."""
+    windows = iter_windows(path, duration, options)
+    first = next(windows, None)
+    chosen, choice = choose_preset(options, first.samples if first is not None else np.zeros(0, np.float32))
+    return (itertools.chain([first], windows) if first is not None else iter(())), chosen, \
+        with_options(engine, chosen), choice
+
+
 def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, segments: list[Segment],
                 language: str | None, episode_id: str | None, audio_path: str | None,
-                sha256: str | None) -> Transcript:
+                sha256: str | None, requested: TranscribeOptions, noise: NoiseChoice) -> Transcript:
+    """``options``: the decoding used; ``requested``: what was asked (its fingerprint
+    is the transcript's, whichever preset the noise chose)."""
     segments = [replace(s, id=i) for i, s in enumerate(segments)]
     return Transcript(
         episode_id=episode_id or path.stem,
@@ -111,7 +127,8 @@ def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, se
         options=json.loads(json.dumps(asdict(options), default=str)),
         segments=flag_segments(segments, options.flags),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        fingerprint=options.fingerprint(),
+        fingerprint=requested.fingerprint(),
+        noise=noise.to_dict(),
     )
 
 
@@ -138,34 +155,45 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     segments: list[Segment] = []
     language = options.language
     try:
-        for language, segment in iter_segments(path, info.duration, engine, options, options.language, advance):
+        windows, chosen, engine, noise = _noise_choice(path, info.duration, options, engine)
+        for language, segment in iter_segments(path, info.duration, engine, chosen, options.language, advance,
+                                               windows):
             segments.append(segment)
     finally:
         bar.close()
-    return _transcript(path, info, options, engine, segments, language, episode_id, audio_path, sha256)
+    return _transcript(path, info, chosen, engine, segments, language, episode_id, audio_path, sha256,
+                       options, noise)
 
 
 def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptions, engine: Engine,
                       progress: Progress) -> list[Transcript | IndexerError]:
-    """Files of one window each, their windows decoded as one batch (the words
-    of each are those it gets alone: rows of a batch are independent)."""
-    windows, outcomes = [], []
+    """Files of one window each, their windows decoded as one batch per preset
+    chosen (the words of each are those it gets alone: rows of a batch are independent)."""
+    prepared: list = []   # per file: (windows, options, engine, noise choice), or the error
     for path, info in files:
         try:
-            windows.append(list(iter_windows(path, info.duration, options)))
-            outcomes.append(None)
+            windows, chosen, chosen_engine, noise = _noise_choice(path, info.duration, options, engine)
+            prepared.append((list(windows), chosen, chosen_engine, noise))
         except IndexerError as e:
-            windows.append([])
-            outcomes.append(e)
-    flat = [w for ws in windows for w in ws]
-    found = iter(transcribe_windows(engine, flat, options.language, progress))
-    for k, ((path, info), ws) in enumerate(zip(files, windows)):
-        if outcomes[k] is None:
-            segments = [s for _ in ws for s in next(found)]
-            try:
-                outcomes[k] = _transcript(path, info, options, engine, segments, options.language, None, None, None)
-            except OSError as e:
-                outcomes[k] = IndexerError(f"cannot read: {e.strerror}", path)
+            prepared.append(e)
+    found: dict[int, list[Segment]] = {}
+    for chosen in dict.fromkeys(p[1] for p in prepared if not isinstance(p, IndexerError)):
+        members = [k for k, p in enumerate(prepared) if not isinstance(p, IndexerError) and p[1] == chosen]
+        flat = [w for k in members for w in prepared[k][0]]
+        results = iter(transcribe_windows(prepared[members[0]][2], flat, options.language, progress))
+        for k in members:
+            found[k] = [s for _ in prepared[k][0] for s in next(results)]
+    outcomes: list[Transcript | IndexerError] = []
+    for k, (path, info) in enumerate(files):
+        if isinstance(prepared[k], IndexerError):
+            outcomes.append(prepared[k])
+            continue
+        _, chosen, chosen_engine, noise = prepared[k]
+        try:
+            outcomes.append(_transcript(path, info, chosen, chosen_engine, found[k], options.language, None, None,
+                                        None, options, noise))
+        except OSError as e:
+            outcomes.append(IndexerError(f"cannot read: {e.strerror}", path))
     return outcomes
 
 
@@ -192,8 +220,8 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     shared = sized(engine or load_engine(options), windows)
     parallel = max(1, shared.parallel)
     # Short files (one window) in batches, spread over the workers; longer files batch their own windows.
-    short = [p for p in probed if expected_windows(p[1].duration, options) == 1] \
-        if options.batched and options.language else []
+    batches = options.batched and options.language and hasattr(shared, "transcribe_clips")
+    short = [p for p in probed if expected_windows(p[1].duration, options) == 1] if batches else []
     size = min(BATCH_CLIPS, max(1, -(-len(short) // parallel)))
     groups = [short[i:i + size] for i in range(0, len(short), size)]
     bar = Progress(sum(info.duration for _, info in short), "short files", progress and bool(short))
