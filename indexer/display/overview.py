@@ -17,7 +17,15 @@ def overview_html(overview) -> str:
         ("segments", f"{o.segments} ({o.suspect_segments} suspects, "
                      f"{o.low_confidence_segments} avec des mots peu sûrs, {o.corrected_segments} corrigés)"),
         ("mots", f"{o.words}"),
+        ("décodage", ", ".join(f"{name} : {n}" for name, n in o.presets.items())
+         + (f" ; bruit mesuré ({len(o.noisy)}, décodés en recherche en faisceau) : "
+            + ", ".join(f"{episode} ({_decibels(db)})" for episode, db, _ in o.noisy) if o.noisy else "")),
     ]
     body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
                    for k, v in rows)
     return f"<table class='indexer-overview'>{body}</table>"
+
+
+def _decibels(value: float) -> str:
+    """« 18,2 dB », the French way."""
+    return f"{value:.1f}".replace(".", ",") + "\u00a0dB"

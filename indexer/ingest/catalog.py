@@ -22,12 +22,17 @@ class TranscriptHead:
     segments: int
     suspect: int
     speakers: str = ""      # fingerprint of the speaker settings its labels come from ("" none)
+    noise_db: float | None = None   # the noise estimate (transcript's `noise`), None if not measured
+    preset: str = ""                # the preset it was decoded with
+    noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
+        noise = t.noise or {}
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
                    len(t.segments), sum(s.suspect for s in t.segments),
-                   (t.diarization or {}).get("fingerprint", ""))
+                   (t.diarization or {}).get("fingerprint", ""), noise.get("snr_db"),
+                   noise.get("preset") or str((t.options or {}).get("preset", "")), bool(noise.get("noisy")))
 
 
 class TranscriptCatalog:

@@ -138,7 +138,8 @@ class EpisodeWriter:
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
             segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
-            preset=job.preset)
+            preset=(transcript.noise or {}).get("preset") or job.preset,
+            noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")))
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self.index_or_fail(job.episode, transcript, result)

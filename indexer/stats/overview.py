@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..archive import EpisodeMeta
 from ..corrections import CORRECTED_FLAG
@@ -25,6 +25,10 @@ class Overview:
     suspect_segments: int
     low_confidence_segments: int  # flagged "low-confidence-words" at transcription
     corrected_segments: int
+    # Decoding presets of the transcripts, and the episodes measured noisy
+    # (transcribe/noise.py): (episode id, estimate in dB, preset chosen).
+    presets: dict[str, int] = field(default_factory=dict)
+    noisy: tuple[tuple[str, float, str], ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,9 +47,16 @@ def overview(archive) -> Overview:
     metas: dict[str, EpisodeMeta] = {e.id: e.meta for e in archive.episodes()}
     speakers: set[str] = {name for meta in metas.values() for name in meta.speakers}
     transcribed = hours = segments = words = suspect = low = corrected = 0
+    presets: dict[str, int] = {}
+    noisy = []
     for data in episode_data(archive):
         metas.setdefault(data.id, data.meta)
         transcribed += 1
+        noise = data.transcript.noise or {}
+        preset = noise.get("preset") or str(data.transcript.options.get("preset", ""))
+        presets[preset] = presets.get(preset, 0) + 1
+        if noise.get("noisy"):
+            noisy.append((data.id, noise["snr_db"], preset))
         hours += data.transcript.duration / 3600
         segments += len(data.transcript.segments)
         for seg in data.transcript.segments:
@@ -66,5 +77,6 @@ def overview(archive) -> Overview:
         episodes=len(metas), transcribed=transcribed, hours=hours, speakers=tuple(sorted(speakers)),
         first_date=dates[0] if dates else "", last_date=dates[-1] if dates else "", undated=undated,
         years=years, segments=segments, words=words, suspect_segments=suspect,
-        low_confidence_segments=low, corrected_segments=corrected,
+        low_confidence_segments=low, corrected_segments=corrected, presets=dict(sorted(presets.items())),
+        noisy=tuple(sorted(noisy)),
     )

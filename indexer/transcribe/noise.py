@@ -29,9 +29,10 @@ class NoiseChoice:
     snr_db: float | None   # the estimate; None for audio too short to tell
     preset: str            # the preset the episode was decoded with
     automatic: bool        # chosen on the estimate (False: the preset asked for, e.g. `noisy: true`)
+    noisy: bool = False    # measured noisy, and so decoded with the noisy preset
 
     def to_dict(self) -> dict:
-        return {"snr_db": self.snr_db, "preset": self.preset, "automatic": self.automatic}
+        return {"snr_db": self.snr_db, "preset": self.preset, "automatic": self.automatic, "noisy": self.noisy}
 
 
 def estimate_snr(samples: np.ndarray) -> float | None:
@@ -59,5 +60,5 @@ def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[Tran
         return options, NoiseChoice(snr, options.preset, False)
     if snr is not None and snr < options.noisy_below_db:
         chosen = with_preset(options, options.noise_preset)
-        return chosen, NoiseChoice(snr, chosen.preset, True)
+        return chosen, NoiseChoice(snr, chosen.preset, True, True)
     return options, NoiseChoice(snr, options.preset, True)
