@@ -140,7 +140,10 @@ class BatchDecoder:
                 tokens = result.sequences_ids[0]
             decoded.append((tokens, avg_logprob, compression, result.no_speech_prob))
         windows = []
-        for stream, size, (tokens, *_rest) in zip(streams, sizes, decoded):
+        for stream, size, (tokens, avg_logprob, _, no_speech) in zip(streams, sizes, decoded):
+            if self._silent(avg_logprob, no_speech):   # the sequential loop skips such a step whole
+                windows.append(([], stream.seek + size, True))
+                continue
             segments, seek, single_ending = model._split_segments_by_timestamps(
                 tokenizer=tokenizer, tokens=tokens, time_offset=stream.seek * per_frame, segment_size=size,
                 segment_duration=size * per_frame, seek=stream.seek)
@@ -163,6 +166,12 @@ class BatchDecoder:
                 words = [Word(w["start"], w["end"], w["word"], w["probability"]) for w in s.get("words", [])]
                 stream.segments.append(Segment(0, s["start"], s["end"], text.strip(), words, None,
                                                avg_logprob, no_speech, compression))
+
+    def _silent(self, avg_logprob: float, no_speech: float) -> bool:
+        """faster-whisper's no-speech skip (off by default: ``no_speech_threshold=None``)."""
+        o = self.options
+        return (o.no_speech_threshold is not None and no_speech > o.no_speech_threshold
+                and not (o.log_prob_threshold is not None and avg_logprob > o.log_prob_threshold))
 
     def _needs_fallback(self, compression: float, avg_logprob: float, no_speech: float) -> bool:
         o = self.options
