@@ -80,8 +80,8 @@ class BatchDecoder:
                on_step=None) -> list[list[Segment]]:
         """The segments of each clip (times relative to the clip), in order.
 
-        Up to ``BATCH_CLIPS`` clips are decoded at once; when one is done the
-        next takes its place. ``on_step(k, seconds)``: clip ``k`` moved on by
+        Up to ``BATCH_CLIPS`` clips are decoded at once (fewer with beam
+        search); when one is done the next takes its place. ``on_step(k, seconds)``: clip ``k`` moved on by
         ``seconds`` of its speech."""
         from dataclasses import replace
 
@@ -97,8 +97,12 @@ class BatchDecoder:
         glossary = tokenizer.encode(" " + self.options.initial_prompt.strip()) \
             if prompt and self.options.initial_prompt else []
         streams = [None] * len(clips)
+        # Beam search already decodes `beam_size` hypotheses a clip: batching
+        # them too would multiply the memory (1.34 GB measured for two files of
+        # two clips at beam 5) for little speed.
+        at_once = max(1, BATCH_CLIPS // max(1, self.options.beam_size))
         while waiting or running:
-            while waiting and len(running) < BATCH_CLIPS:
+            while waiting and len(running) < at_once:
                 k = waiting.pop(0)
                 features = extractor(clips[k])   # made when needed: a long file's clips wait as audio
                 streams[k] = _Stream(features, features.shape[-1] - 1)
