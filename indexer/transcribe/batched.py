@@ -28,10 +28,11 @@ from .options import TranscribeOptions
 # Clips decoded together. Greedy decoding is one matrix × vector product per
 # token for one clip, matrix × matrix for several: at 2-3 clips a batch the
 # decoder took 0.54 CPU s per 30-s window instead of 1.1 (the encoder, 0.93,
-# does not change). Each clip in the batch holds its cross-attention keys and
-# values (~37 MB for base), so the batch stays small. A constant: nothing here
-# depends on the machine.
-BATCH_CLIPS = 4
+# does not change). Memory: one engine worker decoding four 30-s clips peaked
+# at 716 MB, two at 550, one at 567 (so two cost nothing); with two workers,
+# the speaker network and four clips each, `indexer transcribe` reached 1.68 GB,
+# over the 1.5 GB goal. A constant: nothing here depends on the machine.
+BATCH_CLIPS = 2
 
 
 @dataclass
