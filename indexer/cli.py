@@ -69,9 +69,10 @@ def transcribe_options(func):
     func = click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), default=None,
                         help="Transcription engine [default: faster-whisper].")(func)
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
-    func = click.option("--preset", type=click.Choice(["fast", "accurate"]), default=None,
-                        help="fast = greedy (default); accurate = beam search, slower (noisy recordings). "
-                             "A sidecar's preset: or noisy: still wins for its episode.")(func)
+    func = click.option("--preset", type=click.Choice(["auto", "fast", "accurate"]), default=None,
+                        help="auto = greedy, beam search for episodes measured noisy (default); fast = greedy; "
+                             "accurate = beam search, slower. A sidecar's preset: or noisy: still wins for "
+                             "its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func
 

@@ -87,6 +87,9 @@ class Transcript:
     # Automatic speakers (indexer.speakers): backend, fingerprint, labels, turns
     # [[start, end, label], ...]; None when the stage did not run.
     diarization: dict | None = None
+    # How noisy the audio measured, and the preset it led to (indexer.transcribe.noise):
+    # {"snr_db": 18.2, "preset": "accurate", "automatic": true}; None before it existed.
+    noise: dict | None = None
     schema: int = SCHEMA_VERSION
 
     @property

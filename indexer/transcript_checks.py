@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import TranscriptError
 from .files import json_depth
 
-# options and diarization are free-form objects the package writes 2-3 levels deep.
+# options, diarization and noise are free-form objects the package writes 2-3 levels deep.
 MAX_FREE_FORM_DEPTH = 8
 _FIX_HINT = "fix that field by hand, or delete the file to transcribe the episode again"
 
@@ -49,6 +49,7 @@ _TOP = {"episode_id": (lambda v: isinstance(v, str) and v != "", "a non-empty te
         "fingerprint": (lambda v: isinstance(v, str), "a text"),
         "options": (lambda v: isinstance(v, dict), "an object"),
         "diarization": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+        "noise": (lambda v: v is None or isinstance(v, dict), "an object or null"),
         "segments": (lambda v: isinstance(v, list), "a list")}
 _SEGMENT = {"id": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
             "start": (_finite, "a finite number of seconds"),
@@ -81,7 +82,7 @@ def check_transcript_data(data, path: str | Path | None = None) -> None:
     if not isinstance(data, dict):
         raise TranscriptError(f"transcript must be a JSON object, got {type(data).__name__}", path, _FIX_HINT)
     _check_fields(data, _TOP, path, "")
-    for name in ("options", "diarization"):
+    for name in ("options", "diarization", "noise"):
         if json_depth(data.get(name), MAX_FREE_FORM_DEPTH) > MAX_FREE_FORM_DEPTH:
             raise TranscriptError(f"transcript field '{name}' is nested too deeply", path, _FIX_HINT)
     diarization = data.get("diarization") or {}

@@ -46,7 +46,7 @@ def fake_whisper(monkeypatch):
     calls = []
 
     def transcribe_file(path, options=None, engine=None, episode_id=None, audio_path=None, sha256=None,
-                        progress=False):
+                        progress=False, on_progress=None):
         path = Path(path)
         calls.append(path.name)
         info = audio.probe(path)

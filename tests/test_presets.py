@@ -19,8 +19,8 @@ from indexer.ingest import Ingest, IngestOptions
 from indexer.errors import AudioError, SidecarError
 from indexer.models import ModelInfo
 from indexer.testing import FAKE_ENGINE, FakeEngine
-from indexer.transcribe import (DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, transcribe_files,
-                                with_preset)
+from indexer.transcribe import (CLEAN_PRESET, DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions,
+                                transcribe_files, with_preset)
 from indexer.transcript import load_transcript
 
 SPEECH = TEST_DATA / "espeak_fr.wav"
@@ -52,7 +52,7 @@ def test_the_noisy_preset_is_slower_decoding_than_the_default():
 
 
 @pytest.mark.parametrize("text, preset", [
-    ("", DEFAULT_PRESET), ("noisy: true\n", NOISY_PRESET), ("noisy: false\n", DEFAULT_PRESET),
+    ("", DEFAULT_PRESET), ("noisy: true\n", NOISY_PRESET), ("noisy: false\n", CLEAN_PRESET),
     ("preset: accurate\n", "accurate"), ("preset: fast\nnoisy: true\n", "fast"),   # an explicit preset wins
 ])
 def test_archive_settings_name_the_preset(tmp_path, text, preset):
@@ -64,7 +64,7 @@ def test_archive_settings_name_the_preset(tmp_path, text, preset):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("preset: turbo\n", "field 'preset' must be one of fast, accurate, got 'turbo'"),
+    ("preset: turbo\n", "field 'preset' must be one of auto, fast, accurate, got 'turbo'"),
     ("noisy: often\n", "field 'noisy' must be true or false, got 'often'"),
     ("preset: [accurate]\n", "field 'preset' must be"),  # a list: one line, not a TypeError
 ])
@@ -84,7 +84,7 @@ def test_with_preset_changes_the_decoding_only():
     assert (noisy.model, noisy.engine, noisy.language, noisy.initial_prompt, noisy.cpu_threads) == \
         ("/m", FAKE_ENGINE, None, "OWNI", 1)
     assert noisy.fingerprint() != base.fingerprint()
-    assert with_preset(noisy, "fast").fingerprint() == base.fingerprint()
+    assert with_preset(noisy, DEFAULT_PRESET).fingerprint() == base.fingerprint()
 
 
 def test_a_sidecar_says_which_episode_is_noisy(tmp_path):

@@ -167,7 +167,7 @@ def preset_of(data: dict, path: Path) -> str | None:
     name, noisy = data.get("preset"), data.get("noisy")
     if name is None and noisy is None:
         return None
-    from ..transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
+    from ..transcribe import CLEAN_PRESET, NOISY_PRESET, PRESETS
 
     if name is not None and (not isinstance(name, str) or name not in PRESETS):
         raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
@@ -176,7 +176,7 @@ def preset_of(data: dict, path: Path) -> str | None:
     if name is not None:
         return name
     if noisy is not None:
-        return NOISY_PRESET if noisy else DEFAULT_PRESET
+        return NOISY_PRESET if noisy else CLEAN_PRESET
     return None
 
 

@@ -25,13 +25,18 @@ class TranscriptHead:
     speakers: str = ""      # fingerprint of the speaker settings its labels come from ("" none)
     words: int = 0
     low_confidence_words: int = 0
+    noise_db: float | None = None   # the noise estimate (transcript's `noise`), None if not measured
+    preset: str = ""                # the preset it was decoded with
+    noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
         quality = EpisodeQuality.of(t)
+        noise = t.noise or {}
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
                    quality.segments, quality.suspect_segments, (t.diarization or {}).get("fingerprint", ""),
-                   quality.words, quality.low_confidence_words)
+                   quality.words, quality.low_confidence_words, noise.get("snr_db"),
+                   noise.get("preset") or str((t.options or {}).get("preset", "")), bool(noise.get("noisy")))
 
     @property
     def quality(self) -> EpisodeQuality:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,11 +38,11 @@ from typing import Iterator
 
 from ..archive import ArchiveLayout, load_settings
 from ..errors import ArchiveNotFoundError, IndexCorruptError, IndexerError, printable, storage_error, writing
-from ..progress import progress_bar
 from ..speakers import SpeakerOptions
 from ..transcribe import TranscribeOptions, with_preset
 from .guard import IngestLock, Interrupts
 from .options import IngestOptions, check_models, options_from_settings
+from .progress import RunProgress
 from .reports import EpisodeResult, RunReport, failure_line, now
 from .saving import EpisodeWriter
 from .state import Plan, RunState
@@ -74,6 +75,8 @@ class Ingest:
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
         self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
         self._interrupts = Interrupts()
+        self._report_lock = threading.Lock()   # the report's results and progress, between two threads
+        self._last_save = 0.0
 
     def options_for(self, preset_name: str) -> TranscribeOptions:
         """The run's options with the decoding of ``preset_name``."""
@@ -155,17 +158,30 @@ class Ingest:
             upkeep.remove_deleted()
         state.report.save(self.layout.runs_dir)
 
-        last_save = time.monotonic()
-        for job, outcome in self._transcribe_all(plan.jobs):
+        self._last_save = time.monotonic()
+        for job, outcome in self._transcribe_all(plan.jobs, state):
             with shield():
-                state.report.results.append(writer.finish_job(job, outcome))
-                if time.monotonic() - last_save > 5:
-                    state.report.save(self.layout.runs_dir)
-                    last_save = time.monotonic()
+                result = writer.finish_job(job, outcome)
+                with self._report_lock:
+                    state.report.results.append(result)
+                self._save_now_and_then(state)
 
         for episode, original, sha in plan.duplicates:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
+
+    def _save_now_and_then(self, state: RunState, quiet: bool = False) -> None:
+        """The report on disk at most every 5 s while the run works (``status`` reads its progress);
+        from the main loop, and ``quiet`` (an error left to the main loop) from the thread that
+        receives the workers' progress."""
+        with self._report_lock:
+            if time.monotonic() - self._last_save > 5:
+                self._last_save = time.monotonic()
+                try:
+                    state.report.save(self.layout.runs_dir)
+                except OSError:
+                    if not quiet:
+                        raise
 
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""
@@ -193,29 +209,36 @@ class Ingest:
 
             recover_index(self.layout.index_dir)
 
-    def _transcribe_all(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
-        """(job, result) as results arrive, in any order, behind one progress bar."""
+    def _transcribe_all(self, jobs: list[Job], state: RunState) -> Iterator[tuple[Job, JobResult]]:
+        """(job, result) as results arrive, in any order, behind one progress bar in
+        seconds of audio that the workers move on as they decode (:mod:`.progress`)."""
         if not jobs:
             return
-        total_hours = sum(j.duration for j in jobs) / 3600
-        bar = progress_bar(total_hours, "ingest", "h", self.options.progress,
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
-                                      "[{elapsed}<{remaining}{postfix}]")
-        started = time.monotonic()
-        done = 0.0
+        progress = RunProgress(sum(j.duration for j in jobs if not j.existing), self.options.progress)
+        for job in jobs:
+            progress.expect(job.episode.id, 0.0 if job.existing else job.duration)
         redirect = contextlib.nullcontext()
         if self.options.progress:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
+        def advance(episode: str, seconds: float) -> None:
+            progress.advance(episode, seconds)
+            with self._report_lock:
+                state.report.progress = progress.figures()
+            self._save_now_and_then(state, quiet=True)
+
         outcomes = dispatch(jobs, self.workers, self.transcribe_options, self.remote_options,
-                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio)
+                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio,
+                            progress=advance)
         with redirect, contextlib.closing(outcomes):
             try:
                 for job, outcome in outcomes:
-                    done += job.duration
-                    bar.update(job.duration / 3600)
-                    bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
+                    progress.finish(job.episode.id)
+                    with self._report_lock:
+                        state.report.progress = progress.figures()
                     yield job, outcome
             finally:
-                bar.close()
+                with self._report_lock:
+                    state.report.progress = progress.figures()
+                progress.close()

@@ -148,8 +148,9 @@ class EpisodeWriter:
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
             segments=quality.segments, suspect=quality.suspect_segments,
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
-            preset=job.preset, words=quality.words, low_confidence_words=quality.low_confidence_words,
-            warning=warning)
+            preset=(transcript.noise or {}).get("preset") or job.preset,
+            noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
+            words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self.index_or_fail(job.episode, transcript, result)

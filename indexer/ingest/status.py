@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import IndexerError, printable
 from ..quality import EpisodeQuality, worst
 from .guard import IngestLock
-from .reports import RunReport, last_report, now
+from .reports import RunReport, duration_text, last_report, now
 from .state import RunState
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ class ArchiveStatus:
     failures: list[str] = field(default_factory=list)   # of the last run
     problems: list[str] = field(default_factory=list)   # seen now, before any run
     unmeasured: int = 0         # new files whose duration is not known yet (ingest measures them)
+    presets: dict[str, int] = field(default_factory=dict)   # up-to-date transcripts by decoding preset
+    noisy: list[str] = field(default_factory=list)   # episodes measured noisy: "id (18.2 dB)"
+    progress: str = ""          # of the run going on now: audio done, real-time factor, time left
 
     def table(self) -> str:
         unmeasured = f"; {self.unmeasured} new file(s) not measured yet" if self.unmeasured else ""
@@ -44,10 +47,17 @@ class ArchiveStatus:
                 ("transcribed", self.transcribed), ("indexed", self.indexed),
                 ("pending", f"{self.pending}" + (" (run `indexer ingest`)" if self.pending else "")),
                 ("to remove", self.to_remove), ("failed", f"{self.failed} (last run)"),
-                *self._quality_rows(), ("last run", self.last_run or "never")]
+                *self._quality_rows(),
+                ("presets", ", ".join(f"{name} {n}" for name, n in self.presets.items()) or "–"),
+                ("last run", self.last_run or "never")]
+        if self.progress:
+            rows.append(("progress", self.progress))
         lines = [f"{name:<12} {printable(value)}" for name, value in rows]
         lines += [f"  FAILED {printable(error)}" for error in self.failures]
         lines += [f"  PROBLEM {printable(problem)}" for problem in self.problems]
+        if self.noisy:
+            lines.append(f"  noisy   {len(self.noisy)} episode(s) measured noisy, decoded with beam search: "
+                         + printable(", ".join(self.noisy)))
         return "\n".join(lines)
 
     def _quality_rows(self) -> list[tuple[str, str]]:
@@ -73,6 +83,20 @@ def run_line(report: RunReport | None, holder: int | None) -> str:
         return f"started {report.started}, killed before it finished ({counts}); run ingest again"
     state = "interrupted" if report.interrupted else "finished"
     return f"{state} {report.finished}: {counts}"
+
+
+def progress_line(report: RunReport) -> str:
+    """The run's progress as its report last saved it: audio done, speed, time left."""
+    p = report.progress
+    if not p.get("audio_seconds"):
+        return ""
+    line = (f"{p['done_seconds'] / 3600:.2f} of {p['audio_seconds'] / 3600:.2f} h of audio "
+            f"({100 * p['done_seconds'] / p['audio_seconds']:.0f} %)")
+    if p.get("realtime_factor"):
+        line += f", {p['realtime_factor']:.1f}× real time"
+    if p.get("eta_seconds") is not None:
+        line += f", about {duration_text(p['eta_seconds'])} left"
+    return line
 
 
 def archive_status(ingest: "Ingest") -> ArchiveStatus:
@@ -107,7 +131,12 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     holder = IngestLock.holder(layout.ingest_lock_path)
     gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not ingest.options.only else []
     failed_last = {r.episode for r in last.failed} if last else set()  # counted as failed, not pending
-    qualities = [catalog.get(i).quality for i in current]
+    heads = [catalog.get(i) for i in current]
+    qualities = [head.quality for head in heads]
+    presets: dict[str, int] = {}
+    for head in heads:
+        presets[head.preset or "?"] = presets.get(head.preset or "?", 0) + 1
+    noisy = [f"{h.episode_id} ({h.noise_db:.1f} dB)" for h in heads if h.noisy and h.noise_db is not None]
     pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
                       | {e.id for e, *_ in plan.duplicates} | (set(current) - up_to_date)) - failed_last)
     seconds, unmeasured = _seconds(state)
@@ -119,7 +148,8 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
         low_confidence_words=sum(q.low_confidence_words for q in qualities), worst=_worst(qualities),
         running=holder, last_run=run_line(last, holder), pending_episodes=pending,
         failures=[r.error for r in last.failed] if last else [],
-        problems=problems)
+        problems=problems, presets=dict(sorted(presets.items())), noisy=sorted(noisy),
+        progress=progress_line(last) if holder and last else "")
 
 
 def _worst(qualities: list[EpisodeQuality]) -> list[dict]:
