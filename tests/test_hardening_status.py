@@ -34,7 +34,7 @@ def counted_probes(monkeypatch):
 
 @pytest.fixture
 def stop_after_survey(monkeypatch):
-    def interrupted(self, jobs):
+    def interrupted(self, jobs, state):
         raise KeyboardInterrupt
         yield  # a generator, as the real one
 
