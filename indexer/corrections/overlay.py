@@ -41,6 +41,9 @@ class Correction:
     source_text: str = ""          # the machine segment's text when corrected: the anchor
     who: str = ""
     when: str = ""
+    # A name's voice (kind "name"): the label's voice print, its turns and the
+    # audio they are in, so that the name follows the voice, not the label.
+    voice: dict | None = None
 
     def describe(self) -> str:
         if self.kind == "name":
@@ -50,7 +53,10 @@ class Correction:
                 f"by {self.who or '?'} ({self.when or 'undated'})")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["voice"] is None:
+            del data["voice"]  # as before: older versions still read the overlay
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, path: Path | None = None) -> "Correction":
@@ -62,6 +68,8 @@ class Correction:
         if correction.kind not in KINDS:
             raise TranscriptError(f"unknown correction kind {correction.kind!r} (valid: {', '.join(KINDS)})",
                                   path)
+        if correction.voice is not None and not isinstance(correction.voice, dict):
+            raise TranscriptError("a name correction's 'voice' is not an object", path, "fix or remove that entry")
         return correction
 
 

@@ -68,6 +68,7 @@ class RunReport:
     plan_seconds: float = 0.0   # surveying the archive, before any work
     seconds: float = 0.0        # the whole run
     results: list[EpisodeResult] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)   # the voice library's rebuild: what it found, its problems
     run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
 
     @property
@@ -106,6 +107,8 @@ class RunReport:
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")
         for r in self.failed:
             lines.append(f"  FAILED {printable(r.error)}")
+        for line in self.voices:
+            lines.append(f"  voices {printable(line)}")
         if self.interrupted:
             lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
         return "\n".join(lines)

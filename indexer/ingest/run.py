@@ -161,6 +161,35 @@ class Ingest:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
 
+        with shield():
+            self._update_voices(state)
+
+    def _update_voices(self, state: RunState) -> None:
+        """The voice library rebuilt from this run's transcripts and names; episodes whose names changed
+        re-indexed (their index version holds the library's digest of their names)."""
+        from .voices import rebuild_voices, reindex_names
+
+        try:
+            _, update = rebuild_voices(self.layout, self.speaker_options.backend)
+        except IndexerError as e:
+            state.report.voices.append(f"{e.one_line()}; the voice library was not rebuilt")
+            return
+        if state.index is not None and update.changed:
+            by_id = {e.id: e for e in state.plan.current} | {j.episode.id: j.episode for j in state.plan.jobs} \
+                | {e.id: e for e, _ in state.plan.copies} | {e.id: e for e, _, _ in state.plan.duplicates}
+            stale = [by_id[e] for e in update.changed if e in by_id and not state.indexed.is_current(by_id[e])
+                     and self.layout.transcript_path(e).is_file()]
+            versions = {e.id: state.indexed.version(e) for e in stale}
+            try:
+                reindex_names(self.layout, state.index, [e.id for e in stale], update)
+            except IndexerError as e:
+                update.problems.append(f"{e.one_line()}; new speaker names not indexed (next run)")
+            for episode_id in update.reindexed:
+                state.indexed.episodes[episode_id] = versions[episode_id]
+            if update.reindexed:
+                state.indexed.save()
+        state.report.voices += update.lines()
+
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""
         from ..index import TranscriptIndex, discard_index

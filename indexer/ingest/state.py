@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..archive import ArchiveLayout, Episode
 from ..files import HashCache, atomic_write_json, read_json
 from ..errors import IndexerError
+from ..speakers.library import read_library
 from .catalog import TranscriptCatalog
 from .reports import EpisodeResult, RunReport, failure_line
 from .workers import Job
@@ -55,7 +56,8 @@ class IndexedState:
                 self.layout.corrections_path(episode.id))
 
     def version(self, episode: Episode) -> str:
-        """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
+        """Changes when the transcript, sidecar or corrections change (stat only: cheap), or the names
+        the voice library gives the episode (its digest, read once per change of the library)."""
         parts = []
         for path in self._input_paths(episode):
             try:
@@ -63,7 +65,8 @@ class IndexedState:
             except OSError:
                 st = None
             parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
-        return "|".join(parts)
+        names = read_library(self.layout.voice_library_path).digest(episode.id)
+        return "|".join(parts + ([names] if names else []))
 
     def is_current(self, episode: Episode) -> bool:
         return self.episodes.get(episode.id) == self.version(episode)
