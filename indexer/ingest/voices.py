@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..archive import ArchiveLayout, load_settings
+from ..archive import ArchiveLayout
 from ..corrections import effective_episode
 from ..errors import IndexerError, printable, writing
-from ..speakers import SpeakerOptions
-from ..speakers.library import VoiceLibrary, load_library, save_library
+from ..speakers.library import VoiceLibrary, load_library, read_library, save_library
 from ..voices.build import build_library, same_library
 from .guard import IngestLock
 
@@ -41,7 +40,7 @@ class VoicesUpdate:
         return found + self.problems
 
 
-def rebuild_voices(layout: ArchiveLayout, backend: str) -> tuple[VoiceLibrary, VoicesUpdate]:
+def rebuild_voices(layout: ArchiveLayout, backend: str | None) -> tuple[VoiceLibrary, VoicesUpdate]:
     """Build the library and save it if it changed. The caller holds the ingest lock."""
     update = VoicesUpdate()
     try:
@@ -78,11 +77,13 @@ def reindex_names(layout: ArchiveLayout, index, episodes: list[str], update: Voi
 
 def update_voices(root: str | Path, wait: float = 0.0, backend: str | None = None) -> VoicesUpdate:
     """Rebuild the voice library now and re-index the episodes whose names changed, under the
-    ingest lock (LockError if an ingest runs: it rebuilds the library itself when it ends)."""
+    ingest lock (LockError if an ingest runs: it rebuilds the library itself when it ends).
+    ``backend``: whose voice prints to use (default: the library's, as the last ingest chose)."""
     from ..index import TranscriptIndex, index_exists
 
     layout = ArchiveLayout(Path(root))
-    backend = backend or SpeakerOptions(mode=load_settings(layout.root).speakers).backend
+    # The backend of the last ingest's library, else the one most transcripts' prints come from.
+    backend = backend or read_library(layout.voice_library_path).backend or None
     with writing(layout.state_dir), IngestLock(layout.ingest_lock_path, wait, layout.root):
         _, update = rebuild_voices(layout, backend)
         if update.changed and index_exists(layout.index_dir):

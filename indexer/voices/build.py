@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from ..archive import ArchiveLayout, EpisodeMeta, is_episode_id
@@ -92,13 +93,17 @@ def read_episodes(layout: ArchiveLayout, problems: list[str]) -> list[EpisodeVoi
     return found
 
 
-def build_library(layout: ArchiveLayout, backend: str, options: NamingOptions | None = None,
+def build_library(layout: ArchiveLayout, backend: str | None = None, options: NamingOptions | None = None,
                   previous: VoiceLibrary | None = None) -> tuple[VoiceLibrary, BuildReport]:
-    """The voice library of the archive for prints of ``backend`` (see the module doc)."""
-    options = options or naming_options(backend)
+    """The voice library of the archive for prints of ``backend`` (see the module doc); None: the
+    backend most transcripts' prints come from."""
     report = BuildReport()
     problems = report.problems
     episodes = read_episodes(layout, problems)
+    if not backend:
+        found = Counter((e.diarization or {}).get("backend") for e in episodes if (e.diarization or {}).get("voiceprints"))
+        backend = found.most_common(1)[0][0] if found else ""
+    options = options or naming_options(backend)
     try:
         actions = load_actions(layout)
     except IndexerError as e:
