@@ -167,10 +167,12 @@ class Ingest:
     def _update_voices(self, state: RunState) -> None:
         """The voice library rebuilt from this run's transcripts and names; episodes whose names changed
         re-indexed (their index version holds the library's digest of their names)."""
+        from ..speakers import backend_class
         from .voices import rebuild_voices, reindex_names
 
         try:
-            _, update = rebuild_voices(self.layout, self.speaker_options.backend)
+            backend = getattr(backend_class(self.speaker_options.backend), "name", self.speaker_options.backend)
+            _, update = rebuild_voices(self.layout, backend)
         except IndexerError as e:
             state.report.voices.append(f"{e.one_line()}; the voice library was not rebuilt")
             return
@@ -188,6 +190,10 @@ class Ingest:
                 state.indexed.episodes[episode_id] = versions[episode_id]
             if update.reindexed:
                 state.indexed.save()
+            renamed = set(update.reindexed)
+            state.report.results = [replace(r, status="reindexed", note="speaker names changed (voice library)")
+                                    if r.episode in renamed and r.status == "unchanged" else r
+                                    for r in state.report.results]
         state.report.voices += update.lines()
 
     def _open_index(self):
