@@ -43,9 +43,10 @@ def conversation(sentences, people: list[int], seed: int, per_turn: int = 2) -> 
     return np.concatenate(pieces)
 
 
-def ingest(root):
-    report = Ingest(root, IngestOptions(progress=False, workers=1,
-                                        speakers=SpeakerOptions(backend=FAKE_SPEAKERS))).run()
+def ingest(root, from_settings: bool = False):
+    """One ingest with the fake speaker backend (by option, or as archive.yaml's ``speaker_backend``)."""
+    speakers = None if from_settings else SpeakerOptions(backend=FAKE_SPEAKERS)
+    report = Ingest(root, IngestOptions(progress=False, workers=1, speakers=speakers)).run()
     return report, {r.episode: r.status for r in report.results}
 
 
@@ -92,12 +93,12 @@ def test_ingest_names_a_known_voice_in_new_and_existing_episodes_without_transcr
 def test_named_turns_in_a_sidecar_enrol_their_voices(tmp_path, sentences):
     root = tmp_path / "archive"
     (root / "audio").mkdir(parents=True)
-    (root / "archive.yaml").write_text(f"language: fr\nengine: {FAKE_ENGINE}\n")
+    (root / "archive.yaml").write_text(f"language: fr\nengine: {FAKE_ENGINE}\nspeaker_backend: {FAKE_SPEAKERS}\n")
     first = conversation(sentences, [4], 0, per_turn=3)
     write_wav(root / "audio" / "solo.wav", first)
     (root / "audio" / "solo.yaml").write_text("speakers: [Claire Dubois]\n")        # the only speaker
     write_wav(root / "audio" / "panel.wav", conversation(sentences, [5, 4], 5))
-    report, statuses = ingest(root)
+    report, statuses = ingest(root, from_settings=True)
     assert statuses == {"solo": "transcribed", "panel": "transcribed"}, report.summary()
     solo = load_transcript(root / "transcripts" / "solo.json")
     assert solo.speaker_labels == [] and set(solo.diarization["voiceprints"]) == {"Claire Dubois"}
@@ -106,6 +107,6 @@ def test_named_turns_in_a_sidecar_enrol_their_voices(tmp_path, sentences):
     # The sidecar gets turns instead: the prints are taken again (no transcription).
     (root / "audio" / "solo.yaml").write_text(
         f"speakers: [{{name: Claire Dubois, start: 0, end: {len(first) / SR / 2:.1f}}}]\n")
-    report, statuses = ingest(root)
+    report, statuses = ingest(root, from_settings=True)
     assert statuses["solo"] == "diarized", report.summary()
     assert names(root, "panel") == {"S2": ("Claire Dubois", "automatic")}

@@ -72,6 +72,8 @@ class Ingest:
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
+        if settings.speaker_backend and self.options.speakers is None:
+            self.speaker_options = replace(self.speaker_options, backend=settings.speaker_backend)
         self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
         self._interrupts = Interrupts()
 
