@@ -66,7 +66,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from indexer import speakers  # noqa: E402
 from speakers import der, frames, write_wav  # noqa: E402  (benchmarks/speakers.py: the same scoring)
-from indexer.speakers.naming import NamingOptions, match_voices  # noqa: E402
+from indexer.speakers.naming import NamingOptions, match_voices, naming_options  # noqa: E402
 from indexer.speakers.prints import VoicePrint, normalise  # noqa: E402
 
 VOICES = Path(os.environ.get("INDEXER_VOICES", "/work/data/voices"))
@@ -251,7 +251,7 @@ class Ours:
         else:
             self.backend = CachedBackend(speakers.load_backend(options))
         self.load_cpu = time.process_time() - started
-        self.naming = NamingOptions(0.5, 0.2) if options.backend == "campp" else NamingOptions(0.8, 0.6)
+        self.naming = naming_options(options.backend)   # the library's own thresholds
 
     def run(self, path: Path, duration: float, options=None) -> Finding:
         started = time.process_time()
@@ -423,9 +423,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default="resemblyzer-before,resemblyzer,campp-relu,campp")
     parser.add_argument("--long", action="store_true", help="also the two 24-minute conversations")
+    parser.add_argument("--only-long", action="store_true", help="only the two 24-minute conversations")
     parser.add_argument("--transcribe", type=int, default=0, metavar="N",
                         help="also faster-whisper on the first N held-out conversations (the cost ratio)")
     parser.add_argument("--grid", action="store_true", help="clustering and naming thresholds on the tune set")
+    parser.add_argument("--naming-grid", action="store_true", help="naming thresholds only, on the tune set")
     parser.add_argument("--out", default="voices", help="results name under benchmarks/results/")
     args = parser.parse_args()
     import torch
@@ -434,11 +436,11 @@ def main() -> None:
     cache_speech_regions()
     voices = load_voices()
     conversations = []
-    for seed, (name, people, minutes) in enumerate(TUNE):
+    for seed, (name, people, minutes) in enumerate(TUNE if not args.only_long else []):
         conversations.append(build(name, people, minutes, "tune", voices, 100 + seed, CHANNELS[seed % 3]))
-    for seed, (name, people, minutes) in enumerate(HELD_OUT):
+    for seed, (name, people, minutes) in enumerate(HELD_OUT if not args.only_long else []):
         conversations.append(build(name, people, minutes, "held-out", voices, 200 + seed, CHANNELS[seed % 3]))
-    if args.long:
+    if args.long or args.only_long:
         for seed, (name, people, minutes, half) in enumerate(LONG):
             conversations.append(build(name, people, minutes, half, voices, 300 + seed, "phone"))
     results = {"machine": {"python": platform.python_version(), "cores": os.cpu_count()}, "collar": COLLAR,
@@ -467,14 +469,14 @@ def main() -> None:
                                     options),
                                 "held_out": naming_scores(held, held_rows, lambda c: enrolled, options)},
                      "rows": [{k: v for k, v in r.items() if k != "_finding"} for r in rows]}
-            if args.grid:
+            if args.grid or args.naming_grid:
                 entry["naming_grid"] = []
                 for threshold in np.arange(0.3, 0.95, 0.05):
                     o = replace(options, threshold=round(float(threshold), 2))
                     entry["naming_grid"].append({"threshold": o.threshold, **naming_scores(
                         tune, tune_rows, lambda c: enroll(tune, tune_rows, o.min_seconds, c["name"]), o)})
-                if isinstance(system, Ours):
-                    entry["clustering_grid"] = clustering_grid(system, tune, workdir)
+                if isinstance(system, Ours) and args.grid and system.options.backend == "campp":
+                    entry["clustering_grid"] = clustering_grid(system, tune, held, workdir)
             results["systems"].append(entry)
             print(json.dumps({k: entry[k] for k in ("system", "tune", "held_out")}), flush=True)
             print(json.dumps(entry["naming"]), flush=True)
@@ -495,23 +497,25 @@ def main() -> None:
     print(markdown(results))
 
 
-def clustering_grid(system: Ours, tune, workdir: Path) -> list[dict]:
-    """DER and counts on the tune set for a few clustering thresholds (the backend's own scale)."""
+def clustering_grid(system: Ours, tune, held, workdir: Path) -> list[dict]:
+    """DER, counts and naming for a few clustering thresholds (embeddings cached: cheap). Choose on the
+    tune columns; the held-out ones are reported, not used to choose."""
     base = system.options.resolved()
     grid = []
-    for stop in np.arange(0.3, 0.86, 0.05):
-        for merge in np.arange(0.3, 0.91, 0.05):
-            if merge < stop - 0.15:
-                continue
-            for floor in (base.unlabelled_similarity,):
-                options = replace(base, similarity=round(float(stop), 2), merge_similarity=round(float(merge), 2),
-                                  unlabelled_similarity=floor)
-                rows = diarize_all(system, tune, workdir, options)
-                s = summary(rows)
-                grid.append({"similarity": options.similarity, "merge_similarity": options.merge_similarity,
-                             **{k: s[k] for k in ("der", "confusion", "miss", "count_right")},
-                             "found": [r["found"] for r in rows]})
-    print("grid best", json.dumps(sorted(grid, key=lambda g: (-g["count_right"], g["der"]))[:5]), flush=True)
+    for stop in (0.35, 0.4, 0.45, 0.5, 0.55):
+        for merge in (0.6, 0.65, 0.7, 0.75):
+            options = replace(base, similarity=stop, merge_similarity=merge)
+            tune_rows, held_rows = diarize_all(system, tune, workdir, options), diarize_all(system, held, workdir, options)
+            enrolled = enroll(tune, tune_rows, system.naming.min_seconds)
+            t, h = summary(tune_rows), summary(held_rows)
+            grid.append({"similarity": stop, "merge_similarity": merge, "tune_der": t["der"],
+                         "tune_count_right": t["count_right"], "tune_found": [r["found"] for r in tune_rows],
+                         "held_out_der": h["der"], "held_out_count_right": h["count_right"],
+                         "held_out_found": [r["found"] for r in held_rows],
+                         "tune_naming": naming_scores(tune, tune_rows, lambda c: enroll(
+                             tune, tune_rows, system.naming.min_seconds, c["name"]), system.naming),
+                         "held_out_naming": naming_scores(held, held_rows, lambda c: enrolled, system.naming)})
+            print("grid", json.dumps(grid[-1]), flush=True)
     return grid
 
 

