@@ -379,7 +379,7 @@ def naming_scores(conversations, rows, voices_for, options: NamingOptions) -> di
 
 
 def summary(rows) -> dict:
-    total = sum(r["seconds"] for r in rows)
+    total = sum(r["seconds"] for r in rows) or 1e-9
     weighted = {k: round(sum(r[k] * r["seconds"] for r in rows) / total, 4)
                 for k in ("der", "miss", "false_alarm", "confusion")}
     return {**weighted, "count_right": sum(r["count_right"] for r in rows), "conversations": len(rows),
@@ -424,6 +424,8 @@ def main() -> None:
     parser.add_argument("--configs", default="resemblyzer-before,resemblyzer,campp-relu,campp")
     parser.add_argument("--long", action="store_true", help="also the two 24-minute conversations")
     parser.add_argument("--only-long", action="store_true", help="only the two 24-minute conversations")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only the held-out conversations that --transcribe N times (the cost ratio)")
     parser.add_argument("--transcribe", type=int, default=0, metavar="N",
                         help="also faster-whisper on the first N held-out conversations (the cost ratio)")
     parser.add_argument("--grid", action="store_true", help="clustering and naming thresholds on the tune set")
@@ -436,9 +438,11 @@ def main() -> None:
     cache_speech_regions()
     voices = load_voices()
     conversations = []
-    for seed, (name, people, minutes) in enumerate(TUNE if not args.only_long else []):
+    for seed, (name, people, minutes) in enumerate(TUNE if not (args.only_long or args.cost_only) else []):
         conversations.append(build(name, people, minutes, "tune", voices, 100 + seed, CHANNELS[seed % 3]))
     for seed, (name, people, minutes) in enumerate(HELD_OUT if not args.only_long else []):
+        if args.cost_only and seed >= args.transcribe:
+            break
         conversations.append(build(name, people, minutes, "held-out", voices, 200 + seed, CHANNELS[seed % 3]))
     if args.long or args.only_long:
         for seed, (name, people, minutes, half) in enumerate(LONG):
