@@ -19,7 +19,8 @@ from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, check_episode_id, copy_archive, load_settings
 from .corrections import load_corrections
-from .errors import IndexerError, writing
+from .errors import IndexerError, TranscriptError, writing
+from .files import list_files
 from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
@@ -65,25 +66,32 @@ class Archive:
         return None
 
     def transcript(self, episode_id: str) -> Transcript:
-        return load_transcript(self.layout.transcript_path(episode_id))
+        return load_transcript(self.layout.transcript_path(episode_id), episode_id)
 
     def transcripts(self, skipped: list[str] | None = None) -> Iterator[Transcript]:
         """Every transcript under ``transcripts/`` (sorted by path).
 
-        An unreadable one raises TranscriptError, unless ``skipped`` is given: then
-        its one-line error is appended there and the others are still read.
+        An unreadable one (or folder) raises TranscriptError, unless ``skipped`` is
+        given: then its one-line error is appended there and the others are still read.
         """
         folder = self.layout.transcripts_dir
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob("*.json")):
-            if not path.name.startswith("."):
-                try:
-                    yield load_transcript(path)
-                except IndexerError as e:
-                    if skipped is None:
-                        raise
-                    skipped.append(e.one_line())
+        try:
+            paths = list_files(folder, ".json")
+        except OSError as e:  # an unreadable folder is not an empty one
+            error = TranscriptError(f"cannot list the folder: {e.strerror}", e.filename or folder)
+            if skipped is None:
+                raise error from e
+            skipped.append(error.one_line())
+            return
+        for path in paths:
+            try:
+                yield load_transcript(path, self.layout.transcript_id(path))
+            except IndexerError as e:
+                if skipped is None:
+                    raise
+                skipped.append(e.one_line())
 
     # -- index and search ------------------------------------------------------
 
@@ -105,24 +113,29 @@ class Archive:
                                 group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options, self.layout)
 
-    def reindex(self, progress: bool = True):
-        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until
-        the new one is complete (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
+    def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0):
+        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until the new
+        one is complete, and is kept (StoreKeptError) if the new one misses a transcript that cannot be read
+        or is empty while it is not (``allow_empty``: the transcripts are really gone). Waits ``wait``
+        seconds for a running ingest (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
         from .ingest.reindex import rebuild_index
 
         if self._index is not None:
             self._index.close()
-        self._index, result = rebuild_index(self, progress)
+            self._index = None
+        self._index, result = rebuild_index(self, progress, allow_empty, wait)
         return result
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
+        from .corrections import overlay_lock
         from .ingest.reindex import index_entry
 
-        entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
-        if self._index is None:
-            self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(entry)
+        with overlay_lock(self.root):  # as an editor's change: never lost in a reindex's swap
+            entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
+            if self._index is None:
+                self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
+            return self._index.update_episode(entry)
 
     # -- ingest -------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ the pipeline does with a transcript, not about which words Whisper hears, and
 those words change with the CPU, the thread count and the library build. This
 engine turns the audio it is given into words that depend only on the samples:
 the same audio always gives the same transcript, different audio a different
-one, silence none. It runs in any process (worker pool, Dask worker, a child
+one, silence none, and noise (a block whose zero-crossing rate is that of
+hiss, not of a voice) what Whisper gives on noise: a segment with a weak
+log-probability (flagged ``suspect``) of unsure words. It runs in any process (worker pool, Dask worker, a child
 ``indexer ingest``) under its import path, :data:`FAKE_ENGINE`.
 """
 
@@ -30,10 +32,15 @@ VOCABULARY = (
 SEGMENT_SECONDS = 2.0
 WORDS_PER_SEGMENT = 4
 SILENCE_RMS = 1e-3
+# Zero crossings per sample over a 2-second block: espeak's French 0.02-0.18, a 440 Hz tone 0.06,
+# the same speech under white noise of twice its level 0.47.
+NOISE_ZERO_CROSSINGS = 0.3
+NOISE_LOGPROB = -1.5              # below FlagOptions.avg_logprob (-1): suspect
 
 
 class FakeEngine:
-    """Four words per two seconds of sound, with even timings and probabilities in [0.3, 1]."""
+    """Four words per two seconds of sound, with even timings and probabilities in [0.3, 1]
+    (in [0.05, 0.35], and a suspect log-probability, where the sound is noise)."""
 
     name = "fake"
     parallel = 1
@@ -54,13 +61,16 @@ class FakeEngine:
             if len(chunk) < rate // 4 or float(np.sqrt(np.mean(chunk ** 2))) < SILENCE_RMS:
                 continue
             seed = zlib.crc32((chunk * 32767).astype("<i2").tobytes())
+            noise = float(np.mean(np.signbit(chunk[1:]) != np.signbit(chunk[:-1]))) > NOISE_ZERO_CROSSINGS
+            low, span = (0.05, 0.3) if noise else (0.3, 0.7)
             start, step = first / rate, len(chunk) / rate / WORDS_PER_SEGMENT
             words = [Word(round(start + i * step, 3), round(start + (i + 0.8) * step, 3),
                           " " + VOCABULARY[(seed >> (4 * i)) % len(VOCABULARY)],
-                          round(0.3 + 0.7 * ((seed >> (3 * i)) % 100) / 99, 2))
+                          round(low + span * ((seed >> (3 * i)) % 100) / 99, 2))
                      for i in range(WORDS_PER_SEGMENT)]
             text = "".join(w.word for w in words).strip().capitalize() + "."
-            yield Segment(0, words[0].start, words[-1].end, text, words, None, -0.2, 0.01, 1.2)
+            yield Segment(0, words[0].start, words[-1].end, text, words, None,
+                          NOISE_LOGPROB if noise else -0.2, 0.01, 1.2)
 
 
 FAKE_SPEAKERS = "indexer.testing:FakeSpeakerBackend"   # SpeakerOptions(backend=FAKE_SPEAKERS)

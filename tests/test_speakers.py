@@ -182,11 +182,11 @@ def test_a_schema_1_transcript_still_loads(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
     t = load_transcript(path)
-    assert t.schema == SCHEMA_VERSION == 2
+    assert t.schema == SCHEMA_VERSION == 3
     assert t.diarization is None and t.speaker_labels == [] and t.segments[0].words[0].speaker is None
     assert t.segments[0].text == "Bonjour à tous."
     again = load_transcript(save_transcript(t, tmp_path / "new.json"))
-    assert again == t and json.loads((tmp_path / "new.json").read_text())["schema"] == 2
+    assert again == t and json.loads((tmp_path / "new.json").read_text())["schema"] == 3
 
 
 # --- names ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ class ArchiveSettings:
     language: str | None = "fr"
     model: str = "base"
     engine: str = "faster-whisper"
-    preset: str = "fast"        # `noisy: true` without a preset gives the preset for noisy recordings
+    preset: str = "auto"        # chosen per episode on its noise; `noisy: true/false` or `preset:` decide instead
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
     speaker_backend: str = ""         # the voice encoder (indexer.speakers.BACKENDS); "" the default

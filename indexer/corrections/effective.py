@@ -115,4 +115,4 @@ def machine_transcript(layout: ArchiveLayout, episode_id: str,
         hint = f"did you mean {', '.join(close)}?" if close else EPISODE_ID_HINT
         problem = "no transcript" if valid else "not a valid episode id"
         raise error(f"unknown episode {episode_id!r}: {problem}", path, hint)
-    return load_transcript(path)
+    return load_transcript(path, episode_id)

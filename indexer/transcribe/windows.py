@@ -133,13 +133,46 @@ def _to_original_time(segment: Segment, speech: list[dict], offset: float) -> Se
                    compression_ratio=round(float(segment.compression_ratio), 4))
 
 
+def _speech_audio(window: Window) -> np.ndarray:
+    return np.concatenate([window.samples[c["start"]:c["end"]] for c in window.speech])
+
+
 def transcribe_window(engine: Engine, window: Window, language: str | None) -> tuple[str | None, list[Segment]]:
+    """One window through the engine's own loop (the language detected when None)."""
     if not window.speech:
         return language, []
-    speech_audio = np.concatenate([window.samples[c["start"]:c["end"]] for c in window.speech])
-    language, segments = engine.transcribe(speech_audio, language)
+    language, segments = engine.transcribe(_speech_audio(window), language)
     segments = [_to_original_time(s, window.speech, window.offset) for s in segments]
     return language, _recover_skipped_speech(engine, window, language, segments)
+
+
+def transcribe_windows(engine: Engine, windows: list[Window], language: str,
+                       on_step=None) -> list[list[Segment]]:
+    """Several windows (of one file or of several), each with its own timeline:
+    decoded as one batch when the engine can (:mod:`.batched`), else one by one.
+
+    ``on_step(seconds)``: called as decoding moves on, with the seconds of
+    audio (of the windows' own timelines) newly covered.
+    """
+    speaking = [w for w in windows if w.speech]
+    batch = getattr(engine, "transcribe_clips", None)   # engines that can decode clips as a batch
+    if batch is not None and engine.options.batched and speaking:
+        scale = [len(w.samples) / max(1, sum(c["end"] - c["start"] for c in w.speech)) for w in speaking]
+        step = (lambda k, speech_seconds: on_step(speech_seconds * scale[k])) if on_step else None
+        found = iter(batch([_speech_audio(w) for w in speaking], language, step))
+        results = []
+        for w in windows:
+            segments = [_to_original_time(s, w.speech, w.offset) for s in next(found)] if w.speech else []
+            results.append(_recover_skipped_speech(engine, w, language, segments))
+            if not w.speech and on_step:
+                on_step(len(w.samples) / SR)
+        return results
+    results = []
+    for w in windows:
+        results.append(transcribe_window(engine, w, language)[1])
+        if on_step:
+            on_step(len(w.samples) / SR)
+    return results
 
 
 def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> list[tuple[float, float]]:
