@@ -212,6 +212,57 @@ class Archive:
 
         return name_speakers(self.layout, self._built_index(), episode, names, author)
 
+    # -- voices known across the archive ----------------------------------------------
+
+    def voices(self):
+        """The voices the archive knows (:class:`~indexer.voices.VoicesTable`): name, episodes, speaking
+        time, and how many speakers editors named vs how many were named automatically by voice."""
+        from .voices import voices_table
+
+        return voices_table(self.layout)
+
+    def rename_voice(self, name: str, new_name: str, author: str | None = None):
+        """Show the voice ``name`` as ``new_name`` everywhere (a merge if that name is a voice already)."""
+        return self._voice_action("rename", [name], new_name, author)
+
+    def merge_voices(self, names: Sequence[str], into: str, author: str | None = None):
+        """One voice from several names (one person named two ways): all shown as ``into``."""
+        return self._voice_action("merge", list(names), into, author)
+
+    def forget_voice(self, name: str, author: str | None = None):
+        """Take a voice out of the library: it names nothing automatically any more (until an editor names
+        it again); the names editors gave it in their episodes stay."""
+        return self._voice_action("forget", [name], "", author)
+
+    def update_voices(self, wait: float = 0.0):
+        """Rebuild the voice library now and re-index the episodes whose speaker names changed (the
+        ingest does it at the end of every run). Returns a :class:`~indexer.ingest.voices.VoicesUpdate`."""
+        from .ingest.voices import update_voices
+
+        return update_voices(self.root, wait)
+
+    def _voice_action(self, kind: str, names: list[str], into: str, author: str | None):
+        """Record a rename, merge or forget (under the corrections' lock), then apply it now unless an
+        ingest holds the archive (it is then applied by the next ingest)."""
+        from .errors import LockError, VoiceError
+        from .voices import make_action, record_action, voices_table
+
+        action = make_action(kind, names, into, author)
+        known = voices_table(self.layout, strict=True)
+        unknown = [n for n in action.names if n not in known]
+        if unknown:
+            listed = ", ".join(r.name for r in known) or "none yet"
+            raise VoiceError(f"no known voice named {unknown[0]!r} (known: {listed})",
+                             hint="a name becomes a voice once an editor gives it and ingest (or "
+                                  "`indexer voices rebuild`) has run")
+        with writing(self.layout.corrections_dir):
+            record_action(self.layout, action)
+        try:
+            self.update_voices()
+        except LockError as e:
+            log.warning("%s; the %s is applied when the next ingest rebuilds the voice library", e.one_line(), kind)
+        return action
+
     def corrections(self, episode: str) -> list:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
         return load_corrections(self.root, episode)

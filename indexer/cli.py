@@ -414,5 +414,91 @@ def export(episode, archive_dir, fmt, out_path, copy_audio):
         click.echo(printable(f"{episode}: {fmt} written to {out_path}"))
 
 
+@main.group(cls=IndexerGroup)
+def voices():
+    """The voices the archive knows: a name given once is found in every episode with that voice.
+
+    Example: indexer voices list --archive archive
+    """
+
+
+@voices.command("list")
+@archive_option
+@click.option("--json", "as_json", is_flag=True, help="Print the voices as a JSON list.")
+def voices_list(archive_dir, as_json):
+    """Known voices: episodes, speaking time, speakers named by editors and automatically.
+
+    Example: indexer voices list --archive archive --json
+    """
+    import json
+    from dataclasses import asdict
+
+    from .api import Archive
+
+    table = Archive(archive_dir).voices()
+    click.echo(json.dumps([asdict(r) for r in table], ensure_ascii=False, indent=1) if as_json else repr(table))
+
+
+@voices.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@archive_option
+def voices_rename(name, new_name, archive_dir):
+    """Show the voice NAME as NEW_NAME everywhere (a merge if NEW_NAME is a voice already).
+
+    Example: indexer voices rename Sandra "Sandra Dupont" --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).rename_voice(name, new_name)
+    click.echo(printable(f"{name} -> {new_name}"))
+
+
+@voices.command("merge")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--into", required=True, help="The name shown for all of them.")
+@archive_option
+def voices_merge(names, into, archive_dir):
+    """One voice from several names (one person named two ways).
+
+    Example: indexer voices merge "S. Dupont" "Sandra D." --into "Sandra Dupont" --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).merge_voices(names, into)
+    click.echo(printable(f"{', '.join(names)} -> {into}"))
+
+
+@voices.command("forget")
+@click.argument("name")
+@archive_option
+def voices_forget(name, archive_dir):
+    """Take a voice out of the library: no automatic name from it any more (editors' names stay).
+
+    Example: indexer voices forget Julien --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).forget_voice(name)
+    click.echo(printable(f"{name} forgotten"))
+
+
+@voices.command("rebuild")
+@archive_option
+@click.option("--wait", "wait_for_lock", type=float, default=0.0,
+              help="Wait up to this many seconds for a running ingest.")
+def voices_rebuild(archive_dir, wait_for_lock):
+    """Rebuild the voice library from the corrections, sidecars and transcripts, and re-index the
+    episodes whose speaker names changed (ingest does it after every run).
+
+    Example: indexer voices rebuild --archive archive
+    """
+    from .api import Archive
+
+    update = Archive(archive_dir).update_voices(wait_for_lock)
+    for line in update.lines():
+        click.echo(printable(line))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

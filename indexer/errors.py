@@ -181,3 +181,7 @@ class ClusterError(IndexerError):
 
 class FormatError(TranscriptError):
     """An unknown page or export format name (the message lists the valid ones)."""
+
+
+class VoiceError(IndexerError):
+    """The voice library cannot do what was asked (an unknown voice, a bad name), or its file is damaged."""

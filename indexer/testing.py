@@ -71,3 +71,43 @@ class FakeEngine:
             text = "".join(w.word for w in words).strip().capitalize() + "."
             yield Segment(0, words[0].start, words[-1].end, text, words, None,
                           NOISE_LOGPROB if noise else -0.2, 0.01, 1.2)
+
+
+FAKE_SPEAKERS = "indexer.testing:FakeSpeakerBackend"   # SpeakerOptions(backend=FAKE_SPEAKERS)
+MARK_BAND = (2500.0, 4100.0)   # a voice's mark: a faint tone in this band, one per 200 Hz
+
+
+class FakeSpeakerBackend:
+    """Deterministic voices for plumbing tests: a window's voice is the faint tone marking it.
+
+    Test audio is speech (so that the voice activity detection finds it) with a
+    quiet pure tone added per "person" (2600, 2800… Hz, :func:`mark_voice`); the
+    embedding is the one-hot vector of the strongest 200 Hz bin of that band:
+    one person is exactly alike themself, unlike anyone else.
+    """
+
+    name = "fake"
+
+    def __init__(self, options=None):
+        self.options = options
+
+    def embed_regions(self, regions, windows) -> np.ndarray:
+        bins = int((MARK_BAND[1] - MARK_BAND[0]) // 200)
+        out = []
+        for samples, spans in zip(regions, windows):
+            for a, b in spans:
+                window = np.asarray(samples[a:b], dtype=np.float64)
+                spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+                freqs = np.fft.rfftfreq(len(window), 1 / 16000)
+                energy = [spectrum[(freqs >= MARK_BAND[0] + 200 * k) & (freqs < MARK_BAND[0] + 200 * (k + 1))].max(
+                    initial=0.0) for k in range(bins)]
+                vector = np.zeros(bins, np.float32)
+                vector[int(np.argmax(energy))] = 1.0
+                out.append(vector)
+        return np.stack(out) if out else np.zeros((0, bins), np.float32)
+
+
+def mark_voice(samples: np.ndarray, person: int, level: float = 0.05) -> np.ndarray:
+    """``samples`` (16 kHz) marked as ``person`` (0–6) for :class:`FakeSpeakerBackend`."""
+    t = np.arange(len(samples)) / 16000
+    return (samples + level * np.sin(2 * np.pi * (MARK_BAND[0] + 100 + 200 * person) * t)).astype(np.float32)

@@ -51,6 +51,20 @@ class ArchiveLayout:
         return self.root / "corrections"
 
     @property
+    def voices_dir(self) -> Path:
+        """The voice library: derived from the corrections, sidecars and transcripts, rebuilt at will."""
+        return self.root / "voices"
+
+    @property
+    def voice_library_path(self) -> Path:
+        return self.voices_dir / "library.json"
+
+    @property
+    def voice_actions_path(self) -> Path:
+        """Editors' renames, merges and forgets of voices (a name that no episode id can have: it has a dot)."""
+        return self.corrections_dir / "voices.actions.json"
+
+    @property
     def trash_dir(self) -> Path:
         return self.state_dir / "trash"
 
@@ -104,7 +118,7 @@ class ArchiveLayout:
 
     # What the archive keeps for itself: an export or a clip written there would replace a recording,
     # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
-    MANAGED = ("audio", "transcripts", "index", "corrections", "runs", ".indexer")
+    MANAGED = ("audio", "transcripts", "index", "corrections", "voices", "runs", ".indexer")
 
     def output_path(self, path: str | Path) -> Path:
         """``path`` for an export or a clip, refused inside the archive's own folders."""

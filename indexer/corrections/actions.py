@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 from ..archive import ArchiveLayout
-from ..errors import CorrectionError, IndexerError, SpeakerNameError
+from ..errors import CorrectionError, IndexerError, SpeakerNameError, printable
+from ..speakers.library import read_library
+from ..speakers.naming import clearly_different, naming_options
+from ..speakers.prints import prints_from_diarization
 from .edits import name_correction, speaker_correction, text_correction
 from .effective import EffectiveEpisode, effective_episode, machine_transcript
 from .overlay import Correction, load_corrections, overlay_lock, save_corrections
+
+log = logging.getLogger("indexer")
 
 
 def reindex_episode(index, episode: EffectiveEpisode) -> None:
@@ -87,4 +93,35 @@ def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str
         machine = machine_transcript(layout, episode_id)
         made = [name_correction(machine, str(label), name, author) for label, name in names.items()]
         store(load_corrections(layout.root, episode_id) + made)
+    for line in different_voices(layout, machine, names):
+        log.warning("%s", printable(line))
     return made
+
+
+def different_voices(layout: ArchiveLayout, machine, names: dict[str, str]) -> list[str]:
+    """One line per name just given to a voice clearly different from another voice of that name
+    (in this episode, or known to the voice library). The names are stored all the same."""
+    diarization = machine.diarization or {}
+    backend = diarization.get("backend", "")
+    options = naming_options(backend)
+    prints = prints_from_diarization(diarization)
+    library = read_library(layout.voice_library_path)
+    lines = []
+    for name in dict.fromkeys(names.values()):
+        mine = [(label, prints[label]) for label, n in names.items() if n == name and label in prints]
+        mine = [(label, p) for label, p in mine if p.seconds >= options.min_seconds]
+        known = library.voices.get(library.shown(name))
+        others = [(f"{e.speaker} of {e.episode}", e.print) for e in (known.exemplars if known else ())
+                  if library.backend == backend and e.episode != machine.episode_id
+                  and e.print.seconds >= options.min_seconds]
+        for label, voiceprint in mine:
+            for where, other in [*others, *[(f"{lb} of {machine.episode_id}", p) for lb, p in mine if lb != label]]:
+                if clearly_different([voiceprint, other], options):
+                    lines.append(f"{machine.episode_id}: {name!r} was given to {label}, whose voice is clearly "
+                                 f"different from {where}, also called {name!r}; both names are kept (rename one "
+                                 "of them if they are two people)")
+                    break
+            else:
+                continue
+            break
+    return lines

@@ -7,6 +7,7 @@ import getpass
 
 from ..archive import EpisodeMeta
 from ..errors import CorrectionError, SpeakerNameError, control_character, printable
+from ..speakers.prints import prints_from_diarization
 from ..transcript import Segment, Transcript
 from .overlay import Correction
 
@@ -93,4 +94,22 @@ def name_correction(transcript: Transcript, label: str, name: str, author: str |
     if label not in labels:
         known = ", ".join(labels) or "none: the episode has no automatic speakers"
         raise CorrectionError(f"episode {transcript.episode_id!r} has no speaker {label!r} (labels: {known})")
-    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now())
+    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now(),
+                      voice=voice_anchor(transcript, label))
+
+
+ANCHOR_SPANS = 20   # the longest turns of a label kept as its anchor in time (enough to find it again)
+
+
+def voice_anchor(transcript: Transcript, label: str) -> dict:
+    """What ties a name to the voice of ``label``: its print (from the speakers stage), its longest
+    turns, and the audio they are in (see :func:`indexer.corrections.names.anchored_label`)."""
+    diarization = transcript.diarization or {}
+    turns = sorted(([a, b] for a, b, who in diarization.get("turns", []) if who == label),
+                   key=lambda t: t[0] - t[1])[:ANCHOR_SPANS]
+    anchor = {"backend": diarization.get("backend", ""), "audio": transcript.audio_sha256,
+              "spans": sorted(turns)}
+    voiceprint = prints_from_diarization(diarization).get(label)
+    if voiceprint is not None:
+        anchor.update(voiceprint.to_dict())
+    return anchor

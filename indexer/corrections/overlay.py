@@ -39,6 +39,9 @@ class Correction:
     source_text: str = ""          # the machine segment's text when corrected: the anchor
     who: str = ""
     when: str = ""
+    # A name's voice (kind "name"): the label's voice print, its turns and the
+    # audio they are in, so that the name follows the voice, not the label.
+    voice: dict | None = None
 
     def describe(self) -> str:
         if self.kind == "name":
@@ -48,7 +51,10 @@ class Correction:
                 f"by {self.who or '?'} ({self.when or 'undated'})")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["voice"] is None:
+            del data["voice"]  # as before: older versions still read the overlay
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, path: Path | None = None) -> "Correction":
@@ -82,6 +88,7 @@ _FIELD_TYPES = {  # a hand-edited overlay: a string segment_id crashed ingest, r
     "source_text": (lambda v: isinstance(v, str), "a text"),
     "who": (lambda v: isinstance(v, str), "a text"),
     "when": (lambda v: isinstance(v, str), "a text"),
+    "voice": (lambda v: v is None or isinstance(v, dict), "an object or null"),
 }
 
 

@@ -76,6 +76,7 @@ class RunReport:
     # speed so far and the time left at that speed: updated while the run works.
     progress: dict = field(default_factory=dict)
     results: list[EpisodeResult] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)   # the voice library's rebuild: what it found, its problems
     run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
 
     @property
@@ -125,6 +126,8 @@ class RunReport:
                 lines.append(f"  WARNING {printable(r.warning)}")
         for r in self.failed:
             lines.append(f"  FAILED {printable(r.error)}")
+        for line in self.voices:
+            lines.append(f"  voices {printable(line)}")
         if self.interrupted:
             lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
         return "\n".join(lines)

@@ -73,6 +73,8 @@ class Ingest:
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
+        if settings.speaker_backend and self.options.speakers is None:
+            self.speaker_options = replace(self.speaker_options, backend=settings.speaker_backend)
         self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
         self._interrupts = Interrupts()
         self._report_lock = threading.Lock()   # the report's results and progress, between two threads
@@ -169,6 +171,41 @@ class Ingest:
         for episode, original, sha in plan.duplicates:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
+
+        with shield():
+            self._update_voices(state)
+
+    def _update_voices(self, state: RunState) -> None:
+        """The voice library rebuilt from this run's transcripts and names; episodes whose names changed
+        re-indexed (their index version holds the library's digest of their names)."""
+        from ..speakers import backend_class
+        from .voices import rebuild_voices, reindex_names
+
+        try:
+            backend = getattr(backend_class(self.speaker_options.backend), "name", self.speaker_options.backend)
+            _, update = rebuild_voices(self.layout, backend)
+        except IndexerError as e:
+            state.report.voices.append(f"{e.one_line()}; the voice library was not rebuilt")
+            return
+        if state.index is not None and update.changed:
+            by_id = {e.id: e for e in state.plan.current} | {j.episode.id: j.episode for j in state.plan.jobs} \
+                | {e.id: e for e, _ in state.plan.copies} | {e.id: e for e, _, _ in state.plan.duplicates}
+            stale = [by_id[e] for e in update.changed if e in by_id and not state.indexed.is_current(by_id[e])
+                     and self.layout.transcript_path(e).is_file()]
+            versions = {e.id: state.indexed.version(e) for e in stale}
+            try:
+                reindex_names(self.layout, state.index, [e.id for e in stale], update)
+            except IndexerError as e:
+                update.problems.append(f"{e.one_line()}; new speaker names not indexed (next run)")
+            for episode_id in update.reindexed:
+                state.indexed.episodes[episode_id] = versions[episode_id]
+            if update.reindexed:
+                state.indexed.save()
+            renamed = set(update.reindexed)
+            state.report.results = [replace(r, status="reindexed", note="speaker names changed (voice library)")
+                                    if r.episode in renamed and r.status == "unchanged" else r
+                                    for r in state.report.results]
+        state.report.voices += update.lines()
 
     def _save_now_and_then(self, state: RunState, quiet: bool = False) -> None:
         """The report on disk at most every 5 s while the run works (``status`` reads its progress);

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from ..archive import ArchiveLayout
 from ..files import atomic_write_json, read_json
+from ..speakers.library import read_library
 
 
 def input_version(layout: ArchiveLayout, episode_id: str, sidecar: Path | None) -> str:
-    """Changes when the episode's transcript, sidecar or corrections change (stat only: cheap)."""
+    """Changes when the episode's transcript, sidecar or corrections change (stat only: cheap), or the names
+    the voice library gives the episode (its digest; the library is read once per change of its file)."""
     parts = []
     for path in (layout.transcript_path(episode_id), sidecar, layout.corrections_path(episode_id)):
         try:
@@ -21,7 +23,8 @@ def input_version(layout: ArchiveLayout, episode_id: str, sidecar: Path | None) 
         except OSError:
             st = None
         parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
-    return "|".join(parts)
+    names = read_library(layout.voice_library_path).digest(episode_id)
+    return "|".join(parts + ([names] if names else []))
 
 
 def read_indexed(layout: ArchiveLayout) -> tuple[str, dict[str, str]]:

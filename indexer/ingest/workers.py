@@ -126,10 +126,10 @@ MODELS = ModelCache()
 def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
     """The speakers stage on a transcript (``off``: its automatic labels removed)."""
     options = job.speakers or SpeakerOptions(mode="off")
-    if options.enabled and threads and not options.cpu_threads:
+    if options.runs and threads and not options.cpu_threads:
         options = replace(options, cpu_threads=threads)
     started = time.monotonic()
-    backend = MODELS.backend(options) if options.enabled else None
+    backend = MODELS.backend(options) if options.runs else None
     return add_speakers(path, transcript, options, backend), time.monotonic() - started
 
 
