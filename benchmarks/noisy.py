@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from transcribe import episodes
+    from sample import episodes
 
     for name, files in make_noisy(episodes(), args.out).items():
         for episode_id, path in files:

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-ARCHIVE = ROOT / "archive"
+from sample import ARCHIVE, episodes, normalise, reference, wer  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 PLAIN = "plain"
 
@@ -75,25 +74,8 @@ ABLATION = ("plain,fw-fast,fw-logprob,fw-logprob-nospeech,fw-condition,fw-silenc
 CONDITIONS = ("clean", "10db", "5db")   # the sample archive, and under babble (benchmarks/noisy.py)
 
 
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w'\- ]+", " ", text.lower().replace("’", "'")).split())
-
-
-def episodes() -> list[tuple[str, Path]]:
-    from indexer.archive import ArchiveLayout
-
-    layout = ArchiveLayout(ARCHIVE)
-    return [(layout.episode_for(p).id, p) for p in layout.audio_files()]
-
-
 def _wer(reference_text: str, hypothesis: str) -> float:
-    import jiwer
-
-    return jiwer.wer(reference_text, normalise(hypothesis))
-
-
-def reference(episode_id: str) -> dict:
-    return json.loads((ARCHIVE / "reference" / f"{episode_id}.json").read_text(encoding="utf-8"))
+    return wer(reference_text, hypothesis)
 
 
 # --- one configuration, in a child process ------------------------------------

@@ -19,7 +19,8 @@ from typing import Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, check_episode_id, copy_archive, load_settings
 from .corrections import load_corrections
-from .errors import IndexerError, writing
+from .errors import IndexerError, TranscriptError, writing
+from .files import list_files
 from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
@@ -65,25 +66,32 @@ class Archive:
         return None
 
     def transcript(self, episode_id: str) -> Transcript:
-        return load_transcript(self.layout.transcript_path(episode_id))
+        return load_transcript(self.layout.transcript_path(episode_id), episode_id)
 
     def transcripts(self, skipped: list[str] | None = None) -> Iterator[Transcript]:
         """Every transcript under ``transcripts/`` (sorted by path).
 
-        An unreadable one raises TranscriptError, unless ``skipped`` is given: then
-        its one-line error is appended there and the others are still read.
+        An unreadable one (or folder) raises TranscriptError, unless ``skipped`` is
+        given: then its one-line error is appended there and the others are still read.
         """
         folder = self.layout.transcripts_dir
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob("*.json")):
-            if not path.name.startswith("."):
-                try:
-                    yield load_transcript(path)
-                except IndexerError as e:
-                    if skipped is None:
-                        raise
-                    skipped.append(e.one_line())
+        try:
+            paths = list_files(folder, ".json")
+        except OSError as e:  # an unreadable folder is not an empty one
+            error = TranscriptError(f"cannot list the folder: {e.strerror}", e.filename or folder)
+            if skipped is None:
+                raise error from e
+            skipped.append(error.one_line())
+            return
+        for path in paths:
+            try:
+                yield load_transcript(path, self.layout.transcript_id(path))
+            except IndexerError as e:
+                if skipped is None:
+                    raise
+                skipped.append(e.one_line())
 
     # -- index and search ------------------------------------------------------
 
@@ -105,24 +113,29 @@ class Archive:
                                 group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options, self.layout)
 
-    def reindex(self, progress: bool = True):
-        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until
-        the new one is complete (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
+    def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0):
+        """Rebuild the whole index from the transcripts on disk; the old one stays searchable until the new
+        one is complete, and is kept (StoreKeptError) if the new one misses a transcript that cannot be read
+        or is empty while it is not (``allow_empty``: the transcripts are really gone). Waits ``wait``
+        seconds for a running ingest (:func:`~indexer.ingest.reindex.rebuild_index`). Returns a ReindexResult."""
         from .ingest.reindex import rebuild_index
 
         if self._index is not None:
             self._index.close()
-        self._index, result = rebuild_index(self, progress)
+            self._index = None
+        self._index, result = rebuild_index(self, progress, allow_empty, wait)
         return result
 
     def update_index(self, episode_id: str) -> int:
         """Re-index one episode from its transcript (after it was written or corrected)."""
+        from .corrections import overlay_lock
         from .ingest.reindex import index_entry
 
-        entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
-        if self._index is None:
-            self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
-        return self._index.update_episode(entry)
+        with overlay_lock(self.root):  # as an editor's change: never lost in a reindex's swap
+            entry = index_entry(self.layout, self.transcript(episode_id), self.episode(episode_id))
+            if self._index is None:
+                self._index = TranscriptIndex.open(self.layout.index_dir, self.index_options)
+            return self._index.update_episode(entry)
 
     # -- ingest -------------------------------------------------------------------
 
@@ -198,6 +211,57 @@ class Archive:
         from .corrections import name_speakers
 
         return name_speakers(self.layout, self._built_index(), episode, names, author)
+
+    # -- voices known across the archive ----------------------------------------------
+
+    def voices(self):
+        """The voices the archive knows (:class:`~indexer.voices.VoicesTable`): name, episodes, speaking
+        time, and how many speakers editors named vs how many were named automatically by voice."""
+        from .voices import voices_table
+
+        return voices_table(self.layout)
+
+    def rename_voice(self, name: str, new_name: str, author: str | None = None):
+        """Show the voice ``name`` as ``new_name`` everywhere (a merge if that name is a voice already)."""
+        return self._voice_action("rename", [name], new_name, author)
+
+    def merge_voices(self, names: Sequence[str], into: str, author: str | None = None):
+        """One voice from several names (one person named two ways): all shown as ``into``."""
+        return self._voice_action("merge", list(names), into, author)
+
+    def forget_voice(self, name: str, author: str | None = None):
+        """Take a voice out of the library: it names nothing automatically any more (until an editor names
+        it again); the names editors gave it in their episodes stay."""
+        return self._voice_action("forget", [name], "", author)
+
+    def update_voices(self, wait: float = 0.0):
+        """Rebuild the voice library now and re-index the episodes whose speaker names changed (the
+        ingest does it at the end of every run). Returns a :class:`~indexer.ingest.voices.VoicesUpdate`."""
+        from .ingest.voices import update_voices
+
+        return update_voices(self.root, wait)
+
+    def _voice_action(self, kind: str, names: list[str], into: str, author: str | None):
+        """Record a rename, merge or forget (under the corrections' lock), then apply it now unless an
+        ingest holds the archive (it is then applied by the next ingest)."""
+        from .errors import LockError, VoiceError
+        from .voices import make_action, record_action, voices_table
+
+        action = make_action(kind, names, into, author)
+        known = voices_table(self.layout, strict=True)
+        unknown = [n for n in action.names if n not in known]
+        if unknown:
+            listed = ", ".join(r.name for r in known) or "none yet"
+            raise VoiceError(f"no known voice named {unknown[0]!r} (known: {listed})",
+                             hint="a name becomes a voice once an editor gives it and ingest (or "
+                                  "`indexer voices rebuild`) has run")
+        with writing(self.layout.corrections_dir):
+            record_action(self.layout, action)
+        try:
+            self.update_voices()
+        except LockError as e:
+            log.warning("%s; the %s is applied when the next ingest rebuilds the voice library", e.one_line(), kind)
+        return action
 
     def corrections(self, episode: str) -> list:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import AudioError, FFmpegNotFoundError
 
 SAMPLE_RATE = 16_000  # what Whisper expects
+MP3_ENCODER = "libmp3lame"   # an ffmpeg built without it makes wav clips instead
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,36 @@ def clip(path: str | Path, start: float, end: float, padding: float = 0.0, fade:
     if fade_ms and len(segment) > 4 * fade_ms:
         segment = segment.fade_in(fade_ms).fade_out(fade_ms)
     return segment
+
+
+def encoded_clip(path: str | Path, start: float, end: float, padding: float = 0.0, fade: float = 0.0,
+                 bitrate: str = "48k") -> tuple[bytes, str]:
+    """``(bytes, mime type)`` of ``[start - padding, end + padding]`` of ``path``, mono, in one ffmpeg run:
+    mp3, or 16 kHz wav where ffmpeg has no mp3 encoder (built without lame).
+
+    For players that inline or send a clip: :func:`clip` and pydub's export
+    took three processes (probe, decode, encode) and a PCM copy in Python:
+    0.45 CPU-seconds for a player's 98-second clip, 0.31 in one run (median
+    of 5, 1.45x) before the faster encoding below. The fade-out ends at ``end + padding``, which may be past the end
+    of the file (its last ``fade`` seconds are then not faded).
+    """
+    path = Path(path)
+    check_readable(path)
+    begin = max(0.0, start - padding)
+    length = max(0.0, end + padding - begin)
+    filters = [f"afade=t=in:d={fade:.3f}", f"afade=t=out:st={max(0.0, length - fade):.3f}:d={fade:.3f}"] \
+        if fade and length > 4 * fade else []
+    head = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-ss", f"{begin:.3f}", "-i", str(path),
+            "-t", f"{length:.3f}", "-vn", "-ac", "1", *(["-af", ",".join(filters)] if filters else [])]
+    # LAME's fastest algorithm (compression_level 9): a 10-minute clip in 0.81 CPU-seconds instead of 1.31,
+    # for listening in a notebook (exported clips go through pydub at LAME's default quality).
+    mp3 = ["-c:a", MP3_ENCODER, "-compression_level", "9", "-b:a", bitrate, "-f", "mp3", "-"]
+    for tail, mime in ((mp3, "audio/mpeg"),
+                       (["-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", "-"], "audio/wav")):
+        try:
+            return subprocess.run(head + tail, capture_output=True, check=True).stdout, mime
+        except subprocess.CalledProcessError as e:
+            if mime == "audio/mpeg" and MP3_ENCODER.encode() in e.stderr:
+                continue  # no mp3 encoder: wav
+            raise AudioError(f"cannot cut clip ({_last_line(e.stderr, path)})", path) from e
+    raise AssertionError("unreachable")

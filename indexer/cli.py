@@ -69,9 +69,10 @@ def transcribe_options(func):
     func = click.option("--engine", type=click.Choice(["faster-whisper", "openai-whisper"]), default=None,
                         help="Transcription engine [default: faster-whisper].")(func)
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
-    func = click.option("--preset", type=click.Choice(["fast", "accurate"]), default=None,
-                        help="fast = greedy (default); accurate = beam search, slower (noisy recordings). "
-                             "A sidecar's preset: or noisy: still wins for its episode.")(func)
+    func = click.option("--preset", type=click.Choice(["auto", "fast", "accurate"]), default=None,
+                        help="auto = greedy, beam search for episodes measured noisy (default); fast = greedy; "
+                             "accurate = beam search, slower. A sidecar's preset: or noisy: still wins for "
+                             "its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func
 
@@ -253,22 +254,38 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, match, 
 @click.argument("archive_arg", metavar="[ARCHIVE]", required=False,
                 type=click.Path(file_okay=False, path_type=Path))
 @archive_option
+@click.option("--allow-empty", is_flag=True,
+              help="The transcripts are really gone: let an empty index replace one that is not.")
+@click.option("--wait", "wait_for_lock", type=float, default=0.0,
+              help="Seconds to wait if an ingest holds the archive.")
 @verbosity_options
-def reindex(archive_arg, archive_dir, progress):
+def reindex(archive_arg, archive_dir, allow_empty, wait_for_lock, progress):
     """Rebuild the search index from the transcripts on disk.
 
-    The old index stays searchable until the new one is complete. Needed after
-    an upgrade that changes the index schema.
+    The old index stays searchable until the new one is complete, and is kept
+    if the new one would miss a transcript that cannot be read, or would be
+    empty while the old one is not (an unmounted folder). Needed after an
+    upgrade that changes the index schema. Waits for no ingest: it stops with
+    a message if one is running (or waits, --wait SECONDS).
 
     Example: indexer reindex archive   (or: indexer reindex --archive archive)
     """
     from .api import Archive
+    from .errors import StoreKeptError
 
     archive = Archive(archive_arg or archive_dir)
-    result = archive.reindex(progress=progress)
+    try:
+        result = archive.reindex(progress=progress, allow_empty=allow_empty, wait=wait_for_lock)
+    except StoreKeptError as e:
+        for line in e.skipped:
+            click.echo(f"  SKIPPED {printable(line)}", err=True)
+        raise
     click.echo(f"indexed {result.segments} segments in {printable(archive.layout.index_dir)}")
+    if result.replaced and not result.episodes:
+        click.echo(f"the index is now empty: it held {result.replaced} episode(s), and "
+                   f"{printable(archive.layout.transcripts_dir)} holds no transcript")
     for line in result.skipped:
-        click.echo(f"  SKIPPED {line}", err=True)
+        click.echo(f"  SKIPPED {printable(line)}", err=True)
     if result.skipped:
         click.echo(f"{len(result.skipped)} transcript(s) could not be indexed: fix or remove them, then run "
                    "reindex again", err=True)
@@ -308,11 +325,17 @@ def quote(episode, start, end, archive_dir, clip_path, output_format):
     if clip_path is not None:
         found.export(archive.layout.output_path(clip_path))
     if output_format == "json":
-        click.echo(found.to_json())
+        click.echo(_terminal_safe(found.to_json()))
     elif output_format == "md":
-        click.echo(found.to_markdown(str(clip_path) if clip_path else None), nl=False)
+        click.echo(_terminal_safe(found.to_markdown(str(clip_path) if clip_path else None)), nl=False)
     else:
-        click.echo(found.to_text())
+        click.echo(_terminal_safe(found.to_text()))
+
+
+def _terminal_safe(text: str) -> str:
+    """Text from the archive (sidecars, transcripts, corrections) as printed: its lines stay lines, every
+    other control character is escaped (an OSC 52 sequence in a title wrote to the clipboard)."""
+    return printable(text, keep="\n\t")
 
 
 # --- status, watch and export ---------------------------------------------------
@@ -386,9 +409,95 @@ def export(episode, archive_dir, fmt, out_path, copy_audio):
 
     text = Archive(archive_dir).export_page(episode, fmt, out=out_path, options=PageOptions(copy_audio=copy_audio))
     if out_path is None:
-        click.echo(text, nl=False)
+        click.echo(_terminal_safe(text), nl=False)
     else:
         click.echo(printable(f"{episode}: {fmt} written to {out_path}"))
+
+
+@main.group(cls=IndexerGroup)
+def voices():
+    """The voices the archive knows: a name given once is found in every episode with that voice.
+
+    Example: indexer voices list --archive archive
+    """
+
+
+@voices.command("list")
+@archive_option
+@click.option("--json", "as_json", is_flag=True, help="Print the voices as a JSON list.")
+def voices_list(archive_dir, as_json):
+    """Known voices: episodes, speaking time, speakers named by editors and automatically.
+
+    Example: indexer voices list --archive archive --json
+    """
+    import json
+    from dataclasses import asdict
+
+    from .api import Archive
+
+    table = Archive(archive_dir).voices()
+    click.echo(json.dumps([asdict(r) for r in table], ensure_ascii=False, indent=1) if as_json else repr(table))
+
+
+@voices.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@archive_option
+def voices_rename(name, new_name, archive_dir):
+    """Show the voice NAME as NEW_NAME everywhere (a merge if NEW_NAME is a voice already).
+
+    Example: indexer voices rename Sandra "Sandra Dupont" --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).rename_voice(name, new_name)
+    click.echo(printable(f"{name} -> {new_name}"))
+
+
+@voices.command("merge")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--into", required=True, help="The name shown for all of them.")
+@archive_option
+def voices_merge(names, into, archive_dir):
+    """One voice from several names (one person named two ways).
+
+    Example: indexer voices merge "S. Dupont" "Sandra D." --into "Sandra Dupont" --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).merge_voices(names, into)
+    click.echo(printable(f"{', '.join(names)} -> {into}"))
+
+
+@voices.command("forget")
+@click.argument("name")
+@archive_option
+def voices_forget(name, archive_dir):
+    """Take a voice out of the library: no automatic name from it any more (editors' names stay).
+
+    Example: indexer voices forget Julien --archive archive
+    """
+    from .api import Archive
+
+    Archive(archive_dir).forget_voice(name)
+    click.echo(printable(f"{name} forgotten"))
+
+
+@voices.command("rebuild")
+@archive_option
+@click.option("--wait", "wait_for_lock", type=float, default=0.0,
+              help="Wait up to this many seconds for a running ingest.")
+def voices_rebuild(archive_dir, wait_for_lock):
+    """Rebuild the voice library from the corrections, sidecars and transcripts, and re-index the
+    episodes whose speaker names changed (ingest does it after every run).
+
+    Example: indexer voices rebuild --archive archive
+    """
+    from .api import Archive
+
+    update = Archive(archive_dir).update_voices(wait_for_lock)
+    for line in update.lines():
+        click.echo(printable(line))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,10 +16,22 @@ from pathlib import Path
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: object) -> str:
-    """``text`` safe to print on one line: control characters become escapes (``\\n``, ``\\x1b``)."""
+def printable(text: object, keep: str = "") -> str:
+    """``text`` safe to print on one line: control characters become escapes (``\\n``, ``\\x1b``).
+
+    ``keep``: control characters left as they are (``"\\n\\t"`` for a page or a quote printed on a
+    terminal: its lines stay lines, but no escape sequence reaches the terminal)."""
     text = str(text)
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else
+                        m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def control_character(text: str, allowed: str = "") -> str | None:
+    """The first control character of ``text`` (as :func:`printable` sees them) not in ``allowed``, or None."""
+    for found in _CONTROL.finditer(text):
+        if found.group() not in allowed:
+            return found.group()
+    return None
 
 
 class IndexerError(Exception):
@@ -87,6 +99,17 @@ class QueryError(IndexerError):
 
 class LockError(IndexerError):
     """Another process holds the archive's ingest lock."""
+
+
+class StoreKeptError(IndexerError):
+    """A rebuilt store (the index…) was not put in place: incomplete or empty; the one in place is kept.
+
+    ``skipped``: one line per source the rebuild could not read."""
+
+    def __init__(self, message: str, path: str | Path | None = None, hint: str | None = None,
+                 skipped: tuple[str, ...] = ()):
+        super().__init__(message, path, hint)
+        self.skipped = tuple(skipped)
 
 
 class QuoteError(IndexerError):
@@ -158,3 +181,7 @@ class ClusterError(IndexerError):
 
 class FormatError(TranscriptError):
     """An unknown page or export format name (the message lists the valid ones)."""
+
+
+class VoiceError(IndexerError):
+    """The voice library cannot do what was asked (an unknown voice, a bad name), or its file is damaged."""

@@ -32,7 +32,7 @@ from typing import Callable
 
 from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from .corrections import CORRECTED_FLAG, effective_episode
-from .display.markdown import md_escape
+from .display.markdown import md_escape, md_url
 from .display.player import player_html
 from .display.player_audio import page_audio
 from .display.player_data import AudioSource, PlayerOptions, player_data
@@ -211,7 +211,7 @@ def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions 
     title = meta.title or transcript.episode_id
     lines = [f"# {md_escape(title)}", ""]
     for label, value in _facts(transcript, meta):
-        shown = f"<{value.replace('>', '%3E').replace(' ', '%20')}>" if label == "Source" else md_escape(value)
+        shown = f"<{md_url(value)}>" if label == "Source" else md_escape(value)
         lines.append(f"- **{label} :** {shown}")
     lines.append("")
     if meta.description:
@@ -284,7 +284,7 @@ def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", ou
                   "machine": machine}
     text = render(shown.transcript, shown.meta, fmt, options, **player)
     if out is not None:
-        atomic_write_text(Path(out), text)
+        atomic_write_text(Path(out), text, sweep=True)  # and what a killed export left beside it
     return text
 
 

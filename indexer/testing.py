@@ -6,7 +6,9 @@ the pipeline does with a transcript, not about which words Whisper hears, and
 those words change with the CPU, the thread count and the library build. This
 engine turns the audio it is given into words that depend only on the samples:
 the same audio always gives the same transcript, different audio a different
-one, silence none. It runs in any process (worker pool, Dask worker, a child
+one, silence none, and noise (a block whose zero-crossing rate is that of
+hiss, not of a voice) what Whisper gives on noise: a segment with a weak
+log-probability (flagged ``suspect``) of unsure words. It runs in any process (worker pool, Dask worker, a child
 ``indexer ingest``) under its import path, :data:`FAKE_ENGINE`.
 """
 
@@ -30,10 +32,15 @@ VOCABULARY = (
 SEGMENT_SECONDS = 2.0
 WORDS_PER_SEGMENT = 4
 SILENCE_RMS = 1e-3
+# Zero crossings per sample over a 2-second block: espeak's French 0.02-0.18, a 440 Hz tone 0.06,
+# the same speech under white noise of twice its level 0.47.
+NOISE_ZERO_CROSSINGS = 0.3
+NOISE_LOGPROB = -1.5              # below FlagOptions.avg_logprob (-1): suspect
 
 
 class FakeEngine:
-    """Four words per two seconds of sound, with even timings and probabilities in [0.3, 1]."""
+    """Four words per two seconds of sound, with even timings and probabilities in [0.3, 1]
+    (in [0.05, 0.35], and a suspect log-probability, where the sound is noise)."""
 
     name = "fake"
     parallel = 1
@@ -55,10 +62,53 @@ class FakeEngine:
             if len(chunk) < rate // 4 or float(np.sqrt(np.mean(chunk ** 2))) < SILENCE_RMS:
                 continue
             seed = zlib.crc32((chunk * 32767).astype("<i2").tobytes())
+            noise = float(np.mean(np.signbit(chunk[1:]) != np.signbit(chunk[:-1]))) > NOISE_ZERO_CROSSINGS
+            low, span = (0.05, 0.3) if noise else (0.3, 0.7)
             start, step = first / rate, len(chunk) / rate / WORDS_PER_SEGMENT
             words = [Word(round(start + i * step, 3), round(start + (i + 0.8) * step, 3),
                           " " + VOCABULARY[(seed >> (4 * i)) % len(VOCABULARY)],
-                          round(0.3 + 0.7 * ((seed >> (3 * i)) % 100) / 99, 2))
+                          round(low + span * ((seed >> (3 * i)) % 100) / 99, 2))
                      for i in range(WORDS_PER_SEGMENT)]
             text = "".join(w.word for w in words).strip().capitalize() + "."
-            yield Segment(0, words[0].start, words[-1].end, text, words, None, -0.2, 0.01, 1.2)
+            yield Segment(0, words[0].start, words[-1].end, text, words, None,
+                          NOISE_LOGPROB if noise else -0.2, 0.01, 1.2)
+
+
+FAKE_SPEAKERS = "indexer.testing:FakeSpeakerBackend"   # SpeakerOptions(backend=FAKE_SPEAKERS)
+MARK_BAND = (2500.0, 4100.0)   # a voice's mark: a faint tone in this band, one per 200 Hz
+
+
+class FakeSpeakerBackend:
+    """Deterministic voices for plumbing tests: a window's voice is the faint tone marking it.
+
+    Test audio is speech (so that the voice activity detection finds it) with a
+    quiet pure tone added per "person" (2600, 2800… Hz, :func:`mark_voice`); the
+    embedding is the one-hot vector of the strongest 200 Hz bin of that band:
+    one person is exactly alike themself, unlike anyone else.
+    """
+
+    name = "fake"
+
+    def __init__(self, options=None):
+        self.options = options
+
+    def embed_regions(self, regions, windows) -> np.ndarray:
+        bins = int((MARK_BAND[1] - MARK_BAND[0]) // 200)
+        out = []
+        for samples, spans in zip(regions, windows):
+            for a, b in spans:
+                window = np.asarray(samples[a:b], dtype=np.float64)
+                spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+                freqs = np.fft.rfftfreq(len(window), 1 / 16000)
+                energy = [spectrum[(freqs >= MARK_BAND[0] + 200 * k) & (freqs < MARK_BAND[0] + 200 * (k + 1))].max(
+                    initial=0.0) for k in range(bins)]
+                vector = np.zeros(bins, np.float32)
+                vector[int(np.argmax(energy))] = 1.0
+                out.append(vector)
+        return np.stack(out) if out else np.zeros((0, bins), np.float32)
+
+
+def mark_voice(samples: np.ndarray, person: int, level: float = 0.05) -> np.ndarray:
+    """``samples`` (16 kHz) marked as ``person`` (0–6) for :class:`FakeSpeakerBackend`."""
+    t = np.arange(len(samples)) / 16000
+    return (samples + level * np.sin(2 * np.pi * (MARK_BAND[0] + 100 + 200 * person) * t)).astype(np.float32)

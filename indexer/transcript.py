@@ -15,12 +15,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .files import atomic_write_json, atomic_write_text
+from .elisions import merge_elisions
+from .files import atomic_write_json, atomic_write_text, load_json
 from .errors import FormatError, TranscriptError
+from .transcript_checks import check_transcript_data, check_transcript_id
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)   # schema 1 is read as 2 without speakers
+# 3: an elision is one word (« c'est », not « c » + « 'est »: see indexer.elisions).
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)   # 1 is read without speakers; 1 and 2 get their elisions joined on load
 
 # Phrases Whisper is known to invent from silence or music in French (and a few
 # in English, as the archive has some); matched after normalising case/punctuation.
@@ -84,6 +87,9 @@ class Transcript:
     # Automatic speakers (indexer.speakers): backend, fingerprint, labels, turns
     # [[start, end, label], ...]; None when the stage did not run.
     diarization: dict | None = None
+    # How noisy the audio measured, and the preset it led to (indexer.transcribe.noise):
+    # {"snr_db": 18.2, "preset": "accurate", "automatic": true}; None before it existed.
+    noise: dict | None = None
     schema: int = SCHEMA_VERSION
 
     @property
@@ -104,6 +110,7 @@ class Transcript:
 
     @classmethod
     def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
+        check_transcript_data(data, path)  # types and finite times, the field named (issue 25)
         schema = data.get("schema")
         if schema not in READABLE_SCHEMAS:
             raise TranscriptError(
@@ -112,9 +119,11 @@ class Transcript:
                 path, "re-transcribe with `indexer ingest --force`",
             )
         data = {**data, "schema": SCHEMA_VERSION}  # schema 1 has no speaker fields: defaults apply
+        # Schemas 1 and 2 hold elisions in two words: joined here, nothing is transcribed again.
+        join = merge_elisions if schema < 3 else list
         try:
             segments = [
-                Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
+                Segment(**{**s, "words": join([Word(**w) for w in s.get("words", [])])})
                 for s in data["segments"]
             ]
             fields = {k: v for k, v in data.items() if k != "segments"}
@@ -126,15 +135,18 @@ class Transcript:
         return replace(self, segments=segments)
 
 
-def load_transcript(path: str | Path) -> Transcript:
+def load_transcript(path: str | Path, episode_id: str | None = None) -> Transcript:
+    """The transcript in ``path``; ``episode_id``: the episode its file name says it is, which it must hold."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path)
     except FileNotFoundError as e:
         raise TranscriptError("transcript not found", path) from e
     except (OSError, ValueError) as e:
         raise TranscriptError(f"transcript is not valid JSON: {e}", path) from e
-    return Transcript.from_dict(data, path)
+    transcript = Transcript.from_dict(data, path)
+    check_transcript_id(transcript.episode_id, episode_id, path)
+    return transcript
 
 
 def save_transcript(transcript: Transcript, path: str | Path) -> Path:
@@ -240,9 +252,15 @@ def _shows_speakers(transcript: Transcript) -> bool:
     return not (len(speakers) == 1 and speakers <= set(transcript.speaker_labels))
 
 
+_CUE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
 def _cue_text(seg: Segment, speakers: bool = True) -> str:
+    """One cue's text on one line: a line break (in a name or a hand-edited text) would end the cue and
+    start a forged one, and ``-->`` in it makes players drop the cue (issue 25)."""
     text = seg.text.strip()
-    return f"{seg.speaker}: {text}" if seg.speaker and speakers else text
+    text = f"{seg.speaker}: {text}" if seg.speaker and speakers else text
+    return " ".join(_CUE_CONTROL.sub(" ", text).split()).replace("-->", "->")
 
 
 def to_srt(transcript: Transcript) -> str:
@@ -258,7 +276,8 @@ def to_vtt(transcript: Transcript) -> str:
     blocks = ["WEBVTT\n"]
     show = _shows_speakers(transcript)
     for seg in transcript.segments:
-        text = _cue_text(seg, show).replace("-->", "->")
+        # WebVTT cue text is markup: "<" opens a tag and "&" an entity (https://www.w3.org/TR/webvtt1/#cue-text).
+        text = _cue_text(seg, show).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         blocks.append(f"{format_timestamp(seg.start)} --> {format_timestamp(seg.end)}\n{text}\n")
     return "\n".join(blocks)
 

@@ -48,7 +48,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 EXPECTED = {
     "01-search.ipynb": {"table.indexer-hits": 1, "table.indexer-hits audio": 1, ".widget-text": 1},
     "02-quotes.ipynb": {"table.indexer-hits": 1, "figure.indexer-quote audio": 1},
-    "03-archive-overview.ipynb": {"table.indexer-overview": 1, ".jp-RenderedImage img": 4,
+    "03-archive-overview.ipynb": {"table.indexer-overview": 1, "table.indexer-quality": 1, ".jp-RenderedImage img": 4,
                                   "table.indexer-review audio": 1,
                                   ".jp-OutputArea-output.jp-RenderedMarkdown h2": 1},
 }

@@ -229,7 +229,7 @@ def test_effective_episode_is_the_machine_transcript_as_shown_with_its_meta(arch
 def test_a_working_copy_takes_corrections_and_leaves_the_archive_untouched(archive, tmp_path):
     (archive.root / "runs").mkdir()
     (archive.root / "runs" / "ingest-1.json").write_text("{}")
-    (archive.root / ".indexer").mkdir()
+    (archive.root / ".indexer").mkdir(exist_ok=True)  # reindex takes the writer lock there
     before = archive_fingerprint(archive.root)
     copy = archive.working_copy(tmp_path / "work" / "copy")
     assert copy.root == tmp_path / "work" / "copy" and copy.index_options == archive.index_options

@@ -46,7 +46,7 @@ def fake_whisper(monkeypatch):
     calls = []
 
     def transcribe_file(path, options=None, engine=None, episode_id=None, audio_path=None, sha256=None,
-                        progress=False):
+                        progress=False, on_progress=None):
         path = Path(path)
         calls.append(path.name)
         info = audio.probe(path)
@@ -261,7 +261,9 @@ def test_reindex_skips_and_names_unreadable_transcripts(ingested):
     assert result.exit_code == 1, result.output
     assert "gamma.json" in result.output and "zeta.json" in result.output
     assert "Traceback" not in result.output
-    assert {h.episode for h in Archive(ingested).search("transcription")} == {"alpha", "2011/beta"}
+    # Issue 25: an incomplete rebuild never replaces the index in place, which keeps gamma's last version.
+    assert "the index in place is kept" in result.output
+    assert {h.episode for h in Archive(ingested).search("transcription")} == {"alpha", "2011/beta", "gamma"}
 
 
 # --- 4. YAML alias bombs and oversized sidecars -------------------------------------------------------

@@ -170,7 +170,7 @@ def test_overview_notebook_shows_its_plots_and_tables(executed_notebooks):
     assert len(outputs_of(nb, "image/png")) >= 4  # hours, speaking time, terms, confidence
     html = html_of(nb)
     assert "indexer-overview" in html and "indexer-review" in html
-    assert "data:audio/mpeg;base64," in html  # review players
+    assert "class='indexer-clip'" in html and "class='ix-play'" in html  # review players, cut when played
     assert "community manager" in text_of(nb) + html  # the injected TERMS were used
     markdown = "".join(o["data"]["text/markdown"] for o in outputs_of(nb, "text/markdown"))
     assert markdown.startswith("# ") and "\n## " in markdown  # the exported page, with chapters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import html
 import re
 from html.parser import HTMLParser
 
@@ -184,7 +185,7 @@ def parse_cues(text: str, fmt: str) -> list[tuple[float, float, str]]:
             assert number == str(n) and "," in start and "," in end
         else:
             assert number is None and "." in start and "." in end
-        cues.append((seconds(start), seconds(end), body))
+        cues.append((seconds(start), seconds(end), html.unescape(body) if fmt == "vtt" else body))  # VTT escapes < &
         position = match.end()
     assert position == len(text)
     return cues

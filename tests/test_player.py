@@ -155,21 +155,16 @@ def test_audio_outside_the_server_root_is_a_short_inlined_clip(archive, tmp_path
 
 def test_an_inlined_clip_falls_back_to_wav_without_an_mp3_encoder_but_a_bug_surfaces(archive, tmp_path,
                                                                                       monkeypatch):
-    from pydub import AudioSegment
-    from pydub.exceptions import CouldntEncodeError
+    from indexer import audio as audio_module
 
     audio = archive.layout.audio_dir / f"{PANEL}.wav"
-    export = AudioSegment.export
-    failure = CouldntEncodeError("Unknown encoder 'libmp3lame'")
-
-    def no_mp3(self, out_f=None, format="mp3", **kwargs):
-        if format == "mp3":
-            raise failure
-        return export(self, out_f, format=format, **kwargs)
-
-    monkeypatch.setattr(AudioSegment, "export", no_mp3)
+    monkeypatch.setattr(audio_module, "MP3_ENCODER", "libno-such-mp3")  # ffmpeg: "Unknown encoder"
     assert notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere").src.startswith("data:audio/wav")
-    failure = TypeError("a bug")
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(audio_module.subprocess, "run", bug)
     with pytest.raises(TypeError, match="a bug"):
         notebook_audio(audio, 5.0, 30.0, cwd=tmp_path, root=tmp_path / "elsewhere")
 

@@ -338,6 +338,7 @@ def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
 
 FILES_NOTEBOOK = "player-files.ipynb"
 LONG_NOTEBOOK = "player-two-hours.ipynb"
+CLIPS_NOTEBOOK = "hit-clips.ipynb"
 
 
 def write_notebook(path: Path, *sources: str) -> None:
@@ -359,6 +360,8 @@ def lab(tmp_path_factory, archive):
     nbformat.write(nb, root / "02-quotes.ipynb")
     write_notebook(root / FILES_NOTEBOOK, "from indexer import Archive\nfrom indexer.quotes import QuoteBasket\n"
                    f"basket = QuoteBasket()\nArchive('archive').player({PANEL!r}, 4.2, 7.6, basket=basket)")
+    write_notebook(root / CLIPS_NOTEBOOK, "from indexer import Archive\n"
+                   "Archive('archive').search('communauté', limit=3)")
     write_notebook(root / LONG_NOTEBOOK, f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
                    "from player_archive import long_transcript\nfrom indexer.display.player import context_player\n"
                    "from indexer.quotes import EpisodeContext\n"
@@ -489,3 +492,37 @@ def test_a_two_hour_player_in_jupyterlab(lab, browser, artifacts):
           f"(the kernel building the data, the output's transfer and JupyterLab's rendering included), "
           f"of which the player's own rendering {timing['render_ms']:.0f} ms, longest task "
           f"{timing['longest_chunk_ms']:.0f} ms")
+
+
+CLIP_JS = """
+const cell = arguments[0], audio = cell.querySelector('audio');
+return {src: audio.currentSrc, time: audio.currentTime, duration: audio.duration, paused: audio.paused,
+        hidden: audio.hidden, note: cell.querySelector('.ix-clip-note').textContent};
+"""
+
+
+def test_a_hit_tables_clip_is_cut_when_it_is_played_in_jupyterlab(lab, browser, archive, artifacts):
+    """Before: the length on each player, nothing loaded. A click: the kernel cuts that clip, it plays."""
+    from selenium.webdriver.common.by import By
+
+    run_notebook(browser, lab, CLIPS_NOTEBOOK)
+    table = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel table.indexer-hits"),
+                     "the hit table")[0]
+    cells = table.find_elements(By.CSS_SELECTOR, ".indexer-clip")
+    hits = archive.search("communauté", limit=3)
+    assert len(cells) == len(hits) >= 2
+    buttons = [c.find_element(By.CSS_SELECTOR, ".ix-play") for c in cells]
+    lengths = [b.text for b in buttons]
+    assert lengths == [f"▶ 0:{h.end + 1.0 - max(0.0, h.start - 1.0):02.0f}" for h in hits]
+    assert all(browser.execute_script(CLIP_JS, c)["src"] == "" for c in cells)  # nothing loaded yet
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", table)
+    buttons[1].click()
+    state = wait_for(browser, lambda d: (lambda s: s if s["time"] > 0.3 or s["note"].strip() not in ("", "découpe…")
+                                         else None)(d.execute_script(CLIP_JS, cells[1])),
+                     "the clip playing after its button was clicked")
+    assert state["note"] == "" and state["src"].startswith("blob:") and not state["hidden"], state
+    hit = hits[1]
+    assert state["duration"] == pytest.approx(hit.end + 1.0 - max(0.0, hit.start - 1.0), abs=0.3)
+    assert browser.execute_script(CLIP_JS, cells[0])["src"] == ""  # only the clip played was cut
+    table.screenshot(str(artifacts / "lab-hit-clips.png"))
+

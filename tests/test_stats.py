@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -141,7 +142,8 @@ def test_review_table_on_suspect_segments(tmp_path):
     assert list(table.reasons) == ["repeated", "phantom"]
     assert table.min_probability.isna().all()  # hand-made segments have no words
     html = stats.review_players(table)._repr_html_()
-    assert "<table class='indexer-review'>" in html and html.count("data:audio/mpeg;base64,") == 2
+    assert "<table class='indexer-review'>" in html and html.count("<audio ") == 2 and "data:audio" not in html
+    assert re.findall(r"<script[^>]*>", html) == ["<script class='indexer-clips'>"]  # the players' own, and no other
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "archive.correct(&#x27;2010/cm-table-ronde&#x27;, 7, " in html
     archive.correct(PANEL, 8, "Merci.")

@@ -141,7 +141,7 @@ def test_silence_gives_no_segments_and_no_error(tmp_path):
 def test_presets_and_unknown_names():
     assert PRESETS["fast"].beam_size == 1 and PRESETS["accurate"].beam_size == 5
     assert preset("fast").fingerprint() != preset("accurate").fingerprint()
-    with pytest.raises(EngineError, match="valid presets: fast, accurate"):
+    with pytest.raises(EngineError, match="valid presets: auto, fast, accurate"):
         preset("turbo")
     with pytest.raises(EngineError, match="valid engines: faster-whisper, openai-whisper"):
         load_engine(TranscribeOptions(engine="whisperx"))

@@ -25,7 +25,7 @@ def test_json_round_trip(tmp_path):
     original = make_transcript()
     path = save_transcript(original, tmp_path / "t" / "ep.json")
     data = json.loads(path.read_text())
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     assert set(data["segments"][0]) >= {"id", "start", "end", "text", "speaker", "avg_logprob", "no_speech_prob",
                                         "compression_ratio", "flags", "words"}
     assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability", "speaker"}

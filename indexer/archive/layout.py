@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import EpisodeIdError, StorageError
+from ..files import fit_name
 from .ids import check_episode_id, episode_id
 from .meta import Episode
 from .sidecars import load_sidecar, sidecar_for
@@ -50,10 +51,24 @@ class ArchiveLayout:
         return self.root / "corrections"
 
     @property
+    def voices_dir(self) -> Path:
+        """The voice library: derived from the corrections, sidecars and transcripts, rebuilt at will."""
+        return self.root / "voices"
+
+    @property
+    def voice_library_path(self) -> Path:
+        return self.voices_dir / "library.json"
+
+    @property
+    def voice_actions_path(self) -> Path:
+        """Editors' renames, merges and forgets of voices (a name that no episode id can have: it has a dot)."""
+        return self.corrections_dir / "voices.actions.json"
+
+    @property
     def trash_dir(self) -> Path:
         return self.state_dir / "trash"
 
-    # The batch job's state: one lock, three caches (losing a cache only costs work done again).
+    # The batch job's state: two locks, four caches (losing a cache only costs work done again).
     @property
     def ingest_lock_path(self) -> Path:
         return self.state_dir / "ingest.lock"
@@ -68,13 +83,19 @@ class ArchiveLayout:
         return self.state_dir / "hashes.json"
 
     @property
+    def probe_cache_path(self) -> Path:
+        """The duration of each audio file not transcribed yet, so that it is measured once."""
+        return self.state_dir / "probes.json"
+
+    @property
     def catalog_path(self) -> Path:
         """What each transcript holds (its head), so that a no-op run parses none."""
         return self.state_dir / "transcripts.json"
 
     @property
-    def corrections_lock_path(self) -> Path:
-        return self.corrections_dir / ".lock"
+    def edit_lock_path(self) -> Path:
+        """The edit lock (:mod:`indexer.locks`): editors' changes, and a rebuild's catch-up and swap."""
+        return self.state_dir / "edit.lock"
 
     def transcript_path(self, episode_id: str) -> Path:
         return self._inside(self.transcripts_dir, f"{check_episode_id(episode_id)}.json")
@@ -82,12 +103,22 @@ class ArchiveLayout:
     def corrections_path(self, episode_id: str) -> Path:
         return self._inside(self.corrections_dir, f"{check_episode_id(episode_id)}.json")
 
+    def transcript_id(self, path: Path) -> str | None:
+        """The episode a transcript file holds by its place (``transcripts/<id>.json``, or the trash's
+        ``<id>.json``); None for a file elsewhere. Its content must say the same (``load_transcript``)."""
+        for folder in (self.transcripts_dir, self.trash_dir):
+            if folder in Path(path).parents and path.suffix == ".json":
+                return Path(path).relative_to(folder).with_suffix("").as_posix()
+        return None
+
     def trash_path(self, episode_id: str, suffix: str = ".json") -> Path:
-        return self._inside(self.trash_dir, f"{check_episode_id(episode_id)}{suffix}")
+        """Where the trash keeps an episode's file; a name too long for ``suffix`` is cut to fit."""
+        folder, _, name = check_episode_id(episode_id).rpartition("/")
+        return self._inside(self.trash_dir, (folder + "/" if folder else "") + fit_name(name, suffix))
 
     # What the archive keeps for itself: an export or a clip written there would replace a recording,
     # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
-    MANAGED = ("audio", "transcripts", "index", "corrections", "runs", ".indexer")
+    MANAGED = ("audio", "transcripts", "index", "corrections", "voices", "runs", ".indexer")
 
     def output_path(self, path: str | Path) -> Path:
         """``path`` for an export or a clip, refused inside the archive's own folders."""

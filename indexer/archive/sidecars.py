@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import SidecarError
+from ..errors import SidecarError, control_character, printable
+from ..files import json_depth
 from .ids import safe_url
 from .meta import Chapter, EpisodeMeta, SpeakerTurn
 
@@ -18,6 +19,7 @@ SIDECAR_EXTENSIONS = (".yaml", ".yml", ".json")
 # Pure-Python PyYAML is slow: 64 KB of chapters parse in 0.8 s here (256 KB: 2.2 s),
 # so the cap bounds what one hostile file can cost the batch.
 MAX_SIDECAR_BYTES = 64 * 1024
+MAX_SIDECAR_DEPTH = 8   # a sidecar's deepest field (chapters: a list of mappings) is 2 levels down
 
 
 class _TextDatesLoader(yaml.SafeLoader):
@@ -53,6 +55,10 @@ def read_mapping(path: Path) -> dict:
     except (ValueError, yaml.YAMLError) as e:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SidecarError(f"not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {detail}", path) from e
+    except RecursionError:  # '[' * 30000 is under the size cap: json and PyYAML recurse per level
+        raise SidecarError(f"nested more than {MAX_SIDECAR_DEPTH} levels deep", path) from None
+    if json_depth(data, MAX_SIDECAR_DEPTH) > MAX_SIDECAR_DEPTH:
+        raise SidecarError(f"nested more than {MAX_SIDECAR_DEPTH} levels deep", path)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -87,13 +93,35 @@ def parse_timecode(text: str) -> float:
     return total
 
 
-def _text(data: dict, key: str, path: Path) -> str:
+def _text(data: dict, key: str, path: Path, lines: bool = False, field_name: str | None = None) -> str:
+    """A text field. Sidecar text reaches terminals (quote, export) and subtitles: control characters
+    are refused (an escape sequence in a title wrote to the clipboard through `indexer quote`), and line
+    breaks and tabs become spaces unless the field may hold ``lines`` (a description)."""
+    field_name = field_name or key
     value = data.get(key, "")
     if value is None:
         return ""
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise SidecarError(f"field '{key}' must be text, got {type(value).__name__}", path)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SidecarError(f"field '{field_name}' must be text, got {type(value).__name__}", path)
+    text = str(value)
+    if not lines:
+        text = " ".join(text.split()) if any(c in text for c in "\n\r\t\v\f") else text
+    found = control_character(text, "\n\t" if lines else "")
+    if found:
+        raise SidecarError(f"field '{field_name}' holds a control character ({printable(found)})", path,
+                           "remove it; sidecar text is shown on terminals and in subtitles")
+    return text
+
+
+def _name(value, path: Path, field_name: str) -> str:
+    """A speaker's name: text on one line, as `set_speaker` requires (a line break forged subtitle cues)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value).strip():
+        raise SidecarError(f"field '{field_name}' must be a name, got {type(value).__name__}", path)
+    found = control_character(str(value))
+    if found:
+        raise SidecarError(f"field '{field_name}' holds a control character ({printable(found)}): a name is one "
+                           "line of text", path)
+    return str(value).strip()
 
 
 def _date(value, path: Path) -> str:
@@ -139,7 +167,7 @@ def preset_of(data: dict, path: Path) -> str | None:
     name, noisy = data.get("preset"), data.get("noisy")
     if name is None and noisy is None:
         return None
-    from ..transcribe import DEFAULT_PRESET, NOISY_PRESET, PRESETS
+    from ..transcribe import CLEAN_PRESET, NOISY_PRESET, PRESETS
 
     if name is not None and (not isinstance(name, str) or name not in PRESETS):
         raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
@@ -148,7 +176,7 @@ def preset_of(data: dict, path: Path) -> str | None:
     if name is not None:
         return name
     if noisy is not None:
-        return NOISY_PRESET if noisy else DEFAULT_PRESET
+        return NOISY_PRESET if noisy else CLEAN_PRESET
     return None
 
 
@@ -174,16 +202,17 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
         raise SidecarError("field 'speakers' must be a list of names or of {name, start, end}", path)
     for i, item in enumerate(raw_speakers):
         if isinstance(item, str):
-            speakers.append(item)
+            speakers.append(_name(item, path, f"speakers[{i}]"))
         elif isinstance(item, dict) and "name" in item:
+            name = _name(item["name"], path, f"speakers[{i}].name")
             start = _seconds(item.get("start", 0), path, f"speakers[{i}].start")
             end = _seconds(item.get("end", float("inf")), path, f"speakers[{i}].end") \
                 if item.get("end") is not None else float("inf")
             if end <= start:
                 raise SidecarError(f"field 'speakers[{i}]' ends before it starts", path)
-            turns.append(SpeakerTurn(str(item["name"]), start, end))
-            if item["name"] not in speakers:
-                speakers.append(str(item["name"]))
+            turns.append(SpeakerTurn(name, start, end))
+            if name not in speakers:
+                speakers.append(name)
         else:
             raise SidecarError(f"field 'speakers[{i}]' must be a name or {{name, start, end}}", path)
 
@@ -194,7 +223,8 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
     for i, item in enumerate(raw_chapters):
         if not isinstance(item, dict) or "title" not in item:
             raise SidecarError(f"field 'chapters[{i}]' must be {{start, title}}", path)
-        chapters.append(Chapter(_seconds(item.get("start", 0), path, f"chapters[{i}].start"), str(item["title"])))
+        chapters.append(Chapter(_seconds(item.get("start", 0), path, f"chapters[{i}].start"),
+                                _text(item, "title", path, field_name=f"chapters[{i}].title")))
 
     language = data.get("language")
     if language is not None and not isinstance(language, str):
@@ -211,7 +241,7 @@ def parse_sidecar(data: dict, path: Path) -> EpisodeMeta:
         speakers_mode=mode,
         language=language,
         source_url=safe_url(source_url),
-        description=_text(data, "description", path),
+        description=_text(data, "description", path, lines=True),
         chapters=tuple(sorted(chapters, key=lambda c: c.start)),
         preset=preset_of(data, path),
     )

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Iterable, Sequence
 
 from ..transcript import Segment, Transcript, Word
+from .names import anchored_label
 from .overlay import Correction
 
 log = logging.getLogger("indexer")
@@ -82,9 +83,8 @@ def anchor(segments: Sequence[Segment], correction: Correction) -> list[int] | N
 
 def stale_corrections(transcript: Transcript, corrections: Iterable[Correction]) -> list[Correction]:
     """Corrections that no longer find their segment (or speaker label) in ``transcript`` (not applied)."""
-    labels = set(transcript.speaker_labels)
     return [c for c in corrections
-            if (c.before not in labels if c.kind == "name" else anchor(transcript.segments, c) is None)]
+            if (anchored_label(transcript, c) is None if c.kind == "name" else anchor(transcript.segments, c) is None)]
 
 
 # --- applying ---------------------------------------------------------------------

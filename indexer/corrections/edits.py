@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import re
 
 from ..archive import EpisodeMeta
-from ..errors import CorrectionError, SpeakerNameError
+from ..errors import CorrectionError, SpeakerNameError, control_character, printable
+from ..speakers.prints import prints_from_diarization
 from ..transcript import Segment, Transcript
 from .overlay import Correction
 
@@ -25,7 +25,14 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+# A segment holds at most ~30 s of speech (~500 characters); a 1 MB correction made a 10.7 MB page.
+MAX_CORRECTION_CHARS = 5000
+
+
 def _segment(transcript: Transcript, segment_id: int) -> Segment:
+    if not isinstance(segment_id, int) or isinstance(segment_id, bool):  # True == 1 picked segment 1
+        raise CorrectionError(f"a segment id is a whole number, got {segment_id!r}",
+                              hint="use the segment_id of a search hit")
     for seg in transcript.segments:
         if seg.id == segment_id:
             return seg
@@ -38,6 +45,13 @@ def _segment(transcript: Transcript, segment_id: int) -> Segment:
 def text_correction(machine: Transcript, effective: Transcript, segment_id: int, text: str,
                     author: str | None = None) -> Correction:
     """A correction replacing the text of segment ``segment_id`` (ids of the machine transcript)."""
+    if not isinstance(text, str):
+        raise CorrectionError(f"a correction is a text, got {type(text).__name__}")
+    if len(text) > MAX_CORRECTION_CHARS:
+        raise CorrectionError(f"a correction of {len(text):,} characters is too long for one segment (at most "
+                              f"{MAX_CORRECTION_CHARS:,})", hint="correct the segments one by one")
+    if control_character(text):
+        raise CorrectionError(f"a correction cannot hold a control character (a line break?): {printable(text[:60])}")
     seg = _segment(machine, segment_id)
     shown = next((s.text for s in effective.segments if s.id == segment_id), seg.text)
     return Correction("text", text.strip(), shown.strip(), seg.id, seg.start, seg.end, seg.text.strip(),
@@ -58,7 +72,7 @@ def speaker_correction(machine: Transcript, effective: Transcript, target: int |
             raise CorrectionError(f"no segment of episode {machine.episode_id!r} lies in {start:g}–{end:g} s")
         before = ", ".join(sorted({s.speaker or meta.speaker_at(s.start, s.end) or "?" for s in touched}))
         return Correction("speaker", name, before, None, start, end, "", _who(author), _now())
-    seg = _segment(machine, int(target))
+    seg = _segment(machine, target)
     shown = next((s for s in effective.segments if s.id == seg.id), seg)
     before = shown.speaker or meta.speaker_at(seg.start, seg.end)
     return Correction("speaker", name, before, seg.id, seg.start, seg.end, seg.text.strip(),
@@ -70,7 +84,7 @@ def speaker_name(name, label: str = "a speaker") -> str:
     name would forge subtitle cues and log lines)."""
     if not isinstance(name, str) or not name.strip():
         raise SpeakerNameError(f"the name of {label} cannot be empty (a text), got {name!r}")
-    if re.search(r"[\x00-\x1f\x7f]", name):
+    if control_character(name):
         raise SpeakerNameError(f"the name of {label} has a control character (a line break?): {name!r}")
     return name.strip()
 
@@ -80,4 +94,22 @@ def name_correction(transcript: Transcript, label: str, name: str, author: str |
     if label not in labels:
         known = ", ".join(labels) or "none: the episode has no automatic speakers"
         raise CorrectionError(f"episode {transcript.episode_id!r} has no speaker {label!r} (labels: {known})")
-    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now())
+    return Correction("name", speaker_name(name, label), label, who=_who(author), when=_now(),
+                      voice=voice_anchor(transcript, label))
+
+
+ANCHOR_SPANS = 20   # the longest turns of a label kept as its anchor in time (enough to find it again)
+
+
+def voice_anchor(transcript: Transcript, label: str) -> dict:
+    """What ties a name to the voice of ``label``: its print (from the speakers stage), its longest
+    turns, and the audio they are in (see :func:`indexer.corrections.names.anchored_label`)."""
+    diarization = transcript.diarization or {}
+    turns = sorted(([a, b] for a, b, who in diarization.get("turns", []) if who == label),
+                   key=lambda t: t[0] - t[1])[:ANCHOR_SPANS]
+    anchor = {"backend": diarization.get("backend", ""), "audio": transcript.audio_sha256,
+              "spans": sorted(turns)}
+    voiceprint = prints_from_diarization(diarization).get(label)
+    if voiceprint is not None:
+        anchor.update(voiceprint.to_dict())
+    return anchor

@@ -7,15 +7,16 @@ What the index, the quotes, the pages, the player and the statistics show.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
 from ..archive import EPISODE_ID_HINT, ArchiveLayout, EpisodeMeta, is_episode_id
 from ..errors import IndexerError, TranscriptError
+from ..speakers.library import read_library
 from ..transcript import Transcript, load_transcript
 from .align import apply_corrections
-from .names import apply_names, names_in_sidecar, speaker_names
+from .names import LabelName, apply_names, label_names, names_in_sidecar
 from .overlay import Correction, load_corrections
 
 
@@ -27,6 +28,7 @@ class EffectiveEpisode:
     transcript: Transcript              # corrections applied, automatic speakers named
     meta: EpisodeMeta                   # the sidecar's metadata (empty if the audio is gone)
     corrections: tuple[Correction, ...]  # the overlay, oldest first (stale ones included)
+    names: dict[str, LabelName] = field(default_factory=dict)   # automatic label -> who it is shown as
 
     @property
     def episode_id(self) -> str:
@@ -53,24 +55,35 @@ def effective_episode(layout: ArchiveLayout, machine: Transcript | str, meta: Ep
         machine = machine_transcript(layout, machine, error)
     corrections = tuple(load_corrections(layout.root, machine.episode_id))
     meta = episode_meta(layout, machine) if meta is None else meta
-    transcript = corrected(machine, corrections, names_in_sidecar(machine, meta))
-    return EffectiveEpisode(machine, transcript, meta, corrections)
+    library = read_library(layout.voice_library_path)
+    names = label_names(machine, corrections, names_in_sidecar(machine, meta), library)
+    transcript = corrected(machine, corrections, names, library.renamed)
+    return EffectiveEpisode(machine, transcript, meta, corrections, names)
 
 
-def corrected(machine: Transcript, corrections: Sequence[Correction], sidecar_names: Sequence[str] = ()) -> Transcript:
-    """``machine`` with ``corrections`` applied and its automatic speakers named (sidecar, then name corrections)."""
-    effective = apply_corrections(machine, corrections)
-    return apply_names(effective, speaker_names(machine, corrections, sidecar_names))
+def corrected(machine: Transcript, corrections: Sequence[Correction], names: dict[str, LabelName],
+              renamed: dict[str, str] | None = None) -> Transcript:
+    """``machine`` with ``corrections`` applied and its automatic speakers named (``names``,
+    from :func:`~indexer.corrections.names.label_names`); ``renamed``: voices shown under another name.
+    The effective transcript's ``diarization["names"]`` says which names are automatic."""
+    effective = apply_names(apply_corrections(machine, corrections), {k: n.name for k, n in names.items()}, renamed)
+    if names and effective.diarization is not None:
+        shown = {label: {"name": n.name, "source": n.source, "similarity": n.similarity} for label, n in names.items()}
+        effective = replace(effective, diarization={**effective.diarization, "names": shown})
+    return effective
 
 
 def names_of_speakers(archive_root: str | Path, transcript: Transcript,
                       corrections: Sequence[Correction] | None = None) -> dict[str, str]:
-    """The names given to the episode's automatic labels (sidecar, then name corrections)."""
+    """The names the episode's automatic labels are shown under (see :mod:`indexer.corrections.names`)."""
     if not transcript.speaker_labels:
         return {}
+    layout = ArchiveLayout(Path(archive_root))
     if corrections is None:
         corrections = load_corrections(archive_root, transcript.episode_id)
-    return speaker_names(transcript, corrections, _sidecar_names(ArchiveLayout(Path(archive_root)), transcript))
+    library = read_library(layout.voice_library_path)
+    return {label: n.name for label, n in label_names(transcript, corrections, _sidecar_names(layout, transcript),
+                                                        library).items()}
 
 
 def _sidecar_names(layout: ArchiveLayout, transcript: Transcript) -> tuple[str, ...]:
@@ -102,4 +115,4 @@ def machine_transcript(layout: ArchiveLayout, episode_id: str,
         hint = f"did you mean {', '.join(close)}?" if close else EPISODE_ID_HINT
         problem = "no transcript" if valid else "not a valid episode id"
         raise error(f"unknown episode {episode_id!r}: {problem}", path, hint)
-    return load_transcript(path)
+    return load_transcript(path, episode_id)

@@ -12,17 +12,15 @@ correction is an entry of the episode's overlay::
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-from contextlib import contextmanager
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 from ..archive import ArchiveLayout
 from ..errors import TranscriptError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, load_json
+from ..locks import edit_lock
 
 SCHEMA_VERSION = 1
 KINDS = ("text", "speaker", "name")   # name: an automatic label (before) gets a name (after)
@@ -41,6 +39,9 @@ class Correction:
     source_text: str = ""          # the machine segment's text when corrected: the anchor
     who: str = ""
     when: str = ""
+    # A name's voice (kind "name"): the label's voice print, its turns and the
+    # audio they are in, so that the name follows the voice, not the label.
+    voice: dict | None = None
 
     def describe(self) -> str:
         if self.kind == "name":
@@ -50,19 +51,45 @@ class Correction:
                 f"by {self.who or '?'} ({self.when or 'undated'})")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["voice"] is None:
+            del data["voice"]  # as before: older versions still read the overlay
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, path: Path | None = None) -> "Correction":
+        if not isinstance(data, dict):
+            raise TranscriptError(f"correction entry must be an object, got {type(data).__name__}", path,
+                                  _FIX_HINT)
         try:
             correction = cls(**data)
         except TypeError as e:
-            raise TranscriptError(f"correction entry has a missing or unknown field: {e}", path,
-                                  "fix or remove that entry") from e
+            raise TranscriptError(f"correction entry has a missing or unknown field: {e}", path, _FIX_HINT) from e
         if correction.kind not in KINDS:
-            raise TranscriptError(f"unknown correction kind {correction.kind!r} (valid: {', '.join(KINDS)})",
-                                  path)
+            raise TranscriptError(f"unknown correction kind {str(correction.kind)[:40]!r} (valid: {', '.join(KINDS)})",
+                                  path, _FIX_HINT)
+        for name, (ok, expected) in _FIELD_TYPES.items():
+            value = getattr(correction, name)
+            if not ok(value):
+                shown = repr(value)[:40] if not isinstance(value, (list, dict)) else type(value).__name__
+                raise TranscriptError(f"correction field '{name}' must be {expected}, got {shown}", path, _FIX_HINT)
         return correction
+
+
+_FIX_HINT = "fix or remove that entry by hand; the machine transcript is untouched"
+_FIELD_TYPES = {  # a hand-edited overlay: a string segment_id crashed ingest, reindex and quotes (issue 25)
+    "after": (lambda v: isinstance(v, str), "a text"),
+    "before": (lambda v: v is None or isinstance(v, str), "a text or null"),
+    "segment_id": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "a whole number or null"),
+    "start": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+              "a finite number of seconds"),
+    "end": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+            "a finite number of seconds"),
+    "source_text": (lambda v: isinstance(v, str), "a text"),
+    "who": (lambda v: isinstance(v, str), "a text"),
+    "when": (lambda v: isinstance(v, str), "a text"),
+    "voice": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+}
 
 
 def corrections_path(archive_root: str | Path, episode_id: str) -> Path:
@@ -74,10 +101,13 @@ def load_corrections(archive_root: str | Path, episode_id: str) -> list[Correcti
     """The episode's corrections, oldest first; [] when there are none."""
     path = corrections_path(archive_root, episode_id)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        raise TranscriptError(f"cannot read the corrections file: {e.strerror}", path,
+                              "make it readable by this user; the machine transcript is untouched") from e
+    except ValueError as e:
         raise TranscriptError(f"corrections file is not valid JSON: {e}", path,
                               "fix it by hand; the machine transcript is untouched") from e
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
@@ -97,18 +127,10 @@ def save_corrections(archive_root: str | Path, episode_id: str, corrections: Seq
     return path
 
 
-@contextmanager
 def overlay_lock(archive_root: Path):
-    """Serialise read-modify-write of overlays between editors on one archive."""
-    lock_path = ArchiveLayout(Path(archive_root)).corrections_lock_path
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    """The archive's edit lock (:func:`indexer.locks.edit_lock`): an editor's change holds it from reading
+    the overlay to indexing the episode, a rebuild from its catch-up to its swap."""
+    return edit_lock(ArchiveLayout(Path(archive_root)).edit_lock_path)
 
 
 def add_correction(archive_root: str | Path, episode_id: str, correction: Correction) -> list[Correction]:

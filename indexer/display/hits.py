@@ -1,23 +1,34 @@
-"""Search hits as an HTML table for notebooks: snippet, how each word matched, a player per row."""
+"""Search hits as an HTML table for notebooks: snippet, how each word matched, a player per row.
+
+The players cut their clip when they are played (:mod:`.clips`): showing the
+table reads no file.
+"""
 
 from __future__ import annotations
 
 import html
 
-from .audio import audio_tag
+from .clips import Clip, ClipSet, with_clips
 
 CLIP_PADDING = 1.0  # s of audio around a hit's segment
 CLIP_FADE = 0.05    # s
 
 
-def hits_html(hits, max_players: int = 20) -> str:
-    """The table of :class:`indexer.search.Hits`; clips on the first ``max_players`` rows (each one is decoded)."""
+def hit_clips(hits, max_players: int = 20) -> ClipSet:
+    """The clips of the first ``max_players`` hits (cut only when played)."""
+    return ClipSet.of([Clip(hit.audio_path, hit.start, hit.end, CLIP_PADDING, CLIP_FADE)
+                       for hit in list(hits)[:max_players]])
+
+
+def hits_html(hits, max_players: int = 20, clips: ClipSet | None = None) -> str:
+    """The table of :class:`indexer.search.Hits`; a player on the first ``max_players`` rows."""
     esc = html.escape
     if not hits:
         return f"<p>No hit for <code>{esc(hits.query)}</code>.</p>"
+    clips = clips or hit_clips(hits, max_players)
     rows = []
     for i, hit in enumerate(hits):
-        player = audio_tag(hit.audio_path, hit.start, hit.end, CLIP_PADDING, CLIP_FADE) if i < max_players else ""
+        player = clips.cell(i) if i < len(clips.clips) else ""
         suspect = ' <span title="suspect segment (possible transcription error)">⚠</span>' if hit.suspect else ""
         rows.append(
             "<tr>"
@@ -31,8 +42,15 @@ def hits_html(hits, max_players: int = 20) -> str:
         )
     head = ("<tr><th>time</th><th>episode</th><th>speaker</th><th>text</th><th>matched</th>"
             "<th>listen</th></tr>")
-    return (f"<p>{len(hits)} hits for <code>{esc(hits.query)}</code></p>"
-            f"<table class='indexer-hits'>{head}{''.join(rows)}</table>")
+    return clips.wrap(f"<p>{len(hits)} hits for <code>{esc(hits.query)}</code></p>"
+                      f"<table class='indexer-hits'>{head}{''.join(rows)}</table>")
+
+
+def hits_outputs(hits, max_players: int = 20) -> list:
+    """What a notebook shows for the hits: the table, and the bridge that cuts a clip when it is played
+    (for ``display``, or an ipywidgets ``Output``'s ``append_display_data``)."""
+    clips = hit_clips(hits, max_players)
+    return with_clips(hits_html(hits, max_players, clips), clips)
 
 
 def _matched_cell(hit) -> str:

@@ -22,8 +22,6 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -32,16 +30,10 @@ from ..errors import IndexerError, QuoteError
 from ..quotes import EpisodeContext
 from .player_audio import notebook_audio
 from .player_data import PlayerOptions, marked_words, player_data, wire_data
+from .static import static_text
 
 
 # --- the HTML -------------------------------------------------------------------------------
-
-@lru_cache(maxsize=None)
-def static_text(name: str) -> str:
-    """A file of ``indexer/static/`` (shipped as package data)."""
-    # The folder belongs to the top package (pyproject.toml's package-data), not to this subpackage.
-    return resources.files("indexer").joinpath("static", name).read_text(encoding="utf-8")
-
 
 def json_for_script(data) -> str:
     """JSON that cannot end or comment out the ``<script>`` element it sits in."""

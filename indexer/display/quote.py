@@ -1,4 +1,4 @@
-"""How quotes and baskets show themselves: notebook HTML with an inline clip, an audio player, Markdown.
+"""How quotes and baskets show themselves: notebook HTML with a clip cut when played, an audio player, Markdown.
 
 Called by :meth:`Quote._repr_html_ <indexer.quotes.Quote>`, :meth:`Quote.audio`,
 :meth:`Quote.to_markdown` and their :class:`~indexer.quotes.QuoteBasket` counterparts.
@@ -7,52 +7,64 @@ Called by :meth:`Quote._repr_html_ <indexer.quotes.Quote>`, :meth:`Quote.audio`,
 from __future__ import annotations
 
 import html
-import logging
 from typing import TYPE_CHECKING, Sequence
 
 from ..archive import safe_url
-from ..errors import AudioError, FFmpegNotFoundError
-from ..transcript import hms
-from .audio import audio_element, ipython_audio, segment_data_url
+from .audio import ipython_audio
+from .clips import Clip, ClipSet, with_clips
 from .markdown import md_escape, md_url
 
 if TYPE_CHECKING:
     from ..quotes import Quote, QuoteBasket
 
-log = logging.getLogger("indexer")
-
-
 # --- HTML (notebooks) ---------------------------------------------------------------------
 
-def quote_html(quote: Quote) -> str:
-    """The quote as a figure: marked text, citation, flags and its clip."""
+def quote_clip(quote: Quote) -> Clip:
+    """The quote's clip (its words plus the padding), cut when it is played."""
+    path = quote.audio_path if quote.clip_span[1] - quote.clip_span[0] <= quote.options.embed_seconds else None
+    return Clip(path, quote.start, quote.end, quote.options.padding, quote.options.fade)
+
+
+def quote_figure(quote: Quote, player: str) -> str:
+    """The quote as a figure: marked text, citation, flags and ``player``."""
     esc = html.escape
     flags = f" <small>[{esc(', '.join(quote.flags))}]</small>" if quote.flags else ""
     return (f"<figure class='indexer-quote'><blockquote>{esc(quote.marked_text)}</blockquote>"
-            f"<figcaption>— {esc(quote.citation)}{flags}</figcaption>{audio_tag(quote)}</figure>")
+            f"<figcaption>— {esc(quote.citation)}{flags}</figcaption>{player}</figure>")
 
 
-def audio_tag(quote: Quote) -> str:
-    """An ``<audio>`` element with the clip inlined (64 kbit/s), or a short note saying why there is none."""
-    if quote.clip_span[1] - quote.clip_span[0] > quote.options.embed_seconds:
-        return "<small>clip too long to embed: use quote.export()</small>"
-    try:
-        src = segment_data_url(quote.clip(), bitrate="64k")
-    # A notebook display must not raise for a missing or undecodable recording; a bug still does.
-    except (AudioError, FFmpegNotFoundError, OSError) as e:
-        log.debug("no clip for %s at %s: %s", quote.episode, hms(quote.start), e)
-        return f"<small>no audio ({html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__)})</small>"
-    return audio_element(src)
+def quote_html(quote: Quote, clips: ClipSet | None = None) -> str:
+    """The figure of one quote, its clip cut when it is played (reads no file)."""
+    clips = clips or ClipSet.of([quote_clip(quote)])
+    return clips.wrap(quote_figure(quote, _player(quote, clips, 0)))
+
+
+def _player(quote: Quote, clips: ClipSet, n: int) -> str:
+    if quote.audio_path is not None and clips.clips[n].path is None:
+        return "<small>extrait trop long pour être intégré : utilisez quote.export()</small>"
+    return clips.cell(n)
+
+
+def basket_html(basket: QuoteBasket, clips: ClipSet | None = None) -> str:
+    clips = clips or ClipSet.of([quote_clip(q) for q in basket])
+    items = "".join(f"<li>{quote_figure(q, _player(q, clips, n))}</li>" for n, q in enumerate(basket))
+    return clips.wrap(f"<h4>{html.escape(basket.title)} ({len(basket)})</h4><ol>{items}</ol>")
+
+
+def quote_outputs(quote: Quote) -> list:
+    """What a notebook shows for a quote: its figure, and the bridge that cuts its clip when played."""
+    clips = ClipSet.of([quote_clip(quote)])
+    return with_clips(quote_html(quote, clips), clips)
+
+
+def basket_outputs(basket: QuoteBasket) -> list:
+    clips = ClipSet.of([quote_clip(q) for q in basket])
+    return with_clips(basket_html(basket, clips), clips)
 
 
 def audio_player(quote: Quote, padding: float | None = None):
     """An ``IPython.display.Audio`` player of the quote's clip."""
     return ipython_audio(quote.clip(padding))
-
-
-def basket_html(basket: QuoteBasket) -> str:
-    items = "".join(f"<li>{quote_html(q)}</li>" for q in basket)
-    return f"<h4>{html.escape(basket.title)} ({len(basket)})</h4><ol>{items}</ol>"
 
 
 # --- Markdown (the article draft, `indexer quote --format md`) ------------------------------

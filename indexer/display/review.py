@@ -1,11 +1,12 @@
-"""A review table (:func:`indexer.stats.review_table`) as HTML: unsure words marked, a player per row."""
+"""A review table (:func:`indexer.stats.review_table`) as HTML: unsure words marked, a player per row
+(its clip cut when it is played, :mod:`.clips`)."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from .audio import audio_tag
+from .clips import Clip, ClipSet, with_clips
 
 CLIP_FADE = 0.05  # s
 
@@ -18,15 +19,19 @@ class ReviewPlayers:
         self.max_players = max_players
         self.padding = padding
 
-    def _repr_html_(self) -> str:
+    def clips(self) -> ClipSet:
+        return ClipSet.of([Clip(row.audio_path, row.start, row.end, self.padding, CLIP_FADE)
+                           for row in self.table.head(self.max_players).itertuples(index=False)])
+
+    def _repr_html_(self, clips: ClipSet | None = None) -> str:
         esc = html.escape
         if self.table.empty:
             return "<p>Nothing to review.</p>"
+        clips = clips or self.clips()
         rows = []
         for i, row in enumerate(self.table.itertuples(index=False)):
             text = re.sub(r"\[\?([^\]]*)\]", r"<mark>\1</mark>", esc(row.marked, quote=False))
-            player = audio_tag(row.audio_path, row.start, row.end, self.padding, CLIP_FADE) \
-                if i < self.max_players else ""
+            player = clips.cell(i) if i < len(clips.clips) else ""
             call = f"archive.correct({row.episode!r}, {row.segment_id}, {row.text!r})"
             rows.append(
                 "<tr>"
@@ -38,8 +43,15 @@ class ReviewPlayers:
                 f"<td>{player}</td>"
                 "</tr>")
         head = "<tr><th>time</th><th>episode</th><th>speaker</th><th>why</th><th>text</th><th>listen</th></tr>"
-        return (f"<p>{len(self.table)} segments to review</p>"
-                f"<table class='indexer-review'>{head}{''.join(rows)}</table>")
+        return clips.wrap(f"<p>{len(self.table)} segments to review</p>"
+                          f"<table class='indexer-review'>{head}{''.join(rows)}</table>")
+
+    def _ipython_display_(self) -> None:
+        """The table and, in a kernel, the bridge that cuts a clip when it is played."""
+        from IPython.display import display
+
+        clips = self.clips()
+        display(*with_clips(self._repr_html_(clips), clips))
 
 
 def review_players(table, max_players: int = 20) -> ReviewPlayers:

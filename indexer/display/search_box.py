@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import IndexerError
+from .hits import hits_outputs
 
 
 def search_box(archive, limit: int = 20):
@@ -19,7 +20,9 @@ def search_box(archive, limit: int = 20):
         if not box.value.strip():
             return
         try:  # append_* work in any kernel thread (and without one, in tests)
-            out.append_display_data(archive.search(box.value, limit=limit, exclude_suspect=suspect.value))
+            hits = archive.search(box.value, limit=limit, exclude_suspect=suspect.value)
+            for shown in hits_outputs(hits, hits.max_players):  # the table, and its clips' bridge
+                out.append_display_data(shown)
         except IndexerError as e:
             out.append_stdout(f"error: {e.one_line()}\n")
 

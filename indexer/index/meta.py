@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
-from ..files import atomic_write_json
-from ..errors import IndexSchemaError
+from ..files import atomic_write_json, load_json
+from ..errors import IndexCorruptError, IndexSchemaError
 from .schema import SCHEMA_VERSION
 from .whoosh_internals import INDEX_NAME
 
@@ -16,14 +15,18 @@ REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
 
 
 def read_meta(index_dir: Path) -> dict | None:
-    """The meta file of the index in ``index_dir``; None if it has none (IndexSchemaError if unreadable)."""
+    """The meta file of the index in ``index_dir``; None if it has none (IndexCorruptError if unreadable)."""
     path = index_dir / META_FILE
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexSchemaError(f"unreadable index metadata: {e}", path, REINDEX_HINT) from e
+        meta = load_json(path)
+    except (OSError, ValueError) as e:  # damaged like a truncated TOC: ingest rebuilds it
+        raise IndexCorruptError(f"unreadable index metadata: {e}", path, REINDEX_HINT) from e
+    if not isinstance(meta, dict):
+        raise IndexCorruptError(f"unreadable index metadata: a {type(meta).__name__}, not an object", path,
+                                REINDEX_HINT)
+    return meta
 
 
 def write_meta(index_dir: Path) -> str:

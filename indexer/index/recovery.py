@@ -7,21 +7,18 @@ import logging
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from ..files import pid_alive
 from ..errors import LockError
+from ..stores import recover_rebuilds
 from .meta import has_current_schema, index_exists
-from .rebuild import OLD_PREFIX, REBUILD_PREFIX
 from .whoosh_internals import INDEX_NAME, WRITE_LOCK
 
 log = logging.getLogger("indexer")
 
-LEFTOVER_AGE = 3600.0  # s: such a folder naming no pid (older versions) is dead once untouched this long
 _TOC_TEMP = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.[0-9.]+$")
 
 
@@ -67,58 +64,13 @@ def recover_index(index_dir: Path) -> int:
 
 
 def _recover_rebuilds(index_dir: Path) -> int:
-    """Remove the rebuild and old-index folders of rebuilds that were killed.
-
-    Only folders whose rebuild is over: its process is gone (or, for a name
-    without a pid, the folder has not changed for :data:`LEFTOVER_AGE`) and no
-    writer holds its lock. A rebuild killed between the two renames of the
-    swap left no index at all: its new index (complete: the swap starts after
-    the commit), or else the index it replaced, is put back first.
-    """
-    parent = index_dir.parent
-    if not parent.is_dir():
-        return 0
-    leftovers = [p for p in parent.iterdir() if p.is_dir() and p.name.startswith((REBUILD_PREFIX, OLD_PREFIX))
-                 and _abandoned(p)]
-    if not index_dir.exists():
-        olds = sorted((p for p in leftovers if p.name.startswith(OLD_PREFIX)),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in olds:
-            new = parent / (REBUILD_PREFIX + old.name.removeprefix(OLD_PREFIX))
-            found = new if new in leftovers else old
-            if has_current_schema(found):
-                try:
-                    found.rename(index_dir)
-                except OSError:  # an index appeared meanwhile: keep it
-                    break
-                leftovers.remove(found)
-                log.warning("index: a rebuild was killed while swapping indexes; %s", "its new index is now "
-                            "in place" if found is new else "the index it was replacing is back in place")
-                break
-    for path in leftovers:
-        shutil.rmtree(path, ignore_errors=True)
-    if leftovers:
-        log.warning("index: removed %d folder(s) left by a rebuild that was interrupted (%s)", len(leftovers),
-                    ", ".join(sorted(p.name for p in leftovers)))
-    return len(leftovers)
-
-
-def _abandoned(folder: Path) -> bool:
-    """The rebuild that made ``folder`` is over (it removes its folders itself unless killed)."""
-    token = folder.name.removeprefix(REBUILD_PREFIX).removeprefix(OLD_PREFIX)
-    pid, dash, _ = token.partition("-")
-    try:
-        if dash and pid.isdigit():
-            if int(pid) == os.getpid() or pid_alive(int(pid)):
-                return False
-        elif time.time() - folder.stat().st_mtime < LEFTOVER_AGE:
-            return False
+    """Remove the folders of killed rebuilds (:func:`indexer.stores.recover_rebuilds`): a folder is busy
+    while a writer (or a process it forked) holds Whoosh's write lock there."""
+    def busy(folder: Path) -> bool:
         with _write_locked(folder) as storage:
-            if storage is None:
-                return False  # a writer (or a process it forked) still works there
-    except OSError:
-        return False
-    return True
+            return storage is None
+
+    return recover_rebuilds(index_dir, has_current_schema, busy)
 
 
 def discard_index(index_dir: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 from pathlib import Path
 from typing import Iterable
 
@@ -10,9 +10,10 @@ from whoosh import fields, index as whoosh_index
 
 from ..errors import IndexCorruptError, IndexSchemaError
 from ..progress import progress_bar
+from ..stores import Rebuild
 from .meta import REINDEX_HINT, index_exists, read_meta, write_meta
 from .memos import SearcherMemos
-from .rebuild import swap_in, write_beside
+from .rebuild import write_index
 from .schema import SCHEMA_VERSION, IndexEntry, build_schema, episode_documents
 from .scoring import FastBM25F
 from .writing import IndexOptions, open_writer
@@ -128,8 +129,16 @@ class TranscriptIndex:
 
     def update_episode(self, entry: IndexEntry) -> int:
         """Replace this episode's documents (and only these) in one commit."""
+        with self.writing() as replace:
+            return replace(entry)
+
+    @contextlib.contextmanager
+    def writing(self):
+        """The index locked for writing (LockError if another process writes it), for a change that must
+        not be made unless it can be indexed: yields ``replace(entry)``, which replaces an episode's
+        documents; all is committed when the block ends, and nothing if it raises."""
         with self._writer() as writer:
-            return self._replace(writer, entry)
+            yield lambda entry: self._replace(writer, entry)
 
     def update_episodes(self, entries: Iterable[IndexEntry], progress: bool = False) -> int:
         """Replace many episodes, committing every ``options.commit_every`` episodes."""
@@ -166,26 +175,32 @@ class TranscriptIndex:
 
     @classmethod
     def build(cls, index_dir: str | Path, entries: Iterable[IndexEntry],
-              options: IndexOptions | None = None, progress: bool = True) -> "TranscriptIndex":
-        """Build (or replace, whatever its schema) the index in ``index_dir``."""
+              options: IndexOptions | None = None, progress: bool = True, before_swap=None) -> "TranscriptIndex":
+        """Build (or replace, whatever its schema) the index in ``index_dir`` (see :meth:`rebuild`)."""
         index = cls(Path(index_dir), None, "", options or IndexOptions())
-        index.rebuild(entries, progress=progress)
+        index.rebuild(entries, progress=progress, before_swap=before_swap)
         return index
 
-    def rebuild(self, entries: Iterable[IndexEntry], progress: bool = True) -> int:
-        """Build a new index of ``entries``, then swap it in.
+    @property
+    def build_id(self) -> str:
+        """The id of the build on disk this object reads (a rebuild changes it)."""
+        return self._build
+
+    def rebuild(self, entries: Iterable[IndexEntry], progress: bool = True, before_swap=None) -> int:
+        """Build a new index of ``entries``, then swap it in (:class:`~indexer.stores.Rebuild`).
 
         The new index is written beside the old one, which stays searchable
-        (and untouched if this fails) until the swap. Returns the number of
-        segments indexed.
+        (and untouched if this fails) until the swap. ``before_swap(folder,
+        segments)``: a context manager entered once the new index is complete in
+        ``folder`` and left after the swap; it may add to the new index, or
+        raise to keep the old one (a reindex's check and catch-up). Returns the
+        number of segments indexed.
         """
-        new_dir, build, count = write_beside(self.index_dir, entries, self.options, progress)
-        try:
-            self.close()
-            swap_in(self.index_dir, new_dir)
-        except BaseException:
-            shutil.rmtree(new_dir, ignore_errors=True)
-            raise
+        with Rebuild(self.index_dir) as rebuild:
+            build, count = write_index(rebuild.folder, entries, self.options, progress, self.index_dir)
+            with before_swap(rebuild.folder, count) if before_swap else contextlib.nullcontext():
+                self.close()
+                rebuild.swap_in()
         self._ix = whoosh_index.open_dir(str(self.index_dir))
         self._build = build
         return count

@@ -6,7 +6,12 @@ fails when a library update moves or changes one of them.
 
 from __future__ import annotations
 
+import os
+
 from whoosh import index as whoosh_index
+from whoosh.multiproc import MpWriter, SubWriterTask
+
+from ..locks import die_with_parent
 
 # The name of the index inside its folder (files ``_MAIN_<generation>.toc``,
 # ``MAIN_<id>.seg``…): create_in/open_dir default to it, Whoosh keeps it private.
@@ -65,3 +70,40 @@ def expanded_terms(q, reader):
     78 s on a 10,000-segment archive).
     """
     return q._btexts(reader)
+
+
+
+class _BoundTask(SubWriterTask):
+    """One of Whoosh's indexing helpers, that ends as soon as the writer that forked it is gone."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.writer_pid = os.getpid()
+
+    def run(self):
+        die_with_parent(self.writer_pid)
+        super().run()
+
+
+class _BoundMpWriter(MpWriter):
+    def _new_task(self):  # whoosh-reloaded 2.7.5's, with _BoundTask
+        task = _BoundTask(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                          self.multisegment)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+
+def new_writer(ix, procs: int = 1, **kwargs):
+    """``ix.writer(procs=procs, **kwargs)``, whose helper processes (``procs`` > 1) die with this one.
+
+    Whoosh's multiprocessing writer forks its helpers (they inherit every flock
+    of the writer: the archive's writer lock, the index's write lock) and feeds
+    them through a queue; if the writer is SIGKILLed they wait on that queue
+    forever, holding the locks and the rebuild folder (issue 25: two processes
+    of 265 MB each). Private: ``MpWriter._new_task`` and the arguments of
+    ``SubWriterTask``, to start a helper that watches its writer.
+    """
+    if procs <= 1:
+        return ix.writer(**kwargs)
+    return _BoundMpWriter(ix, procs=procs, **kwargs)

@@ -9,7 +9,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from ..errors import LockError, writing
-from .whoosh_internals import segment_count
+from .whoosh_internals import new_writer, segment_count
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def open_writer(ix, index_dir: Path, options: IndexOptions, optimize: bool = Fal
     """
     with writing(index_dir):  # disk full or read-only: one line, the last commit stays in force
         try:
-            writer = ix.writer(timeout=options.lock_timeout, **writer_kwargs)
+            writer = new_writer(ix, timeout=options.lock_timeout, **writer_kwargs)
         except whoosh_index.LockError as e:
             raise LockError("another process is writing the index", index_dir,
                             "wait for it to finish, then retry") from e

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ..archive import ArchiveLayout, is_episode_id
-from ..files import atomic_write_json, read_json
-from ..errors import IndexerError
+from ..files import atomic_write_json, list_files, read_json
+from ..errors import IndexerError, StorageError, printable, storage_error
+from ..quality import EpisodeQuality
 from ..transcript import Transcript, load_transcript
 
 
@@ -22,12 +23,28 @@ class TranscriptHead:
     segments: int
     suspect: int
     speakers: str = ""      # fingerprint of the speaker settings its labels come from ("" none)
+    words: int = 0
+    low_confidence_words: int = 0
+    noise_db: float | None = None   # the noise estimate (transcript's `noise`), None if not measured
+    preset: str = ""                # the preset it was decoded with
+    noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
+        quality = EpisodeQuality.of(t)
+        noise = t.noise or {}
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
-                   len(t.segments), sum(s.suspect for s in t.segments),
-                   (t.diarization or {}).get("fingerprint", ""))
+                   quality.segments, quality.suspect_segments, (t.diarization or {}).get("fingerprint", ""),
+                   quality.words, quality.low_confidence_words, noise.get("snr_db"),
+                   noise.get("preset") or str((t.options or {}).get("preset", "")), bool(noise.get("noisy")))
+
+    @property
+    def quality(self) -> EpisodeQuality:
+        return EpisodeQuality(self.episode_id, self.segments, self.suspect, self.words, self.low_confidence_words)
+
+
+# A cached head without one of these fields was written by an older version: the transcript is read again.
+HEAD_FIELDS = frozenset(f.name for f in fields(TranscriptHead))
 
 
 class TranscriptCatalog:
@@ -47,32 +64,52 @@ class TranscriptCatalog:
         self._dirty = False
         self._cache = read_json(cache_path, {})  # a lost cache only costs reading the transcripts once
 
-    def refresh(self) -> None:
+    def refresh(self, strict: bool = False) -> None:
+        """Read what changed since the cache was saved. A folder that cannot be listed is recorded in
+        :attr:`unreadable` (StorageError with ``strict``: an ingest must not take it for an empty one)."""
         seen = set()
         for folder in (self.layout.transcripts_dir, self.trash_dir):
             if not folder.is_dir():
                 continue
-            for path in folder.rglob("*.json"):
-                if path.name.startswith("."):
-                    continue
+            try:
+                paths = list_files(folder, ".json")
+            except OSError as e:  # not "no transcripts": say so (status names it, reindex keeps the index)
+                if strict:
+                    raise storage_error(e, folder) or StorageError(f"cannot list the folder: {e.strerror}", folder) \
+                        from e
+                self.unreadable[folder] = printable(f"{e.filename or folder}: cannot list the folder: {e.strerror}")
+                seen.update(k for k in self._cache if Path(self.layout.root, k).is_relative_to(folder))
+                continue
+            for path in paths:
                 key = str(path.relative_to(self.layout.root))
                 try:
                     st = path.stat()
                 except OSError:
                     continue
                 seen.add(key)
-                cached = self._cache.get(key)
-                if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
-                    self.heads[path] = TranscriptHead(**cached[2])
+                head = self._cached_head(key, st)
+                if head is not None:
+                    self.heads[path] = head
                     continue
                 try:
-                    self.remember(path, load_transcript(path), st)
+                    self.remember(path, load_transcript(path, self.layout.transcript_id(path)), st)
                 except IndexerError as e:
                     self.unreadable[path] = e.one_line()
         for key in set(self._cache) - seen:
             del self._cache[key]
             self._dirty = True
         self._by_content = None
+
+    def _cached_head(self, key: str, st: os.stat_result) -> TranscriptHead | None:
+        """The head cached for the file of ``key`` as it is now; None if unknown, changed or damaged."""
+        cached = self._cache.get(key)
+        if (isinstance(cached, list) and len(cached) == 3 and cached[0] == st.st_size and cached[1] == st.st_mtime_ns
+                and isinstance(cached[2], dict) and cached[2].keys() >= HEAD_FIELDS):  # older entries lack quality
+            try:
+                return TranscriptHead(**cached[2])
+            except TypeError:  # a damaged or hand-edited cache: read the transcript again
+                return None
+        return None
 
     def remember(self, path: Path, transcript: Transcript, st: os.stat_result | None = None) -> None:
         st = st or path.stat()

@@ -44,12 +44,10 @@ def check_models(jobs: list[Job], transcribe: TranscribeOptions, speakers: Speak
         _check_language(transcribe.language, settings, archive_root)
         engine_class(transcribe.engine)
         resolve_model(transcribe.model)
-    if any(job.speakers and job.speakers.enabled for job in jobs):
-        backend_class(speakers.backend)
-        if speakers.backend == "resemblyzer":
-            from ..speakers.voice import weights_path
-
-            weights_path()
+    if any(job.speakers and job.speakers.runs for job in jobs):
+        check = getattr(backend_class(speakers.backend), "check_installed", None)
+        if check is not None:
+            check()
 
 
 def _check_language(language: str | None, settings: ArchiveSettings, archive_root: Path) -> None:

@@ -52,7 +52,12 @@ class EpisodeResult:
     suspect: int = 0
     error: str = ""             # failed: which file, what is wrong, what to do
     note: str = ""              # not a failure, but worth a look ("no speech detected")
-    preset: str = ""            # the decoding preset of its transcript (archive.yaml, or its sidecar)
+    preset: str = ""            # the decoding preset of its transcript (archive.yaml, its sidecar, or its noise)
+    noise_db: float | None = None   # the noise estimate (transcribe/noise.py), when measured
+    noisy: bool = False         # measured noisy: its preset was chosen on the estimate
+    words: int = 0
+    low_confidence_words: int = 0   # below indexer.quality.LOW_WORD_PROBABILITY
+    warning: str = ""           # a poor transcript: the episode, its numbers, what to try (indexer.quality)
 
 
 @dataclass
@@ -67,7 +72,11 @@ class RunReport:
     speakers_fingerprint: str = ""   # the archive-wide speaker settings (sidecars may change them)
     plan_seconds: float = 0.0   # surveying the archive, before any work
     seconds: float = 0.0        # the whole run
+    # Seconds of audio to transcribe and done so far (within files too), the
+    # speed so far and the time left at that speed: updated while the run works.
+    progress: dict = field(default_factory=dict)
     results: list[EpisodeResult] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)   # the voice library's rebuild: what it found, its problems
     run_id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"))
 
     @property
@@ -96,16 +105,29 @@ class RunReport:
             where = f"on {self.scheduler}" if self.scheduler else f"{self.workers} worker(s)"
             lines.append(f"{audio_s / 3600:.2f} h of audio transcribed in {_duration(self.seconds)} "
                          f"({speed:.1f}× real time, {where})")
+        left = self.progress.get("audio_seconds", 0.0) - self.progress.get("done_seconds", 0.0)
+        if self.interrupted and left > 1 and self.progress.get("realtime_factor"):
+            lines.append(f"{left / 3600:.2f} h of audio left: about {_duration(self.progress['eta_seconds'])} "
+                         f"at {self.progress['realtime_factor']:.1f}× real time")
         presets: dict[str, int] = {}
         for r in done:
             presets[r.preset or "?"] = presets.get(r.preset or "?", 0) + 1
         if len(presets) > 1:
             lines.append("presets: " + ", ".join(f"{name} {n}" for name, n in sorted(presets.items())))
+        noisy = [r for r in done if r.noisy and r.noise_db is not None]
+        if noisy:
+            lines.append("measured noisy (beam search): " + ", ".join(
+                f"{printable(r.episode)} ({r.noise_db:.1f} dB)" for r in noisy))
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")
+        for r in self.results:
+            if r.warning:
+                lines.append(f"  WARNING {printable(r.warning)}")
         for r in self.failed:
             lines.append(f"  FAILED {printable(r.error)}")
+        for line in self.voices:
+            lines.append(f"  voices {printable(line)}")
         if self.interrupted:
             lines.append("  interrupted: finished episodes were saved; run ingest again to continue")
         return "\n".join(lines)
@@ -120,9 +142,27 @@ class RunReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunReport":
-        results = [EpisodeResult(**r) for r in data.get("results", [])]
+        """TypeError if ``data`` is not a report of this version (another version, a hand-edited file)."""
+        results = [_typed(EpisodeResult, r) for r in data.get("results", [])]
+        if any(r.status not in STATUSES for r in results):
+            raise TypeError("unknown episode status")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "results"}
-        return cls(**known, results=results)
+        return _typed(cls, {**known, "results": results})
+
+
+_JSON_TYPES = {"str": str, "float": (int, float), "int": int, "bool": bool}
+
+
+def _typed(kind, data):
+    """``kind(**data)``, TypeError unless every field has its declared type (str, float, int, bool)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object, got {type(data).__name__}")
+    for name, value in data.items():
+        declared = kind.__dataclass_fields__[name].type if name in kind.__dataclass_fields__ else None
+        expected = _JSON_TYPES.get(declared)
+        if expected is not None and (not isinstance(value, expected) or (declared != "bool" and isinstance(value, bool))):
+            raise TypeError(f"field {name!r} is not a {declared}")
+    return kind(**data)
 
 
 def last_report(runs_dir: Path) -> RunReport | None:
@@ -133,6 +173,11 @@ def last_report(runs_dir: Path) -> RunReport | None:
             with contextlib.suppress(TypeError):  # written by another version
                 return RunReport.from_dict(data)
     return None
+
+
+def duration_text(seconds: float) -> str:
+    """``42 s``, ``3.5 min``, ``2.1 h``."""
+    return _duration(seconds)
 
 
 def _duration(seconds: float) -> str:

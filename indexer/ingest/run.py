@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,11 +38,11 @@ from typing import Iterator
 
 from ..archive import ArchiveLayout, load_settings
 from ..errors import ArchiveNotFoundError, IndexCorruptError, IndexerError, printable, storage_error, writing
-from ..progress import progress_bar
 from ..speakers import SpeakerOptions
 from ..transcribe import TranscribeOptions, with_preset
 from .guard import IngestLock, Interrupts
 from .options import IngestOptions, check_models, options_from_settings
+from .progress import RunProgress
 from .reports import EpisodeResult, RunReport, failure_line, now
 from .saving import EpisodeWriter
 from .state import Plan, RunState
@@ -72,8 +73,12 @@ class Ingest:
         self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
+        if settings.speaker_backend and self.options.speakers is None:
+            self.speaker_options = replace(self.speaker_options, backend=settings.speaker_backend)
         self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
         self._interrupts = Interrupts()
+        self._report_lock = threading.Lock()   # the report's results and progress, between two threads
+        self._last_save = 0.0
 
     def options_for(self, preset_name: str) -> TranscribeOptions:
         """The run's options with the decoding of ``preset_name``."""
@@ -113,8 +118,13 @@ class Ingest:
             except IndexerError as e:
                 report.results.append(EpisodeResult("", "", "failed", error=f"{failure_line(e, self.layout.root)}; "
                                                                              "the run stopped here"))
+            except Exception as e:  # a bug: the report says the run failed (never "finished, failed 0"), then it shows
+                report.results.append(EpisodeResult("", "", "failed", error=printable(
+                    f"{getattr(e, 'filename', None) or self.layout.root}: unexpected {type(e).__name__}: {e}; "
+                    "the run stopped here (please report it)")))
+                raise
             finally:
-                for cache in (state.hashes, state.catalog):
+                for cache in (state.hashes, state.catalog, state.probes):
                     with contextlib.suppress(OSError):  # losing a cache only costs time on the next run
                         cache.save()
                 report.finished = now()
@@ -129,7 +139,7 @@ class Ingest:
 
     def _run(self, state: RunState, started: float) -> None:
         self._recover()
-        state.catalog.refresh()
+        state.catalog.refresh(strict=True)  # an unreadable transcripts/ is not an empty one
         plan = state.plan = self.survey(state)
         if plan.jobs and not self.options.scheduler:  # a wrong --model fails once, not once per episode
             check_models(plan.jobs, self.transcribe_options, self.speaker_options, self.settings, self.layout.root)
@@ -137,6 +147,7 @@ class Ingest:
         if state.index is not None:
             state.indexed.reconcile(state.index, {e.id: e for e in plan.current} | {e.id: e for e, _ in plan.copies})
         state.hashes.save()
+        state.probes.save()
         state.report.plan_seconds = round(time.monotonic() - started, 3)
         state.report.save(self.layout.runs_dir)  # visible in runs/ (unfinished) while the run works
         shield, writer, upkeep = self._interrupts.shield, EpisodeWriter(state), IndexUpkeep(state, self._interrupts)
@@ -149,17 +160,65 @@ class Ingest:
             upkeep.remove_deleted()
         state.report.save(self.layout.runs_dir)
 
-        last_save = time.monotonic()
-        for job, outcome in self._transcribe_all(plan.jobs):
+        self._last_save = time.monotonic()
+        for job, outcome in self._transcribe_all(plan.jobs, state):
             with shield():
-                state.report.results.append(writer.finish_job(job, outcome))
-                if time.monotonic() - last_save > 5:
-                    state.report.save(self.layout.runs_dir)
-                    last_save = time.monotonic()
+                result = writer.finish_job(job, outcome)
+                with self._report_lock:
+                    state.report.results.append(result)
+                self._save_now_and_then(state)
 
         for episode, original, sha in plan.duplicates:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
+
+        with shield():
+            self._update_voices(state)
+
+    def _update_voices(self, state: RunState) -> None:
+        """The voice library rebuilt from this run's transcripts and names; episodes whose names changed
+        re-indexed (their index version holds the library's digest of their names)."""
+        from ..speakers import backend_class
+        from .voices import rebuild_voices, reindex_names
+
+        try:
+            backend = getattr(backend_class(self.speaker_options.backend), "name", self.speaker_options.backend)
+            _, update = rebuild_voices(self.layout, backend)
+        except IndexerError as e:
+            state.report.voices.append(f"{e.one_line()}; the voice library was not rebuilt")
+            return
+        if state.index is not None and update.changed:
+            by_id = {e.id: e for e in state.plan.current} | {j.episode.id: j.episode for j in state.plan.jobs} \
+                | {e.id: e for e, _ in state.plan.copies} | {e.id: e for e, _, _ in state.plan.duplicates}
+            stale = [by_id[e] for e in update.changed if e in by_id and not state.indexed.is_current(by_id[e])
+                     and self.layout.transcript_path(e).is_file()]
+            versions = {e.id: state.indexed.version(e) for e in stale}
+            try:
+                reindex_names(self.layout, state.index, [e.id for e in stale], update)
+            except IndexerError as e:
+                update.problems.append(f"{e.one_line()}; new speaker names not indexed (next run)")
+            for episode_id in update.reindexed:
+                state.indexed.episodes[episode_id] = versions[episode_id]
+            if update.reindexed:
+                state.indexed.save()
+            renamed = set(update.reindexed)
+            state.report.results = [replace(r, status="reindexed", note="speaker names changed (voice library)")
+                                    if r.episode in renamed and r.status == "unchanged" else r
+                                    for r in state.report.results]
+        state.report.voices += update.lines()
+
+    def _save_now_and_then(self, state: RunState, quiet: bool = False) -> None:
+        """The report on disk at most every 5 s while the run works (``status`` reads its progress);
+        from the main loop, and ``quiet`` (an error left to the main loop) from the thread that
+        receives the workers' progress."""
+        with self._report_lock:
+            if time.monotonic() - self._last_save > 5:
+                self._last_save = time.monotonic()
+                try:
+                    state.report.save(self.layout.runs_dir)
+                except OSError:
+                    if not quiet:
+                        raise
 
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""
@@ -187,29 +246,36 @@ class Ingest:
 
             recover_index(self.layout.index_dir)
 
-    def _transcribe_all(self, jobs: list[Job]) -> Iterator[tuple[Job, JobResult]]:
-        """(job, result) as results arrive, in any order, behind one progress bar."""
+    def _transcribe_all(self, jobs: list[Job], state: RunState) -> Iterator[tuple[Job, JobResult]]:
+        """(job, result) as results arrive, in any order, behind one progress bar in
+        seconds of audio that the workers move on as they decode (:mod:`.progress`)."""
         if not jobs:
             return
-        total_hours = sum(j.duration for j in jobs) / 3600
-        bar = progress_bar(total_hours, "ingest", "h", self.options.progress,
-                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h audio "
-                                      "[{elapsed}<{remaining}{postfix}]")
-        started = time.monotonic()
-        done = 0.0
+        progress = RunProgress(sum(j.duration for j in jobs if not j.existing), self.options.progress)
+        for job in jobs:
+            progress.expect(job.episode.id, 0.0 if job.existing else job.duration)
         redirect = contextlib.nullcontext()
         if self.options.progress:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
+        def advance(episode: str, seconds: float) -> None:
+            progress.advance(episode, seconds)
+            with self._report_lock:
+                state.report.progress = progress.figures()
+            self._save_now_and_then(state, quiet=True)
+
         outcomes = dispatch(jobs, self.workers, self.transcribe_options, self.remote_options,
-                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio)
+                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio,
+                            progress=advance)
         with redirect, contextlib.closing(outcomes):
             try:
                 for job, outcome in outcomes:
-                    done += job.duration
-                    bar.update(job.duration / 3600)
-                    bar.set_postfix_str(f"{done / max(time.monotonic() - started, 1e-6):.1f}× real time")
+                    progress.finish(job.episode.id)
+                    with self._report_lock:
+                        state.report.progress = progress.figures()
                     yield job, outcome
             finally:
-                bar.close()
+                with self._report_lock:
+                    state.report.progress = progress.figures()
+                progress.close()

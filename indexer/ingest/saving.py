@@ -15,8 +15,10 @@ from pathlib import Path
 from ..archive import Episode, load_sidecar
 from ..corrections import effective_episode, load_corrections, save_corrections
 from ..errors import IndexerError, printable, writing
+from ..quality import EpisodeQuality
+from ..transcribe import NOISY_PRESET
 from ..transcript import Transcript, export, load_transcript, save_transcript
-from .reports import EpisodeResult, failure_line, not_indexed
+from .reports import RETRY_HINT, EpisodeResult, failure_line, not_indexed
 from .state import RunState
 from .workers import Job, JobResult
 
@@ -69,7 +71,7 @@ class EpisodeWriter:
 
     def _copy(self, source_path: Path, episode: Episode) -> tuple[Transcript, str]:
         """Same audio as a transcript on disk (a renamed or duplicated file): reuse it."""
-        source = load_transcript(source_path)
+        source = load_transcript(source_path, self.layout.transcript_id(source_path))
         copy = replace(source, episode_id=episode.id, audio_path=self.state.rel(episode.audio_path))
         self.save(copy)
         if self.state.catalog.trash_dir in source_path.parents:
@@ -126,6 +128,11 @@ class EpisodeWriter:
             log.warning("FAILED %s", e.one_line())
             return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,
                                  error=f"{failure_line(e, job.episode.audio_path)}; not saved")
+        except OSError as e:  # any other refusal of this one file: the run goes on with the next episode
+            line = printable(f"{e.filename or job.episode.audio_path}: cannot save the transcript: "
+                             f"{e.strerror or e} ({RETRY_HINT}); not saved")
+            log.warning("FAILED %s", line)
+            return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration, error=line)
         if not transcript.segments:
             notes.append("no speech detected: the transcript is empty")
         labels = transcript.speaker_labels
@@ -133,12 +140,17 @@ class EpisodeWriter:
             notes.append(f"{len(labels)} automatic speaker(s)")
         seconds = outcome.seconds
         status = "diarized" if job.existing else "transcribed"
+        quality = EpisodeQuality.of(transcript)
+        # One line in the report's summary (the CLI prints it), not a log line too.
+        warning = quality.warning(job.preset == NOISY_PRESET) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
-            segments=len(transcript.segments), suspect=sum(s.suspect for s in transcript.segments),
+            segments=quality.segments, suspect=quality.suspect_segments,
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
-            preset=job.preset)
+            preset=(transcript.noise or {}).get("preset") or job.preset,
+            noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
+            words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))
         return self.index_or_fail(job.episode, transcript, result)

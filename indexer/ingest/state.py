@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..archive import ArchiveLayout, Episode
-from ..files import HashCache, atomic_write_json, read_json
+from ..files import HashCache, StatCache, read_json
 from ..errors import IndexerError
 from .catalog import TranscriptCatalog
 from .reports import EpisodeResult, RunReport, failure_line
+from .versions import input_version, read_indexed, write_indexed
 from .workers import Job
 
 if TYPE_CHECKING:
@@ -42,13 +43,10 @@ class IndexedState:
         self.episodes: dict[str, str] = {}      # episode id: version of its inputs ("?": unknown)
 
     def _load(self) -> tuple[str, dict[str, str]]:
-        data = read_json(self.path, None)
-        if isinstance(data, dict) and isinstance(data.get("episodes"), dict):
-            return str(data.get("build", "")), data["episodes"]
-        return "", {}
+        return read_indexed(self.layout)
 
     def save(self) -> None:
-        atomic_write_json(self.path, {"build": self.build, "episodes": self.episodes}, sort_keys=True)
+        write_indexed(self.layout, self.build, self.episodes)
 
     def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
         return (self.layout.transcript_path(episode.id), episode.sidecar_path,
@@ -56,14 +54,7 @@ class IndexedState:
 
     def version(self, episode: Episode) -> str:
         """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
-        parts = []
-        for path in self._input_paths(episode):
-            try:
-                st = path.stat() if path is not None else None
-            except OSError:
-                st = None
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
-        return "|".join(parts)
+        return input_version(self.layout, episode.id, episode.sidecar_path)
 
     def is_current(self, episode: Episode) -> bool:
         return self.episodes.get(episode.id) == self.version(episode)
@@ -105,6 +96,13 @@ def _index_build(index_dir: Path) -> tuple[str, float]:
     return (str(data.get("build", "")), built_at) if isinstance(data, dict) else ("", 0.0)
 
 
+class ProbeCache(StatCache):
+    """The duration of audio files (ffprobe), remembered by (path, size, mtime): each file is measured once."""
+
+    def valid(self, fact) -> bool:
+        return isinstance(fact, (int, float)) and not isinstance(fact, bool) and 0 < fact < float("inf")
+
+
 @dataclass
 class RunState:
     """What one run reads and changes, handed as one object from step to step."""
@@ -113,6 +111,7 @@ class RunState:
     hashes: HashCache
     catalog: TranscriptCatalog
     indexed: IndexedState
+    probes: ProbeCache
     plan: Plan = field(default_factory=Plan)
     index: TranscriptIndex | None = None    # None: transcripts only (``IngestOptions.index=False``)
 
@@ -120,7 +119,8 @@ class RunState:
     def start(cls, layout: ArchiveLayout, report: RunReport) -> "RunState":
         """The caches as they are on disk; nothing surveyed, no index open yet."""
         return cls(layout, report, HashCache(layout.hash_cache_path, layout.root),
-                   TranscriptCatalog(layout, layout.catalog_path), IndexedState(layout))
+                   TranscriptCatalog(layout, layout.catalog_path), IndexedState(layout),
+                   ProbeCache(layout.probe_cache_path, layout.root))
 
     def rel(self, path: Path) -> str:
         """An audio path as reports and transcripts give it: relative to ``audio/``."""

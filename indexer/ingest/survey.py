@@ -10,14 +10,16 @@ import contextlib
 import fnmatch
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import audio
-from ..archive import Episode, EpisodeMeta, episode_id, load_sidecar, sidecar_for
-from ..files import HashCache
+from ..archive import Episode, EpisodeMeta, episode_id, is_episode_id, load_sidecar, sidecar_for
+from ..files import MAX_NAME_BYTES, HashCache
 from ..errors import AudioError, IndexerError
+from ..progress import progress_bar
 from ..speakers import SpeakerOptions, for_episode
 from .reports import RETRY_HINT
 from .state import Plan, RunState
@@ -37,8 +39,8 @@ class Survey:
         self.state = state
 
     def plan(self, probe: bool = True) -> Plan:
-        """``probe``: measure the files to transcribe (ffprobe; a file ffmpeg cannot
-        read fails here, before any work)."""
+        """``probe``: measure the files to transcribe whose duration is not known yet (see
+        :meth:`_measure`); without it their duration is what is known (0.0 when nothing is)."""
         plan, state, catalog = Plan(), self.state, self.state.catalog
         default_preset = self.ingest.transcribe_options.preset
         files = [(path, episode_id(path.relative_to(self.layout.audio_dir))) for path in self.layout.audio_files()]
@@ -48,6 +50,12 @@ class Survey:
             if not self._matches(path, eid):
                 continue
             plan.present.add(eid)
+            if not _fits(eid):
+                state.fail(eid, path, f"{path}: file name too long: its transcript would be named "
+                                      f"{eid.rpartition('/')[2][:40]}….json, over {MAX_NAME_BYTES} bytes "
+                                      f"(rename the file to at most {MAX_NAME_BYTES - len('.json')} bytes before "
+                                      "its extension)")
+                continue
             if owners[eid] != path:
                 state.fail(eid, path, f"{path}: gives the same episode id {eid!r} as "
                                       f"{state.rel(owners[eid])}, which keeps it (rename this file)")
@@ -80,18 +88,44 @@ class Survey:
                 plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
             elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
                 plan.copies.append((episode, source))
-            elif not probe:
-                plan.jobs.append(Job(episode, sha, 0.0, st.st_size, speakers=speakers, preset=preset_name))
-                job_ids[(sha, fingerprint)] = eid
             else:
-                try:
-                    info = audio.probe(path)
-                except IndexerError as e:
-                    state.fail(eid, path, e)
-                    continue
-                plan.jobs.append(Job(episode, sha, info.duration, st.st_size, speakers=speakers, preset=preset_name))
+                duration = state.probes.known(path, st) or 0.0
+                plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name))
                 job_ids[(sha, fingerprint)] = eid
+        if probe:
+            self._measure(plan)
         return plan
+
+    def _measure(self, plan: Plan) -> None:
+        """The duration of every file to transcribe that is not known yet (ffprobe; a file ffmpeg cannot
+        read fails here, before any work). Measured once (cached by size and mtime: a rerun after Ctrl-C
+        measures nothing again), several at a time, behind a bar when there are many."""
+        state, unknown = self.state, [job for job in plan.jobs if not job.duration and not job.existing]
+        if not unknown:
+            return
+        measured: dict[str, float | IndexerError] = {}
+        bar = progress_bar(len(unknown), "measuring", "file", self.options.progress and len(unknown) > 20)
+        pool = ThreadPoolExecutor(PROBES_AT_ONCE)  # ffprobe runs in its own process: threads only wait
+        try:
+            futures = {pool.submit(_probe, job.episode.audio_path): job for job in unknown}
+            for future in as_completed(futures):
+                job = futures[future]
+                measured[job.episode.id] = found = future.result()
+                if not isinstance(found, IndexerError):  # remembered at once: Ctrl-C keeps what was measured
+                    with contextlib.suppress(OSError):  # changed since: measured again next time
+                        state.probes.remember(job.episode.audio_path, found, _stat_if(job))
+                bar.update(1)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: the files not started are left for later
+            bar.close()
+        jobs = []
+        for job in plan.jobs:
+            found = measured.get(job.episode.id, job.duration)
+            if isinstance(found, IndexerError):
+                state.fail(job.episode.id, job.episode.audio_path, found)
+            else:
+                jobs.append(replace(job, duration=found) if found != job.duration else job)
+        plan.jobs = jobs
 
     def _matches(self, path: Path, episode_id: str) -> bool:
         pattern = self.options.only
@@ -122,6 +156,31 @@ class Survey:
         base = self.ingest.speaker_options
         options = replace(base, cpu_threads=base.cpu_threads or self.ingest.transcribe_options.cpu_threads)
         return for_episode(options, meta) if meta is not None else options
+
+
+# ffprobe processes at once. Each costs ~65 ms of CPU, mostly its start (1,000 files of 1.5 s: 63 CPU s),
+# the same one at a time or four; four use both cores when they are free (benchmarks/many_new_files.py).
+PROBES_AT_ONCE = max(2, 2 * (os.cpu_count() or 1))
+
+
+def _probe(path: Path) -> float | IndexerError:
+    try:
+        return audio.probe(path).duration
+    except IndexerError as e:
+        return e
+
+
+def _stat_if(job: Job) -> os.stat_result:
+    """The file's stat, OSError if it changed size since the survey (its duration is then not remembered)."""
+    st = job.episode.audio_path.stat()
+    if job.size and st.st_size != job.size:
+        raise OSError("changed")
+    return st
+
+
+def _fits(episode_id: str) -> bool:
+    """The episode's files (``<name>.json``, ``.srt``…) can be named: a 250-byte audio name is legal, 252 is not."""
+    return is_episode_id(episode_id) and len(episode_id.rpartition("/")[2].encode()) + len(".json") <= MAX_NAME_BYTES
 
 
 def _sidecar_meta(episode: Episode) -> EpisodeMeta | None:

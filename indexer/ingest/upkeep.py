@@ -50,7 +50,7 @@ class IndexUpkeep:
         for episode, result in stale:
             version = state.indexed.version(episode)
             try:
-                transcript = load_transcript(self.layout.transcript_path(episode.id))
+                transcript = load_transcript(self.layout.transcript_path(episode.id), episode.id)
                 meta = load_sidecar(episode.sidecar_path)
                 items.append(effective_episode(self.layout, transcript, meta).entry())
                 done.append((episode, result, version))
@@ -108,4 +108,4 @@ class IndexUpkeep:
             os.replace(source, target)
             catalog.forget(source)
             with contextlib.suppress(IndexerError, OSError):
-                catalog.remember(target, load_transcript(target))
+                catalog.remember(target, load_transcript(target, episode_id))

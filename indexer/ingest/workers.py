@@ -27,6 +27,7 @@ from typing import Iterator
 
 from ..archive import Episode
 from ..errors import ClusterError, IndexerError
+from ..locks import die_with_parent
 from .reports import RETRY_HINT, failure_line
 from ..speakers import SpeakerOptions, add_speakers, load_backend
 from ..transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
@@ -125,10 +126,10 @@ MODELS = ModelCache()
 def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
     """The speakers stage on a transcript (``off``: its automatic labels removed)."""
     options = job.speakers or SpeakerOptions(mode="off")
-    if options.enabled and threads and not options.cpu_threads:
+    if options.runs and threads and not options.cpu_threads:
         options = replace(options, cpu_threads=threads)
     started = time.monotonic()
-    backend = MODELS.backend(options) if options.enabled else None
+    backend = MODELS.backend(options) if options.runs else None
     return add_speakers(path, transcript, options, backend), time.monotonic() - started
 
 
@@ -142,13 +143,39 @@ def _dask_threads() -> int:
         return 0
 
 
+_PROGRESS = None   # in a pool's worker process: the queue to the coordinator (see _worker_init)
+PROGRESS_EVERY = 1.0   # seconds between a worker's reports: a few small messages, whatever the file
+
+
+def _reporter(episode: str, progress):
+    """``on_progress(seconds)`` for one episode: straight to ``progress(episode, seconds)`` in this
+    process, or gathered and sent through the pool's queue about once a second."""
+    if progress is not None:
+        return lambda seconds: progress(episode, seconds)
+    if _PROGRESS is None:
+        return None
+    pending = [0.0, time.monotonic()]
+    lock = threading.Lock()
+
+    def report(seconds: float) -> None:
+        with lock:
+            pending[0] += seconds
+            if time.monotonic() - pending[1] >= PROGRESS_EVERY:
+                _PROGRESS.put((episode, pending[0]))
+                pending[:] = [0.0, time.monotonic()]
+
+    return report
+
+
 def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: bytes | None = None,
-                   remote: bool = False, existing: str | None = None) -> JobResult:
+                   remote: bool = False, existing: str | None = None, progress=None) -> JobResult:
     """Runs in a worker (process, or Dask task); never raises.
 
     ``data``: the audio itself, for a Dask worker without the archive mounted.
     ``remote``: on Dask, a missing file asks the coordinator for the bytes.
     ``existing``: the JSON of ``job.existing`` (sent with the audio to such a worker).
+    ``progress(episode, seconds)``: seconds of its audio decoded (in the coordinator's
+    process; a pool's workers report through their queue instead).
     """
     started = time.monotonic()
     path = Path(job.episode.audio_path)
@@ -186,7 +213,7 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
         started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
         transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
                                      audio_path=os.path.relpath(job.episode.audio_path, audio_root),
-                                     sha256=job.sha256)
+                                     sha256=job.sha256, on_progress=_reporter(job.episode.id, progress))
         transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
         return JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
     except FileNotFoundError:
@@ -203,8 +230,11 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
             os.unlink(tmp)
 
 
-def _worker_init(parent: int) -> None:
-    """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed)."""
+def _worker_init(parent: int, progress=None) -> None:
+    """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed);
+    ``progress``: the queue their progress goes to."""
+    global _PROGRESS
+    _PROGRESS = progress
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(ImportError):
@@ -215,12 +245,7 @@ def _worker_init(parent: int) -> None:
 
         tqdm.set_lock(threading.RLock())
 
-    def watch_parent():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
+    die_with_parent(parent)
 
 
 # --- dispatching ---------------------------------------------------------------
@@ -233,15 +258,36 @@ def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
             process.kill()
 
 
+def _drain(queue, progress) -> None:
+    """The coordinator's end of the workers' progress queue (None ends it)."""
+    while (item := queue.get()) is not None:
+        with contextlib.suppress(Exception):   # a progress figure never stops a run
+            progress(*item)
+
+
 def dispatch_pool(workers: int, jobs: list[Job], options: TranscribeOptions,
-                  root: str) -> Iterator[tuple[Job, JobResult]]:
-    """A local pool of spawned processes; a job whose worker died is retried once."""
+                  root: str, progress=None) -> Iterator[tuple[Job, JobResult]]:
+    """A local pool of spawned processes; a job whose worker died is retried once.
+    ``progress(episode, seconds)``: the workers' progress, as they report it."""
+    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
+    queue = context.SimpleQueue() if progress else None
+    drain = threading.Thread(target=_drain, args=(queue, progress), daemon=True, name="progress") if queue else None
+    if drain:
+        drain.start()
+    try:
+        yield from _pool_rounds(workers, jobs, options, root, context, queue)
+    finally:
+        if drain:
+            queue.put(None)
+            drain.join(timeout=5)
+
+
+def _pool_rounds(workers, jobs, options, root, context, queue) -> Iterator[tuple[Job, JobResult]]:
     attempts: dict[str, int] = {}
     pending = list(jobs)
-    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
     while pending:
         pool = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=context,
-                                      initializer=_worker_init, initargs=(os.getpid(),))
+                                      initializer=_worker_init, initargs=(os.getpid(), queue))
         futures = {pool.submit(transcribe_job, job, options, root): job for job in pending}
         pending, given = [], set()
         try:
@@ -345,14 +391,15 @@ def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, roo
 
 
 def dispatch(jobs: list[Job], workers: int, options: TranscribeOptions, remote_options: TranscribeOptions,
-             root: str, scheduler: str | None = None,
-             ship_audio: bool | None = None) -> Iterator[tuple[Job, JobResult]]:
+             root: str, scheduler: str | None = None, ship_audio: bool | None = None,
+             progress=None) -> Iterator[tuple[Job, JobResult]]:
     """On a Dask cluster (``remote_options``: its workers size their own threads), in this process
-    (one worker), or in a pool of ``workers`` processes."""
+    (one worker), or in a pool of ``workers`` processes. ``progress(episode, seconds)``: seconds
+    of an episode's audio decoded, as the work goes (on Dask: none; each result counts whole)."""
     if scheduler:
         yield from dispatch_dask(scheduler, jobs, remote_options, root, ship_audio)
     elif workers == 1:
         for job in jobs:
-            yield job, transcribe_job(job, options, root)
+            yield job, transcribe_job(job, options, root, progress=progress)
     else:
-        yield from dispatch_pool(workers, jobs, options, root)
+        yield from dispatch_pool(workers, jobs, options, root, progress)

@@ -120,14 +120,21 @@ class QuoteBasket:
         stem = safe_name(name)
         markdown = _inside(root, f"{stem}.md")
         data = _inside(root, f"{stem}.json")
-        atomic_write_text(markdown, self.to_markdown(names))
-        atomic_write_text(data, json.dumps(self.to_dict(names), ensure_ascii=False, indent=1) + "\n")
+        atomic_write_text(markdown, self.to_markdown(names), sweep=True)
+        atomic_write_text(data, json.dumps(self.to_dict(names), ensure_ascii=False, indent=1) + "\n", sweep=True)
         return BasketExport(root, markdown, data, tuple(written))
 
     def _repr_html_(self) -> str:
         from ..display.quote import basket_html
 
         return basket_html(self)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from ..display.quote import basket_outputs
+
+        display(*basket_outputs(self))
 
 
 def _inside(root: Path, name: str) -> Path:

@@ -6,6 +6,7 @@ cutting 20 seconds from a two-hour file decodes about 20 seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +41,18 @@ def get_export_format(name: str) -> ExportFormat:
                          hint="name the file .mp3, .wav, .ogg or .m4a") from None
 
 
+def check_clip_options(padding, fade) -> None:
+    """QuoteError unless ``padding`` and ``fade`` are seconds, finite and not negative (padding -5 or NaN
+    exported an empty clip without a word; fade -1 raised a pydub error)."""
+    for name, value in (("padding", padding), ("fade", fade)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise QuoteError(f"clip {name} must be a number of seconds, 0 or more, got {value!r}")
+
+
 def cut(path: str | Path, start: float, end: float, padding: float = 0.0, fade: float = 0.0):
     """A pydub ``AudioSegment`` of ``[start - padding, end + padding]`` with fades,
     decoding only that range (see :func:`indexer.audio.clip`)."""
+    check_clip_options(padding, fade)
     return audio.clip(path, start, end, padding, fade)
 
 
@@ -54,7 +64,7 @@ def export_segment(segment, path: str | Path, tags: dict[str, str] | None = None
     path = Path(path)
     fmt = fmt or get_export_format(path.suffix)
     try:  # a bug surfaces as itself, and like a failure leaves no half-written file behind
-        with atomic_file(path, "wb+") as f:
+        with atomic_file(path, "wb+", sweep=True) as f:
             segment.export(f, format=fmt.format, codec=fmt.codec, bitrate=fmt.bitrate,
                            tags={k: v for k, v in (tags or {}).items() if v})
     except (CouldntEncodeError, OSError) as e:  # ffmpeg failed, is missing, or the disk refused

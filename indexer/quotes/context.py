@@ -144,6 +144,11 @@ def quote(layout: ArchiveLayout, episode_or_hit, start: float | None = None, end
     hit = episode_or_hit
     if not all(hasattr(hit, a) for a in ("episode", "start", "end")):
         raise QuoteError(f"cannot quote a {type(hit).__name__}: give a search hit or an episode id, start and end")
+    found_in = getattr(hit, "archive_root", None)
+    if found_in is not None and Path(found_in).resolve() != layout.root.resolve():
+        # The same episode id in another archive holds other words: the quote would not be the hit's.
+        raise QuoteError(f"this hit was found in the archive {found_in}, not in {layout.root}",
+                         hint="quote it from its own archive: Archive(hit.archive_root).quote(hit)")
     ctx = EpisodeContext.load(layout, hit.episode)
     if start is None and end is None and getattr(hit, "segment_id", None) is not None:
         found = ctx.segment_quote(hit.segment_id, options)

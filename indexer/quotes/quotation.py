@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..errors import AudioError, QuoteError
 from ..transcript import Word, format_timestamp, hms
 from .citation import DEFAULT_CITATION, fill_citation
-from .clips import cut, export_segment, get_export_format
+from .clips import check_clip_options, cut, export_segment, get_export_format
 
 if TYPE_CHECKING:
     from .basket import QuoteBasket
@@ -47,6 +47,12 @@ class QuoteOptions:
     citation_format: str = DEFAULT_CITATION  # fields: see CITATION_FIELDS; empty parts are dropped
     sentence_limit: int = 200          # words sentence() may add on each side, at most
     embed_seconds: float = 300.0       # longest clip embedded in the notebook display
+
+    def __post_init__(self):
+        check_clip_options(self.padding, self.fade)
+        if isinstance(self.low_confidence, bool) or not isinstance(self.low_confidence, (int, float)) \
+                or not 0 <= self.low_confidence <= 1:
+            raise QuoteError(f"low_confidence must be a probability from 0 to 1, got {self.low_confidence!r}")
 
 
 def join_words(words: Sequence[Word], render=lambda w, core: core) -> str:
@@ -246,6 +252,14 @@ class Quote:
         from ..display.quote import quote_html
 
         return quote_html(self)
+
+    def _ipython_display_(self) -> None:
+        """The figure and, in a kernel, the bridge that cuts its clip when it is played."""
+        from IPython.display import display
+
+        from ..display.quote import quote_outputs
+
+        display(*quote_outputs(self))
 
 
 def _ends_sentence(word: Word) -> bool:

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from ..archive import ArchiveLayout
 from ..display.audio import ipython_audio
-from ..display.hits import hits_html
+from ..display.hits import hits_html, hits_outputs
 from ..errors import AudioError, printable
 from ..index.memos import SearcherMemos
 from ..transcript import hms
@@ -104,7 +104,7 @@ class Hit:
 class Hits(list):
     """A list of :class:`Hit` that shows as a table with players in Jupyter."""
 
-    max_players = 20  # clips embedded in the HTML table (each one is decoded)
+    max_players = 20  # rows with a player (each cuts its clip when it is played)
 
     def __init__(self, hits: Iterable[Hit] = (), query: str = ""):
         super().__init__(hits)
@@ -123,6 +123,12 @@ class Hits(list):
 
     def _repr_html_(self) -> str:
         return hits_html(self, self.max_players)
+
+    def _ipython_display_(self) -> None:
+        """The table and, in a kernel, the bridge through which its players get their clips."""
+        from IPython.display import display
+
+        display(*hits_outputs(self, self.max_players))
 
     def __repr__(self) -> str:
         return f"<Hits {len(self)} for {self.query!r}>"
@@ -176,11 +182,9 @@ class HitMaker:
 
 
 def _resolve(layout: ArchiveLayout, audio: str | None) -> Path | None:
-    """The audio file an index stores (relative to ``audio/``, or absolute if outside the archive)."""
-    if not audio:
-        return None
-    path = Path(audio)
-    return path if path.is_absolute() else layout.audio_dir / path
+    """The audio file an index stores, by the archive's one rule (:meth:`ArchiveLayout.audio_file`):
+    a path relative to ``audio/`` and inside it, else none (a transcript's ``../../other/x.wav`` is not followed)."""
+    return layout.audio_file(audio) if audio else None
 
 
 def _merge_spans(text: str, spans) -> tuple[tuple[int, int], ...]:

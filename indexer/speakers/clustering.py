@@ -65,18 +65,38 @@ def merge_centroids(sums: np.ndarray, seconds: np.ndarray, stop: float,
     return labels
 
 
-def absorb_small(speaker: np.ndarray, sums: np.ndarray, seconds: np.ndarray, min_seconds: float) -> np.ndarray:
+def absorb_small(speaker: np.ndarray, sums: np.ndarray, seconds: np.ndarray, min_seconds: float,
+                 floor: float | None = None) -> np.ndarray:
     """A cluster with less than ``min_seconds`` of windows goes to the nearest big one.
-    ``speaker``: a cluster per row of ``sums`` (embeddings or sums of them) and ``seconds``."""
-    k = speaker.max() + 1
+    ``speaker``: a cluster per row of ``sums`` (embeddings or sums of them) and ``seconds``.
+
+    With ``floor``, a small cluster less alike than that to every big one is
+    unlabelled (-1): a jingle or a voice heard for a moment gets no speaker
+    rather than a wrong one.
+    """
+    return _absorb(speaker, sums, seconds, min_seconds, floor, unlabel=True)
+
+
+def join_small(speaker: np.ndarray, sums: np.ndarray, seconds: np.ndarray, min_seconds: float,
+               floor: float | None = None) -> np.ndarray:
+    """As :func:`absorb_small`, but a small cluster far from every big one stays a cluster of its own."""
+    return _absorb(speaker, sums, seconds, min_seconds, floor, unlabel=False)
+
+
+def _absorb(speaker, sums, seconds, min_seconds, floor, unlabel: bool) -> np.ndarray:
+    k = speaker.max() + 1 if len(speaker) else 0
     total = np.array([seconds[speaker == s].sum() for s in range(k)])
     big = [s for s in range(k) if total[s] >= min_seconds]
     if not big or len(big) == k:
         return speaker
-    cent = _normalise(np.stack([sums[speaker == s].sum(axis=0) for s in range(k)]))
     out = speaker.copy()
+    cent = _normalise(np.stack([sums[speaker == s].sum(axis=0) for s in range(k)]))
     for s in range(k):
         if s not in big:
-            nearest = big[int(np.argmax(cent[big] @ cent[s]))]
-            out[speaker == s] = nearest
+            alike = cent[big] @ cent[s]
+            if floor is not None and alike.max() < floor:
+                if unlabel:
+                    out[speaker == s] = -1
+                continue
+            out[speaker == s] = big[int(np.argmax(alike))]
     return out

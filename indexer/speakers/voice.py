@@ -108,7 +108,7 @@ class VoiceEncoder:
         from torch import nn
 
         path = weights_path()
-        if verify and _sha256(path) != WEIGHTS_SHA256:
+        if verify and weights_sha256(path) != WEIGHTS_SHA256:
             raise ModelIntegrityError("speaker-embedding weights do not match their checksum", path,
                                       "reinstall them: `pip install --force-reinstall --no-deps resemblyzer==0.1.4`")
         self._torch = torch
@@ -129,22 +129,26 @@ class VoiceEncoder:
         """One embedding per mel spectrogram (frames, 40); equal lengths are batched together."""
         torch = self._torch
         result = np.zeros((len(mels), self.dimension), np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, mel in enumerate(mels):
-            by_length.setdefault(len(mel), []).append(i)
-        for ids_all in by_length.values():
-            for start in range(0, len(ids_all), batch):
-                ids = ids_all[start:start + batch]
-                stacked = torch.from_numpy(np.stack([mels[i] for i in ids]))
-                with self._lock, torch.inference_mode():
-                    _, (hidden, _) = self.lstm(stacked)
-                    raw = torch.relu(self.linear(hidden[-1]))
-                    emb = raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)
-                result[ids] = emb.numpy()
+        for ids in batches_by_length(mels, batch):
+            stacked = torch.from_numpy(np.stack([mels[i] for i in ids]))
+            with self._lock, torch.inference_mode():
+                _, (hidden, _) = self.lstm(stacked)
+                raw = torch.relu(self.linear(hidden[-1]))
+                emb = raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)
+            result[ids] = emb.numpy()
         return result
 
 
-def _sha256(path: Path) -> str:
+def batches_by_length(arrays: list[np.ndarray], batch: int) -> list[list[int]]:
+    """Indices of ``arrays`` in batches of at most ``batch`` arrays of one length (stackable)."""
+    by_length: dict[int, list[int]] = {}
+    for i, array in enumerate(arrays):
+        by_length.setdefault(len(array), []).append(i)
+    return [ids[start:start + batch] for ids in by_length.values() for start in range(0, len(ids), batch)]
+
+
+def weights_sha256(path: Path) -> str:
+    """sha256 of a weights file, hashed once per process (keyed on its size and mtime)."""
     stat = path.stat()
     return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
 

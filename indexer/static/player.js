@@ -116,7 +116,8 @@
       this.audio.addEventListener("seeked", function () { self.sync(); });
       this.audio.addEventListener("play", function () { self.tick(); });
       this.audio.addEventListener("error", function () {
-        self.status.textContent = "audio introuvable : " + (self.audio.currentSrc || data.audio.src);
+        var src = self.audio.currentSrc || self.audio.getAttribute("src") || "";
+        self.status.textContent = "audio introuvable : " + (src.startsWith("data:") ? "extrait intégré" : src);
         root.classList.add("ip-audio-error");
       });
       if (data.start !== null && data.start !== undefined) {

@@ -20,6 +20,9 @@ show them), and from the sidecars:
   either). A term of several words is counted where its words follow one
   another, across segment boundaries too, as a phrase search finds it. These
   are occurrences, not segments;
+* **quality** (:func:`episode_quality`, and the overview's) is the share of
+  an episode's segments flagged suspect and of its words below
+  :data:`indexer.quality.LOW_WORD_PROBABILITY` (:mod:`indexer.quality`);
 * **word confidence** is Whisper's probability for each word of the *machine*
   transcripts (corrected words carry no machine confidence).
 
@@ -28,15 +31,18 @@ Everything returns pandas objects, ready for ``.plot``.
 
 from __future__ import annotations
 
+from ..display.quality import QualityTable, quality_view
 from ..display.review import ReviewPlayers, review_players
 from .episodes import UNDATED, UNKNOWN, EpisodeData, Snapshot, episode_data
 from .overview import Overview, overview
+from .quality import QUALITY_COLUMNS, episode_quality
 from .review import REVIEW_COLUMNS, review_table, word_confidence
 from .tables import (SEGMENT_COLUMNS, hours_by_speaker, hours_by_year, segment_table, speaker_turns, speaking_time,
                      turn_speaking_time, turns_frame)
 from .terms import BY_VALUES, count_term, term_frequency, term_tokens
 
-__all__ = ["BY_VALUES", "EpisodeData", "Overview", "REVIEW_COLUMNS", "ReviewPlayers", "SEGMENT_COLUMNS", "Snapshot",
-           "UNDATED", "UNKNOWN", "count_term", "episode_data", "hours_by_speaker", "hours_by_year", "overview",
-           "review_players", "review_table", "segment_table", "speaker_turns", "speaking_time", "term_frequency",
-           "term_tokens", "turn_speaking_time", "turns_frame", "word_confidence"]
+__all__ = ["BY_VALUES", "EpisodeData", "Overview", "QUALITY_COLUMNS", "QualityTable", "REVIEW_COLUMNS",
+           "ReviewPlayers", "SEGMENT_COLUMNS", "Snapshot", "UNDATED", "UNKNOWN", "count_term", "episode_data",
+           "episode_quality", "hours_by_speaker", "hours_by_year", "overview", "quality_view", "review_players",
+           "review_table", "segment_table", "speaker_turns", "speaking_time", "term_frequency", "term_tokens",
+           "turn_speaking_time", "turns_frame", "word_confidence"]

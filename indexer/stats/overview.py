@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..archive import EpisodeMeta
 from ..corrections import CORRECTED_FLAG
 from ..display.overview import overview_html
+from ..quality import LOW_WORD_PROBABILITY, EpisodeQuality, worst
 from .episodes import UNDATED, episode_data
 
 
@@ -25,6 +26,17 @@ class Overview:
     suspect_segments: int
     low_confidence_segments: int  # flagged "low-confidence-words" at transcription
     corrected_segments: int
+    low_confidence_words: int = 0  # below indexer.quality.LOW_WORD_PROBABILITY
+    worst_episodes: tuple[EpisodeQuality, ...] = ()   # the least trustworthy, worst first (indexer.quality)
+    # Decoding presets of the transcripts, and the episodes measured noisy
+    # (transcribe/noise.py): (episode id, estimate in dB, preset chosen).
+    presets: dict[str, int] = field(default_factory=dict)
+    noisy: tuple[tuple[str, float, str], ...] = ()
+
+    @property
+    def quality(self) -> EpisodeQuality:
+        """The whole archive's shares of suspect segments and low-confidence words."""
+        return EpisodeQuality("", self.segments, self.suspect_segments, self.words, self.low_confidence_words)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,14 +54,24 @@ def overview(archive) -> Overview:
     """Counts of the whole archive: episodes, hours, speakers, dates, segments."""
     metas: dict[str, EpisodeMeta] = {e.id: e.meta for e in archive.episodes()}
     speakers: set[str] = {name for meta in metas.values() for name in meta.speakers}
-    transcribed = hours = segments = words = suspect = low = corrected = 0
+    transcribed = hours = segments = words = suspect = low = corrected = unsure = 0
+    qualities = []
+    presets: dict[str, int] = {}
+    noisy = []
     for data in episode_data(archive):
+        qualities.append(EpisodeQuality.of(data.transcript))
         metas.setdefault(data.id, data.meta)
         transcribed += 1
+        noise = data.transcript.noise or {}
+        preset = noise.get("preset") or str(data.transcript.options.get("preset", ""))
+        presets[preset] = presets.get(preset, 0) + 1
+        if noise.get("noisy"):
+            noisy.append((data.id, noise["snr_db"], preset))
         hours += data.transcript.duration / 3600
         segments += len(data.transcript.segments)
         for seg in data.transcript.segments:
             words += len(seg.words)
+            unsure += sum(w.probability < LOW_WORD_PROBABILITY for w in seg.words)
             suspect += seg.suspect
             low += "low-confidence-words" in seg.flags
             corrected += CORRECTED_FLAG in seg.flags
@@ -66,5 +88,7 @@ def overview(archive) -> Overview:
         episodes=len(metas), transcribed=transcribed, hours=hours, speakers=tuple(sorted(speakers)),
         first_date=dates[0] if dates else "", last_date=dates[-1] if dates else "", undated=undated,
         years=years, segments=segments, words=words, suspect_segments=suspect,
-        low_confidence_segments=low, corrected_segments=corrected,
+        low_confidence_segments=low, corrected_segments=corrected, low_confidence_words=unsure,
+        worst_episodes=tuple(worst(qualities)), presets=dict(sorted(presets.items())),
+        noisy=tuple(sorted(noisy)),
     )

@@ -17,17 +17,18 @@ from .engines import (
     sized,
 )
 from .options import (
-    DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages,
+    CLEAN_PRESET, DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages,
     with_choices, with_preset,
 )
+from .noise import NoiseChoice, choose_preset, estimate_snr
 from .outputs import Outcome, TranscriptWriter
 from .run import iter_segments, transcribe_file, transcribe_files
 from .windows import LOOKAHEAD_SECONDS, Window, expected_windows, iter_windows
 
 __all__ = [
-    "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "PRESETS", "Engine", "FasterWhisperEngine",
+    "CLEAN_PRESET", "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "NoiseChoice", "PRESETS", "Engine", "FasterWhisperEngine",
     "OpenAIWhisperEngine", "Outcome", "TranscribeOptions", "TranscriptWriter", "Window", "by_name",
-    "engine_class", "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine",
+    "choose_preset", "engine_class", "estimate_snr", "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine",
     "parallel_plan", "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices",
     "with_preset",
 ]

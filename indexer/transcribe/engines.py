@@ -127,6 +127,15 @@ class FasterWhisperEngine:
 
         return info.language, convert()
 
+    def transcribe_clips(self, clips: list[np.ndarray], language: str, on_step=None,
+                         seeds: list[int | None] | None = None) -> list[list[Segment]]:
+        """Each clip's segments (times relative to it), the clips decoded as a batch
+        (:mod:`.batched`). ``on_step(k, seconds)``: clip ``k`` moved on by ``seconds``.
+        ``seeds``: what each clip's temperature fallback samples from (None: unseeded)."""
+        from .batched import BatchDecoder
+
+        return BatchDecoder(self.model, self.options).decode(clips, language, on_step=on_step, seeds=seeds)
+
 
 class OpenAIWhisperEngine:
     name = "openai-whisper"
@@ -188,6 +197,15 @@ def load_engine(options: TranscribeOptions | None = None, model: ModelInfo | Non
         # Its PyTorch model runs on the process's one thread pool: all the threads.
         use_torch_threads(options.cpu_threads or os.cpu_count() or 1)
     return engine_type(model, options)
+
+
+def with_options(engine: Engine, options: TranscribeOptions) -> Engine:
+    """The same loaded engine decoding with ``options`` (another preset): the model is shared, not loaded again."""
+    if getattr(engine, "options", None) == options:
+        return engine
+    other = copy.copy(engine)
+    other.options = options
+    return other
 
 
 def sized(engine: Engine, windows: int) -> Engine:

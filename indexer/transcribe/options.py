@@ -14,7 +14,8 @@ from .reproducible import SEED_POLICY
 
 @dataclass(frozen=True)
 class TranscribeOptions:
-    """Decoding settings shared by both engines. Variants come from ``dataclasses.replace``."""
+    """Decoding settings shared by both engines. Variants come from ``dataclasses.replace``;
+    the defaults are those of the default preset, ``auto`` (``PRESETS``)."""
 
     model: str = "base"
     engine: str = "faster-whisper"
@@ -42,8 +43,17 @@ class TranscribeOptions:
     parallel: int = 0
     cpu_threads: int = 0
     window_seconds: float = 120.0              # decode this much at a time, cut at a pause
+    # A window's speech in clips of 30 s cut in pauses, decoded in batches
+    # (transcribe/batched.py); False: the engine's own sequential loop.
+    batched: bool = True
     flags: FlagOptions = field(default_factory=FlagOptions)
-    preset: str = "fast"                       # the name these settings came from (a label)
+    # The automatic choice for noisy recordings (transcribe/noise.py): an
+    # episode whose loud/quiet ratio is under `noisy_below_db` is decoded with
+    # `noise_preset` ("": no automatic choice). 21 dB sits between babble at
+    # 10 dB (17.5-18.5) and a telephone-band mp3 with faint babble (23-25).
+    noise_preset: str = "accurate"
+    noisy_below_db: float = 21.0
+    preset: str = "auto"                       # the name these settings came from (a label)
     # What the fallback's sampling draws from: seeded by the audio's sha256 and the
     # window's position, so the same audio gives the same words (README, "Same audio,
     # same words"); "" leaves it to the libraries' unseeded generators.
@@ -52,26 +62,35 @@ class TranscribeOptions:
     def fingerprint(self) -> str:
         """What decides whether an existing transcript is still up to date: the
         settings themselves (two presets that decode alike share a fingerprint)."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("cpu_threads", "parallel", "preset")}
-        if relevant["sampling_seed"] == SEED_POLICY:
+        # Batching changes no word (transcribe/batched.py); without the automatic
+        # choice, its fields change nothing either (so `preset: fast` keeps its old fingerprint).
+        ignored = {"cpu_threads", "parallel", "preset", "batched"}
+        if not self.noise_preset:
+            ignored |= {"noise_preset", "noisy_below_db"}
+        if self.sampling_seed == SEED_POLICY:
             # Seeding changes no setting, only which sample a looping window keeps: transcripts
             # made before it stay current rather than every archive being transcribed again at
             # the next ingest (README, "Same audio, same words"). Another policy changes it.
-            del relevant["sampling_seed"]
+            ignored.add("sampling_seed")
+        relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 PRESETS: dict[str, TranscribeOptions] = {
-    # Default: greedy decoding, the speed/accuracy trade-off measured in the README.
-    "fast": TranscribeOptions(),
+    # Default: greedy decoding, and beam search for an episode measured noisy.
+    "auto": TranscribeOptions(),
+    # Greedy decoding, the speed/accuracy trade-off measured in the README.
+    "fast": TranscribeOptions(noise_preset="", preset="fast"),
     # Beam search: under babble as accurate as plain faster-whisper (WER 0.192 vs
     # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (README).
-    "accurate": TranscribeOptions(beam_size=5, preset="accurate"),
+    "accurate": TranscribeOptions(beam_size=5, noise_preset="", preset="accurate"),
 }
-DEFAULT_PRESET = "fast"
+DEFAULT_PRESET = "auto"
 NOISY_PRESET = "accurate"   # what `noisy: true` asks for (README, "Decoding defaults, and why")
+CLEAN_PRESET = "fast"       # what `noisy: false` asks for: no automatic choice
 # What a preset does not decide: where the model is, the language, the prompt, the threads.
-_NOT_DECODING = ("model", "engine", "language", "initial_prompt", "compute_type", "parallel", "cpu_threads")
+_NOT_DECODING = ("model", "engine", "language", "initial_prompt", "compute_type", "parallel", "cpu_threads",
+                 "batched")
 
 
 def preset(name: str) -> TranscribeOptions:

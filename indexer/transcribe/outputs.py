@@ -38,7 +38,7 @@ class TranscriptWriter:
         for name in self.formats:
             get_exporter(name)  # fail before any work on a bad format name
         self.speakers = speakers or SpeakerOptions()
-        self.backend = load_backend(self.speakers) if self.speakers.enabled else None
+        self.backend = load_backend(self.speakers) if self.speakers.runs else None
 
     def write(self, paths: Iterable[str | Path], options: TranscribeOptions | None = None,
               progress: bool = False) -> Iterator[Outcome]:

@@ -61,6 +61,14 @@ def call_seed(audio_sha256: str | None, first_sample: int, purpose: str = "windo
     return int.from_bytes(digest[:4], "little")
 
 
+def step_seed(seed: int | None, frame: int) -> int | None:
+    """The seed of one 30-second step of a clip that starts ``frame`` frames into its
+    speech: batched decoding samples step by step, each step on its own copy."""
+    if seed is None:
+        return None
+    return int.from_bytes(hashlib.sha256(f"{seed}/{frame}".encode()).digest()[:4], "little")
+
+
 # --- CTranslate2 ---------------------------------------------------------------------------------
 
 _calls = threading.local()       # the engine call running in this thread: its seed and sampling copy

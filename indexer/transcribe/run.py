@@ -4,102 +4,122 @@ a progress bar in audio seconds, the :class:`Transcript` with flagged segments."
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from .. import audio
+from ..elisions import merge_segment_elisions
 from ..files import sha256_file
 from ..errors import IndexerError
 from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
-from .engines import Engine, load_engine, sized
+from .batched import BATCH_CLIPS
+from .engines import Engine, load_engine, sized, with_options
+from .noise import NoiseChoice, choose_preset
 from .options import TranscribeOptions
-from .windows import SR, expected_windows, iter_windows, transcribe_window
+from .windows import SR, Window, expected_windows, iter_windows, transcribe_window, transcribe_windows
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
-                  language: str | None, on_progress=None,
+                  language: str | None, on_progress=None, windows=None,
                   audio_sha256: str | None = None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
-    Windows are independent (cut in pauses, no text carried across), so up to
-    ``engine.parallel`` of them are transcribed at once; no more than that
-    are decoded ahead, which keeps memory bounded. Each window's sampling is
-    seeded by ``audio_sha256`` and its position (options.sampling_seed; None:
-    unseeded), so it gives the same words whatever runs beside it.
+    Windows are independent (cut in pauses, no text carried across): up to
+    ``BATCH_CLIPS`` of them are decoded as one batch, and up to
+    ``engine.parallel`` batches at once; no more than that is decoded ahead,
+    which keeps memory bounded. ``on_progress(seconds)``: seconds of audio
+    newly covered, as decoding moves on (also inside a window). ``windows``:
+    the file's windows when already begun (:func:`iter_windows`). ``audio_sha256``:
+    the file's, which seeds each window's sampling (:mod:`.reproducible`), so a
+    window gives the same words whatever runs beside it.
     """
-    sha = audio_sha256 if options.sampling_seed else None
     parallel = max(1, engine.parallel)
+    group = BATCH_CLIPS if options.batched else 1
+    lock = threading.Lock()
+
+    def advance(seconds: float) -> None:
+        if on_progress:
+            with lock:   # called from the pool's threads
+                on_progress(seconds)
+
     with ThreadPoolExecutor(parallel, thread_name_prefix="window") as pool:
         pending: deque = deque()
+        batch: list[Window] = []
+
+        def submit():
+            pending.append((list(batch), pool.submit(transcribe_windows, engine, list(batch), language, advance)))
+            batch.clear()
 
         def finish_oldest():
-            window, future = pending.popleft()
-            found, segments = future.result()
-            for segment in segments:
-                if on_progress:
-                    on_progress(segment.end)
-                yield found, segment
-            if on_progress:
-                on_progress(window.offset + len(window.samples) / SR)
+            windows, future = pending.popleft()
+            for segments in future.result():
+                yield from ((language, segment) for segment in segments)
 
-        for window in iter_windows(path, duration, options):
-            if language is None and not pending:
+        for window in windows or iter_windows(path, duration, options, audio_sha256):
+            if language is None and not pending and not batch:
                 # Detect the language once, on the first window with speech, then keep it.
-                language, segments = transcribe_window(engine, window, None, sha)
+                language, segments = transcribe_window(engine, window, None)
+                advance(len(window.samples) / SR)
                 yield from ((language, s) for s in segments)
                 continue
-            pending.append((window, pool.submit(transcribe_window, engine, window, language, sha)))
+            batch.append(window)
+            if len(batch) >= group:
+                submit()
             if len(pending) >= parallel:
                 yield from finish_oldest()
+        if batch:
+            submit()
         while pending:
             yield from finish_oldest()
 
 
-class _Progress:
-    """A bar in audio seconds (or a null bar), fed the position reached in the audio."""
+class Progress:
+    """A bar in seconds of audio (or a null bar), fed the seconds newly covered,
+    from any thread; tqdm gives the rate and the time left."""
 
     def __init__(self, total: float, label: str, enabled: bool):
         self.total = round(total, 1)
         self.done = 0.0
+        self._lock = threading.Lock()
         self.bar = progress_bar(self.total, label, "s", enabled, leave=False,
                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio "
                                            "[{elapsed}<{remaining}, {rate_fmt}]")
 
     def __call__(self, seconds: float) -> None:
-        if seconds > self.done:
-            self.bar.update(round(min(seconds, self.total) - self.done, 1))
-            self.done = min(seconds, self.total)
+        with self._lock:
+            step = min(self.done + seconds, self.total) - self.done
+            if step > 0:
+                self.done += step
+                self.bar.update(round(step, 2))
 
     def close(self) -> None:
         self.bar.close()
 
 
-def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,
-                    episode_id: str | None = None, audio_path: str | None = None,
-                    sha256: str | None = None, progress: bool = False) -> Transcript:
-    """Transcribe one audio file into a :class:`Transcript` with flagged segments.
+def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engine: Engine, sha256: str):
+    """The file's windows (the first one read), the options and engine chosen on its noise, and the choice."""
+    windows = iter_windows(path, duration, options, sha256)
+    first = next(windows, None)
+    chosen, choice = choose_preset(options, first.samples if first is not None else np.zeros(0, np.float32))
+    return (itertools.chain([first], windows) if first is not None else iter(())), chosen, \
+        with_options(engine, chosen), choice
 
-    Pass a loaded ``engine`` to reuse it across files (loading takes seconds).
-    """
-    path = Path(path)
-    options = options or TranscribeOptions()
-    info = audio.probe(path)
-    engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
-    sha256 = sha256 or sha256_file(path)   # seeds the windows' sampling
-    bar = _Progress(info.duration, path.name, progress)
-    segments: list[Segment] = []
-    language = options.language
-    try:
-        for language, segment in iter_segments(path, info.duration, engine, options, options.language, bar,
-                                               sha256):
-            segments.append(replace(segment, id=len(segments)))
-    finally:
-        bar.close()
+
+def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, segments: list[Segment],
+                language: str | None, episode_id: str | None, audio_path: str | None,
+                sha256: str, requested: TranscribeOptions, noise: NoiseChoice) -> Transcript:
+    """``options``: the decoding used; ``requested``: what was asked (its fingerprint
+    is the transcript's, whichever preset the noise chose)."""
+    segments = [replace(s, id=i) for i, s in enumerate(segments)]
     return Transcript(
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
@@ -109,10 +129,78 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
         model=engine.model_info.name,
         engine=engine.name,
         options=json.loads(json.dumps(asdict(options), default=str)),
-        segments=flag_segments(segments, options.flags),
+        # Whole words for every engine (« c'est », not « c » + « 'est ») before the flags judge them.
+        segments=flag_segments(merge_segment_elisions(segments), options.flags),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        fingerprint=options.fingerprint(),
+        fingerprint=requested.fingerprint(),
+        noise=noise.to_dict(),
     )
+
+
+def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,
+                    episode_id: str | None = None, audio_path: str | None = None,
+                    sha256: str | None = None, progress: bool = False, on_progress=None) -> Transcript:
+    """Transcribe one audio file into a :class:`Transcript` with flagged segments.
+
+    Pass a loaded ``engine`` to reuse it across files (loading takes seconds).
+    ``progress``: a bar in audio seconds; ``on_progress(seconds)``: called with
+    the seconds of audio newly covered (a worker reports them to its coordinator).
+    """
+    path = Path(path)
+    options = options or TranscribeOptions()
+    info = audio.probe(path)
+    engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
+    sha256 = sha256 or sha256_file(path)   # seeds the windows' sampling
+    bar = Progress(info.duration, path.name, progress)
+
+    def advance(seconds: float) -> None:
+        bar(seconds)
+        if on_progress:
+            on_progress(seconds)
+
+    segments: list[Segment] = []
+    language = options.language
+    try:
+        windows, chosen, engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
+        for language, segment in iter_segments(path, info.duration, engine, chosen, options.language, advance,
+                                               windows):
+            segments.append(segment)
+    finally:
+        bar.close()
+    return _transcript(path, info, chosen, engine, segments, language, episode_id, audio_path, sha256,
+                       options, noise)
+
+
+def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptions, engine: Engine,
+                      progress: Progress) -> list[Transcript | IndexerError]:
+    """Files of one window each, their windows decoded as one batch per preset
+    chosen (the words of each are those it gets alone: rows of a batch are independent)."""
+    prepared: list = []   # per file: (windows, options, engine, noise choice, sha256), or the error
+    for path, info in files:
+        try:
+            sha256 = sha256_file(path)   # seeds the windows' sampling
+            windows, chosen, chosen_engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
+            prepared.append((list(windows), chosen, chosen_engine, noise, sha256))
+        except IndexerError as e:
+            prepared.append(e)
+        except OSError as e:
+            prepared.append(IndexerError(f"cannot read: {e.strerror}", path))
+    found: dict[int, list[Segment]] = {}
+    for chosen in dict.fromkeys(p[1] for p in prepared if not isinstance(p, IndexerError)):
+        members = [k for k, p in enumerate(prepared) if not isinstance(p, IndexerError) and p[1] == chosen]
+        flat = [w for k in members for w in prepared[k][0]]
+        results = iter(transcribe_windows(prepared[members[0]][2], flat, options.language, progress))
+        for k in members:
+            found[k] = [s for _ in prepared[k][0] for s in next(results)]
+    outcomes: list[Transcript | IndexerError] = []
+    for k, (path, info) in enumerate(files):
+        if isinstance(prepared[k], IndexerError):
+            outcomes.append(prepared[k])
+            continue
+        _, chosen, chosen_engine, noise, sha256 = prepared[k]
+        outcomes.append(_transcript(path, info, chosen, chosen_engine, found[k], options.language, None, None,
+                                    sha256, options, noise))
+    return outcomes
 
 
 def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,
@@ -136,6 +224,13 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
         return
     windows = sum(expected_windows(info.duration, options) for _, info in probed)
     shared = sized(engine or load_engine(options), windows)
+    parallel = max(1, shared.parallel)
+    # Short files (one window) in batches, spread over the workers; longer files batch their own windows.
+    batches = options.batched and options.language and hasattr(shared, "transcribe_clips")
+    short = [p for p in probed if expected_windows(p[1].duration, options) == 1] if batches else []
+    size = min(BATCH_CLIPS, max(1, -(-len(short) // parallel)))
+    groups = [short[i:i + size] for i in range(0, len(short), size)]
+    bar = Progress(sum(info.duration for _, info in short), "short files", progress and bool(short))
 
     def one(path: Path) -> Transcript | IndexerError:
         try:
@@ -143,7 +238,15 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
         except IndexerError as e:
             return e
 
-    with ThreadPoolExecutor(min(len(probed), max(1, shared.parallel)), thread_name_prefix="file") as pool:
-        futures = [pool.submit(one, path) for path, _ in probed]
-        for (path, _), future in zip(probed, futures):
-            yield path, future.result()
+    with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
+        futures = {}
+        for group in groups:
+            future = pool.submit(_transcribe_short, group, options, shared, bar)
+            futures.update({path: (future, k) for k, (path, _) in enumerate(group)})
+        futures.update({path: (pool.submit(one, path), None) for path, _ in probed if path not in futures})
+        try:
+            for path, _ in probed:
+                future, k = futures[path]
+                yield path, future.result() if k is None else future.result()[k]
+        finally:
+            bar.close()

@@ -39,6 +39,12 @@ class Window:
     offset: float           # seconds from the start of the file
     samples: np.ndarray     # the window's audio, up to the cut
     speech: list[dict]      # VAD chunks in samples, relative to the window
+    audio_sha256: str | None = None   # the file's: with the offset, it seeds the window's sampling
+
+    def seed(self, at: int = 0, purpose: str = "window") -> int | None:
+        """The seed of an engine call on this window's audio from sample ``at``:
+        the same wherever and whenever the window runs (None: unseeded)."""
+        return call_seed(self.audio_sha256, round(self.offset * SR) + at, purpose)
 
 
 def _speech_chunks(samples: np.ndarray, options: TranscribeOptions) -> list[dict]:
@@ -92,8 +98,11 @@ def _cut_point(samples: np.ndarray, chunks: list[dict], target: int, use_vad: bo
     return _quietest_point(samples, max(0, target - 30 * SR), target)
 
 
-def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Iterator[Window]:
-    """Decode ``path`` a window at a time, each cut at a silence."""
+def iter_windows(path: Path, duration: float, options: TranscribeOptions,
+                 audio_sha256: str | None = None) -> Iterator[Window]:
+    """Decode ``path`` a window at a time, each cut at a silence; ``audio_sha256``
+    (the file's) seeds their sampling when ``options.sampling_seed`` asks for it."""
+    audio_sha256 = audio_sha256 if options.sampling_seed else None
     window = int(options.window_seconds * SR)
     lookahead = int(LOOKAHEAD_SECONDS * SR)
     offset = 0.0
@@ -106,7 +115,7 @@ def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Ite
         cut = len(samples) if is_last else _cut_point(samples, chunks, window, options.vad)
         cut = max(cut, SR)  # always progress by at least a second
         speech = [{"start": c["start"], "end": min(c["end"], cut)} for c in chunks if c["start"] < cut]
-        yield Window(offset, samples[:cut], speech)
+        yield Window(offset, samples[:cut], speech, audio_sha256)
         if is_last:
             break
         offset += cut / SR
@@ -134,17 +143,46 @@ def _to_original_time(segment: Segment, speech: list[dict], offset: float) -> Se
                    compression_ratio=round(float(segment.compression_ratio), 4))
 
 
-def transcribe_window(engine: Engine, window: Window, language: str | None,
-                      audio_sha256: str | None = None) -> tuple[str | None, list[Segment]]:
-    """The window's segments. ``audio_sha256`` (the file's) and where the window starts seed
-    the temperature fallback's sampling: the same window draws the same (None: unseeded)."""
+def _speech_audio(window: Window) -> np.ndarray:
+    return np.concatenate([window.samples[c["start"]:c["end"]] for c in window.speech])
+
+
+def transcribe_window(engine: Engine, window: Window, language: str | None) -> tuple[str | None, list[Segment]]:
+    """One window through the engine's own loop (the language detected when None)."""
     if not window.speech:
         return language, []
-    speech_audio = np.concatenate([window.samples[c["start"]:c["end"]] for c in window.speech])
-    seed = call_seed(audio_sha256, round(window.offset * SR))
-    language, segments = engine.transcribe(speech_audio, language, seed=seed)
+    language, segments = engine.transcribe(_speech_audio(window), language, seed=window.seed())
     segments = [_to_original_time(s, window.speech, window.offset) for s in segments]
-    return language, _recover_skipped_speech(engine, window, language, segments, audio_sha256=audio_sha256)
+    return language, _recover_skipped_speech(engine, window, language, segments)
+
+
+def transcribe_windows(engine: Engine, windows: list[Window], language: str,
+                       on_step=None) -> list[list[Segment]]:
+    """Several windows (of one file or of several), each with its own timeline:
+    decoded as one batch when the engine can (:mod:`.batched`), else one by one.
+
+    ``on_step(seconds)``: called as decoding moves on, with the seconds of
+    audio (of the windows' own timelines) newly covered.
+    """
+    speaking = [w for w in windows if w.speech]
+    batch = getattr(engine, "transcribe_clips", None)   # engines that can decode clips as a batch
+    if batch is not None and engine.options.batched and speaking:
+        scale = [len(w.samples) / max(1, sum(c["end"] - c["start"] for c in w.speech)) for w in speaking]
+        step = (lambda k, speech_seconds: on_step(speech_seconds * scale[k])) if on_step else None
+        found = iter(batch([_speech_audio(w) for w in speaking], language, step, [w.seed() for w in speaking]))
+        results = []
+        for w in windows:
+            segments = [_to_original_time(s, w.speech, w.offset) for s in next(found)] if w.speech else []
+            results.append(_recover_skipped_speech(engine, w, language, segments))
+            if not w.speech and on_step:
+                on_step(len(w.samples) / SR)
+        return results
+    results = []
+    for w in windows:
+        results.append(transcribe_window(engine, w, language)[1])
+        if on_step:
+            on_step(len(w.samples) / SR)
+    return results
 
 
 def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> list[tuple[float, float]]:
@@ -170,15 +208,13 @@ def _skipped_spans(window: Window, segments: list[Segment], min_gap: float) -> l
 
 
 def _recover_skipped_speech(engine: Engine, window: Window, language: str | None,
-                            segments: list[Segment], min_gap: float = 3.0,
-                            audio_sha256: str | None = None) -> list[Segment]:
+                            segments: list[Segment], min_gap: float = 3.0) -> list[Segment]:
     """Transcribe again, without the prompt, what the first pass skipped; the
     segments found are flagged ``recovered`` and put in time order."""
     recovered = []
     for start, end in _skipped_spans(window, segments, min_gap):
         lo, hi = int((start - window.offset) * SR), int((end - window.offset) * SR)
-        seed = call_seed(audio_sha256, round(window.offset * SR) + lo, "skipped")
-        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False, seed=seed)
+        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False, seed=window.seed(lo, "skipped"))
         span = [{"start": lo, "end": hi}]
         for segment in found:
             segment = _to_original_time(segment, span, window.offset)

@@ -1,0 +1,345 @@
+"""Issue 27's yardstick: whole `indexer` runs against plain sequential faster-whisper, side by side.
+
+    python benchmarks/speed.py                                   # every set, plain vs indexer, 2 rounds
+    python benchmarks/speed.py --sets clean,10db --configs plain,indexer,indexer-sequential --repeat 3
+    python benchmarks/speed.py --sets long --configs plain,indexer --repeat 1
+
+`plain` is what the issue measured: faster-whisper's ``WhisperModel`` (base,
+int8, its default threads), the files one after the other in one process,
+greedy (``beam_size=1``), ``vad_filter=True``, ``word_timestamps=True``, the
+library's other defaults. `indexer` is the command a user types,
+``indexer transcribe FILES --out DIR`` (default settings: automatic speakers
+included), `ingest` is ``indexer ingest`` of an archive holding the same
+files. Every configuration is a whole process, start-up and model loading
+included, timed from outside: wall seconds, CPU seconds (user + system of the
+process and its children: what the work costs on a shared machine) and peak
+memory (``wait4``). Rounds alternate the configurations; the report gives the
+median of each ratio to plain measured in the same round.
+
+Sets (benchmarks/out/, made on first use):
+  clean     the sample archive (4 synthetic episodes, 385 s, each under one window)
+  degraded  the same through telephone band, 24 kbit/s mp3 and babble 15 dB below (degrade_sample.py)
+  10db, 5db the same under a crowd of the other voices (noisy.py)
+  mixed     clean + degraded + 10db in one folder (12 files)
+  long      one hour: the degraded episodes joined in rotating order
+  june      real human French (Debian's asterisk-core-sounds-fr, voice « June »), prompts joined into
+            2-minute files; no reference text: agreement with plain is reported instead
+
+Results: benchmarks/results/speed*.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sample import ARCHIVE, ROOT, normalise, reference, reference_text, wer  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+RESULTS = ROOT / "benchmarks" / "results"
+VENV = Path(sys.executable).parent
+AUDIO = {".mp3", ".wav", ".ogg", ".m4a", ".flac"}
+
+PLAIN_CODE = """
+import json, sys
+from faster_whisper import WhisperModel
+from indexer.models import resolve_model
+model = WhisperModel(str(resolve_model("base").path), device="cpu", compute_type="int8")
+out = {}
+for path in sys.argv[1:]:
+    segments, info = model.transcribe(path, language="fr", beam_size=1, vad_filter=True, word_timestamps=True)
+    out[path] = " ".join(s.text.strip() for s in segments)
+print(json.dumps(out))
+"""
+
+# A variant of `indexer transcribe` with changed TranscribeOptions fields (same code path as the CLI).
+VARIANT_CODE = """
+import json, sys
+from dataclasses import replace
+from pathlib import Path
+from indexer.speakers import SpeakerOptions
+from indexer.transcribe import TranscribeOptions, TranscriptWriter
+changes, speakers, out_dir = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+writer = TranscriptWriter(out_dir, ["json"], SpeakerOptions(mode=speakers))
+for outcome in writer.write(sys.argv[4:], replace(TranscribeOptions(), **changes)):
+    if outcome.error:
+        print(outcome.error.one_line(), file=sys.stderr)
+"""
+
+# name: how it runs ("plain", "cli", or a variant's option changes and speaker mode)
+CONFIGS: dict[str, tuple] = {
+    "plain": ("plain",),
+    "indexer": ("cli",),                                   # defaults, speakers included
+    "indexer-no-speakers": ("variant", {}, "off"),
+    "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
+    "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
+    "ingest": ("ingest",),
+}
+
+
+# --- the sets ------------------------------------------------------------------
+
+def _episode_files(folder: Path) -> list[tuple[str, Path]]:
+    return sorted((str(p.relative_to(folder).with_suffix("")), p) for p in folder.rglob("*")
+                  if p.suffix.lower() in AUDIO)
+
+
+def _concat(parts: list[Path], target: Path, gap: float = 0.0) -> None:
+    """Join audio files into one mp3 (48 kbit/s), ``gap`` seconds of silence between them."""
+    import numpy as np
+
+    from indexer import audio
+
+    pieces = []
+    silence = np.zeros(int(gap * audio.SAMPLE_RATE), np.float32)
+    for p in parts:
+        pieces += [audio.decode(p), silence]
+    pcm = (np.clip(np.concatenate(pieces), -1, 1) * 32767).astype("<i2").tobytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "-",
+                    "-b:a", "48k", str(target)], input=pcm, check=True)
+
+
+def _june(folder: Path) -> None:
+    """Real human French: the « June » prompts of asterisk-core-sounds-fr-wav (Debian, main), joined."""
+    source = OUT / "deb" / "usr" / "share" / "asterisk" / "sounds" / "fr_CA_f_June"
+    if not source.is_dir():
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["apt-get", "download", "asterisk-core-sounds-fr-wav"], cwd=tmp, check=True,
+                           capture_output=True)
+            deb = next(Path(tmp).glob("*.deb"))
+            subprocess.run(["dpkg", "-x", str(deb), str(OUT / "deb")], check=True)
+    prompts = sorted(p for p in source.glob("*.wav") if p.stat().st_size > 60_000)   # whole sentences
+    from indexer import audio
+
+    batch, seconds, n = [], 0.0, 0
+    for p in prompts:
+        batch.append(p)
+        seconds += audio.probe(p).duration + 0.6
+        if seconds >= 120:
+            _concat(batch, folder / f"june-{n}.mp3", gap=0.6)
+            batch, seconds, n = [], 0.0, n + 1
+            if n == 4:
+                break
+
+
+def make_set(name: str) -> Path:
+    folder = OUT / "speed" / name
+    if folder.is_dir() and any(folder.rglob("*.*")):
+        return folder
+    if name == "clean":
+        return ARCHIVE / "audio"
+    if name == "degraded":
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "degrade_sample.py"), str(ARCHIVE),
+                        str(OUT / "degraded")], check=True)
+        return OUT / "degraded" / "audio"
+    if name in ("10db", "5db"):
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "noisy.py")], check=True)
+        return OUT / "noisy" / name
+    if name == "mixed":
+        for part in ("clean", "degraded", "10db"):
+            for rel, path in _episode_files(make_set(part)):
+                target = folder / f"{part}--{rel.replace('/', '--')}{path.suffix}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+        return folder
+    if name == "long":
+        files = _episode_files(make_set("degraded"))
+        parts, seconds = [], 0.0
+        from indexer import audio
+
+        while seconds < 3600:
+            rel, path = files[len(parts) % len(files)]
+            parts.append(path)
+            seconds += audio.probe(path).duration
+        _concat(parts, folder / "long.mp3")
+        (folder / "long.json").write_text(json.dumps([rel for rel, _ in
+                                                      (files[i % len(files)] for i in range(len(parts)))]))
+        return folder
+    if name == "june":
+        _june(folder)
+        return folder
+    raise SystemExit(f"unknown set {name!r}")
+
+
+def references(name: str, folder: Path) -> dict[str, str | None]:
+    """Normalised reference text per file stem (None: none known)."""
+    refs = {}
+    for rel, path in _episode_files(folder):
+        if name == "long":
+            order = json.loads((folder / "long.json").read_text())
+            refs[rel] = " ".join(reference_text(e) or "" for e in order)
+        elif name == "mixed":
+            refs[rel] = reference_text(rel.split("--", 1)[1].replace("--", "/"))
+        else:
+            refs[rel] = reference_text(rel)
+    return refs
+
+
+# --- one run -------------------------------------------------------------------
+
+def _timed(cmd: list[str], **kwargs) -> tuple[str, dict]:
+    """Run ``cmd``; its stdout, and wall, CPU (self + children) and peak memory."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, **kwargs)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
+    if status != 0:
+        raise RuntimeError(f"{cmd[:3]} failed ({status}):\n{errors[-2000:]}")
+    return text, {"seconds": round(wall, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+                  "peak_mb": round(usage.ru_maxrss / 1024)}
+
+
+def run_config(config: str, name: str, folder: Path) -> dict:
+    files = _episode_files(folder)
+    kind = CONFIGS[config]
+    texts: dict[str, str] = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind[0] == "plain":
+            out, usage = _timed([sys.executable, "-c", PLAIN_CODE, *[str(p) for _, p in files]], env=env)
+            by_path = json.loads(out.strip().splitlines()[-1])
+            texts = {rel: by_path[str(p)] for rel, p in files}
+        elif kind[0] == "ingest":
+            archive = Path(tmp) / "archive"
+            for rel, path in files:
+                target = archive / "audio" / (rel + path.suffix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(path, target)
+            _, usage = _timed([str(VENV / "indexer"), "ingest", str(archive)], env=env)
+            for rel, _ in files:
+                data = json.loads((archive / "transcripts" / f"{_episode_id(rel)}.json").read_text())
+                texts[rel] = " ".join(s["text"] for s in data["segments"])
+        else:
+            out_dir = Path(tmp) / "out"
+            stems = [(rel, p) for rel, p in files]
+            if kind[0] == "cli":
+                cmd = [str(VENV / "indexer"), "transcribe", *[str(p) for _, p in stems], "--out", str(out_dir),
+                       "--format", "json"]
+            else:
+                cmd = [sys.executable, "-c", VARIANT_CODE, json.dumps(kind[1]), kind[2], str(out_dir),
+                       *[str(p) for _, p in stems]]
+            _, usage = _timed(cmd, env=env)
+            for rel, p in stems:
+                data = json.loads((out_dir / f"{p.stem}.json").read_text())
+                texts[rel] = " ".join(s["text"] for s in data["segments"])
+                texts[rel + "#preset"] = data.get("options", {}).get("preset", "")
+    return {"config": config, "set": name, **usage, "texts": texts}
+
+
+def _episode_id(rel: str) -> str:
+    from indexer.archive import episode_id
+
+    return episode_id(rel)
+
+
+def _word_errors(refs: dict, texts: dict) -> tuple[float, int]:
+    errors = words = 0
+    for rel, ref in refs.items():
+        if ref:
+            n = len(ref.split())
+            errors += wer(ref, texts.get(rel, "")) * n
+            words += n
+    return errors, words
+
+
+# --- report --------------------------------------------------------------------
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
+def summarise(runs: list[dict], refs: dict[str, dict], audio_seconds: dict[str, float]) -> list[dict]:
+    rows = []
+    plain = {(r["set"], r["round"]): r for r in runs if r["config"] == "plain"}
+    for key in dict.fromkeys((r["config"], r["set"]) for r in runs):
+        mine = [r for r in runs if (r["config"], r["set"]) == key]
+        speed, cpu, agree = [], [], []
+        for r in mine:
+            p = plain.get((r["set"], r["round"]))
+            if p:
+                speed.append(p["seconds"] / r["seconds"])
+                cpu.append(p["cpu_seconds"] / r["cpu_seconds"])
+                e, w = _word_errors({k: normalise(v) for k, v in p["texts"].items() if "#" not in k}, r["texts"])
+                agree.append(e / w if w else None)
+        e, w = _word_errors(refs[key[1]], mine[-1]["texts"])
+        wers = [(lambda ew: ew[0] / ew[1] if ew[1] else None)(_word_errors(refs[key[1]], r["texts"])) for r in mine]
+        presets = sorted({v for k, v in mine[-1]["texts"].items() if k.endswith("#preset") and v})
+        rows.append({"config": key[0], "set": key[1], "rounds": len(mine), "audio_seconds": audio_seconds[key[1]],
+                     "speed_vs_plain": _median(speed), "cpu_vs_plain": _median(cpu),
+                     "realtime_factor": _median([audio_seconds[key[1]] / r["seconds"] for r in mine]),
+                     "cpu_seconds": _median([r["cpu_seconds"] for r in mine]),
+                     "wer": _median(wers), "ref_words": w, "differs_from_plain": _median(agree),
+                     "peak_mb": max(r["peak_mb"] for r in mine), "presets": presets})
+    return rows
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Whole runs against plain faster-whisper ({report['date']})", "",
+             f"Machine: {report['machine']}, shared with other jobs (load average at the start "
+             f"{report['load']}). Each configuration a whole process, start-up and model load included; "
+             f"{report['repeat']} round(s), configurations alternated; speed and CPU ratios are the median of "
+             "plain's seconds / this configuration's in the same round (> 1: faster, less work). "
+             "`differs from plain`: word error rate of this output against plain's (no reference needed).", "",
+             "| set | config | speed vs plain | CPU work vs plain | real-time factor | WER | differs from plain "
+             "| peak MB | presets chosen |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["rows"]:
+        wer_cell = f"{r['wer']:.3f}" if r["wer"] is not None else "–"
+        lines.append(f"| {r['set']} ({r['audio_seconds']:.0f} s) | {r['config']} | "
+                     f"{r['speed_vs_plain']:.2f}× | {r['cpu_vs_plain']:.2f}× | {r['realtime_factor']:.1f}× | "
+                     f"{wer_cell} | {r['differs_from_plain'] if r['differs_from_plain'] is not None else '–'} | "
+                     f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default="clean,degraded,10db,5db")
+    parser.add_argument("--configs", default="plain,indexer")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--name", default="speed")
+    args = parser.parse_args()
+    from indexer import audio
+
+    sets = {name: make_set(name) for name in args.sets.split(",")}
+    refs = {name: references(name, folder) for name, folder in sets.items()}
+    seconds = {name: round(sum(audio.probe(p).duration for _, p in _episode_files(folder)), 1)
+               for name, folder in sets.items()}
+    runs = []
+    for k in range(args.repeat):
+        for name, folder in sets.items():
+            configs = args.configs.split(",")
+            for config in (configs if k % 2 == 0 else configs[::-1]):
+                print(f"round {k + 1}: {name} with {config} …", file=sys.stderr, flush=True)
+                run = run_config(config, name, folder)
+                run["round"] = k
+                runs.append(run)
+                print(f"  {run['seconds']} s, {run['cpu_seconds']} CPU s, {run['peak_mb']} MB", file=sys.stderr,
+                      flush=True)
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat,
+              "rows": summarise(runs, refs, seconds), "runs": runs}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Noise handled without being told: the estimate, the preset chosen on it, and
+where the choice shows (transcript, run report, status, overview).
+
+Plumbing on the deterministic fake engine (which words it hears does not
+matter here); the noise is real: pink noise mixed into a recorded clip by ffmpeg.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TEST_DATA
+from indexer import Archive, audio
+from indexer.ingest import Ingest, IngestOptions
+from indexer.testing import FAKE_ENGINE
+from indexer.transcribe import (PRESETS, TranscribeOptions, choose_preset, estimate_snr, transcribe_file,
+                                with_preset)
+from indexer.transcript import load_transcript
+
+SPEECH = TEST_DATA / "espeak_fr.wav"
+
+
+def noisy_copy(target: Path, amplitude: float = 0.2) -> Path:
+    """The clip under pink noise (about 12 dB by the estimate; the clean clip: 99)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(SPEECH), "-filter_complex",
+                    f"anoisesrc=color=pink:amplitude={amplitude}:sample_rate=16000:seed=7[n];"
+                    "[0:a]aresample=16000[v];[v][n]amix=inputs=2:duration=first:normalize=0", str(target)],
+                   check=True)
+    return target
+
+
+def make_archive(root: Path, settings: str = "", sidecars: dict[str, str] | None = None) -> Path:
+    (root / "audio").mkdir(parents=True)
+    (root / "archive.yaml").write_text(f"language: fr\nengine: {FAKE_ENGINE}\n{settings}")
+    shutil.copy(SPEECH, root / "audio" / "calm.wav")
+    noisy_copy(root / "audio" / "bar.wav")
+    for name, text in (sidecars or {}).items():
+        (root / "audio" / f"{name}.yaml").write_text(text)
+    return root
+
+
+def ingest(root: Path):
+    return Ingest(root, IngestOptions(progress=False, workers=1)).run()
+
+
+def test_the_estimate_falls_with_the_noise(tmp_path):
+    clean = audio.decode(SPEECH)
+    light, heavy = (audio.decode(noisy_copy(tmp_path / f"{a}.wav", a)) for a in (0.05, 0.2))
+    assert estimate_snr(clean) > estimate_snr(light) > estimate_snr(heavy)
+    assert estimate_snr(heavy) < TranscribeOptions().noisy_below_db < estimate_snr(clean)
+    assert estimate_snr(np.zeros(16000 * 3, np.float32)) is None      # silence: nothing to choose on
+    assert estimate_snr(clean[:4000]) is None                          # too short to tell
+
+
+def test_auto_chooses_beam_search_for_noisy_audio_only(tmp_path):
+    auto = TranscribeOptions()
+    assert auto.preset == "auto" and PRESETS["auto"] == auto
+    heavy = audio.decode(noisy_copy(tmp_path / "n.wav"))
+    chosen, choice = choose_preset(auto, heavy)
+    assert chosen.beam_size == PRESETS["accurate"].beam_size and chosen.preset == "accurate"
+    assert choice.noisy and choice.automatic and choice.preset == "accurate" and choice.snr_db < 21
+    same, clean_choice = choose_preset(auto, audio.decode(SPEECH))
+    assert same == auto and not clean_choice.noisy and clean_choice.preset == "auto"
+
+
+@pytest.mark.parametrize("name", ["fast", "accurate"])
+def test_a_preset_asked_for_by_name_is_never_overridden(tmp_path, name):
+    asked = with_preset(TranscribeOptions(), name)
+    chosen, choice = choose_preset(asked, audio.decode(noisy_copy(tmp_path / "n.wav")))
+    assert chosen == asked and not choice.automatic and not choice.noisy and choice.preset == name
+    assert choice.snr_db is not None     # still measured and recorded
+
+
+def test_the_transcript_records_the_estimate_and_keeps_the_requested_fingerprint(tmp_path):
+    options = TranscribeOptions(engine=FAKE_ENGINE)
+    transcript = transcribe_file(noisy_copy(tmp_path / "bar.wav"), options)
+    assert transcript.noise["noisy"] and transcript.noise["preset"] == "accurate"
+    assert transcript.noise["snr_db"] < options.noisy_below_db
+    assert transcript.options["beam_size"] == PRESETS["accurate"].beam_size   # decoded as chosen
+    assert transcript.fingerprint == options.fingerprint()   # up to date for the options asked
+    calm = transcribe_file(SPEECH, options)
+    assert not calm.noise["noisy"] and calm.options["beam_size"] == 1 and calm.noise["snr_db"] > 21
+
+
+def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
+    root = make_archive(tmp_path / "a")
+    report = ingest(root)
+    results = {r.episode: r for r in report.results}
+    assert (results["bar"].preset, results["bar"].noisy) == ("accurate", True)
+    assert (results["calm"].preset, results["calm"].noisy) == ("auto", False)
+    assert results["bar"].noise_db < 21 < results["calm"].noise_db
+    assert "measured noisy (beam search): bar (" in report.summary()
+    saved = load_transcript(root / "transcripts" / "bar.json")
+    assert saved.noise["noisy"] and saved.options["beam_size"] == PRESETS["accurate"].beam_size
+
+    status = Archive(root).status()
+    assert status.presets == {"accurate": 1, "auto": 1}
+    assert len(status.noisy) == 1 and status.noisy[0].startswith("bar (")
+    table = status.table()
+    assert "presets      accurate 1, auto 1" in table and "measured noisy" in table and "bar (" in table
+
+    overview = Archive(root).overview()
+    assert overview.presets == {"accurate": 1, "auto": 1}
+    assert [(episode, preset) for episode, _, preset in overview.noisy] == [("bar", "accurate")]
+    html = overview._repr_html_()
+    assert "bruit mesuré" in html and "bar (" in html and "\u00a0dB" in html and "," in html
+
+    assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "unchanged"}
+
+
+@pytest.mark.parametrize("where", ["sidecar", "archive.yaml"])
+def test_noisy_false_in_a_sidecar_or_archive_yaml_wins(tmp_path, where):
+    root = make_archive(tmp_path / "a", "noisy: false\n" if where == "archive.yaml" else "",
+                        {"bar": "noisy: false\n"} if where == "sidecar" else None)
+    results = {r.episode: r for r in ingest(root).results}
+    assert (results["bar"].preset, results["bar"].noisy) == ("fast", False)
+    saved = load_transcript(root / "transcripts" / "bar.json")
+    assert saved.options["beam_size"] == 1 and not saved.noise["automatic"] and saved.noise["snr_db"] < 21
+
+
+def test_noisy_true_wins_over_a_clean_estimate(tmp_path):
+    root = make_archive(tmp_path / "a", sidecars={"calm": "noisy: true\n"})
+    results = {r.episode: r for r in ingest(root).results}
+    assert (results["calm"].preset, results["calm"].noisy) == ("accurate", False)
+    assert load_transcript(root / "transcripts" / "calm.json").options["beam_size"] == 5
