@@ -16,7 +16,9 @@ another worker process or on a Dask worker.
   model's worker threads live as long as the model. So a call that falls back
   samples on a copy of the model loaded for that call, whose one worker thread
   first samples under the call's seed (a lock keeps two calls from setting the
-  seed at once). Greedy and beam search stay on the shared model. The copy costs
+  seed at once); batched decoding (:mod:`.batched`) does so for each 30-second
+  step of a window that falls back, with :func:`step_seed`. Greedy and beam
+  search, and the other windows of a batch, stay on the shared model. The copy costs
   a model load (0.4–0.9 CPU s, measured) per call that falls back, nothing otherwise.
 * **PyTorch** (openai-whisper) samples from the process's generator: each call
   runs under a forked generator seeded with the call's seed, one call at a time
