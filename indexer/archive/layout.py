@@ -38,6 +38,11 @@ class ArchiveLayout:
         return self.root / "index"
 
     @property
+    def embeddings_dir(self) -> Path:
+        """Vectors of every segment for search by meaning: derived, like the index, and beside it."""
+        return self.root / "embeddings"
+
+    @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
@@ -87,7 +92,7 @@ class ArchiveLayout:
 
     # What the archive keeps for itself: an export or a clip written there would replace a recording,
     # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
-    MANAGED = ("audio", "transcripts", "index", "corrections", "runs", ".indexer")
+    MANAGED = ("audio", "transcripts", "index", "embeddings", "corrections", "runs", ".indexer")
 
     def output_path(self, path: str | Path) -> Path:
         """``path`` for an export or a clip, refused inside the archive's own folders."""

@@ -19,6 +19,7 @@ class ArchiveSettings:
     preset: str = "fast"        # `noisy: true` without a preset gives the preset for noisy recordings
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
+    embeddings: str = "e5-small"      # sentence-embedding model for search by meaning, or "off"
 
 
 def load_settings(root: Path) -> ArchiveSettings:
@@ -26,7 +27,7 @@ def load_settings(root: Path) -> ArchiveSettings:
     if not path.is_file():
         return ArchiveSettings()
     data = read_mapping(path)
-    known = {"language", "model", "engine", "preset", "noisy", "glossary", "speakers"}
+    known = {"language", "model", "engine", "preset", "noisy", "glossary", "speakers", "embeddings"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
@@ -38,7 +39,7 @@ def load_settings(root: Path) -> ArchiveSettings:
     if language is not None and not (isinstance(language, str) and re.fullmatch(r"[a-z]{2,3}|auto", language)):
         raise SidecarError(f"field 'language' must be a language code such as 'fr', or 'auto', got {language!r}",
                            path)
-    for key in ("model", "engine", "preset"):
+    for key in ("model", "engine", "preset", "embeddings"):
         if key in data and not isinstance(data[key], str):
             raise SidecarError(f"field '{key}' must be text, got {data[key]!r}", path)
     return ArchiveSettings(
@@ -48,4 +49,5 @@ def load_settings(root: Path) -> ArchiveSettings:
         preset=preset_of(data, path) or defaults.preset,
         glossary=tuple(glossary),
         speakers=parse_speakers_mode(data.get("speakers", defaults.speakers), path),
+        embeddings=str(data.get("embeddings", defaults.embeddings)),
     )

@@ -17,6 +17,15 @@ def reindex_episode(index, episode: EffectiveEpisode) -> None:
     index.close()
 
 
+def reembed_episode(layout: ArchiveLayout, machine, meta=None) -> None:
+    """Re-embed the segments a correction changed (search by meaning), under the corrections lock, so
+    that an ingest embedding the same episode waits or goes first. No embedding store: nothing."""
+    from ..embeddings.upkeep import sidecar_of, update_episode
+
+    with overlay_lock(layout.root):
+        update_episode(layout, effective_episode(layout, machine, meta).transcript, sidecar_of(layout, machine))
+
+
 def record(layout: ArchiveLayout, index, episode_id: str, make) -> Correction:
     """Build a correction with ``make(machine, effective, meta)``, store it, reindex the episode.
 
@@ -28,6 +37,7 @@ def record(layout: ArchiveLayout, index, episode_id: str, make) -> Correction:
     add_correction(layout.root, episode_id, correction)
     if index is not None:
         reindex_episode(index, effective_episode(layout, before.machine, before.meta))
+    reembed_episode(layout, before.machine, before.meta)
     return correction
 
 
@@ -54,4 +64,5 @@ def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str
         save_corrections(layout.root, episode_id, load_corrections(layout.root, episode_id) + made)
     if index is not None:
         reindex_episode(index, effective_episode(layout, machine))
+    reembed_episode(layout, machine)
     return made

@@ -160,6 +160,18 @@ class Ingest:
         for episode, original, sha in plan.duplicates:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
+        if state.index is not None:
+            self._embed(state)
+
+    def _embed(self, state: RunState) -> None:
+        """Search by meaning: the embedding store follows the index (see :mod:`~indexer.ingest.embeddings`)."""
+        from .embeddings import sync_embeddings
+
+        plan = state.plan
+        episodes = ({e.id: e for e in plan.current} | {j.episode.id: j.episode for j in plan.jobs}
+                    | {e.id: e for e, _ in plan.copies} | {e.id: e for e, *_ in plan.duplicates})
+        sync_embeddings(self.layout, self.settings.embeddings, state.index.episode_ids(), episodes,
+                        self.options.progress)
 
     def _open_index(self):
         """The index; an unreadable one is emptied, and the run indexes every transcript again."""

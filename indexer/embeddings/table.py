@@ -1,0 +1,145 @@
+"""Every vector of a store in memory, and the nearest segments to a query vector (brute force, numpy).
+
+Exact scores (int8 rows × query, times the row's scale) for up to
+:data:`EXACT_ROWS` candidate rows. Past that, a first pass ranks every row by
+the Hamming distance between sign bits (48 bytes a row for 384 dimensions;
+``numpy.bitwise_count``), and only the :data:`RESCORED` best are scored
+exactly: measured at 600,000 rows (``benchmarks/meaning.py --scale``), the
+first pass costs a fraction of converting every int8 row to float32.
+
+The table is loaded once per process and store version (the manifest's size and
+mtime), like the index's searcher.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .store import MANIFEST, EmbeddingStore
+
+EXACT_ROWS = 50_000   # candidate rows scored exactly, without the first pass
+RESCORED = 4_000      # rows the first pass keeps for exact scoring (at least 50 × the hits asked)
+CHUNK = 16_384        # rows converted to float32 at a time
+
+
+@dataclass
+class VectorTable:
+    store: EmbeddingStore
+    episodes: list[str]            # in row order
+    offsets: np.ndarray            # int64 (episodes + 1,): rows of episode i are offsets[i]:offsets[i+1]
+    segments: np.ndarray           # int32 (rows,)
+    starts: np.ndarray             # float32
+    ends: np.ndarray
+    vectors: np.ndarray            # int8 (rows, dim)
+    scales: np.ndarray             # float32 (rows,)
+    bits: np.ndarray               # uint8 (rows, dim / 8): sign bits for the first pass
+    stamp: tuple = ()
+
+    @classmethod
+    def load(cls, store: EmbeddingStore, stamp: tuple = ()) -> "VectorTable":
+        """Every shard the manifest names (EmbeddingStoreError if one is missing or unreadable)."""
+        episodes = sorted(store.versions)
+        parts = [store.load_episode(e) for e in episodes]
+        dim = int(store.manifest["dim"])
+        counts = [len(p.segments) for p in parts]
+        offsets = np.zeros(len(parts) + 1, np.int64)
+        offsets[1:] = np.cumsum(counts)
+
+        def cat(name, dtype, shape=()):
+            arrays = [getattr(p, name) for p in parts]
+            return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros((0, *shape), dtype)
+
+        vectors = cat("vectors", np.int8, (dim,))
+        return cls(store, episodes, offsets, cat("segments", np.int32), cat("starts", np.float32),
+                   cat("ends", np.float32), vectors, cat("scales", np.float32),
+                   np.packbits(vectors > 0, axis=1), stamp)
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.segments, self.starts, self.ends, self.vectors, self.scales, self.bits))
+
+    def episode_of(self, row: int) -> str:
+        return self.episodes[int(np.searchsorted(self.offsets, row, side="right")) - 1]
+
+    def episode_rows(self, episode_id: str) -> slice:
+        i = _index(self.episodes, episode_id)
+        return slice(0, 0) if i is None else slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def row_of(self, episode_id: str, segment: int) -> int | None:
+        rows = self.episode_rows(episode_id)
+        found = np.flatnonzero(self.segments[rows] == segment)
+        return rows.start + int(found[0]) if len(found) else None
+
+    def rows_overlapping(self, episode_id: str, start: float, end: float) -> np.ndarray:
+        """Rows of the episode whose segment overlaps [start, end] (a point: the segment holding it)."""
+        rows = self.episode_rows(episode_id)
+        s, e = self.starts[rows], self.ends[rows]
+        hit = (s < end) & (e > start) if end > start else (s <= start) & (e >= start)
+        return rows.start + np.flatnonzero(hit)
+
+    def vector(self, row: int) -> np.ndarray:
+        return self.vectors[row].astype(np.float32) * self.scales[row]
+
+    def nearest(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` rows most similar to ``query`` (cosine, best first), among ``allowed`` rows if given."""
+        rows = np.arange(len(self)) if allowed is None else np.asarray(allowed, dtype=np.int64)
+        if len(rows) == 0 or k <= 0:
+            return []
+        query = np.asarray(query, np.float32)
+        if len(rows) > EXACT_ROWS:
+            keep = max(RESCORED, 50 * k)
+            signs = np.packbits(query > 0)
+            distance = np.empty(len(rows), np.int32)
+            for first in range(0, len(rows), CHUNK * 4):
+                part = rows[first:first + CHUNK * 4] if allowed is not None else slice(first, first + CHUNK * 4)
+                distance[first:first + CHUNK * 4] = np.bitwise_count(self.bits[part] ^ signs).sum(axis=1)
+            if keep < len(rows):
+                rows = rows[np.argpartition(distance, keep)[:keep]]
+        scores = np.empty(len(rows), np.float32)
+        for first in range(0, len(rows), CHUNK):
+            part = rows[first:first + CHUNK]
+            scores[first:first + CHUNK] = (self.vectors[part].astype(np.float32) @ query) * self.scales[part]
+        k = min(k, len(rows))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.lexsort((rows[best], -scores[best]))]  # ties: row order, so results are stable
+        return [(int(rows[i]), float(scores[i])) for i in best]
+
+
+def _index(items: list[str], item: str) -> int | None:
+    import bisect
+
+    i = bisect.bisect_left(items, item)
+    return i if i < len(items) and items[i] == item else None
+
+
+_tables: dict[Path, VectorTable] = {}
+_lock = threading.Lock()
+
+
+def _stamp(folder: Path) -> tuple:
+    st = (Path(folder) / MANIFEST).stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def load_table(folder: Path) -> VectorTable:
+    """The table of the store in ``folder``, loaded again only when its manifest changed
+    (EmbeddingStoreError when missing or unreadable)."""
+    folder = Path(folder)
+    try:
+        stamp = _stamp(folder)
+    except OSError:
+        stamp = ()
+    with _lock:
+        table = _tables.get(folder)
+        if table is not None and stamp and table.stamp == stamp:
+            return table
+        table = VectorTable.load(EmbeddingStore.open(folder), stamp)
+        _tables[folder] = table
+        return table
