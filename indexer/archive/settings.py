@@ -19,7 +19,7 @@ class ArchiveSettings:
     preset: str = "fast"        # `noisy: true` without a preset gives the preset for noisy recordings
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
-    embeddings: str = "e5-small"      # sentence-embedding model for search by meaning, or "off"
+    embeddings: str = "use-m3"        # sentence-embedding model for search by meaning, or "off"
 
 
 def load_settings(root: Path) -> ArchiveSettings:

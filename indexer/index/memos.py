@@ -21,6 +21,9 @@ class SearcherMemos:
         self.filters: dict[str, set[int]] = {}
         self.episodes: dict[str, dict] = {}
         self.terms_by_prefix: dict[tuple[str, str], list[str]] = {}
+        self.segment_docs: dict[str, dict[int, int]] = {}     # episode id → segment id → docnum
+        self.doc_segments: dict[int, tuple[str, int]] = {}    # docnum → (episode id, segment id)
+
     def filter_docs(self, filters: wq.Query) -> set[int]:
         """The documents a filter allows, computed once per searcher (like Lucene's
         filter cache): researchers repeat the same speaker or period filter."""
@@ -48,4 +51,21 @@ class SearcherMemos:
             found = self.terms_by_prefix[(fieldname, head)] = [
                 t.decode("utf-8") if isinstance(t, bytes) else t
                 for t in self.searcher.reader().expand_prefix(fieldname, head)]
+        return found
+
+    def docnum_of(self, episode_id: str, segment: int) -> int | None:
+        """The document of one segment (search by meaning finds segments, hits are documents)."""
+        docs = self.segment_docs.get(episode_id)
+        if docs is None:
+            docs = self.segment_docs[episode_id] = {}
+            for docnum in self.searcher.document_numbers(episode=episode_id):
+                docs[self.segment_of(docnum)[1]] = docnum
+        return docs.get(segment)
+
+    def segment_of(self, docnum: int) -> tuple[str, int]:
+        """(episode id, segment id) of a segment document, read once."""
+        found = self.doc_segments.get(docnum)
+        if found is None:
+            stored = self.searcher.stored_fields(docnum)
+            found = self.doc_segments[docnum] = (stored.get("episode", ""), stored.get("segment", -1))
         return found
