@@ -79,12 +79,12 @@ FAKE_SYNONYMS = {
 
 
 class FakeEmbeddingModel:
-    """Bag of words hashed into 64 dimensions, with :data:`FAKE_SYNONYMS` folded: texts that share
+    """Bag of words (of four letters or more) hashed into 256 dimensions, with :data:`FAKE_SYNONYMS` folded: texts that share
     words (or synonyms) are close, others far. No weights; the same text always gives the same vector."""
 
     name = "fake-embeddings"
     fingerprint = "fake-embeddings:1"
-    dim = 64
+    dim = 256
     max_tokens = 40
 
     def embed_passages(self, texts):
@@ -101,7 +101,7 @@ class FakeEmbeddingModel:
 
         vector = np.zeros(self.dim, np.float32)
         for word in re.findall(r"\w+", text.lower()):
-            if len(word) < 3:
+            if len(word) < 4:  # short words (« les », « une »): noise for a bag of words
                 continue
             concept = FAKE_SYNONYMS.get(word, word)
             h = zlib.crc32(concept.encode("utf-8"))

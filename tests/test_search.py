@@ -13,6 +13,7 @@ from indexer.errors import QueryError
 from indexer.search import Hit, Hits, hit_lines, search_box
 
 def found(archive, query, **kwargs):
+    kwargs.setdefault("match", "words")  # these tests are about words; meaning: tests/test_search_meaning.py
     return [(h.episode.split("/")[0], h.segment_id) for h in archive.search(query, **kwargs)]
 
 

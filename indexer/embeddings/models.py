@@ -171,5 +171,6 @@ def load_model(name: str = DEFAULT_MODEL) -> EmbeddingModel:
     """The model of this registry name (or import path ``package.module:Class``), loaded once per process."""
     cls = by_name(EMBEDDING_MODELS, name, "embedding model", ModelNotFoundError)
     model = cls()
+    model.load_name = name  # what the store records, to load the same model for queries
     log.debug("loaded embedding model %s", model.fingerprint)
     return model
