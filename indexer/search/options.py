@@ -20,6 +20,7 @@ FILTER_FIELDS = tuple(f for f in QUERY_FIELDS if f != "text")
 # Bounds on hostile queries (issue 15): on a 10,000-segment archive `a*` took
 # 78 s and a 100 KB query 3.4 s before these.
 MAX_QUERY_CHARS = 1000
+MAX_MEANING_QUERY_CHARS = 10_000  # a longer plain query is answered by meaning alone (cut to the model's tokens)
 MAX_QUERY_CLAUSES = 64      # words, phrases, fields... of one query
 MAX_WILDCARD_TERMS = 256    # index terms one wildcard may expand to
 MIN_WILDCARD_LETTERS = 3    # letters a wildcard starting with * or ? must hold

@@ -14,7 +14,7 @@ from ..errors import EmbeddingStoreError, ModelIntegrityError, ModelNotFoundErro
 from ..index import TranscriptIndex
 from . import graded, meaning
 from .hits import Hit, HitMaker, Hits, context
-from .options import (MATCH_ALIASES, MATCH_MODES, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, QUERY_TIME_LIMIT, SMALL_FILTER,
+from .options import (MATCH_ALIASES, MATCH_MODES, MAX_MEANING_QUERY_CHARS, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, QUERY_TIME_LIMIT, SMALL_FILTER,
                       SearchOptions)
 from .query import (bare_words, combine_filters, echo, filter_query, highlight_terms, matches_without_terms,
                     parse_query, rewrite, split_filters)
@@ -57,6 +57,9 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
     if with_meaning:
         if not bare_words(schema, words_text[:MAX_QUERY_CHARS]):
             raise QueryError(f"nothing to search in {echo(text)} (only stop words such as « le », « de »?)")
+        if len(words_text) > MAX_MEANING_QUERY_CHARS:
+            raise QueryError(f"query too long ({len(words_text):,} characters, at most {MAX_MEANING_QUERY_CHARS:,} "
+                             f"for search by meaning): {echo(text)}")
         if with_words and (len(words_text) > MAX_QUERY_CHARS or len(words_text.split()) > MAX_QUERY_CLAUSES):
             with_words = False
             warnings.append(f"query too long for word search ({len(words_text):,} characters, "
