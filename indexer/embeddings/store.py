@@ -189,7 +189,8 @@ class EmbeddingStore:
     def create(cls, folder: Path, model: EmbeddingModel, context: int = DEFAULT_CONTEXT) -> "EmbeddingStore":
         """A new empty store in ``folder`` (which must not hold one)."""
         (Path(folder) / SHARDS).mkdir(parents=True, exist_ok=True)
-        store = cls(folder, {"schema": STORE_SCHEMA, "model": getattr(model, "load_name", model.name), "fingerprint": model.fingerprint,
+        name = getattr(model, "load_name", model.name)  # the registry name or import path it was loaded by
+        store = cls(folder, {"schema": STORE_SCHEMA, "model": name, "fingerprint": model.fingerprint,
                              "dim": model.dim, "context": context, "build": uuid.uuid4().hex, "episodes": {}})
         store._save_manifest()
         return store

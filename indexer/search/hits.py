@@ -7,22 +7,25 @@ import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from ..archive import ArchiveLayout
 from ..display.audio import ipython_audio
 from ..display.hits import hits_html
-from ..errors import AudioError, printable
+from ..errors import AudioError, QueryError, printable
 from ..index.memos import SearcherMemos
 from ..transcript import hms
 from . import graded
+from .options import SearchOptions
 
 MEANING = "meaning"  # Hit.matched of a query word when only search by meaning found the hit
 
 
-def _similar(archive_root, episode, start, end, limit, **filters):
-    """Set by :mod:`indexer.search.meaning`, which makes hits (so this module cannot import it)."""
-    raise NotImplementedError
+class MomentsLike(Protocol):
+    """What :meth:`Hit.similar` calls: the moments of an archive like ``episode`` [start, end]. The search
+    that makes a hit gives it one, bound to its index and archive (:class:`indexer.search.meaning.SimilarMoments`)."""
+
+    def __call__(self, episode: str, start: float, end: float, options: SearchOptions) -> "Hits": ...
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Hit:
     matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>" | "meaning"
     query_words: tuple[str, ...] = field(default=(), repr=False)  # the words ``matched`` is about
     similarity: float | None = None  # cosine of its vector to the query's, when search by meaning found it
+    like: MomentsLike | None = field(default=None, repr=False, compare=False)  # for similar()
 
     @property
     def found_by(self) -> str:
@@ -125,7 +129,10 @@ class Hit:
     def similar(self, limit: int = 10, **filters) -> "Hits":
         """Other moments across the archive about the same thing as this one (never this moment);
         ``filters``: ``speaker``, ``episode``, ``date``, ``exclude_suspect`` as for search."""
-        return _similar(self.archive_root, self.episode, self.start, self.end, limit, **filters)
+        if self.like is None:
+            raise QueryError("this hit was not made by a search of an archive: "
+                             "use archive.similar(episode, start, end)")
+        return self.like(self.episode, self.start, self.end, SearchOptions(limit=limit, **filters))
 
 
 class Hits(list):
@@ -190,6 +197,7 @@ class HitMaker:
     terms: frozenset[str]               # index terms to mark (see query.highlight_terms)
     words: list[graded.QueryWord]       # the query words, for Hit.matched
     layout: ArchiveLayout               # where the audio files are
+    like: MomentsLike | None = None     # what the hits' similar() calls
 
     def hit(self, docnum: int, score: float) -> Hit:
         """The hit of document ``docnum``: its fields, the episode's, its matches marked."""
@@ -208,6 +216,7 @@ class HitMaker:
             flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
             audio_path=_resolve(self.layout, meta.get("audio")), spans=spans, matched=matched,
             query_words=tuple(dict.fromkeys(w.label for w in self.words)), archive_root=self.layout.root,
+            like=self.like,
         )
         hit.snippet = hit.marked(lambda s: f"<mark>{s}</mark>", html.escape)
         return hit

@@ -17,7 +17,7 @@ question.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as wq
@@ -26,7 +26,6 @@ from ..archive import ArchiveLayout
 from ..embeddings import cut_to_tokens, load_model, load_table
 from ..errors import EmbeddingStoreError, QueryError
 from ..transcript import hms
-from . import hits as hits_module
 from .hits import MEANING, Hit, HitMaker, Hits
 from .options import SearchOptions
 
@@ -132,7 +131,7 @@ def similar(index, layout: ArchiveLayout, episode: str, start: float, end: float
         allowed = [table.row_of(*memos.segment_of(d)) for d in memos.filter_docs(filters)]
         allowed = np.array(sorted(r for r in allowed if r is not None), dtype=np.int64)
     leave_out = set(int(r) for r in rows)
-    maker = HitMaker(memos, frozenset(), [], layout)
+    maker = HitMaker(memos, frozenset(), [], layout, SimilarMoments(index, layout))
     hits = []
     pool = table.nearest(query, 3 * options.limit + len(leave_out), allowed)
     for row, similarity in pool:
@@ -149,19 +148,13 @@ def similar(index, layout: ArchiveLayout, episode: str, start: float, end: float
     return Hits(hits[:options.limit], query=f"like {episode} {hms(start)}–{hms(end or start)}")
 
 
-def similar_in(archive_root: Path | None, episode: str, start: float, end: float, limit: int = 10,
-               **filters) -> Hits:
-    """:func:`similar` in the archive at ``archive_root`` (what ``Hit.similar`` calls)."""
-    from ..index import TranscriptIndex
+@dataclass(frozen=True)
+class SimilarMoments:
+    """What a hit's ``similar()`` calls (:class:`~indexer.search.hits.MomentsLike`): :func:`similar` in the
+    index and archive of the search that made the hit."""
 
-    if archive_root is None:
-        raise EmbeddingStoreError("this hit does not know its archive: use archive.similar(...)")
-    layout = ArchiveLayout(Path(archive_root))
-    index = TranscriptIndex.open(layout.index_dir, create=False)
-    try:
-        return similar(index, layout, episode, start, end, SearchOptions(limit=limit, **filters))
-    finally:
-        index.close()
+    index: object          # TranscriptIndex: its searcher follows the index on disk
+    layout: ArchiveLayout
 
-
-hits_module._similar = similar_in  # Hit.similar() (hits.py cannot import this module: it makes hits)
+    def __call__(self, episode: str, start: float, end: float, options: SearchOptions) -> Hits:
+        return similar(self.index, self.layout, episode, start, end, options)

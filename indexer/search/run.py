@@ -13,9 +13,9 @@ from ..archive import ArchiveLayout
 from ..errors import EmbeddingStoreError, ModelIntegrityError, ModelNotFoundError, QueryError
 from ..index import TranscriptIndex
 from . import graded, meaning
-from .hits import Hit, HitMaker, Hits, context
-from .options import (MATCH_ALIASES, MATCH_MODES, MAX_MEANING_QUERY_CHARS, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, QUERY_TIME_LIMIT, SMALL_FILTER,
-                      SearchOptions)
+from .hits import Hit, HitMaker, Hits, MomentsLike, context
+from .options import (MATCH_ALIASES, MATCH_MODES, MAX_MEANING_QUERY_CHARS, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES,
+                      QUERY_TIME_LIMIT, SMALL_FILTER, SearchOptions)
 from .query import (bare_words, combine_filters, echo, filter_query, highlight_terms, matches_without_terms,
                     parse_query, rewrite, split_filters)
 
@@ -65,7 +65,9 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
             warnings.append(f"query too long for word search ({len(words_text):,} characters, "
                             f"{len(words_text.split())} words; at most {MAX_QUERY_CHARS:,} and {MAX_QUERY_CLAUSES}): "
                             "answered by meaning only")
-    word_hits, maker = _word_hits(memos, words_text, options, filters, layout, mode) if with_words else ([], None)
+    like = meaning.SimilarMoments(index, layout)  # what the hits' similar() calls
+    word_hits, maker = (_word_hits(memos, words_text, options, filters, layout, mode, like) if with_words
+                        else ([], None))
     if with_meaning:
         try:
             found, cut = meaning.meaning_docs(memos, layout, words_text, filters,
@@ -76,7 +78,7 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
                 raise
             found = []
             warnings.append(f"{e.one_line()}; answered by words only")
-        maker = maker if mode == "hybrid" and maker else HitMaker(memos, frozenset(), [], layout)
+        maker = maker if mode == "hybrid" and maker else HitMaker(memos, frozenset(), [], layout, like)
         found_hits = meaning.meaning_hits(maker, found)
         if options.exclude_suspect:
             found_hits = [h for h in found_hits if not h.suspect]
@@ -99,7 +101,7 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
 
 
 def _word_hits(memos, text: str, options: SearchOptions, filters, layout: ArchiveLayout,
-               mode: str) -> tuple[list[Hit], HitMaker]:
+               mode: str, like: MomentsLike) -> tuple[list[Hit], HitMaker]:
     """The word side: Whoosh's strict answer, then (for a plain query, unless ``all``) the graded tiers."""
     searcher = memos.searcher
     schema = searcher.schema
@@ -121,7 +123,7 @@ def _word_hits(memos, text: str, options: SearchOptions, filters, layout: Archiv
             seen.update(docnum for docnum, _ in pool)
             if len(found) + len(loose) >= options.limit:
                 break
-    maker = HitMaker(memos, highlight_terms(q, searcher), words, layout)
+    maker = HitMaker(memos, highlight_terms(q, searcher), words, layout, like)
     strict_hits = [maker.hit(docnum, score) for docnum, score in found]
     loose_hits = [maker.hit(docnum, score) for docnum, score in loose]
     loose_hits = [h for h in loose_hits if h.matched]
