@@ -1,12 +1,12 @@
 """Search by meaning: the query's vector against every segment's, under the same filters as words;
 hybrid fusion of the two ranked lists; and "more like this".
 
-Fusion is reciprocal rank fusion (Cormack et al. 2009: ``1 / (60 + rank)`` from
-each list), inside three match classes: segments holding every query word
-exactly come first (a query whose words were said still ranks those moments
-first), then those holding every word, some approximately (a misheard word),
-then every other segment, whichever side found it. Within a class a
-suspect segment comes after the clean ones (issue 23), then the fused score.
+Fusion (:func:`fuse`) lets each side decide where it has evidence: a hit
+holding at least half of the query's words is ranked as word search ranks it
+(every word exactly first, so a query whose words were said still ranks those
+moments first); every other hit, found by meaning or holding too few words,
+follows in the order of meaning, so a paraphrase finds its moment. Within each
+class a suspect segment comes after the clean ones (issue 23).
 
 Filters (arguments and typed clauses alike) are one Whoosh query: the word
 side runs under it, and the meaning side keeps only the segments it allows
@@ -31,7 +31,6 @@ from .options import SearchOptions
 
 log = logging.getLogger("indexer")
 
-RRF_K = 60            # the constant of reciprocal rank fusion (the paper's; not tuned)
 MEANING_POOL = 2      # × limit: segments asked of the meaning side
 
 
@@ -70,18 +69,28 @@ def meaning_hits(maker: HitMaker, found: list[tuple[int, float]]) -> list[Hit]:
 
 
 def fuse(word_hits: list[Hit], found: list[Hit], limit: int) -> list[Hit]:
-    """One list from the word hits (in their order) and the meaning hits (by similarity): by match class,
-    then clean before suspect, then reciprocal rank fusion, a word hit's share weighted by the share of
-    the query's words it holds (a paraphrase shares a word or two with many segments: measured on the
-    paraphrase set, plain fusion let those push the moment meant out of the top 5)."""
-    fused: dict[tuple[str, int], float] = {}
+    """One list from the word hits (in the word side's order) and the meaning hits (by similarity).
+
+    A hit holding at least half of the query's words (exactly or approximately) is a word hit: these
+    come first, in the order of word search (every word exactly, then every word with some approximate,
+    then by words held and held exactly), so that a query whose words were said ranks as with
+    ``match="words"``. Every other hit (fewer words, or meaning alone) follows, in the order of meaning.
+    Within each class a suspect segment comes after the clean ones (issue 23).
+
+    Why not reciprocal rank fusion over all hits (the first version): on the degraded copies a
+    paraphrase shares a word or two, often approximately, with many segments (« pousser » ≈ « pour »),
+    and their word-side share pushed the moment meant out of the top 5; and for two-word queries the
+    meaning side pushed word hits down. Measured in benchmarks/results/meaning.md ("Fusion").
+    """
     by_key: dict[tuple[str, int], Hit] = {}
+    word_rank: dict[tuple[str, int], int] = {}
+    meaning_rank: dict[tuple[str, int], int] = {}
     for rank, hit in enumerate(word_hits):
         key = (hit.episode, hit.segment_id)
-        coverage = len(hit.matched) / max(1, len(hit.query_words))
-        by_key[key], fused[key] = hit, coverage / (RRF_K + rank + 1)
+        by_key[key], word_rank[key] = hit, rank
     for rank, hit in enumerate(found):
         key = (hit.episode, hit.segment_id)
+        meaning_rank[key] = rank
         if key in by_key:
             by_key[key].similarity = hit.similarity
         else:
@@ -89,9 +98,23 @@ def fuse(word_hits: list[Hit], found: list[Hit], limit: int) -> list[Hit]:
                 hit.matched = {w: MEANING for w in hit.query_words} or {MEANING: MEANING}
                 hit.spans, hit.snippet = (), _plain_snippet(hit)
             by_key[key] = hit
-        fused[key] = fused.get(key, 0.0) + 1 / (RRF_K + rank + 1)
-    order = sorted(by_key, key=lambda k: (match_class(by_key[k]), by_key[k].suspect, -fused[k]))
-    return [by_key[k] for k in order[:limit]]
+
+    def order(key):
+        hit = by_key[key]
+        if holds_words(hit):
+            return (0, word_class(hit), hit.suspect, word_rank.get(key, len(word_hits) + meaning_rank.get(key, 0)))
+        return (1, (), hit.suspect, meaning_rank.get(key, len(found) + word_rank.get(key, 0)))
+
+    return [by_key[k] for k in sorted(by_key, key=order)[:limit]]
+
+
+def holds_words(hit: Hit) -> bool:
+    """At least half of the query's words are in the hit (exactly or approximately): word evidence. Half,
+    so that one word of a two-word query counts (a misheard other word) and one or two words of a
+    paraphrase do not."""
+    words = hit.query_words
+    held = sum(1 for w in words if hit.matched.get(w) not in (None, MEANING))
+    return bool(words) and 2 * held >= len(words)
 
 
 def match_class(hit: Hit) -> int:
@@ -103,6 +126,14 @@ def match_class(hit: Hit) -> int:
     if words and all(hit.matched.get(w) not in (None, MEANING) for w in words):
         return 1
     return 2
+
+
+def word_class(hit: Hit) -> tuple:
+    """The order of word search: every word exactly; then by words held, then by words held exactly."""
+    if match_class(hit) == 0 or not hit.query_words:
+        return (0,)
+    exact = sum(1 for v in hit.matched.values() if v == "exact")
+    return (1, -len([v for v in hit.matched.values() if v != MEANING]), -exact)
 
 
 def _plain_snippet(hit: Hit) -> str:

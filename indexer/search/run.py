@@ -85,7 +85,7 @@ def search(index: TranscriptIndex, text: str, options: SearchOptions | None = No
         ranked = meaning.fuse(word_hits, found_hits, options.limit)
     else:
         # Within a match class, clean segments before suspect ones (a stable sort keeps the rest's order).
-        ranked = sorted(word_hits, key=lambda h: (_word_class(h), h.suspect))
+        ranked = sorted(word_hits, key=lambda h: (meaning.word_class(h), h.suspect))
     for line in warnings:
         log.warning("%s", line)
     hits = Hits(ranked, query=text, warnings=warnings)
@@ -129,13 +129,6 @@ def _word_hits(memos, text: str, options: SearchOptions, filters, layout: Archiv
     loose_hits = [h for h in loose_hits if h.matched]
     loose_hits.sort(key=lambda h: graded.rank_key(h.matched, h.score))
     return strict_hits + loose_hits[:options.limit - len(strict_hits)], maker
-
-
-def _word_class(hit: Hit) -> tuple:
-    """The match class of a word hit: every word exactly, else by words matched, then matched exactly."""
-    if meaning.match_class(hit) == 0 or not hit.query_words:
-        return (0,)
-    return (1,) + graded.rank_key(hit.matched, 0.0)[:2]
 
 
 def _collect(memos, q: wq.Query, options: SearchOptions, limit: int, text: str, filters: wq.Query | None,
