@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -55,6 +56,7 @@ REBUILD_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer
 # paraphrase set (benchmarks/meaning.py): alone found more (see the README's Benchmarks).
 DEFAULT_CONTEXT = 0
 BATCH = 32  # passages per call to the model
+SHARD_ARRAYS = {f"{name}.npy" for name in ("segments", "starts", "ends", "digests", "vectors", "scales", "fingerprint")}
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,19 @@ class EmbeddingStore:
 
     def load_episode(self, episode_id: str) -> EpisodeVectors:
         return EpisodeVectors.load(self.shard_path(episode_id), self.fingerprint, int(self.manifest["dim"]))
+
+    def damaged(self) -> list[str]:
+        """Episodes whose shard is missing or cannot be opened: a cheap check (the file's zip directory and
+        its arrays' names, not their values) that an ingest makes on every run."""
+        found = []
+        for episode_id in self.versions:
+            try:
+                with zipfile.ZipFile(self.shard_path(episode_id)) as shard:
+                    if not SHARD_ARRAYS <= set(shard.namelist()):
+                        found.append(episode_id)
+            except (OSError, zipfile.BadZipFile):
+                found.append(episode_id)
+        return found
 
     # -- writing -----------------------------------------------------------------
 

@@ -4,9 +4,11 @@ After the index, an ingest embeds what changed: for each episode the index
 holds, the version of its inputs (transcript, sidecar, corrections: stat only)
 is compared with the store's, and only a stale episode is read again; within
 it only passages whose text changed are embedded. Episodes gone from the index
-leave the store. A store that is missing, unreadable, or made with another
-model (``embeddings:`` in archive.yaml) is rebuilt completely (one line says
-why), beside the old one and swapped in: transcripts are never touched.
+leave the store. An episode whose shard is missing or damaged is embedded
+again (one line names it). A store that is missing, unreadable, or made with
+another model (``embeddings:`` in archive.yaml) is rebuilt completely (one
+line says why), beside the old one and swapped in: transcripts are never
+touched.
 """
 
 from __future__ import annotations
@@ -51,7 +53,13 @@ def sync_embeddings(layout: ArchiveLayout, model_name: str, episode_ids: list[st
         log.warning("%s", result.problem)
         return result
     store = _open(layout, model)
-    stale = [e for e in episode_ids if store is None or store.versions.get(e) != _version(layout, e, episodes)]
+    damaged = set(store.damaged()) if store is not None else set()
+    if damaged:
+        log.warning("%s", printable(f"{layout.embeddings_dir}: {len(damaged)} episode(s) of the embedding store "
+                                    f"unreadable ({', '.join(sorted(damaged)[:3])}{'…' if len(damaged) > 3 else ''}); "
+                                    "embedding them again from the transcripts"))
+    stale = [e for e in episode_ids if store is None or e in damaged
+             or store.versions.get(e) != _version(layout, e, episodes)]
     bar = progress_bar(len(stale), "embed", "episode", progress and bool(stale))
     builder = StoreBuilder(layout.embeddings_dir, model) if store is None else None
     try:
