@@ -32,6 +32,7 @@ from .options import SearchOptions
 log = logging.getLogger("indexer")
 
 MEANING_POOL = 2      # × limit: segments asked of the meaning side
+Key = tuple[str, int]  # (episode id, segment id)
 
 
 def meaning_docs(memos, layout: ArchiveLayout, text: str, filters: wq.Query | None,
@@ -82,9 +83,23 @@ def fuse(word_hits: list[Hit], found: list[Hit], limit: int) -> list[Hit]:
     and their word-side share pushed the moment meant out of the top 5; and for two-word queries the
     meaning side pushed word hits down. Measured in benchmarks/results/meaning.md ("Fusion").
     """
-    by_key: dict[tuple[str, int], Hit] = {}
-    word_rank: dict[tuple[str, int], int] = {}
-    meaning_rank: dict[tuple[str, int], int] = {}
+    by_key, word_rank, meaning_rank = merge(word_hits, found)
+
+    def order(key):
+        hit = by_key[key]
+        if holds_words(hit):
+            return (0, word_class(hit), hit.suspect, word_rank.get(key, len(word_hits) + meaning_rank.get(key, 0)))
+        return (1, (), hit.suspect, meaning_rank.get(key, len(found) + word_rank.get(key, 0)))
+
+    return [by_key[k] for k in sorted(by_key, key=order)[:limit]]
+
+
+def merge(word_hits: list[Hit], found: list[Hit]) -> tuple[dict[Key, Hit], dict[Key, int], dict[Key, int]]:
+    """Each segment once (a word hit found by meaning too gets its similarity; a hit meaning alone found
+    says so in ``matched``), with its rank on each side that found it."""
+    by_key: dict[Key, Hit] = {}
+    word_rank: dict[Key, int] = {}
+    meaning_rank: dict[Key, int] = {}
     for rank, hit in enumerate(word_hits):
         key = (hit.episode, hit.segment_id)
         by_key[key], word_rank[key] = hit, rank
@@ -98,20 +113,13 @@ def fuse(word_hits: list[Hit], found: list[Hit], limit: int) -> list[Hit]:
                 hit.matched = {w: MEANING for w in hit.query_words} or {MEANING: MEANING}
                 hit.spans, hit.snippet = (), _plain_snippet(hit)
             by_key[key] = hit
-
-    def order(key):
-        hit = by_key[key]
-        if holds_words(hit):
-            return (0, word_class(hit), hit.suspect, word_rank.get(key, len(word_hits) + meaning_rank.get(key, 0)))
-        return (1, (), hit.suspect, meaning_rank.get(key, len(found) + word_rank.get(key, 0)))
-
-    return [by_key[k] for k in sorted(by_key, key=order)[:limit]]
+    return by_key, word_rank, meaning_rank
 
 
 def holds_words(hit: Hit) -> bool:
     """At least half of the query's words are in the hit (exactly or approximately): word evidence. Half,
     so that one word of a two-word query counts (a misheard other word) and one or two words of a
-    paraphrase do not."""
+    paraphrase of five words or more do not."""
     words = hit.query_words
     held = sum(1 for w in words if hit.matched.get(w) not in (None, MEANING))
     return bool(words) and 2 * held >= len(words)
