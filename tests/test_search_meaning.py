@@ -59,6 +59,25 @@ def test_words_said_rank_first_then_meaning(meaning_archive):
     assert len(hits) > 1 and all(h.found_by == "meaning" for h in hits[1:] if h.matched.get("modération") != "exact")
 
 
+def test_a_loose_word_does_not_push_a_paraphrase_down(meaning_archive):
+    """One word of four (« bonjour ») is not word evidence: the moment nearest in meaning (« un événement
+    réunit le public », no query word) ranks above it (rank fusion put the one-word hit first)."""
+    hits = meaning_archive.search("bonjour spectateurs rencontre censure", limit=5)
+    ids = where(hits)
+    assert hits[ids.index(("2011/debat", 2))].found_by == "meaning"
+    assert ids.index(("2011/debat", 2)) < ids.index(("2013/entretien", 0))
+
+
+def test_half_the_words_rank_as_word_search_ranks_them(meaning_archive):
+    """One word of two (the other misheard) is word evidence: it ranks as with match="words", above a
+    segment nearer in meaning that holds no query word (« abonnés » for « fans »)."""
+    hits = meaning_archive.search("modération fans", limit=5)
+    words = meaning_archive.search("modération fans", limit=5, match="words")
+    held = [w for w in where(words) if w in where(hits)]
+    assert held and where(hits)[:len(held)] == held
+    assert ("2011/debat", 1) in where(hits) and hits[where(hits).index(("2011/debat", 1))].found_by == "meaning"
+
+
 def test_meaning_alone_and_strict_all(meaning_archive):
     assert all(h.found_by == "meaning" for h in meaning_archive.search("modération", match="meaning"))
     assert where(meaning_archive.search("modération", match="all")) == [("2013/entretien", 1)]
@@ -173,9 +192,13 @@ def test_search_box_has_match_and_filters(meaning_archive):
     box = search_box(meaning_archive)
     text, filters = box.children[0].children
     match, speaker, period, episode, suspect = filters.children
-    period.value = "2013"
-    match.value = "meaning"
-    text.value = "censure"
     output = box.children[1]
+    period.value = "2013"
+    match.value = "words"
+    text.value = "censure"  # said nowhere: words alone find nothing
+    assert "No hit" in str(output.outputs[0]["data"]["text/html"])
+    match.value = "meaning"
     assert "modérateurs travaillent" in str(output.outputs[0]["data"]["text/html"])
     assert "sens" in str(output.outputs[0]["data"]["text/html"])
+    period.value = "2011"
+    assert "modérateurs travaillent" not in str(output.outputs[0]["data"]["text/html"])
