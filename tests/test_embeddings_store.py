@@ -8,20 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import build_search_archive
 from indexer import Archive
 from indexer.embeddings import EmbeddingStore, load_model
 from indexer.testing import FAKE_EMBEDDING_MODEL
-from test_search_meaning import EPISODES
-
-
-@pytest.fixture
-def archive(tmp_path):
-    root = build_search_archive(tmp_path / "archive", EPISODES)
-    (root / "archive.yaml").write_text(f"embeddings: {FAKE_EMBEDDING_MODEL}\n", encoding="utf-8")
-    archive = Archive(root)
-    archive.reindex(progress=False)
-    return archive
+from test_search_meaning import meaning_archive as archive  # noqa: F401 (the fixture: two episodes, fake model)
 
 
 def shards(archive):

@@ -87,6 +87,22 @@ class ArchiveLayout:
     def corrections_path(self, episode_id: str) -> Path:
         return self._inside(self.corrections_dir, f"{check_episode_id(episode_id)}.json")
 
+    def episode_inputs(self, episode_id: str, sidecar: Path | None) -> tuple[Path, Path | None, Path]:
+        """What an episode as shown is made from: its transcript, sidecar and corrections."""
+        return self.transcript_path(episode_id), sidecar, self.corrections_path(episode_id)
+
+    def inputs_version(self, episode_id: str, sidecar: Path | None) -> str:
+        """Changes when any of the episode's inputs changes (size and mtime: stat only, cheap; "-" for a
+        missing one). The index and the embedding store record it, and read an episode again when it changed."""
+        parts = []
+        for path in self.episode_inputs(episode_id, sidecar):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+        return "|".join(parts)
+
     def trash_path(self, episode_id: str, suffix: str = ".json") -> Path:
         return self._inside(self.trash_dir, f"{check_episode_id(episode_id)}{suffix}")
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from ..archive import ArchiveLayout, Episode, EpisodeMeta
 from ..corrections import overlay_lock
 from ..embeddings import OFF, EmbeddingStore, StoreBuilder, load_model, remove_leftovers
-from ..embeddings.upkeep import episode_inputs, inputs_version
 from ..errors import EmbeddingStoreError, IndexerError, printable
 from ..progress import progress_bar
 from ..transcript import load_transcript
@@ -120,4 +119,4 @@ def _orphan(layout: ArchiveLayout, episode_id: str) -> Episode:
 
 def _version(layout: ArchiveLayout, episode_id: str, episodes: dict[str, Episode]) -> str:
     episode = episodes.get(episode_id)
-    return inputs_version(episode_inputs(layout, episode_id, episode.sidecar_path if episode else None))
+    return layout.inputs_version(episode_id, episode.sidecar_path if episode else None)

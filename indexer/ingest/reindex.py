@@ -86,13 +86,10 @@ class MeaningRebuild:
             log.warning("%s; search by meaning is not rebuilt", e.one_line())
 
     def add(self, entry, episode: Episode | None) -> None:
-        from ..embeddings.upkeep import episode_inputs, inputs_version
-
         if self.builder is not None:
             episode_id = entry.transcript.episode_id
             sidecar = episode.sidecar_path if episode is not None else None
-            self.builder.add(episode_id, entry.transcript,
-                             inputs_version(episode_inputs(self.layout, episode_id, sidecar)))
+            self.builder.add(episode_id, entry.transcript, self.layout.inputs_version(episode_id, sidecar))
 
     def finish(self) -> None:
         if self.builder is not None:

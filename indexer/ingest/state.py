@@ -51,19 +51,11 @@ class IndexedState:
         atomic_write_json(self.path, {"build": self.build, "episodes": self.episodes}, sort_keys=True)
 
     def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
-        return (self.layout.transcript_path(episode.id), episode.sidecar_path,
-                self.layout.corrections_path(episode.id))
+        return self.layout.episode_inputs(episode.id, episode.sidecar_path)
 
     def version(self, episode: Episode) -> str:
         """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""
-        parts = []
-        for path in self._input_paths(episode):
-            try:
-                st = path.stat() if path is not None else None
-            except OSError:
-                st = None
-            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
-        return "|".join(parts)
+        return self.layout.inputs_version(episode.id, episode.sidecar_path)
 
     def is_current(self, episode: Episode) -> bool:
         return self.episodes.get(episode.id) == self.version(episode)
