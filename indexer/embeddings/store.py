@@ -33,6 +33,7 @@ import os
 import shutil
 import uuid
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -89,6 +90,21 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(vectors / scales[:, None]).astype(np.int8), scales
 
 
+@contextmanager
+def reading(path: Path):
+    """The arrays of a shard file; EmbeddingStoreError if it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            yield data
+    except FileNotFoundError:
+        raise EmbeddingStoreError("embedding store incomplete: a shard is missing", path, REBUILD_HINT) from None
+    except EmbeddingStoreError:
+        raise
+    except Exception as e:  # a damaged zip, a missing array, garbage: numpy raises many kinds
+        raise EmbeddingStoreError(f"embedding store unreadable ({type(e).__name__}: {str(e)[:120]})", path,
+                                  REBUILD_HINT) from e
+
+
 @dataclass
 class EpisodeVectors:
     """One episode's vectors, as a shard file holds them."""
@@ -108,15 +124,9 @@ class EpisodeVectors:
     @classmethod
     def load(cls, path: Path, fingerprint: str, dim: int) -> "EpisodeVectors":
         """The shard at ``path``; EmbeddingStoreError if unreadable or of another model."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                found = cls(*(data[k] for k in ("segments", "starts", "ends", "digests", "vectors", "scales")))
-                model = str(data["fingerprint"])
-        except FileNotFoundError:
-            raise EmbeddingStoreError("embedding store incomplete: a shard is missing", path, REBUILD_HINT) from None
-        except Exception as e:  # a damaged zip, a missing array, garbage: numpy raises many kinds
-            raise EmbeddingStoreError(f"embedding store unreadable ({type(e).__name__}: {str(e)[:120]})", path,
-                                      REBUILD_HINT) from e
+        with reading(path) as data:
+            found = cls(*(data[k] for k in ("segments", "starts", "ends", "digests", "vectors", "scales")))
+            model = str(data["fingerprint"])
         n = len(found.segments)
         if model != fingerprint or found.vectors.shape != (n, dim) or any(
                 len(a) != n for a in (found.starts, found.ends, found.digests, found.scales)):
@@ -219,6 +229,11 @@ class EmbeddingStore:
 
     def load_episode(self, episode_id: str) -> EpisodeVectors:
         return EpisodeVectors.load(self.shard_path(episode_id), self.fingerprint, int(self.manifest["dim"]))
+
+    def shard_rows(self, episode_id: str) -> int:
+        """How many rows the episode's shard holds (its segment ids only are read)."""
+        with reading(self.shard_path(episode_id)) as data:
+            return len(data["segments"])
 
     def damaged(self) -> list[str]:
         """Episodes whose shard is missing or cannot be opened: a cheap check (the file's zip directory and

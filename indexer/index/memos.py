@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from whoosh import query as wq
 
 
@@ -22,6 +23,8 @@ class SearcherMemos:
         self.episodes: dict[str, dict] = {}
         self.terms_by_prefix: dict[tuple[str, str], list[str]] = {}
         self.segment_docs: dict[str, dict[int, int]] = {}     # episode id → segment id → docnum
+        self.episode_docnums: dict[str, np.ndarray] = {}      # episode id → its segments' docnums, sorted
+        self.rows_in_step: dict[tuple, bool] = {}  # (episode id, store version) → see indexer.search.rows
         self.doc_segments: dict[int, tuple[str, int]] = {}    # docnum → (episode id, segment id)
 
     def filter_docs(self, filters: wq.Query) -> set[int]:
@@ -53,8 +56,18 @@ class SearcherMemos:
                 for t in self.searcher.reader().expand_prefix(fieldname, head)]
         return found
 
+    def episode_docs(self, episode_id: str) -> np.ndarray:
+        """The documents of an episode's segments, in document order (its postings: no stored field read)."""
+        docs = self.episode_docnums.get(episode_id)
+        if docs is None:
+            docs = np.fromiter(self.searcher.document_numbers(episode=episode_id), np.int64)
+            docs.sort()
+            self.episode_docnums[episode_id] = docs
+        return docs
+
     def docnum_of(self, episode_id: str, segment: int) -> int | None:
-        """The document of one segment (search by meaning finds segments, hits are documents)."""
+        """The document of one segment, reading every document of its episode once (see
+        :mod:`indexer.search.rows` for the fast way)."""
         docs = self.segment_docs.get(episode_id)
         if docs is None:
             docs = self.segment_docs[episode_id] = {}

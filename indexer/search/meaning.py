@@ -28,6 +28,7 @@ from ..errors import EmbeddingStoreError, QueryError
 from ..transcript import hms
 from .hits import MEANING, Hit, HitMaker, Hits
 from .options import SearchOptions
+from .rows import allowed_rows, row_docnum
 
 log = logging.getLogger("indexer")
 
@@ -48,13 +49,10 @@ def meaning_docs(memos, layout: ArchiveLayout, text: str, filters: wq.Query | No
     if was_cut:
         warnings.append(f"query cut to its first {model.max_tokens} tokens ({len(cut):,} of {len(text):,} "
                         "characters) for search by meaning")
-    allowed = None
-    if filters is not None:
-        rows = (table.row_of(*memos.segment_of(d)) for d in memos.filter_docs(filters))
-        allowed = np.array(sorted(r for r in rows if r is not None), dtype=np.int64)
+    allowed = allowed_rows(memos, table, filters) if filters is not None else None
     found = []
     for row, similarity in table.nearest(model.embed_query(cut), k, allowed):
-        docnum = memos.docnum_of(table.episode_of(row), int(table.segments[row]))
+        docnum = row_docnum(memos, table, row)
         if docnum is not None:  # a segment the index no longer holds (the store catches up at the next ingest)
             found.append((docnum, similarity))
     return found, warnings
@@ -165,10 +163,7 @@ def similar(index, layout: ArchiveLayout, episode: str, start: float, end: float
     query = np.mean([table.vector(r) for r in rows], axis=0)
     memos = index.memos()
     filters = filter_query(memos.searcher.schema, options)
-    allowed = None
-    if filters is not None:
-        allowed = [table.row_of(*memos.segment_of(d)) for d in memos.filter_docs(filters)]
-        allowed = np.array(sorted(r for r in allowed if r is not None), dtype=np.int64)
+    allowed = allowed_rows(memos, table, filters) if filters is not None else None
     leave_out = set(int(r) for r in rows)
     maker = HitMaker(memos, frozenset(), [], layout, SimilarMoments(index, layout))
     hits = []
@@ -176,7 +171,7 @@ def similar(index, layout: ArchiveLayout, episode: str, start: float, end: float
     for row, similarity in pool:
         if row in leave_out:
             continue
-        docnum = memos.docnum_of(table.episode_of(row), int(table.segments[row]))
+        docnum = row_docnum(memos, table, row)
         if docnum is None:
             continue
         hit = maker.hit(docnum, similarity)
