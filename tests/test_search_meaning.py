@@ -49,6 +49,8 @@ def test_a_paraphrase_is_found_by_meaning_only_and_says_so(meaning_archive):
     assert hits and set(where(hits)[:2]) == {("2013/entretien", 1), ("2013/entretien", 2)}
     assert hits[0].found_by == "meaning" and hits[0].matched == {"censure": "meaning"}
     assert hits[0].similarity > 0
+    frame = hits.to_dataframe()
+    assert list(frame["found_by"])[:1] == ["meaning"] and frame["similarity"].iloc[0] == hits[0].similarity
     assert not meaning_archive.search("censure", match="words")  # meaning off
 
 

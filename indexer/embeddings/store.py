@@ -18,10 +18,11 @@ same shard again (vectors are deterministic), so a rerun gives the same store.
 A vector is computed again only when its passage text changed: a correction
 re-embeds the segments it changed (and, with context, their neighbours).
 
-Size: int8 vectors with a float32 scale per row are 384 + 4 bytes per segment
-for e5-small (cosine to the float32 vector > 0.999 on the sample); 600,000
-segments (1,000 hours) are 233 MB, plus the sign bits kept in memory for the
-first pass of a large search (:mod:`indexer.embeddings.table`).
+Size: int8 vectors with a float32 scale per row are 512 + 4 bytes per segment
+for USE multilingual (384 + 4 for e5-small; cosine to the float32 vector
+> 0.999 on the sample); 600,000 segments (1,000 hours) measured 324 MB on
+disk and 355 MB in memory with the sign bits of the first pass of a large
+search (:mod:`indexer.embeddings.table`; ``benchmarks/meaning.py --scale-hours``).
 """
 
 from __future__ import annotations

@@ -151,8 +151,8 @@ class Hits(list):
     def to_dataframe(self):
         import pandas as pd
 
-        columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode",
-                   "text", "score", "flags", "suspect", "segment_id", "audio_path", "matched"]
+        columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode", "text", "score",
+                   "flags", "suspect", "segment_id", "audio_path", "matched", "found_by", "similarity"]
         rows = [{k: d[k] for k in columns} for d in self.to_json()]
         return pd.DataFrame(rows, columns=columns)
 
