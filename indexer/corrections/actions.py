@@ -18,12 +18,10 @@ def reindex_episode(index, episode: EffectiveEpisode) -> None:
 
 
 def reembed_episode(layout: ArchiveLayout, machine, meta=None) -> None:
-    """Re-embed the segments a correction changed (search by meaning), under the corrections lock, so
-    that an ingest embedding the same episode waits or goes first. No embedding store: nothing."""
+    """Re-embed the segments a correction changed (search by meaning). No embedding store: nothing."""
     from ..embeddings.upkeep import sidecar_of, update_episode
 
-    with overlay_lock(layout.root):
-        update_episode(layout, effective_episode(layout, machine, meta).transcript, sidecar_of(layout, machine))
+    update_episode(layout, lambda: effective_episode(layout, machine, meta).transcript, sidecar_of(layout, machine))
 
 
 def record(layout: ArchiveLayout, index, episode_id: str, make) -> Correction:

@@ -12,9 +12,7 @@ correction is an entry of the episode's overlay::
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Sequence
 
 from ..archive import ArchiveLayout
 from ..errors import TranscriptError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, exclusive_lock
 
 SCHEMA_VERSION = 1
 KINDS = ("text", "speaker", "name")   # name: an automatic label (before) gets a name (after)
@@ -100,15 +98,8 @@ def save_corrections(archive_root: str | Path, episode_id: str, corrections: Seq
 @contextmanager
 def overlay_lock(archive_root: Path):
     """Serialise read-modify-write of overlays between editors on one archive."""
-    lock_path = ArchiveLayout(Path(archive_root)).corrections_lock_path
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(ArchiveLayout(Path(archive_root)).corrections_lock_path):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def add_correction(archive_root: str | Path, episode_id: str, correction: Correction) -> list[Correction]:

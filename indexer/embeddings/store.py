@@ -41,8 +41,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..archive import ArchiveLayout
 from ..errors import EmbeddingStoreError
-from ..files import atomic_file, atomic_write_json, pid_alive
+from ..files import atomic_file, atomic_write_json, exclusive_lock, pid_alive
 from ..transcript import Transcript
 from .models import EmbeddingModel
 
@@ -89,6 +90,15 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     peak = np.abs(vectors).max(axis=1) if len(vectors) else np.zeros(0, np.float32)
     scales = (np.maximum(peak, 1e-12) / 127.0).astype(np.float32)
     return np.round(vectors / scales[:, None]).astype(np.int8), scales
+
+
+@contextmanager
+def store_lock(layout: ArchiveLayout):
+    """Serialises the store's read-modify-write between an ingest and corrections: a flock on
+    ``.indexer/embeddings.lock``, outside the store's folder (a rebuild swaps that folder), and not the
+    corrections lock (an ingest would make a ``corrections/`` folder in every archive)."""
+    with exclusive_lock(layout.state_dir / "embeddings.lock"):
+        yield
 
 
 @contextmanager
@@ -169,8 +179,8 @@ def shard_name(episode_id: str) -> str:
 
 
 class EmbeddingStore:
-    """One archive's embedding store (see the module's text). Writes are made under the archive's
-    locks by their callers: the ingest lock (ingest, reindex) and the corrections lock (corrections)."""
+    """One archive's embedding store (see the module's text). Its callers write under :func:`store_lock`
+    (ingest and corrections); reindex builds a new store beside it under the ingest lock."""
 
     def __init__(self, folder: Path, manifest: dict):
         self.folder = Path(folder)

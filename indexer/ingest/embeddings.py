@@ -17,8 +17,8 @@ import logging
 from dataclasses import dataclass
 
 from ..archive import ArchiveLayout, Episode, EpisodeMeta
-from ..corrections import overlay_lock
 from ..embeddings import OFF, EmbeddingStore, StoreBuilder, load_model, remove_leftovers
+from ..embeddings.store import store_lock
 from ..errors import EmbeddingStoreError, IndexerError, printable
 from ..progress import progress_bar
 from ..transcript import load_transcript
@@ -65,7 +65,7 @@ def sync_embeddings(layout: ArchiveLayout, model_name: str, episode_ids: list[st
         for episode_id in (episode_ids if builder is not None else stale):
             episode = episodes.get(episode_id) or _orphan(layout, episode_id)
             try:
-                with overlay_lock(layout.root):  # a correction's own update waits, then sees this one
+                with store_lock(layout):  # a correction's own update waits, then sees this one
                     version = _version(layout, episode_id, episodes)
                     machine = load_transcript(layout.transcript_path(episode_id))
                     entry = index_entry(layout, machine, episode if episode.audio_path is not None else None)
