@@ -1,4 +1,4 @@
-"""Search recall on archives with timed reference texts: strict AND vs graded search.
+"""Search recall on archives with timed reference texts: strict AND, graded words, hybrid.
 
     python benchmarks/search_recall.py archive benchmarks/out/degraded
 
@@ -15,8 +15,10 @@ searched, as a researcher remembering the moment would:
 * a precision check: two-word queries of plausible French words never spoken
   in the archive; a query *fails* when a hit claims every word exactly.
 
-Both modes run side by side on the same index: ``match="all"`` (the strict
-AND of the words: the old behaviour) and the graded default. Results go to
+The modes run side by side on the same index: ``match="all"`` (the strict
+AND of the words: the old behaviour), graded words (``match="words"``), the
+hybrid default (words and meaning), and the first version of hybrid search
+(``hybrid-rrf``). Results go to
 ``benchmarks/results/search_recall.json`` and ``.md``.
 """
 
@@ -35,11 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer import Archive  # noqa: E402
+from meaning import fusion  # noqa: E402 (benchmarks/meaning.py: the first version of hybrid search, to compare)
 from indexer.index import FOLD_MAP, FRENCH_STOP_WORDS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TOLERANCE = 3.0  # s around the sentence
-MODES = {"and": "all", "graded": "any"}
+# graded: words only, the default before meaning; hybrid-rrf: the first version of hybrid (benchmarks/meaning.py)
+MODES = {"and": "all", "graded": "words", "hybrid": "hybrid", "hybrid-rrf": "hybrid"}
 
 # Plausible words of talks about communities and the web that the sample
 # archive never says (checked against its transcripts and references at run time).
@@ -164,17 +168,18 @@ def run_archive(root: Path, seed: int) -> dict:
         spoken.update(w.lower().translate(FOLD_MAP) for w in re.findall(r"\w+", sentence["text"]))
     report = {"archive": str(root), "sentences": len(refs), "wer": word_error_rate(archive, root), "modes": {}}
     for name, match in MODES.items():
-        report["modes"][name] = {
-            "rare_words": evaluate(archive, plain, match),
-            "with_typo": evaluate(archive, typos, match),
-            "precision": precision(archive, match, spoken),
-        }
+        with fusion(name):
+            report["modes"][name] = {
+                "rare_words": evaluate(archive, plain, match),
+                "with_typo": evaluate(archive, typos, match),
+                "precision": precision(archive, match, spoken),
+            }
     report["examples"] = {"rare_words": [q for q, *_ in plain[:5]], "with_typo": [q for q, *_ in typos[:5]]}
     return report
 
 
 def markdown(reports: list[dict]) -> str:
-    lines = ["# Search recall: strict AND vs graded search", "",
+    lines = ["# Search recall: strict AND, graded words, hybrid (words and meaning)", "",
              "Two rarest words of each reference sentence (recall@5 within 3 s, MRR over the top 20); "
              "the same with one random edit in the rarer word; precision: queries of words never spoken "
              "that got a hit claiming every word exactly. `python benchmarks/search_recall.py ARCHIVE...`", "",

@@ -106,12 +106,26 @@ class Archive:
                episode: str | Sequence[str] | None = None,
                date: str | tuple[str | None, str | None] | None = None,
                exclude_suspect: bool = False, context: int = 0,
-               group_by_episode: bool = False, match: str = "any") -> Hits:
-        """Search the index (see :func:`indexer.search.search`); ``match="all"``: every word, strictly."""
+               group_by_episode: bool = False, match: str = "hybrid") -> Hits:
+        """Search the index (see :func:`indexer.search.search`): words and meaning fused (``match="hybrid"``),
+        ``"words"``, ``"meaning"``, or ``"all"`` (every word, strictly). Filters typed in the query
+        (``date:2013``) and given here give the same hits."""
         options = SearchOptions(limit=limit, speaker=speaker, episode=episode, date=date,
                                 exclude_suspect=exclude_suspect, context=context,
                                 group_by_episode=group_by_episode, match=match)
         return search(self.index, query, options, self.layout)
+
+    def similar(self, episode: str, start: float, end: float | None = None, limit: int = 10,
+                speaker: str | None = None, episode_filter: str | Sequence[str] | None = None,
+                date: str | tuple[str | None, str | None] | None = None, exclude_suspect: bool = False) -> Hits:
+        """Other moments across the archive about the same thing as ``episode`` from ``start`` to ``end`` (s),
+        never that moment itself ("more like this"; ``hit.similar()`` for a hit)."""
+        from .search import similar
+
+        check_episode_id(episode)
+        options = SearchOptions(limit=limit, speaker=speaker, episode=episode_filter, date=date,
+                                exclude_suspect=exclude_suspect)
+        return similar(self.index, self.layout, episode, start, end, options)
 
     def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0):
         """Rebuild the whole index from the transcripts on disk; the old one stays searchable until the new

@@ -215,31 +215,34 @@ def name_speakers(episode, names, archive_dir):
         click.echo(f"{correction.before} = {correction.after}")
 
 
-@main.command()
-@click.argument("query")
-@archive_option
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of hits.")
-@click.option("--speaker", help="Only segments of this speaker (name or part of it).")
-@click.option("--episode", multiple=True, help="Only this episode id (repeatable; '2011/*' for a prefix).")
-@click.option("--exclude-suspect", is_flag=True, help="Leave out segments flagged suspect.")
-@click.option("--match", type=click.Choice(["any", "all"]), default="any", show_default=True,
-              help="any: every word first, then most words, then approximate ones; all: every word only.")
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list (with `matched`).")
-def search(query, archive_dir, limit, speaker, episode, exclude_suspect, match, as_json):
-    """Search the transcripts of an archive.
+def _date_range(ctx, param, value):
+    """--date 2013, --date 2010..2011, --date 2010-06.. (open end), --date ..2011."""
+    if value is None:
+        return None
+    start, dots, end = value.partition("..")
+    return (start or None, end or None) if dots else value
 
-    QUERY uses Whoosh's syntax: "phrases", OR, NOT, speaker:, episode:,
-    chapter:, date:[2010 TO 2011], commun*, communauter~. Plain words are
-    graded: segments with all of them first, then most of them, then close
-    forms (a word misheard, split or glued), each hit saying how it matched.
 
-    Example: indexer search '"réseaux sociaux" NOT twitter' --archive archive --speaker Dupont
-    """
-    from .api import Archive
+def search_filter_options(func):
+    """Filters shared by `search` and `similar`: the same as typed ones (speaker:, episode:, date:)."""
+    func = click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True,
+                        help="Number of hits.")(func)
+    func = click.option("--speaker", help="Only segments of this speaker (name or part of it).")(func)
+    func = click.option("--episode", "episodes", multiple=True,
+                        help="Only this episode id (repeatable; '2011/*' for a prefix).")(func)
+    func = click.option("--date", callback=_date_range, metavar="FROM[..TO]",
+                        help="Only episodes of this date or period: 2013, 2010..2011, 2012-06.., ..2011.")(func)
+    func = click.option("--exclude-suspect", is_flag=True, help="Leave out segments flagged suspect.")(func)
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Print the hits as a JSON list (with `matched`, `found_by`, `quote`).")(func)
+    return func
+
+
+def _print_hits(hits, as_json: bool, nothing: str) -> None:
     from .search import hit_lines, hits_json
 
-    hits = Archive(archive_dir).search(query, limit=limit, speaker=speaker, episode=list(episode) or None,
-                                       exclude_suspect=exclude_suspect, match=match)
+    for line in hits.warnings:
+        click.echo(f"warning: {printable(line)}", err=True)
     if as_json:
         click.echo(hits_json(hits))
         return
@@ -247,7 +250,57 @@ def search(query, archive_dir, limit, speaker, episode, exclude_suspect, match, 
     for hit in hits:
         click.echo("\n".join(hit_lines(hit, mark)))
     if not hits:
-        click.echo(f"no hit for {query}", err=True)
+        click.echo(nothing, err=True)
+
+
+@main.command()
+@click.argument("query")
+@archive_option
+@search_filter_options
+@click.option("--match", type=click.Choice(["hybrid", "words", "meaning", "all", "any"]), default="hybrid",
+              show_default=True,
+              help="hybrid: words (every word first, then most, then approximate ones) fused with meaning; "
+                   "words: words only; meaning: meaning only; all: every word, strictly. (any: hybrid.)")
+def search(query, archive_dir, limit, speaker, episodes, date, exclude_suspect, as_json, match):
+    """Search the transcripts of an archive, by words and by meaning.
+
+    QUERY uses Whoosh's syntax: "phrases", OR, NOT, speaker:, episode:,
+    chapter:, date:[2010 TO 2011], commun*, communauter~. Plain words are
+    graded (segments with all of them first, then most of them, then close
+    forms) and fused with the segments nearest in meaning, each hit saying
+    how it matched. Typed filters (speaker:, date:…) and --speaker, --date,
+    --episode give the same hits. Each hit ends with its `indexer quote` line.
+
+    Example: indexer search 'les gens qui surveillent les commentaires' --archive archive --date 2010..2012
+    """
+    from .api import Archive
+
+    hits = Archive(archive_dir).search(query, limit=limit, speaker=speaker, episode=list(episodes) or None,
+                                       date=date, exclude_suspect=exclude_suspect, match=match)
+    _print_hits(hits, as_json, f"no hit for {query}")
+
+
+@main.command()
+@click.argument("episode")
+@click.argument("start", callback=lambda ctx, param, value: _timecode(ctx, param, value))
+@click.argument("end", required=False, callback=lambda ctx, param, value: None if value is None else _timecode(
+    ctx, param, value))
+@archive_option
+@search_filter_options
+def similar(episode, start, end, archive_dir, limit, speaker, episodes, date, exclude_suspect, as_json):
+    """More like this: moments of the archive about the same thing as EPISODE from START to END.
+
+    START and END are seconds or hh:mm:ss (as `indexer quote` takes them); the
+    moment itself is never returned.
+
+    Example: indexer similar 2011/entretien-moderation 00:00:25 00:00:32 --archive archive --limit 5
+    """
+    from .api import Archive
+
+    hits = Archive(archive_dir).similar(episode, start, end if end is not None else start, limit=limit,
+                                        speaker=speaker, episode_filter=list(episodes) or None,
+                                        date=date, exclude_suspect=exclude_suspect)
+    _print_hits(hits, as_json, f"nothing like {episode} at {start}")
 
 
 @main.command()

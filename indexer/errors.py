@@ -85,6 +85,10 @@ class IndexCorruptError(IndexSchemaError):
     """The on-disk index cannot be read (truncated or damaged files): ingest rebuilds it."""
 
 
+class EmbeddingStoreError(IndexerError):
+    """The embedding store (search by meaning) is missing or cannot be read: ingest or reindex rebuilds it."""
+
+
 class EpisodeIdError(IndexerError):
     """An episode id outside the grammar, or a path built from one that leaves its folder."""
 

@@ -112,3 +112,51 @@ def mark_voice(samples: np.ndarray, person: int, level: float = 0.05) -> np.ndar
     """``samples`` (16 kHz) marked as ``person`` (0–6) for :class:`FakeSpeakerBackend`."""
     t = np.arange(len(samples)) / 16000
     return (samples + level * np.sin(2 * np.pi * (MARK_BAND[0] + 100 + 200 * person) * t)).astype(np.float32)
+
+
+# -- a deterministic embedding model ------------------------------------------------
+
+FAKE_EMBEDDING_MODEL = "indexer.testing:FakeEmbeddingModel"   # `embeddings:` in archive.yaml
+
+# Words of another form that mean the same for the fake model: a query of these finds
+# segments of the fake engine's VOCABULARY by meaning only (no word in common).
+FAKE_SYNONYMS = {
+    "censure": "modération", "censurer": "modération", "modérateurs": "modération",
+    "fidélité": "confiance", "crédibilité": "confiance", "audience": "public", "spectateurs": "public",
+    "rencontre": "événement", "salon": "événement", "discussion": "conversation", "échange": "conversation",
+    "renommée": "réputation", "image": "réputation", "followers": "abonnés", "fans": "abonnés",
+    "community": "communauté", "trust": "confiance",
+}
+
+
+class FakeEmbeddingModel:
+    """Bag of words (of four letters or more) hashed into 256 dimensions, with :data:`FAKE_SYNONYMS` folded: texts that share
+    words (or synonyms) are close, others far. No weights; the same text always gives the same vector."""
+
+    name = "fake-embeddings"
+    fingerprint = "fake-embeddings:1"
+    dim = 256
+    max_tokens = 40
+
+    def embed_passages(self, texts):
+        return np.stack([self._vector(t) for t in texts]) if len(texts) else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text):
+        return self._vector(text)
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def _vector(self, text: str) -> np.ndarray:
+        import re
+
+        vector = np.zeros(self.dim, np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            if len(word) < 4:  # short words (« les », « une »): noise for a bag of words
+                continue
+            concept = FAKE_SYNONYMS.get(word, word)
+            h = zlib.crc32(concept.encode("utf-8"))
+            vector[h % self.dim] += 1.0 if (h >> 8) & 1 else -1.0
+        if not vector.any():
+            vector[0] = 1.0
+        return vector / np.linalg.norm(vector)

@@ -229,7 +229,7 @@ def test_rename_delete_and_restore_never_transcribe_again(sample_copy, transcrip
     assert renamed.note.startswith("renamed from metier-community-manager.mp3")
     assert (sample_copy / ".indexer" / "trash" / "metier-community-manager.json").is_file()
     assert (sample_copy / "corrections" / "2010" / "metier-cm.json").is_file()
-    hits = Archive(sample_copy).search("bonjour", episode="2010/metier-cm")
+    hits = Archive(sample_copy).search("bonjour", episode="2010/metier-cm", match="words")
     assert [h.text for h in hits] == ["Bonjour, je suis community manager."]
     assert_consistent(sample_copy)
 

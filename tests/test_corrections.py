@@ -173,11 +173,11 @@ def test_apply_corrections_returns_a_new_effective_transcript(archive):
 
 
 def test_correction_changes_search_and_quotes_at_once(archive):
-    assert archive.search("trucmuche") and not archive.search("tweetdeck")
+    assert archive.search("trucmuche", match="words") and not archive.search("tweetdeck", match="words")
     archive.correct(EPISODE, 1, FIXED)
-    hits = archive.search("tweetdeck")          # same Archive object, no reindex
+    hits = archive.search("tweetdeck", match="words")          # same Archive object, no reindex
     assert [(h.episode, h.segment_id) for h in hits] == [(EPISODE, 1)]
-    assert not archive.search("trucmuche")
+    assert not archive.search("trucmuche", match="words")
     q = archive.quote(hits[0])
     assert q.text == FIXED and "corrected" in q.flags
     assert "low-confidence" not in q.flags and "[?" not in q.marked_text
@@ -188,10 +188,10 @@ def test_corrections_survive_reindex(archive):
     archive.correct(EPISODE, 1, FIXED)
     archive.set_speaker(EPISODE, 2, "Julie")
     archive.reindex(progress=False)
-    assert archive.search("tweetdeck") and not archive.search("trucmuche")
+    assert archive.search("tweetdeck", match="words") and not archive.search("trucmuche", match="words")
     fresh = Archive(archive.root)
-    assert fresh.search("tweetdeck") and not fresh.search("trucmuche")
-    assert [h.segment_id for h in fresh.search("métier", speaker="Julie")] == [2]
+    assert fresh.search("tweetdeck", match="words") and not fresh.search("trucmuche", match="words")
+    assert [h.segment_id for h in fresh.search("métier", speaker="Julie", match="words")] == [2]
 
 
 def test_batch_indexing_applies_corrections(archive):
@@ -203,13 +203,13 @@ def test_batch_indexing_applies_corrections(archive):
     archive.reindex(progress=False)
     archive.index.delete_episode(EPISODE)
     archive.index.close()
-    assert not archive.search("tweetdeck")
+    assert not archive.search("tweetdeck", match="words")
     state = RunState.start(archive.layout, RunReport(str(archive.root), ""))
     state.index = archive.index
     episode = archive.episode(EPISODE)
     EpisodeWriter(state)._index_episode(episode, archive.transcript(EPISODE))
     archive.index.close()
-    assert archive.search("tweetdeck") and not archive.search("trucmuche")
+    assert archive.search("tweetdeck", match="words") and not archive.search("trucmuche", match="words")
 
 
 def test_effective_episode_is_the_machine_transcript_as_shown_with_its_meta(archive):
@@ -239,9 +239,10 @@ def test_a_working_copy_takes_corrections_and_leaves_the_archive_untouched(archi
     assert (copy.layout.audio_dir / f"{EPISODE}.yaml").is_file() and not (copy.root / "runs").exists()
     assert not copy.layout.state_dir.exists()
     copy.correct(EPISODE, 1, FIXED)
-    assert copy.search("tweetdeck") and copy.quote(EPISODE, 11.1, 11.8).text == "Tweetdeck"
+    assert copy.search("tweetdeck", match="words") and copy.quote(EPISODE, 11.1, 11.8).text == "Tweetdeck"
     assert archive_fingerprint(archive.root) == before
-    assert Archive(archive.root).search("trucmuche") and not Archive(archive.root).search("tweetdeck")
+    original = Archive(archive.root)
+    assert original.search("trucmuche", match="words") and not original.search("tweetdeck", match="words")
 
 
 @pytest.mark.parametrize("where, message", [
@@ -271,14 +272,14 @@ def test_set_speaker_by_segment_and_by_time_range(archive):
     q = archive.quote(EPISODE, 15, 16)
     assert q.speaker == "Julie" and "speaker-corrected" in q.flags and q.citation.startswith("Julie, «")
     assert archive.quote(EPISODE, 22, 23).speaker == "Marc"
-    assert [h.segment_id for h in archive.search("métier", speaker="Julie")] == [2]
+    assert [h.segment_id for h in archive.search("métier", speaker="Julie", match="words")] == [2]
 
     by_range = archive.set_speaker(EPISODE, (0, 14.2), "Sandrine")
     assert by_range.segment_id is None and by_range.before == "Sandra"
     assert archive.quote(EPISODE, 1, 2).speaker == "Sandrine"
     assert archive.quote(EPISODE, 8, 9).speaker == "Sandrine"
     assert archive.quote(EPISODE, 15, 16).speaker == "Julie"
-    assert {h.speaker for h in archive.search("bonjour OR trucmuche")} == {"Sandrine"}
+    assert {h.speaker for h in archive.search("bonjour OR trucmuche", match="words")} == {"Sandrine"}
 
 
 # --- re-transcription ---------------------------------------------------------------------
@@ -303,9 +304,9 @@ def test_corrections_survive_retranscription(archive):
     archive.reindex(progress=False)
 
     assert stale_corrections(archive.transcript(EPISODE), archive.corrections(EPISODE)) == []
-    hits = archive.search("tweetdeck")
+    hits = archive.search("tweetdeck", match="words")
     assert [(h.segment_id, h.start) for h in hits] == [(2, 7.1)]
-    assert not archive.search("trucmuch")
+    assert not archive.search("trucmuch", match="words")
     q = archive.quote(hits[0])
     assert q.text == FIXED and q.start == pytest.approx(7.1)
     assert archive.quote(EPISODE, 15.0, 16.0).speaker == "Julie"
@@ -333,7 +334,7 @@ def test_stale_corrections_are_reported_not_dropped(archive, caplog):
         archive.reindex(progress=False)
     assert "no longer matches its segment" in caplog.text and EPISODE in caplog.text
     assert archive.corrections(EPISODE) == [correction], "kept in the overlay"
-    assert not archive.search("tweetdeck")
+    assert not archive.search("tweetdeck", match="words")
     assert archive.quote(EPISODE, 7, 13).text.startswith("Une phrase")
 
 

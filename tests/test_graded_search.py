@@ -157,7 +157,7 @@ def test_low_probability_words_are_reached_further(tmp_path):
         save_transcript(t, root / "transcripts" / f"{t.episode_id}.json")
     archive = Archive(root)
     archive.reindex(progress=False)
-    hits = archive.search("timbre")
+    hits = archive.search("timbre", match="words")
     assert [h.episode for h in hits] == ["doute"]
     assert hits[0].matched == {"timbre": "approx:tambour"}
 

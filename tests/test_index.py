@@ -25,7 +25,7 @@ def stored_docs(index, episode_id):
 
 
 def hit_keys(archive, query, **kwargs):
-    return [(h.episode, h.segment_id, round(h.score, 6)) for h in archive.search(query, **kwargs)]
+    return [(h.episode, h.segment_id, round(h.score, 6)) for h in archive.search(query, **kwargs, match="words")]
 
 
 def test_reindex_indexes_every_transcript(search_archive):
@@ -37,7 +37,7 @@ def test_reindex_indexes_every_transcript(search_archive):
 
 
 def test_transcript_without_audio_or_sidecar_uses_its_own_fields(search_archive):
-    (hit,) = search_archive.search("fans")
+    (hit,) = search_archive.search("fans", match="words")
     assert hit.episode == "2012/sans-sidecar"
     assert hit.title == "2012/sans-sidecar" and hit.date == "" and hit.speaker == "Denis"
 
@@ -45,12 +45,12 @@ def test_transcript_without_audio_or_sidecar_uses_its_own_fields(search_archive)
 def test_speaker_comes_from_segment_else_from_sidecar_turns(search_archive):
     by_segment = {h.segment_id: h.speaker for h in search_archive.search("episode:2010/cm-table-ronde", limit=50)}
     assert by_segment[0] == "Alice Martin" and by_segment[6] == "Bruno Dupont"
-    (hit,) = search_archive.search("lecteurs")  # single sidecar speaker
+    (hit,) = search_archive.search("lecteurs", match="words")  # single sidecar speaker
     assert hit.speaker == "Claire Petit"
 
 
 def test_chapter_and_metadata_are_attached(search_archive):
-    (hit,) = search_archive.search("quotidien")
+    (hit,) = search_archive.search("quotidien", match="words")
     assert hit.chapter == "Débat sur l'animation"
     assert hit.title == "Table ronde : les community managers" and hit.date == "2010-11-05"
     assert hit.audio_path == search_archive.layout.audio_dir / "2010/cm-table-ronde.wav"
@@ -69,8 +69,8 @@ def test_update_episode_touches_only_that_episode(search_archive):
     assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
                                                     (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
     assert {e: stored_docs(index, e) for e in others} == others
-    assert [h.title for h in search_archive.search("datajournalisme")] == ["Débat OWNI (corrigé)"]
-    assert search_archive.search("commente") == []  # the old text is gone
+    assert [h.title for h in search_archive.search("datajournalisme", match="words")] == ["Débat OWNI (corrigé)"]
+    assert search_archive.search("commente", match="words") == []  # the old text is gone
     assert index.episode_ids() == sorted(SEARCH_EPISODES)
 
 
@@ -82,7 +82,7 @@ def test_delete_episode_removes_only_that_episode(search_archive):
     assert index.episode_ids() == ["2010/cm-table-ronde", "2012/sans-sidecar"]
     assert index.doc_count() == before - len(SEARCH_EPISODES["2011/owni-debat"][2])
     assert stored_docs(index, "2010/cm-table-ronde") == kept
-    assert search_archive.search("lecteurs") == []
+    assert search_archive.search("lecteurs", match="words") == []
 
 
 def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive):
@@ -91,10 +91,10 @@ def test_searcher_is_cached_and_refreshed_when_the_index_changes(search_archive)
     assert index.searcher() is first
     index.update_episode(IndexEntry(search_transcript("2013/nouveau", [(0, 5, "Un podcast tout neuf.", None, [])])))
     assert index.searcher() is not first
-    assert [h.episode for h in search_archive.search("podcast")] == ["2013/nouveau"]
+    assert [h.episode for h in search_archive.search("podcast", match="words")] == ["2013/nouveau"]
     # Deleting from an unchanged segment must show too (Searcher.refresh() misses it).
     index.delete_episode("2011/owni-debat")
-    assert search_archive.search("lecteurs") == []
+    assert search_archive.search("lecteurs", match="words") == []
     assert index.doc_count() == sum(len(r) for _, _, r in SEARCH_EPISODES.values()) - 4 + 1
 
 
@@ -124,7 +124,7 @@ def test_reindex_gives_the_same_results(search_archive):
     before = {q: hit_keys(search_archive, q) for q in queries}
     search_archive.reindex(progress=False)
     assert {q: hit_keys(search_archive, q) for q in queries} == before
-    assert Archive(search_archive.root).search("réseaux")  # a fresh object sees the new index
+    assert Archive(search_archive.root).search("réseaux", match="words")  # a fresh object sees the new index
 
 
 def test_failed_rebuild_keeps_the_old_index(search_archive):
@@ -135,7 +135,7 @@ def test_failed_rebuild_keeps_the_old_index(search_archive):
     index = search_archive.index
     with pytest.raises(RuntimeError):
         index.rebuild(broken(), progress=False)
-    assert [h.segment_id for h in search_archive.search("lecteurs")] == [2]
+    assert [h.segment_id for h in search_archive.search("lecteurs", match="words")] == [2]
     assert not [p for p in search_archive.root.iterdir() if p.name.startswith(".index-")]
 
 
@@ -143,15 +143,15 @@ def test_older_schema_is_refused_with_a_hint(search_archive):
     meta_path = search_archive.layout.index_dir / META_FILE
     meta_path.write_text(json.dumps({"schema_version": SCHEMA_VERSION - 1}))
     with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex ARCHIVE`"):
-        Archive(search_archive.root).search("réseaux")
+        Archive(search_archive.root).search("réseaux", match="words")
     Archive(search_archive.root).reindex(progress=False)  # reindex always works
-    assert Archive(search_archive.root).search("réseaux")
+    assert Archive(search_archive.root).search("réseaux", match="words")
 
 
 def test_no_index_yet(tmp_path):
     archive = Archive(build_search_archive(tmp_path / "archive"))
     with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"):
-        archive.search("réseaux")
+        archive.search("réseaux", match="words")
 
 
 def test_open_creates_an_empty_index_for_ingest(tmp_path):
@@ -228,7 +228,7 @@ def test_a_killed_writer_leaves_no_stale_lock(search_archive):
     index = TranscriptIndex.open(index_dir, IndexOptions(lock_timeout=0.2))
     assert index.delete_episode("2012/sans-sidecar") == 3  # two segments and the episode
     assert "zombie" not in index.episode_ids()
-    assert search_archive.search("lecteurs")
+    assert search_archive.search("lecteurs", match="words")
 
 
 def test_an_index_is_not_discarded_under_a_live_writer(search_archive):
@@ -288,4 +288,4 @@ def test_recover_index_puts_back_an_index_when_a_rebuild_was_killed_while_swappi
     index_dir.rename(old)
     assert recover_index(index_dir) == (1 if left == "new and old" else 0)
     assert not old.exists() and not new.exists()
-    assert [h.segment_id for h in Archive(search_archive.root).search("lecteurs")] == [2]
+    assert [h.segment_id for h in Archive(search_archive.root).search("lecteurs", match="words")] == [2]

@@ -145,6 +145,22 @@ def test_search_notebook_filters_keep_only_what_they_ask_for(executed_notebooks)
     assert shown["exclude_suspect=True"][1] == {"not suspect"}, lines
 
 
+def test_search_notebook_finds_an_idea_by_meaning_and_more_like_it(executed_notebooks):
+    """The paraphrase (PARAPHRASE: words the sample never says) is found by meaning, and the hit table says
+    so; "more like this" from the first hit shows other moments, never the one it started from."""
+    nb = executed_notebooks["01-search.ipynb"].nb
+    printed = printed_by(nb, "meaning-code")
+    found = re.search(r"(\d+) résultat\(s\) sur (\d+) trouvé\(s\) par le sens seul", printed)
+    assert found and int(found[1]) >= 1 and "attention" not in printed, printed
+    assert re.search(r"<i title='trouvé par le sens seulement[^']*'>sens \(\d,\d\d\)</i>", html_by(nb, "meaning-code"))
+    like = printed_by(nb, "similar-code")
+    start = re.search(r"départ : (\S+) à (\d\d:\d\d:\d\d) — ", like)
+    count = re.search(r"(\d+) moment\(s\) proche\(s\), dont (\d+) dans d'autres épisodes", like)
+    assert start and count and int(count[1]) >= 1 and int(count[2]) >= 1, like
+    rows = re.findall(r"<tr><td>(\d\d:\d\d:\d\d)</td><td>.*?<br><small>(\S+) ", html_by(nb, "similar-code"))
+    assert len(rows) == int(count[1]) and (start[2], start[1]) not in rows, (start.groups(), rows)
+
+
 def test_search_notebook_counts_in_pandas(executed_notebooks):
     nb = executed_notebooks["01-search.ipynb"].nb
     rows = re.fullmatch(r"(\d+) row\(s\); columns: (.+)\n", printed_by(nb, "60633c19"))

@@ -13,6 +13,7 @@ from indexer.errors import QueryError
 from indexer.search import Hit, Hits, hit_lines, search_box
 
 def found(archive, query, **kwargs):
+    kwargs.setdefault("match", "words")  # these tests are about words; meaning: tests/test_search_meaning.py
     return [(h.episode.split("/")[0], h.segment_id) for h in archive.search(query, **kwargs)]
 
 
@@ -115,9 +116,9 @@ def test_search_memos_are_kept_beside_the_searcher_and_start_again_with_a_new_on
 
 
 def test_suspect_segments_are_marked_and_can_be_excluded(search_archive):
-    hits = search_archive.search("vidéo")
+    hits = search_archive.search("vidéo", match="words")
     assert [h.suspect for h in hits] == [True] and hits[0].flags == ("phantom", "suspect")
-    assert search_archive.search("vidéo", exclude_suspect=True) == []
+    assert search_archive.search("vidéo", exclude_suspect=True, match="words") == []
     assert "⚠" in hits._repr_html_()
 
 
@@ -152,14 +153,14 @@ def test_hit_fields_and_highlights(search_archive):
 
 
 def test_highlights_follow_stems_accents_and_typos(search_archive):
-    (hit,) = search_archive.search("evenement", episode="2010/*")
+    (hit,) = search_archive.search("evenement", episode="2010/*", match="words")
     assert "<mark>événements</mark>" in hit.snippet
     snippets = " ".join(h.snippet for h in search_archive.search("communauter~"))
     assert "<mark>communauté</mark>" in snippets and "<mark>communautés</mark>" in snippets
 
 
 def test_context_gives_neighbouring_segments(search_archive):
-    (hit,) = search_archive.search("hashtag", context=1)
+    (hit,) = search_archive.search("hashtag", context=1, match="words")
     assert hit.context == ("Qu'il soit animateur ou modérateur, il doit animer la communauté jusqu'à tard.",
                            "La visibilité des marques sur les réseaux")
 
@@ -203,9 +204,14 @@ def test_html_table_has_a_player_per_hit(search_archive):
 
 
 def test_a_hit_without_audio_path_shows_no_player(search_archive):
-    hits = search_archive.search("fans")
+    hits = search_archive.search("fans", match="words")
     hits[0].audio_path = None
     html = hits._repr_html_()
+    assert "<audio" not in html and "pas d'audio" in html
+
+
+def test_missing_audio_shows_no_player(search_archive):
+    html = search_archive.search("fans", match="words")._repr_html_()  # this episode has no audio file
     assert "<audio" not in html and "pas d'audio" in html
 
 
@@ -257,16 +263,19 @@ def test_cli_search_filters_and_limit(search_archive):
     assert result.exit_code == 0
     (hit,) = json.loads(result.output)
     assert hit["speaker"] == "Alice Martin"
-    result = cli("search", "réseaux", "--archive", str(search_archive.root), "--episode", "2011/owni-debat", "--json")
+    result = cli("search", "réseaux", "--archive", str(search_archive.root), "--episode", "2011/owni-debat", "--json",
+                 "--match", "words")
     assert [h["episode"] for h in json.loads(result.output)] == ["2011/owni-debat"]
 
 
 def test_cli_search_readable_output(search_archive):
-    result = cli("search", "hashtag", "--archive", str(search_archive.root))
+    root = str(search_archive.root)
+    result = cli("search", "hashtag", "--archive", root, "--match", "words")
     assert result.exit_code == 0
-    assert result.output.splitlines() == [
-        "[00:00:15] Table ronde : les community managers — Alice Martin",
+    assert result.output.splitlines() == [  # issue 23: the episode id, start–end, and a ready quote line
+        "[00:00:15–00:00:20] 2010/cm-table-ronde · Table ronde : les community managers — Alice Martin",
         "    Suivez @owni et le *hashtag* #cm pour les événements de la semaine.",
+        f"    indexer quote 2010/cm-table-ronde 00:00:15.00 00:00:20.00 --archive {root}",
     ]
 
 
@@ -274,7 +283,8 @@ def test_cli_lines_escape_the_transcript_not_the_marks():
     hit = Hit(episode="e", title="T\x1b[2J", date="", speaker="", chapter="", start=0.0, end=1.0,
               text="un\x1b[31m mot\nFORGED", snippet="", score=1.0, spans=((8, 11),))
     bold = lambda s: f"\x1b[1m{s}\x1b[0m"  # noqa: E731 (a terminal's mark)
-    assert hit_lines(hit, bold) == ["[00:00:00] T\\x1b[2J", "    un\\x1b[31m \x1b[1mmot\x1b[0m\\nFORGED"]
+    assert hit_lines(hit, bold) == ["[00:00:00–00:00:01] e · T\\x1b[2J", "    un\\x1b[31m \x1b[1mmot\x1b[0m\\nFORGED",
+                                    "    indexer quote e 00:00:00.00 00:00:01.00"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -202,12 +202,12 @@ def labelled_archive(tmp_path):
 
 def test_named_automatic_speakers_reach_search_quotes_and_pages(labelled_archive):
     archive = labelled_archive
-    assert {h.speaker for h in archive.search("modération")} == {"S1"}
+    assert {h.speaker for h in archive.search("modération", match="words")} == {"S1"}
     archive.name_speakers("debat", {"S1": "Sandra Lenoir", "S2": "Julien Morel"})
-    hits = archive.search("modération", speaker="Sandra")
+    hits = archive.search("modération", speaker="Sandra", match="words")
     assert [h.speaker for h in hits] == ["Sandra Lenoir"]
-    assert archive.search("speaker:julien communauté")[0].speaker == "Julien Morel"
-    assert not archive.search("modération", speaker="Julien")
+    assert archive.search("speaker:julien communauté", match="words")[0].speaker == "Julien Morel"
+    assert not archive.search("modération", speaker="Julien", match="words")
     assert archive.quote(hits[0]).citation.startswith("Sandra Lenoir, ")
     assert archive.quote("debat", 10.0, 14.0).speaker == "Julien Morel"
     page = archive.export_page("debat", "md")
@@ -230,8 +230,8 @@ def test_names_survive_re_transcription(labelled_archive):
                      created="2030-01-01T00:00:00")
     save_transcript(redone, archive.layout.transcript_path("debat"))
     archive.reindex(progress=False)
-    assert [h.speaker for h in archive.search("communauté")] == ["Julien Morel"]
-    assert [h.speaker for h in archive.search("forum")] == ["S1"]
+    assert [h.speaker for h in archive.search("communauté", match="words")] == ["Julien Morel"]
+    assert [h.speaker for h in archive.search("forum", match="words")] == ["S1"]
 
 
 def test_sidecar_names_name_labels_in_order_of_first_appearance(labelled_archive):

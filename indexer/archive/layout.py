@@ -39,6 +39,11 @@ class ArchiveLayout:
         return self.root / "index"
 
     @property
+    def embeddings_dir(self) -> Path:
+        """Vectors of every segment for search by meaning: derived, like the index, and beside it."""
+        return self.root / "embeddings"
+
+    @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
@@ -111,6 +116,22 @@ class ArchiveLayout:
                 return Path(path).relative_to(folder).with_suffix("").as_posix()
         return None
 
+    def episode_inputs(self, episode_id: str, sidecar: Path | None) -> tuple[Path, Path | None, Path]:
+        """What an episode as shown is made from: its transcript, sidecar and corrections."""
+        return self.transcript_path(episode_id), sidecar, self.corrections_path(episode_id)
+
+    def inputs_version(self, episode_id: str, sidecar: Path | None) -> str:
+        """Changes when any of the episode's inputs changes (size and mtime: stat only, cheap; "-" for a
+        missing one). The index and the embedding store record it, and read an episode again when it changed."""
+        parts = []
+        for path in self.episode_inputs(episode_id, sidecar):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
+        return "|".join(parts)
+
     def trash_path(self, episode_id: str, suffix: str = ".json") -> Path:
         """Where the trash keeps an episode's file; a name too long for ``suffix`` is cut to fit."""
         folder, _, name = check_episode_id(episode_id).rpartition("/")
@@ -118,7 +139,7 @@ class ArchiveLayout:
 
     # What the archive keeps for itself: an export or a clip written there would replace a recording,
     # a transcript or the index (found by a hostile review: `--out audio/x.mp3` overwrote the audio).
-    MANAGED = ("audio", "transcripts", "index", "corrections", "voices", "runs", ".indexer")
+    MANAGED = ("audio", "transcripts", "index", "embeddings", "corrections", "voices", "runs", ".indexer")
 
     def output_path(self, path: str | Path) -> Path:
         """``path`` for an export or a clip, refused inside the archive's own folders."""

@@ -20,6 +20,7 @@ class ArchiveSettings:
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
     speaker_backend: str = ""         # the voice encoder (indexer.speakers.BACKENDS); "" the default
+    embeddings: str = "use-m3"        # sentence-embedding model for search by meaning, or "off"
 
 
 def load_settings(root: Path) -> ArchiveSettings:
@@ -27,7 +28,8 @@ def load_settings(root: Path) -> ArchiveSettings:
     if not path.is_file():
         return ArchiveSettings()
     data = read_mapping(path)
-    known = {"language", "model", "engine", "preset", "noisy", "glossary", "speakers", "speaker_backend"}
+    known = {"language", "model", "engine", "preset", "noisy", "glossary", "speakers", "speaker_backend",
+             "embeddings"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SidecarError(f"unknown field '{unknown[0]}' (known: {', '.join(sorted(known))})", path)
@@ -39,7 +41,7 @@ def load_settings(root: Path) -> ArchiveSettings:
     if language is not None and not (isinstance(language, str) and re.fullmatch(r"[a-z]{2,3}|auto", language)):
         raise SidecarError(f"field 'language' must be a language code such as 'fr', or 'auto', got {language!r}",
                            path)
-    for key in ("model", "engine", "preset", "speaker_backend"):
+    for key in ("model", "engine", "preset", "speaker_backend", "embeddings"):
         if key in data and not isinstance(data[key], str):
             raise SidecarError(f"field '{key}' must be text, got {data[key]!r}", path)
     return ArchiveSettings(
@@ -50,4 +52,5 @@ def load_settings(root: Path) -> ArchiveSettings:
         glossary=tuple(glossary),
         speakers=parse_speakers_mode(data.get("speakers", defaults.speakers), path),
         speaker_backend=str(data.get("speaker_backend", defaults.speaker_backend)),
+        embeddings=str(data.get("embeddings", defaults.embeddings)),
     )

@@ -25,6 +25,14 @@ def reindex_episode(index, episode: EffectiveEpisode) -> None:
     index.close()
 
 
+def reembed_episode(layout: ArchiveLayout, episode_id: str) -> None:
+    """Re-embed the segments a correction changed (search by meaning). No embedding store: nothing."""
+    from ..embeddings.upkeep import sidecar_of, update_episode
+
+    update_episode(layout, lambda: effective_episode(layout, episode_id).transcript,
+                   sidecar_of(layout, machine_transcript(layout, episode_id)))
+
+
 @contextmanager
 def editing(layout: ArchiveLayout, index, episode_id: str):
     """One editor's change of an episode's overlay, under the archive's edit lock (:mod:`indexer.locks`).
@@ -46,6 +54,7 @@ def _store(layout: ArchiveLayout, index, episode_id: str, corrections: list[Corr
     it, LockError comes before anything is stored, so trying again never stores a change twice."""
     if index is None:
         save_corrections(layout.root, episode_id, corrections)
+        reembed_episode(layout, episode_id)
         return
     saved = False
     try:
@@ -61,6 +70,7 @@ def _store(layout: ArchiveLayout, index, episode_id: str, corrections: list[Corr
             from e
     finally:
         index.close()  # see reindex_episode
+    reembed_episode(layout, episode_id)  # under the edit lock too: the later of two corrections is embedded last
 
 
 def record(layout: ArchiveLayout, index, episode_id: str, make) -> Correction:

@@ -56,6 +56,9 @@ def hits_outputs(hits, max_players: int = 20) -> list:
 def _matched_cell(hit) -> str:
     """Each query word: plain if exact, ≈ and the transcript's form if approximate, struck if absent."""
     esc = html.escape
+    similarity = f"{hit.similarity:.2f}".replace(".", ",") if hit.similarity is not None else ""
+    if hit.found_by == "meaning":
+        return f"<i title='trouvé par le sens seulement (similarité {similarity})'>sens ({similarity})</i>"
     cells = []
     for w in hit.query_words:
         how = hit.matched.get(w)
@@ -65,4 +68,6 @@ def _matched_cell(hit) -> str:
             cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how[7:])}</i>")
         else:
             cells.append(f"<s title='absent'>{esc(w)}</s>")
+    if hit.similarity is not None:
+        cells.append(f"<i title='aussi trouvé par le sens'>+ sens ({similarity})</i>")
     return "<br>".join(cells)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from whoosh import query as wq
 
 
@@ -21,6 +22,11 @@ class SearcherMemos:
         self.filters: dict[str, set[int]] = {}
         self.episodes: dict[str, dict] = {}
         self.terms_by_prefix: dict[tuple[str, str], list[str]] = {}
+        self.segment_docs: dict[str, dict[int, int]] = {}     # episode id → segment id → docnum
+        self.episode_docnums: dict[str, np.ndarray] = {}      # episode id → its segments' docnums, sorted
+        self.rows_in_step: dict[tuple, bool] = {}  # (episode id, store version) → see indexer.search.rows
+        self.doc_segments: dict[int, tuple[str, int]] = {}    # docnum → (episode id, segment id)
+
     def filter_docs(self, filters: wq.Query) -> set[int]:
         """The documents a filter allows, computed once per searcher (like Lucene's
         filter cache): researchers repeat the same speaker or period filter."""
@@ -48,4 +54,31 @@ class SearcherMemos:
             found = self.terms_by_prefix[(fieldname, head)] = [
                 t.decode("utf-8") if isinstance(t, bytes) else t
                 for t in self.searcher.reader().expand_prefix(fieldname, head)]
+        return found
+
+    def episode_docs(self, episode_id: str) -> np.ndarray:
+        """The documents of an episode's segments, in document order (its postings: no stored field read)."""
+        docs = self.episode_docnums.get(episode_id)
+        if docs is None:
+            docs = np.fromiter(self.searcher.document_numbers(episode=episode_id), np.int64)
+            docs.sort()
+            self.episode_docnums[episode_id] = docs
+        return docs
+
+    def docnum_of(self, episode_id: str, segment: int) -> int | None:
+        """The document of one segment, reading every document of its episode once (see
+        :mod:`indexer.search.rows` for the fast way)."""
+        docs = self.segment_docs.get(episode_id)
+        if docs is None:
+            docs = self.segment_docs[episode_id] = {}
+            for docnum in self.searcher.document_numbers(episode=episode_id):
+                docs[self.segment_of(docnum)[1]] = docnum
+        return docs.get(segment)
+
+    def segment_of(self, docnum: int) -> tuple[str, int]:
+        """(episode id, segment id) of a segment document, read once."""
+        found = self.doc_segments.get(docnum)
+        if found is None:
+            stored = self.searcher.stored_fields(docnum)
+            found = self.doc_segments[docnum] = (stored.get("episode", ""), stored.get("segment", -1))
         return found

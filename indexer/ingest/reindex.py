@@ -9,17 +9,21 @@ caught up under the edit lock before the swap (:mod:`indexer.locks`).
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive import ArchiveLayout, Episode, EpisodeMeta, sidecar_for
 from ..corrections import effective_episode, overlay_lock
+from ..corrections.actions import reembed_episode
 from ..errors import ArchiveNotFoundError, IndexerError, printable, writing
 from ..files import list_files
 from ..locks import WriterLock
 from ..stores import RebuildCheck
 from ..transcript import load_transcript
 from .versions import input_version, write_indexed
+
+log = logging.getLogger("indexer")
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ def rebuild_index(archive, progress: bool = True, allow_empty: bool = False, wai
             writing(layout.index_dir):
         recover_index(layout.index_dir)  # what a killed ingest or rebuild left: we hold the writer lock
         in_place = _episodes_in(layout.index_dir, archive.index_options)
-        reading = _Reading(layout)
+        vectors = MeaningRebuild(layout, archive.settings.embeddings, progress)
+        reading = _Reading(layout, vectors)
         caught_up: list[str] = []
 
         @contextlib.contextmanager
@@ -72,10 +77,17 @@ def rebuild_index(archive, progress: bool = True, allow_empty: bool = False, wai
                          in_place, allow_empty).enforce()
             with overlay_lock(layout.root):  # no correction lands between the catch-up and the swap
                 caught_up.extend(reading.catch_up(TranscriptIndex.open(folder, archive.index_options)))
+                vectors.finish()  # both stores swap under the lock: a correction lands in both or in neither
+                for episode_id in caught_up:
+                    reembed_episode(layout, episode_id)
                 yield
 
-        index = TranscriptIndex.build(layout.index_dir, reading.entries(), archive.index_options, progress,
-                                      before_swap)
+        with writing(layout.embeddings_dir):
+            try:
+                index = TranscriptIndex.build(layout.index_dir, reading.entries(), archive.index_options, progress,
+                                              before_swap)
+            finally:
+                vectors.abort()  # a no-op once swapped in
         write_indexed(layout, index.build_id, reading.versions)
     return index, ReindexResult(index.doc_count(), tuple(reading.skipped), len(reading.versions), in_place,
                                 tuple(caught_up))
@@ -84,8 +96,8 @@ def rebuild_index(archive, progress: bool = True, allow_empty: bool = False, wai
 class _Reading:
     """The transcripts read for a rebuild, the version of each episode's inputs when read, and what failed."""
 
-    def __init__(self, layout: ArchiveLayout):
-        self.layout = layout
+    def __init__(self, layout: ArchiveLayout, vectors: "MeaningRebuild"):
+        self.layout, self.vectors = layout, vectors
         self.audio = {layout.episode_id_of(path): path for path in layout.audio_files()}
         self.versions: dict[str, str] = {}     # episode id: version of its inputs when it was read
         self.skipped: list[str] = []
@@ -113,6 +125,8 @@ class _Reading:
                 self.skipped.append(f"{e.one_line()}; {episode_id} left out of the index")
                 continue
             self.versions[episode_id] = version
+            audio_path = self.audio.get(episode_id)
+            self.vectors.add(entry, sidecar_for(audio_path) if audio_path is not None else None)
             yield entry
 
     def catch_up(self, index) -> list[str]:
@@ -152,3 +166,34 @@ def _episodes_in(index_dir: Path, options) -> int | None:
         return None
     finally:
         index.close()
+
+
+class MeaningRebuild:
+    """The embedding store rebuilt beside the old one with the index, swapped in once both are complete.
+    A model that cannot be loaded: one warning, the index is rebuilt all the same."""
+
+    def __init__(self, layout: ArchiveLayout, model_name: str, progress: bool):
+        from ..embeddings import OFF, StoreBuilder, load_model, remove_leftovers
+
+        self.layout, self.builder = layout, None
+        if model_name == OFF:
+            return
+        remove_leftovers(layout.embeddings_dir)
+        try:
+            self.builder = StoreBuilder(layout.embeddings_dir, load_model(model_name))
+        except IndexerError as e:
+            log.warning("%s; search by meaning is not rebuilt", e.one_line())
+
+    def add(self, entry, sidecar: Path | None) -> None:
+        if self.builder is not None:
+            episode_id = entry.transcript.episode_id
+            self.builder.add(episode_id, entry.transcript, self.layout.inputs_version(episode_id, sidecar))
+
+    def finish(self) -> None:
+        if self.builder is not None:
+            self.builder.finish()
+            log.info("embedded %d segments for search by meaning", self.builder.embedded)
+
+    def abort(self) -> None:
+        if self.builder is not None:
+            self.builder.abort()

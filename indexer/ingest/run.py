@@ -171,9 +171,20 @@ class Ingest:
         for episode, original, sha in plan.duplicates:
             with shield():
                 writer.copy_duplicate(episode, original, sha, self.options_for(plan.presets[original]).fingerprint())
-
         with shield():
             self._update_voices(state)
+        if state.index is not None:  # after the voices: their names may re-index episodes
+            self._embed(state)
+
+    def _embed(self, state: RunState) -> None:
+        """Search by meaning: the embedding store follows the index (see :mod:`~indexer.ingest.embeddings`)."""
+        from .embeddings import sync_embeddings
+
+        plan = state.plan
+        episodes = ({e.id: e for e in plan.current} | {j.episode.id: j.episode for j in plan.jobs}
+                    | {e.id: e for e, _ in plan.copies} | {e.id: e for e, *_ in plan.duplicates})
+        sync_embeddings(self.layout, self.settings.embeddings, state.index.episode_ids(), episodes,
+                        self.options.progress)
 
     def _update_voices(self, state: RunState) -> None:
         """The voice library rebuilt from this run's transcripts and names; episodes whose names changed

@@ -49,8 +49,7 @@ class IndexedState:
         write_indexed(self.layout, self.build, self.episodes)
 
     def _input_paths(self, episode: Episode) -> tuple[Path, Path | None, Path]:
-        return (self.layout.transcript_path(episode.id), episode.sidecar_path,
-                self.layout.corrections_path(episode.id))
+        return self.layout.episode_inputs(episode.id, episode.sidecar_path)
 
     def version(self, episode: Episode) -> str:
         """Changes when the transcript, sidecar or corrections change (stat only: cheap)."""

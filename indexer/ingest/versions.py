@@ -14,17 +14,11 @@ from ..speakers.library import read_library
 
 
 def input_version(layout: ArchiveLayout, episode_id: str, sidecar: Path | None) -> str:
-    """Changes when the episode's transcript, sidecar or corrections change (stat only: cheap), or the names
+    """Changes when the episode's inputs change (:meth:`ArchiveLayout.inputs_version`), or the names
     the voice library gives the episode (its digest; the library is read once per change of its file)."""
-    parts = []
-    for path in (layout.transcript_path(episode_id), sidecar, layout.corrections_path(episode_id)):
-        try:
-            st = path.stat() if path is not None else None
-        except OSError:
-            st = None
-        parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st else "-")
     names = read_library(layout.voice_library_path).digest(episode_id)
-    return "|".join(parts + ([names] if names else []))
+    files = layout.inputs_version(episode_id, sidecar)
+    return f"{files}|{names}" if names else files
 
 
 def read_indexed(layout: ArchiveLayout) -> tuple[str, dict[str, str]]:

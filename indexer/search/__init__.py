@@ -21,16 +21,17 @@ highlighting re-analyses only the 20 hits shown, matching the index terms
 of the query (wildcards and typos expanded), with no Whoosh fragmenter.
 
 One role per module: ``options`` (what a search asks, the bounds), ``query``
-(parse, check, rewrite), ``graded`` (approximate matching), ``run`` (the
-search itself), ``hits`` (the results as data), ``cache`` (what a searcher
-has already worked out). The HTML of hits is in :mod:`indexer.display`.
+(parse, check, rewrite, typed filters split from the words), ``graded``
+(approximate matching), ``meaning`` (search by meaning, hybrid fusion, more
+like this), ``run`` (the search itself), ``hits`` (the results as data). The HTML of hits is in :mod:`indexer.display`.
 """
 
 from ..display.search_box import search_box
-from .hits import Hit, Hits, hit_lines, hits_json
+from .hits import Hit, Hits, hit_lines, hits_json, quote_command
+from .meaning import similar
 from .options import MATCH_MODES, QUERY_FIELDS, SearchOptions
-from .query import filter_query, parse_query
+from .query import filter_query, parse_query, split_filters
 from .run import search
 
 __all__ = ["Hit", "Hits", "MATCH_MODES", "QUERY_FIELDS", "SearchOptions", "filter_query", "hit_lines", "hits_json",
-           "parse_query", "search", "search_box"]
+           "parse_query", "quote_command", "search", "search_box", "similar", "split_filters"]

@@ -37,6 +37,7 @@ every word *pair* cost 3.8x the index size and 5x the build time.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -170,8 +171,10 @@ def close_terms(memos, fieldname: str, word: str, maxdist: int, prefix: int) -> 
     return {term: int(d) for term, d, _ in found}
 
 
-def graded_query(words: list[QueryWord], every: bool = False) -> wq.Query:
-    """Any (or ``every``) of the words, exact or approximate (approximate forms boosted down)."""
+def graded_query(words: list[QueryWord], every: bool = False, at_least: int = 1) -> wq.Query:
+    """Any (or ``every``, or ``at_least`` some) of the words, exact or approximate (approximate forms boosted
+    down). ``at_least``: an OR of every combination of that many words (Whoosh's ``minmatch`` is not
+    implemented): intersections skip through the postings, where the OR of all the words reads them all."""
     per_word = []
     for w in words:
         alts = [wq.Term("text", t) for t in sorted(w.terms)]
@@ -180,7 +183,11 @@ def graded_query(words: list[QueryWord], every: bool = False) -> wq.Query:
         per_word.append(wq.Or(alts) if len(alts) > 1 else alts[0])
     if len(per_word) == 1:
         return per_word[0]
-    return wq.And(per_word) if every else wq.Or(per_word)
+    if every:
+        return wq.And(per_word)
+    if at_least > 1:
+        return wq.Or([wq.And(list(c)) for c in itertools.combinations(per_word, at_least)])
+    return wq.Or(per_word)
 
 
 def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], list[tuple[int, int]]]:

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 from ..archive import ArchiveLayout
 from ..display.audio import ipython_audio
 from ..display.hits import hits_html, hits_outputs
-from ..errors import AudioError, printable
+from ..errors import AudioError, QueryError, printable
 from ..index.memos import SearcherMemos
 from ..transcript import hms
 from . import graded
+from .options import SearchOptions
+
+MEANING = "meaning"  # Hit.matched of a query word when only search by meaning found the hit
+
+
+class MomentsLike(Protocol):
+    """What :meth:`Hit.similar` calls: the moments of an archive like ``episode`` [start, end]. The search
+    that makes a hit gives it one, bound to its index and archive (:class:`indexer.search.meaning.SimilarMoments`)."""
+
+    def __call__(self, episode: str, start: float, end: float, options: SearchOptions) -> "Hits": ...
 
 
 @dataclass
@@ -35,8 +46,17 @@ class Hit:
     context: tuple[str, str] = ("", "")  # text of the segments before / after
     spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # matches in text
     archive_root: Path | None = field(default=None, repr=False)  # where the hit was found (for player())
-    matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>"
+    matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>" | "meaning"
     query_words: tuple[str, ...] = field(default=(), repr=False)  # the words ``matched`` is about
+    similarity: float | None = None  # cosine of its vector to the query's, when search by meaning found it
+    like: MomentsLike | None = field(default=None, repr=False, compare=False)  # for similar()
+
+    @property
+    def found_by(self) -> str:
+        """"words", "meaning" (only meaning found it: every query word says "meaning"), or "words+meaning"."""
+        if self.matched and all(v == MEANING for v in self.matched.values()):
+            return "meaning"
+        return "words+meaning" if self.similarity is not None else "words"
 
     @property
     def approximate(self) -> bool:
@@ -45,10 +65,14 @@ class Hit:
 
     def matched_text(self) -> str:
         """« word » (exact) / ≈ form / missing, one per query word, for tables and the CLI."""
+        if self.found_by == "meaning":
+            return f"meaning (similarity {self.similarity:.2f})" if self.similarity is not None else "meaning"
         parts = []
         for w in self.query_words:
             how = self.matched.get(w)
             parts.append(w if how == "exact" else f"{w} ≈ {how[7:]}" if how else f"{w} (absent)")
+        if self.similarity is not None:
+            parts.append(f"+ meaning ({self.similarity:.2f})")
         return ", ".join(parts)
 
     @property
@@ -98,7 +122,17 @@ class Hit:
             "flags": list(self.flags), "suspect": self.suspect, "segment_id": self.segment_id,
             "audio_path": str(self.audio_path) if self.audio_path else None,
             "context": list(self.context), "matched": dict(self.matched),
+            "found_by": self.found_by, "similarity": self.similarity,
+            "quote": quote_command(self),
         }
+
+    def similar(self, limit: int = 10, **filters) -> "Hits":
+        """Other moments across the archive about the same thing as this one (never this moment);
+        ``filters``: ``speaker``, ``episode``, ``date``, ``exclude_suspect`` as for search."""
+        if self.like is None:
+            raise QueryError("this hit was not made by a search of an archive: "
+                             "use archive.similar(episode, start, end)")
+        return self.like(self.episode, self.start, self.end, SearchOptions(limit=limit, **filters))
 
 
 class Hits(list):
@@ -106,9 +140,10 @@ class Hits(list):
 
     max_players = 20  # rows with a player (each cuts its clip when it is played)
 
-    def __init__(self, hits: Iterable[Hit] = (), query: str = ""):
+    def __init__(self, hits: Iterable[Hit] = (), query: str = "", warnings: Iterable[str] = ()):
         super().__init__(hits)
         self.query = query
+        self.warnings = list(warnings)  # what the search had to do (query cut, meaning unavailable…): one line each
 
     def to_json(self) -> list[dict]:
         return [hit.to_dict() for hit in self]
@@ -116,8 +151,8 @@ class Hits(list):
     def to_dataframe(self):
         import pandas as pd
 
-        columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode",
-                   "text", "score", "flags", "suspect", "segment_id", "audio_path", "matched"]
+        columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode", "text", "score",
+                   "flags", "suspect", "segment_id", "audio_path", "matched", "found_by", "similarity"]
         rows = [{k: d[k] for k in columns} for d in self.to_json()]
         return pd.DataFrame(rows, columns=columns)
 
@@ -144,10 +179,20 @@ def hit_lines(hit: Hit, mark: Callable[[str], str]) -> list[str]:
     (on a terminal they are escape codes)."""
     speaker = f" — {hit.speaker}" if hit.speaker else ""
     suspect = " (suspect)" if hit.suspect else ""
-    lines = [printable(f"[{hit.timecode}] {hit.title}{speaker}{suspect}"), f"    {hit.marked(mark, printable)}"]
-    if hit.approximate:
+    lines = [printable(f"[{hit.timecode}–{hms(hit.end)}] {hit.episode} · {hit.title}{speaker}{suspect}"),
+             f"    {hit.marked(mark, printable)}"]
+    if hit.approximate or hit.similarity is not None:
         lines.append(printable(f"    matched: {hit.matched_text()}"))
+    lines.append(printable(f"    {quote_command(hit)}"))
     return lines
+
+
+def quote_command(hit: Hit) -> str:
+    """The ``indexer quote`` line that quotes this hit (the CLI prints it under each hit)."""
+    archive = f" --archive {shlex.quote(str(hit.archive_root))}" if hit.archive_root is not None else ""
+    # Times to the hundredth: a second rounded down could take in the previous segment's last word.
+    start, end = (f"{hms(c // 100)}.{c % 100:02d}" for c in (round(hit.start * 100), round(hit.end * 100)))
+    return f"indexer quote {shlex.quote(hit.episode)} {start} {end}{archive}"
 
 
 @dataclass(frozen=True)
@@ -158,6 +203,7 @@ class HitMaker:
     terms: frozenset[str]               # index terms to mark (see query.highlight_terms)
     words: list[graded.QueryWord]       # the query words, for Hit.matched
     layout: ArchiveLayout               # where the audio files are
+    like: MomentsLike | None = None     # what the hits' similar() calls
 
     def hit(self, docnum: int, score: float) -> Hit:
         """The hit of document ``docnum``: its fields, the episode's, its matches marked."""
@@ -176,6 +222,7 @@ class HitMaker:
             flags=tuple((stored.get("flags") or "").split()), segment_id=stored.get("segment", 0),
             audio_path=_resolve(self.layout, meta.get("audio")), spans=spans, matched=matched,
             query_words=tuple(dict.fromkeys(w.label for w in self.words)), archive_root=self.layout.root,
+            like=self.like,
         )
         hit.snippet = hit.marked(lambda s: f"<mark>{s}</mark>", html.escape)
         return hit

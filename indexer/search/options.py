@@ -11,10 +11,16 @@ EPISODE_FIELDS = frozenset({"title", "speakers"})
 MAX_EDIT_DISTANCE = 2
 SMALL_FILTER = 0.02  # filters allowing fewer documents than this share are AND-ed into the query
 FUZZY_PREFIX = 1  # letters a fuzzy term must share with its matches (`mot~1/2` asks for more)
-MATCH_MODES = ("any", "all")
+# hybrid: graded words fused with meaning (the default; "any", its former name, still works);
+# words: graded words only; meaning: meaning only; all: every word, strictly (AND).
+MATCH_MODES = ("hybrid", "words", "meaning", "all")
+MATCH_ALIASES = {"any": "hybrid"}
+# Fields a query may filter by (typed `speaker:x`, or given as arguments): one path for both.
+FILTER_FIELDS = tuple(f for f in QUERY_FIELDS if f != "text")
 # Bounds on hostile queries (issue 15): on a 10,000-segment archive `a*` took
 # 78 s and a 100 KB query 3.4 s before these.
 MAX_QUERY_CHARS = 1000
+MAX_MEANING_QUERY_CHARS = 10_000  # a longer plain query is answered by meaning alone (cut to the model's tokens)
 MAX_QUERY_CLAUSES = 64      # words, phrases, fields... of one query
 MAX_WILDCARD_TERMS = 256    # index terms one wildcard may expand to
 MIN_WILDCARD_LETTERS = 3    # letters a wildcard starting with * or ? must hold
@@ -32,4 +38,4 @@ class SearchOptions:
     exclude_suspect: bool = False
     context: int = 0               # neighbouring segments on each side, in Hit.context
     group_by_episode: bool = False  # hits of one episode together, best episode first
-    match: str = "any"             # "any": graded (all words, most, approximate); "all": every word
+    match: str = "hybrid"          # see MATCH_MODES

@@ -18,9 +18,9 @@ from ..errors import QueryError
 from ..index import PAIR_SEPARATOR, TOKEN_PATTERN, DateField, name_analyzer
 from ..index.whoosh_internals import expanded_terms
 from . import graded
-from .options import (ECHO_CHARS, EPISODE_FIELDS, FUZZY_PREFIX, MAX_EDIT_DISTANCE, MAX_EPISODE_FILTER,
-                      MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, MAX_WILDCARD_TERMS, MIN_WILDCARD_LETTERS, QUERY_FIELDS,
-                      SearchOptions)
+from .options import (ECHO_CHARS, EPISODE_FIELDS, FILTER_FIELDS, FUZZY_PREFIX, MAX_EDIT_DISTANCE,
+                      MAX_EPISODE_FILTER, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES, MAX_WILDCARD_TERMS,
+                      MIN_WILDCARD_LETTERS, QUERY_FIELDS, SearchOptions)
 
 
 def make_parser(schema) -> QueryParser:
@@ -187,6 +187,28 @@ def filter_query(schema, options: SearchOptions) -> wq.Query | None:
     if not parts:
         return None
     return wq.And(parts) if len(parts) > 1 else parts[0]
+
+
+# A typed filter: `speaker:dupont`, `speaker:"Claire Dubois"`, `date:[2010 TO 2011]`, `episode:2011/*`.
+_FILTER_CLAUSE = re.compile(r'(?<![\w:])(?:' + "|".join(FILTER_FIELDS) + r')[:](?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|\S+)')
+
+
+def split_filters(text: str) -> tuple[str, str]:
+    """(the typed filters, the words) of a query of plain words and typed filters (``moderateurs date:2013``),
+    so that the words are answered as a plain query is (graded, and by meaning) under those filters, as
+    filters given as arguments are. Any other query: ``("", text)``, answered as it is."""
+    clauses = [m.group(0) for m in _FILTER_CLAUSE.finditer(text)]
+    if not clauses:
+        return "", text
+    rest = " ".join(_FILTER_CLAUSE.sub(" ", text).split())
+    if not rest or graded.plain_words(rest) is None:
+        return "", text
+    return " ".join(clauses), rest
+
+
+def combine_filters(*filters: wq.Query | None) -> wq.Query | None:
+    parts = [f for f in filters if f is not None]
+    return None if not parts else parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 def bare_words(schema, text: str) -> list[tuple[str, frozenset[str]]]:
