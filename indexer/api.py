@@ -303,11 +303,11 @@ class Archive:
                     options=None) -> str:
         """The episode as a readable page (``html``, ``md``) or ``srt``/``vtt``/``txt``/``json``, corrections applied.
 
-        Also written to ``out`` if given; ``options`` is a :class:`~indexer.pages.PageOptions`.
+        Also written to ``out`` if given; ``options`` is a :class:`~indexer.display.page.PageOptions`.
 
             >>> archive.export_page("table-ronde-engagement", "md", out="table-ronde.md")
         """
-        from .pages import export_episode
+        from .display.page import export_episode
 
         with writing(out):
             return export_episode(self.layout, episode, fmt, out, options)

@@ -458,7 +458,7 @@ def export(episode, archive_dir, fmt, out_path, copy_audio):
     Example: indexer export table-ronde-engagement --archive archive --format html --out table-ronde.html
     """
     from .api import Archive
-    from .pages import PageOptions
+    from .display.page import PageOptions
 
     text = Archive(archive_dir).export_page(episode, fmt, out=out_path, options=PageOptions(copy_audio=copy_audio))
     if out_path is None:

@@ -160,7 +160,7 @@ AS_NOBODY = r"""
 import os, sys
 import indexer.api, indexer.cli, indexer.ingest.run, indexer.ingest.workers, indexer.ingest.status
 import indexer.ingest.reindex, indexer.corrections, indexer.index, indexer.testing, whoosh.filedb.filestore, whoosh.index
-import whoosh.multiproc, indexer.search, indexer.quotes, indexer.pages
+import whoosh.multiproc, indexer.search, indexer.quotes, indexer.display.page
 os.setgid(65534)
 os.setuid(65534)
 sys.exit(indexer.cli.main(sys.argv[1:], standalone_mode=True))

@@ -324,7 +324,7 @@ def test_exported_page_reads_well_and_runs_no_transcript_code(browser, ingested_
 
     from indexer import Archive
     from indexer.archive import EpisodeMeta
-    from indexer.pages import render_page
+    from indexer.display.page import render_page
     from indexer.transcript import Segment, Transcript
 
     archive = Archive(ingested_sample)

@@ -101,7 +101,7 @@ def test_vtt_escapes_markup(archive):
 
 def test_markdown_keeps_a_chapter_title_and_a_source_link_inert(archive):
     from indexer.archive import Chapter, EpisodeMeta
-    from indexer.pages import to_markdown
+    from indexer.display.page import to_markdown
 
     page = to_markdown(Archive(archive).transcript("a"),
                        EpisodeMeta(title="Titre", chapters=(Chapter(0.0, "Intro\n# Forgé\n<script>x</script>"),),

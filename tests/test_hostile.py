@@ -405,7 +405,7 @@ def test_javascript_links_are_never_rendered(tmp_path):
 
 
 def _pages(transcript, meta) -> str:
-    from indexer.pages import to_html, to_markdown
+    from indexer.display.page import to_html, to_markdown
 
     return to_html(transcript, meta) + to_markdown(transcript, meta)
 

@@ -14,7 +14,7 @@ from indexer import Archive
 from indexer.archive import Chapter, EpisodeMeta, SpeakerTurn
 from indexer.cli import main
 from indexer.errors import FormatError, TranscriptError
-from indexer.pages import FORMATS, PageOptions, md_escape, render, render_page, sections
+from indexer.display.page import FORMATS, PageOptions, md_escape, render, render_page, sections
 from indexer.transcript import Segment, Transcript
 
 PANEL = "2010/cm-table-ronde"      # turns (Alice 0–30, Bruno 30–60), two chapters, a <script> segment

@@ -15,7 +15,7 @@ from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
 
 from indexer import Archive
 from indexer.errors import QuoteError
-from indexer.pages import PageOptions
+from indexer.display.page import PageOptions
 from indexer.display.player import basket_bridge, json_for_script, player_html
 from indexer.display.player_audio import notebook_audio, page_audio
 from indexer.display.player_data import PlayerOptions, player_data

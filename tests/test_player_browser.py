@@ -291,7 +291,7 @@ def write_long_wav(path: Path, seconds: float, rate: int = 8000) -> None:
 def test_a_two_hour_transcript_renders(browser, artifacts, tmp_path):
     from selenium.webdriver.common.by import By
 
-    from indexer.pages import render_page
+    from indexer.display.page import render_page
     from indexer.display.player_data import AudioSource
 
     transcript, meta = long_transcript()

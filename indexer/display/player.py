@@ -1,7 +1,7 @@
 """The transcript player: read and listen at once, select words, get a cited quote.
 
 Display code, apart from the domain types it shows (:mod:`indexer.quotes`,
-:mod:`indexer.pages`), in three modules:
+:mod:`indexer.display.page`), in three modules:
 
 * :mod:`.player_data` — :func:`player_data`, a pure function from an episode
   to the one JSON document the player receives;
@@ -27,7 +27,8 @@ from typing import Iterable
 
 from ..archive import ArchiveLayout
 from ..errors import IndexerError, QuoteError
-from ..quotes import EpisodeContext
+from ..quotes import EpisodeContext, Quote
+from ..renderers import register
 from .player_audio import notebook_audio
 from .player_data import PlayerOptions, marked_words, player_data, wire_data
 from .static import static_text
@@ -105,6 +106,7 @@ def context_player(ctx: EpisodeContext, start: float | None = None, end: float |
     return Player(ctx, data, options, basket)
 
 
+@register("player", Quote)
 def quote_player(quote, basket=None, options: PlayerOptions | None = None) -> Player:
     """The player of a quote's episode, opened at the quote with its words selected."""
     if quote.context is None:

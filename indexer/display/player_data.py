@@ -16,6 +16,7 @@ from ..archive import EpisodeMeta, safe_url
 from ..corrections import CORRECTED_FLAG, normalise_token
 from ..quotes import EpisodeContext, QuoteOptions
 from ..quotes.citation import check_citation_format
+from ..sections import sections
 from ..transcript import Transcript
 
 SCHEMA_VERSION = 1
@@ -55,8 +56,6 @@ def player_data(ctx: EpisodeContext, *, machine: Transcript | None = None, start
     (a hit's matches), ``select`` a first/last word index range shown as the
     current quote.
     """
-    from ..pages import sections  # pages imports this module for its HTML page
-
     options = options or PlayerOptions()
     check_citation_format(options.citation_format)
     meta = ctx.meta

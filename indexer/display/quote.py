@@ -1,21 +1,21 @@
 """How quotes and baskets show themselves: notebook HTML with a clip cut when played, an audio player, Markdown.
 
-Called by :meth:`Quote._repr_html_ <indexer.quotes.Quote>`, :meth:`Quote.audio`,
-:meth:`Quote.to_markdown` and their :class:`~indexer.quotes.QuoteBasket` counterparts.
+Registered in :mod:`indexer.renderers`, where :meth:`Quote._repr_html_ <indexer.quotes.Quote>`,
+:meth:`Quote.audio`, :meth:`Quote.to_markdown` and their :class:`~indexer.quotes.QuoteBasket`
+counterparts look them up (the domain imports no display code).
 """
 
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from ..archive import safe_url
+from ..quotes import Quote, QuoteBasket
+from ..renderers import register
 from .audio import ipython_audio
 from .clips import Clip, ClipSet, with_clips
 from .markdown import md_escape, md_url
-
-if TYPE_CHECKING:
-    from ..quotes import Quote, QuoteBasket
 
 # --- HTML (notebooks) ---------------------------------------------------------------------
 
@@ -33,6 +33,7 @@ def quote_figure(quote: Quote, player: str) -> str:
             f"<figcaption>— {esc(quote.citation)}{flags}</figcaption>{player}</figure>")
 
 
+@register("html", Quote)
 def quote_html(quote: Quote, clips: ClipSet | None = None) -> str:
     """The figure of one quote, its clip cut when it is played (reads no file)."""
     clips = clips or ClipSet.of([quote_clip(quote)])
@@ -45,23 +46,27 @@ def _player(quote: Quote, clips: ClipSet, n: int) -> str:
     return clips.cell(n)
 
 
+@register("html", QuoteBasket)
 def basket_html(basket: QuoteBasket, clips: ClipSet | None = None) -> str:
     clips = clips or ClipSet.of([quote_clip(q) for q in basket])
     items = "".join(f"<li>{quote_figure(q, _player(q, clips, n))}</li>" for n, q in enumerate(basket))
     return clips.wrap(f"<h4>{html.escape(basket.title)} ({len(basket)})</h4><ol>{items}</ol>")
 
 
+@register("outputs", Quote)
 def quote_outputs(quote: Quote) -> list:
     """What a notebook shows for a quote: its figure, and the bridge that cuts its clip when played."""
     clips = ClipSet.of([quote_clip(quote)])
     return with_clips(quote_html(quote, clips), clips)
 
 
+@register("outputs", QuoteBasket)
 def basket_outputs(basket: QuoteBasket) -> list:
     clips = ClipSet.of([quote_clip(q) for q in basket])
     return with_clips(basket_html(basket, clips), clips)
 
 
+@register("audio", Quote)
 def audio_player(quote: Quote, padding: float | None = None):
     """An ``IPython.display.Audio`` player of the quote's clip."""
     return ipython_audio(quote.clip(padding))
@@ -69,6 +74,7 @@ def audio_player(quote: Quote, padding: float | None = None):
 
 # --- Markdown (the article draft, `indexer quote --format md`) ------------------------------
 
+@register("markdown", Quote)
 def quote_markdown(quote: Quote, clip_link: str | None = None, marked: bool = False) -> str:
     """A block quote, the citation (with the source link), and a link to the clip."""
     body = quote.marked_text if marked else quote.text
@@ -82,6 +88,7 @@ def quote_markdown(quote: Quote, clip_link: str | None = None, marked: bool = Fa
     return "\n".join(lines) + "\n"
 
 
+@register("markdown", QuoteBasket)
 def basket_markdown(basket: QuoteBasket, clip_links: Sequence[str | None] | None = None) -> str:
     """The article draft: the basket's title, then each quote with the link to its clip."""
     links = list(clip_links or [None] * len(basket))

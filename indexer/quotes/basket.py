@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ..archive import atomic_write_text
 from ..errors import AudioError, QuoteError
+from ..renderers import render
 from ..transcript import hms
 from .clips import get_export_format
 from .quotation import SCHEMA_VERSION, Quote
@@ -79,9 +80,8 @@ class QuoteBasket:
         return f"{stem}.{safe_name(ext, 4)}"
 
     def to_markdown(self, clip_links: Sequence[str | None] | None = None) -> str:
-        from ..display.quote import basket_markdown
-
-        return basket_markdown(self, clip_links)
+        """The article draft (see :mod:`indexer.display.quote`)."""
+        return render("markdown", self, clip_links)
 
 
     def to_dict(self, clip_names: Sequence[str | None] | None = None) -> dict:
@@ -125,16 +125,12 @@ class QuoteBasket:
         return BasketExport(root, markdown, data, tuple(written))
 
     def _repr_html_(self) -> str:
-        from ..display.quote import basket_html
-
-        return basket_html(self)
+        return render("html", self)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        from ..display.quote import basket_outputs
-
-        display(*basket_outputs(self))
+        display(*render("outputs", self))
 
 
 def _inside(root: Path, name: str) -> Path:

@@ -12,7 +12,8 @@ always contains the words. The clip adds ``padding`` seconds on each side
 (:attr:`Quote.clip_span`), clamped to the episode (see :mod:`.clips`).
 
 How a quote shows itself (notebook HTML, audio player, Markdown) is display
-code, in :mod:`indexer.display.quote`.
+code, in :mod:`indexer.display.quote`: the methods below look their renderer up
+in :mod:`indexer.renderers`, and this module imports no display code.
 """
 
 from __future__ import annotations
@@ -23,19 +24,32 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 from ..errors import AudioError, QuoteError
+from ..renderers import render
 from ..transcript import Word, format_timestamp, hms
 from .citation import DEFAULT_CITATION, fill_citation
 from .clips import check_clip_options, cut, export_segment, get_export_format
 
-if TYPE_CHECKING:
-    from .basket import QuoteBasket
-    from .context import EpisodeContext
-
 SCHEMA_VERSION = 1
 SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+
+
+class EpisodeWords(Protocol):
+    """What a quote moves in: the episode's words (:class:`~indexer.quotes.context.EpisodeContext`;
+    a protocol here, so that this module does not import the context that builds quotes)."""
+
+    words: Sequence[Word]
+    segment_of: Sequence[int]
+
+    def span(self, first: int, last: int, options: QuoteOptions | None = None) -> Quote: ...
+
+
+class QuoteCollector(Protocol):
+    """Where the player's button puts a selection (:class:`~indexer.quotes.QuoteBasket`)."""
+
+    def add(self, *quotes: Quote) -> object: ...
 LOW_CONFIDENCE_FLAG = "low-confidence"
 
 
@@ -90,7 +104,7 @@ class Quote:
     words: tuple[Word, ...] = field(default=(), repr=False, compare=False)
     audio_path: Path | None = field(default=None, repr=False, compare=False)
     options: QuoteOptions = field(default_factory=QuoteOptions, repr=False, compare=False)
-    context: EpisodeContext | None = field(default=None, repr=False, compare=False)
+    context: EpisodeWords | None = field(default=None, repr=False, compare=False)
     first: int = field(default=0, repr=False, compare=False)   # word indices in the episode
     last: int = field(default=0, repr=False, compare=False)
 
@@ -116,7 +130,7 @@ class Quote:
 
     # -- moving ---------------------------------------------------------------------
 
-    def _context(self) -> EpisodeContext:
+    def _context(self) -> EpisodeWords:
         if self.context is None:
             raise QuoteError("this quote has no transcript to move in (it was built by hand)")
         return self.context
@@ -209,9 +223,7 @@ class Quote:
 
     def to_markdown(self, clip_link: str | None = None, marked: bool = False) -> str:
         """A block quote, the citation (with the source link), and a link to the clip."""
-        from ..display.quote import quote_markdown
-
-        return quote_markdown(self, clip_link, marked)
+        return render("markdown", self, clip_link, marked)
 
     # -- audio ---------------------------------------------------------------------------
 
@@ -237,29 +249,21 @@ class Quote:
 
     def audio(self, padding: float | None = None):
         """An ``IPython.display.Audio`` player of the clip."""
-        from ..display.quote import audio_player
+        return render("audio", self, padding)
 
-        return audio_player(self, padding)
-
-    def player(self, basket: "QuoteBasket | None" = None, options=None):
+    def player(self, basket: QuoteCollector | None = None, options=None):
         """The transcript player of the episode, opened at this quote with its words selected
         (see :mod:`indexer.display.player`); with ``basket``, a button adds selections to it."""
-        from ..display.player import quote_player
-
-        return quote_player(self, basket, options)
+        return render("player", self, basket, options)
 
     def _repr_html_(self) -> str:
-        from ..display.quote import quote_html
-
-        return quote_html(self)
+        return render("html", self)
 
     def _ipython_display_(self) -> None:
         """The figure and, in a kernel, the bridge that cuts its clip when it is played."""
         from IPython.display import display
 
-        from ..display.quote import quote_outputs
-
-        display(*quote_outputs(self))
+        display(*render("outputs", self))
 
 
 def _ends_sentence(word: Word) -> bool:

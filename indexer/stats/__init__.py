@@ -8,7 +8,7 @@ show them), and from the sidecars:
 * **speaking time** is the length of the segments a speaker is given: the
   segment's own speaker (set by a correction), else the sidecar turn that
   overlaps it most, else the sidecar's only speaker, else :data:`UNKNOWN`
-  (:func:`indexer.pages.speaker_of`). A Whisper segment that straddles a
+  (:func:`indexer.sections.speaker_of`). A Whisper segment that straddles a
   change of turn goes wholly to the speaker who has most of it;
 * **dates** are the sidecars' (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``);
   episodes without one are counted under :data:`UNDATED`;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corrections import CORRECTED_FLAG
-from ..pages import speaker_of
+from ..sections import speaker_of
 from ..quotes import join_words
 from ..transcript import hms
 from .episodes import UNKNOWN, episode_data

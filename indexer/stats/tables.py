@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corrections import CORRECTED_FLAG, names_of_speakers
-from ..pages import speaker_of
+from ..sections import speaker_of
 from .episodes import UNDATED, UNKNOWN, one_episode, episode_data
 
 SEGMENT_COLUMNS = ["episode", "title", "date", "year", "segment_id", "start", "end", "duration", "speaker",

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import QueryError
 from ..index import french_analyzer
-from ..pages import speaker_of
+from ..sections import speaker_of
 from .episodes import UNDATED, UNKNOWN, episode_data
 
 BY_VALUES = ("year", "episode", "speaker")

@@ -7,8 +7,8 @@ its ``[hh:mm:ss]`` timecode. A long turn is cut into paragraphs of about
 :attr:`PageOptions.paragraph_seconds`, so a reader is never far from a timecode.
 
 Pages are built from the *effective* transcript (editors' corrections applied,
-see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
-correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
+see :mod:`indexer.corrections`), cut into chapters and speaker turns by
+:mod:`indexer.sections` (the domain side: no HTML there).
 
 The HTML page is the transcript player of :mod:`indexer.display.player` (audio,
 words highlighted as they play, selection → citation), standalone: script and
@@ -30,91 +30,22 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
-from .corrections import CORRECTED_FLAG, effective_episode
-from .display.markdown import md_escape, md_url
-from .display.player import player_html
-from .display.player_audio import page_audio
-from .display.player_data import AudioSource, PlayerOptions, player_data
-from .errors import FormatError, writing
-from .quotes import EpisodeContext
-from .transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
+from ..archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
+from ..corrections import CORRECTED_FLAG, effective_episode
+from ..errors import FormatError, writing
+from ..quotes import EpisodeContext
+from ..sections import Paragraph, Section, SectionOptions, sections, speaker_of
+from ..transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
+from .markdown import md_escape, md_url
+from .player import player_html
+from .player_audio import page_audio
+from .player_data import AudioSource, PlayerOptions, player_data
 
 
 @dataclass(frozen=True)
-class PageOptions:
-    paragraph_seconds: float = 60.0  # a longer speaker turn is cut into paragraphs, each with a timecode
-    chapter_tolerance: float = 1.0   # a segment starting this soon before a chapter belongs to it
+class PageOptions(SectionOptions):  # paragraph_seconds, chapter_tolerance: see indexer.sections
     copy_audio: bool = False         # html written to a file: copy the audio next to it (else a relative link)
     player_height: str = "65vh"      # of the player's scrolling transcript (its quote panel fits below)
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    speaker: str                     # "" when nobody is known
-    segments: tuple[Segment, ...]
-
-    @property
-    def start(self) -> float:
-        return self.segments[0].start
-
-    @property
-    def end(self) -> float:
-        return self.segments[-1].end
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str                       # "" for what comes before the first chapter
-    start: float
-    paragraphs: tuple[Paragraph, ...]
-
-
-def speaker_of(segment: Segment, meta: EpisodeMeta) -> str | None:
-    """Who speaks in ``segment``: its own speaker (corrections), else the sidecar's turns or single speaker."""
-    return segment.speaker or meta.speaker_at(segment.start, segment.end)
-
-
-def sections(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> list[Section]:
-    """The transcript cut into chapters, and each chapter into speaker-turn paragraphs."""
-    options = options or PageOptions()
-    chapters = sorted(meta.chapters, key=lambda c: c.start)
-
-    def chapter_index(seg: Segment) -> int:
-        # Whisper's segment often starts a moment before the chapter's time in the sidecar.
-        found = -1
-        for i, chapter in enumerate(chapters):
-            if chapter.start <= seg.start + options.chapter_tolerance:
-                found = i
-        return found
-
-    grouped: dict[int, list[Segment]] = {}
-    for seg in transcript.segments:
-        if seg.text.strip():
-            grouped.setdefault(chapter_index(seg), []).append(seg)
-    result = []
-    for index in sorted(grouped):
-        segments = grouped[index]
-        title, start = (chapters[index].title, chapters[index].start) if index >= 0 else ("", segments[0].start)
-        result.append(Section(title, start, tuple(_paragraphs(segments, meta, options))))
-    return result
-
-
-def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: PageOptions) -> list[Paragraph]:
-    paragraphs: list[Paragraph] = []
-    current: list[Segment] = []
-    speaker = ""
-    for seg in segments:
-        who = speaker_of(seg, meta) or ""
-        if current and (who != speaker or seg.end - current[0].start > options.paragraph_seconds):
-            paragraphs.append(Paragraph(speaker, tuple(current)))
-            current = []
-        if not current:
-            speaker = who
-        current.append(seg)
-    if current:
-        paragraphs.append(Paragraph(speaker, tuple(current)))
-    return paragraphs
 
 
 def _facts(transcript: Transcript, meta: EpisodeMeta) -> list[tuple[str, str]]:
@@ -293,7 +224,7 @@ def _copy_beside(audio_path: Path, folder: Path) -> Path:
     recording of the same name is never replaced (two episodes can share a file name)."""
     import filecmp
 
-    from .errors import StorageError
+    from ..errors import StorageError
 
     with writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
@@ -307,4 +238,4 @@ def _copy_beside(audio_path: Path, folder: Path) -> Path:
 
 
 __all__ = ["FORMATS", "PAGE_FORMATS", "PageOptions", "Paragraph", "Section", "export_episode", "md_escape",
-           "render", "render_page", "sections", "speaker_of", "to_html", "to_markdown", "with_speakers"]
+           "render", "render_page", "sections", "to_html", "to_markdown", "with_speakers"]
