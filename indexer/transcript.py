@@ -13,7 +13,7 @@ import re
 import zlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from .elisions import merge_elisions
 from .files import atomic_write_json, atomic_write_text, load_json
@@ -320,3 +320,20 @@ def export(transcript: Transcript, formats: Iterable[str], out_dir: str | Path, 
         atomic_write_text(path, writer(transcript))
         written.append(path)
     return written
+
+
+def join_words(words: Sequence[Word], render=lambda w, core: core) -> str:
+    """The text of consecutive words, spaced as the transcript spaces them.
+
+    Whisper words carry their leading space (`` mot``) and continuations do
+    not; hand-made words have no spaces and are joined with one.
+    """
+    spaced = any(w.word[:1].isspace() for w in words)
+    out = []
+    for i, w in enumerate(words):
+        core = w.word.strip()
+        if not core:
+            continue
+        sep = "" if i == 0 or (spaced and not w.word[:1].isspace()) else " "
+        out.append(sep + render(w, core))
+    return "".join(out).strip()

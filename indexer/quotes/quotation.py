@@ -28,7 +28,7 @@ from typing import Protocol, Sequence
 
 from ..errors import AudioError, QuoteError
 from ..renderers import render
-from ..transcript import Word, format_timestamp, hms
+from ..transcript import Word, format_timestamp, hms, join_words
 from .citation import DEFAULT_CITATION, fill_citation
 from .clips import check_clip_options, cut, export_segment, get_export_format
 
@@ -67,23 +67,6 @@ class QuoteOptions:
         if isinstance(self.low_confidence, bool) or not isinstance(self.low_confidence, (int, float)) \
                 or not 0 <= self.low_confidence <= 1:
             raise QuoteError(f"low_confidence must be a probability from 0 to 1, got {self.low_confidence!r}")
-
-
-def join_words(words: Sequence[Word], render=lambda w, core: core) -> str:
-    """The text of consecutive words, spaced as the transcript spaces them.
-
-    Whisper words carry their leading space (`` mot``) and continuations do
-    not; hand-made words have no spaces and are joined with one.
-    """
-    spaced = any(w.word[:1].isspace() for w in words)
-    out = []
-    for i, w in enumerate(words):
-        core = w.word.strip()
-        if not core:
-            continue
-        sep = "" if i == 0 or (spaced and not w.word[:1].isspace()) else " "
-        out.append(sep + render(w, core))
-    return "".join(out).strip()
 
 
 @dataclass(frozen=True)

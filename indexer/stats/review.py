@@ -6,8 +6,7 @@ import pandas as pd
 
 from ..corrections import CORRECTED_FLAG
 from ..sections import speaker_of
-from ..quotes import join_words
-from ..transcript import hms
+from ..transcript import hms, join_words
 from .episodes import UNKNOWN, episode_data
 
 

@@ -7,7 +7,6 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import QueryError
-from ..index import french_analyzer
 from ..sections import speaker_of
 from .episodes import UNDATED, UNKNOWN, episode_data
 
@@ -16,10 +15,17 @@ BY_VALUES = ("year", "episode", "speaker")
 
 def term_tokens(term: str) -> tuple[str, ...]:
     """The index terms of ``term`` (stemmed, folded, stop words dropped); QueryError if none."""
-    tokens = tuple(t.text for t in french_analyzer()(term, mode="query"))
+    tokens = tuple(t.text for t in _analyzer()(term, mode="query"))
     if not tokens:
         raise QueryError(f"term {term!r} has no word to count (only stop words such as « le », « de »?)")
     return tokens
+
+
+def _analyzer():
+    """The index's French analyzer, imported here: ``import indexer.stats`` does not load Whoosh's index."""
+    from ..index import french_analyzer
+
+    return french_analyzer()
 
 
 def _positions(analyzer, texts: Iterable[str | None]) -> list[tuple[set[str], int]]:
@@ -66,7 +72,7 @@ def term_frequency(archive, terms: str | Sequence[str], by: str = "year", per_ho
     if not terms:
         raise QueryError("no term to count")
     wanted = {term: term_tokens(term) for term in terms}
-    analyzer = french_analyzer()
+    analyzer = _analyzer()
     counts: dict[str, dict[str, int]] = {}
     hours: dict[str, float] = {}
     order: list[tuple[str, str]] = []  # (sort key, row) for episodes
