@@ -177,5 +177,5 @@ def test_cli_json_and_text_carry_matched(misheard):
 
 def test_html_table_shows_how_each_word_matched(misheard):
     html = misheard.search("message sauvegardé")._repr_html_()
-    assert "<th>matched</th>" in html
-    assert "<i title='approximate'>sauvegardé ≈ sauf gardée</i>" in html
+    assert "<th>trouvé</th>" in html
+    assert "<i title='forme approchée'>sauvegardé ≈ sauf gardée</i>" in html

@@ -63,7 +63,7 @@ def test_markdown_page_has_title_facts_chapters_and_speaker_turns(archive):
     page = archive.export_page(PANEL, "md")
     lines = page.splitlines()
     assert lines[0] == "# Table ronde : les community managers"
-    assert "- **Date :** 2010-11-05" in lines
+    assert "- **Date :** 5 novembre 2010" in lines
     assert "- **Intervenants :** Alice Martin, Bruno Dupont" in lines
     headings = [line for line in lines if line.startswith("## ")]
     assert headings == ["## Introduction [00:00:00]", "## Débat sur l'animation [00:00:30]"]

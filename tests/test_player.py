@@ -149,7 +149,7 @@ def test_audio_outside_the_server_root_is_a_short_inlined_clip(archive, tmp_path
     clip = notebook_audio(audio, 20.0, 30.0, PlayerOptions(embed_seconds=8.0, embed_before=2.0),
                           cwd=elsewhere, root=None)
     assert clip.src.startswith("data:audio/") and (clip.offset, clip.end) == (18.0, 26.0)
-    assert "outside the Jupyter server" in clip.note
+    assert "hors du dossier du serveur Jupyter" in clip.note
     assert len(clip.src) < len(whole.src) / 2
 
 
@@ -176,7 +176,7 @@ def test_exported_page_links_or_copies_the_audio(archive, tmp_path):
     assert (out.parent / src).resolve() == (archive.layout.audio_dir / f"{PANEL}.wav").resolve()
     copied = archive.export_page(PANEL, "html", out=out, options=PageOptions(copy_audio=True))
     assert "src='panel.wav'" in copied and (out.parent / "panel.wav").is_file()
-    assert page_audio(None, out.parent).note == "audio file not found"
+    assert page_audio(None, out.parent).note == "fichier audio introuvable"
 
 
 def test_the_bridge_adds_the_selection_to_the_basket(archive):

@@ -149,7 +149,7 @@ def test_review_table_on_suspect_segments(tmp_path):
     archive.correct(PANEL, 8, "Merci.")
     assert list(stats.review_table(archive).segment_id) == [7]
     assert sorted(stats.review_table(archive, include_corrected=True).segment_id) == [7, 8]
-    assert stats.review_players(table.iloc[:0])._repr_html_() == "<p>Nothing to review.</p>"
+    assert stats.review_players(table.iloc[:0])._repr_html_() == "<p>Rien à relire.</p>"
 
 
 # --- the sample archive, transcribed for real: exact figures from its sidecars ---------------------------

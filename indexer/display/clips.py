@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import AudioError, IndexerError
+from .i18n import _
 
 log = logging.getLogger("indexer")
 
-NO_AUDIO = "<small>pas d'audio</small>"
+def no_audio() -> str:
+    return f"<small>{_('clip.none')}</small>"
 
 
 @dataclass(frozen=True)
@@ -77,17 +79,18 @@ class ClipSet:
         """The player of clip ``n``: a button with its length, and the ``<audio>`` it fills when clicked."""
         clip = self.clips[n]
         if clip.path is None:
-            return NO_AUDIO
+            return no_audio()
         length = clock(clip.length)
         return (f"<span class='indexer-clip' data-clip='{n}'>"
-                f"<button type='button' class='ix-play' title='Écouter l’extrait ({length})' "
-                f"aria-label='Écouter l’extrait de {length}'>▶ {length}</button>"
-                f"<audio preload='none' hidden aria-label='Extrait de {length}'></audio>"
+                f"<button type='button' class='ix-play' title='{_('clip.listen_title', length=length)}' "
+                f"aria-label='{_('clip.listen_label', length=length)}'>▶ {length}</button>"
+                f"<audio preload='none' hidden aria-label='{_('clip.audio_label', length=length)}'></audio>"
                 f"<small class='ix-clip-note'></small></span>")
 
     def wrap(self, inner: str, tag: str = "div") -> str:
         """``inner`` in an element that names this set of clips, with the script of its buttons."""
-        return f"<{tag} data-indexer-clips='{html.escape(self.id)}'>{inner}<script class='indexer-clips'>{CLIP_BUTTONS_JS}</script></{tag}>"
+        messages = f"data-rerun='{html.escape(_('clip.rerun'))}' data-cutting='{html.escape(_('clip.cutting'))}'"
+        return f"<{tag} data-indexer-clips='{html.escape(self.id)}' {messages}>{inner}<script class='indexer-clips'>{CLIP_BUTTONS_JS}</script></{tag}>"
 
 
 # The buttons' side in the page: once per page, one listener for every clip button. A click
@@ -103,9 +106,10 @@ CLIP_BUTTONS_JS = """
     var cell = button.closest(".indexer-clip"), group = cell.closest("[data-indexer-clips]");
     var audio = cell.querySelector("audio"), note = cell.querySelector(".ix-clip-note");
     var source = (window.indexerClipSources || {})[group && group.getAttribute("data-indexer-clips")];
-    if (!source) { note.textContent = " exécutez à nouveau la cellule pour écouter"; return; }
+    // The words come from the display catalog, as attributes of the group (i18n.py).
+    if (!source) { note.textContent = " " + group.getAttribute("data-rerun"); return; }
     button.disabled = true;
-    note.textContent = " découpe…";
+    note.textContent = " " + group.getAttribute("data-cutting");
     source(Number(cell.getAttribute("data-clip"))).then(function (url) {
       audio.src = url;
       audio.controls = true;
@@ -157,12 +161,12 @@ def answer(clips: ClipSet, content) -> tuple[dict, list[bytes]] | None:
     reply = {"request": content.get("request")}
     n = content.get("clip")
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < len(clips.clips):
-        return {**reply, "ok": False, "error": "pas d'extrait de ce numéro"}, []
+        return {**reply, "ok": False, "error": _("clip.no_such_clip")}, []
     try:
         data, mime = clips.clips[n].cut()
     except (IndexerError, OSError) as e:  # a missing or undecodable file; a bug raises
         log.debug("clip %d of %s not cut: %s", n, clips.id, e)
-        return {**reply, "ok": False, "error": "pas d'audio pour cet extrait"}, []
+        return {**reply, "ok": False, "error": _("clip.no_audio")}, []
     return {**reply, "ok": True, "mime": mime}, [data]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 
 from .clips import Clip, ClipSet, with_clips
+from .i18n import _, number, sidecar_date
 
 CLIP_PADDING = 1.0  # s of audio around a hit's segment
 CLIP_FADE = 0.05    # s
+HEADERS = ("column.time", "column.episode", "column.speaker", "column.text", "hits.matched", "column.listen")
 
 
 def hit_clips(hits, max_players: int = 20) -> ClipSet:
@@ -24,25 +26,24 @@ def hits_html(hits, max_players: int = 20, clips: ClipSet | None = None) -> str:
     """The table of :class:`indexer.search.Hits`; a player on the first ``max_players`` rows."""
     esc = html.escape
     if not hits:
-        return f"<p>No hit for <code>{esc(hits.query)}</code>.</p>"
+        return f"<p>{_('hits.none', query=f'<code>{esc(hits.query)}</code>')}</p>"
     clips = clips or hit_clips(hits, max_players)
     rows = []
     for i, hit in enumerate(hits):
         player = clips.cell(i) if i < len(clips.clips) else ""
-        suspect = ' <span title="suspect segment (possible transcription error)">⚠</span>' if hit.suspect else ""
+        suspect = f" <span title='{_('hits.suspect')}'>⚠</span>" if hit.suspect else ""
         rows.append(
             "<tr>"
             f"<td>{esc(hit.timecode)}</td>"
-            f"<td>{esc(hit.title)}<br><small>{esc(hit.episode)} {esc(hit.date)}</small></td>"
+            f"<td>{esc(hit.title)}<br><small>{esc(hit.episode)} {esc(sidecar_date(hit.date))}</small></td>"
             f"<td>{esc(hit.speaker)}</td>"
             f"<td style='text-align:left'>{hit.snippet}{suspect}</td>"
             f"<td>{_matched_cell(hit)}</td>"
             f"<td>{player}</td>"
             "</tr>"
         )
-    head = ("<tr><th>time</th><th>episode</th><th>speaker</th><th>text</th><th>matched</th>"
-            "<th>listen</th></tr>")
-    return clips.wrap(f"<p>{len(hits)} hits for <code>{esc(hits.query)}</code></p>"
+    head = "<tr>" + "".join(f"<th>{_(column)}</th>" for column in HEADERS) + "</tr>"
+    return clips.wrap(f"<p>{_('hits.count', n=len(hits), query=f'<code>{esc(hits.query)}</code>')}</p>"
                       f"<table class='indexer-hits'>{head}{''.join(rows)}</table>")
 
 
@@ -56,18 +57,31 @@ def hits_outputs(hits, max_players: int = 20) -> list:
 def _matched_cell(hit) -> str:
     """Each query word: plain if exact, ≈ and the transcript's form if approximate, struck if absent."""
     esc = html.escape
-    similarity = f"{hit.similarity:.2f}".replace(".", ",") if hit.similarity is not None else ""
+    similarity = number(hit.similarity, 2) if hit.similarity is not None else ""
     if hit.found_by == "meaning":
-        return f"<i title='trouvé par le sens seulement (similarité {similarity})'>sens ({similarity})</i>"
+        return f"<i title='{_('hits.meaning_only', similarity=similarity)}'>{_('hits.meaning', similarity=similarity)}</i>"
     cells = []
     for w in hit.query_words:
-        how = hit.matched.get(w)
-        if how == "exact":
+        found, form = matched_form(hit.matched.get(w))
+        if found and form is None:
             cells.append(esc(w))
-        elif how:
-            cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how[7:])}</i>")
+        elif found:
+            cells.append(f"<i title='{_('hits.approximate')}'>{esc(w)} ≈ {esc(form)}</i>")
         else:
-            cells.append(f"<s title='absent'>{esc(w)}</s>")
+            cells.append(f"<s title='{_('hits.absent')}'>{esc(w)}</s>")
     if hit.similarity is not None:
-        cells.append(f"<i title='aussi trouvé par le sens'>+ sens ({similarity})</i>")
+        cells.append(f"<i title='{_('hits.also_meaning')}'>{_('hits.plus_meaning', similarity=similarity)}</i>")
     return "<br>".join(cells)
+
+
+def matched_form(how) -> tuple[bool, str | None]:
+    """How a query word matched, read in this one place: (found, the transcript's form if approximate).
+
+    ``how`` is ``None`` (absent), ``"exact"`` or ``"approx:<form>"``; read through ``str()``,
+    so a match type whose text is that keeps working here."""
+    if not how:
+        return False, None
+    text = str(how)
+    if text.startswith("approx:"):
+        return True, text[len("approx:"):]
+    return True, None

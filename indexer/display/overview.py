@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import html
 
-from .numbers import percent
+from .i18n import _, number, percent, sidecar_date
+
+
+def year_label(year: str) -> str:
+    """A year of the statistics as shown: the stats' ``undated`` in the display language."""
+    from ..stats.episodes import UNDATED
+
+    return _("value.undated") if year == UNDATED else year
 
 
 def overview_html(overview) -> str:
     esc = html.escape
     o = overview
+    dates = f"{sidecar_date(o.first_date)} – {sidecar_date(o.last_date)}" if o.first_date else ""
+    if o.undated:
+        dates += f" ({_('overview.undated', n=o.undated)})"
+    noisy = ""
+    if o.noisy:
+        noisy = " ; " + _("overview.noisy", n=len(o.noisy), episodes=", ".join(
+            f"{episode} ({_decibels(db)})" for episode, db, _preset in o.noisy))
     rows = [
-        ("épisodes", f"{o.episodes} ({o.transcribed} transcrits)"),
-        ("heures", f"{o.hours:.2f}"),
-        ("intervenants", f"{len(o.speakers)} : {', '.join(o.speakers)}"),
-        ("dates", f"{o.first_date} – {o.last_date}" + (f" ({o.undated} sans date)" if o.undated else "")),
-        ("par année", ", ".join(f"{y} : {n}" for y, n in o.years.items())),
-        ("segments", f"{o.segments} ({o.suspect_segments} suspects, "
-                     f"{o.low_confidence_segments} avec des mots peu sûrs, {o.corrected_segments} corrigés)"),
-        ("mots", f"{o.words}"),
-        ("qualité", f"{percent(o.quality.suspect_share)} des segments suspects, "
-                    f"{percent(o.quality.low_confidence_share)} des mots peu sûrs"),
-        ("décodage", ", ".join(f"{name} : {n}" for name, n in o.presets.items())
-         + (f" ; bruit mesuré ({len(o.noisy)}, décodés en recherche en faisceau) : "
-            + ", ".join(f"{episode} ({_decibels(db)})" for episode, db, _ in o.noisy) if o.noisy else "")),
+        (_("overview.episodes"), _("overview.episodes_value", n=o.transcribed, episodes=number(o.episodes, 0))),
+        (_("overview.hours"), number(o.hours, 2)),
+        (_("overview.speakers"), f"{number(len(o.speakers), 0)} : {', '.join(o.speakers)}"),
+        (_("overview.dates"), dates),
+        (_("overview.per_year"), ", ".join(f"{year_label(y)} : {number(n, 0)}" for y, n in o.years.items())),
+        (_("overview.segments"), _("overview.segments_value", n=o.segments, suspect=number(o.suspect_segments, 0),
+                                   unsure=number(o.low_confidence_segments, 0),
+                                   corrected=number(o.corrected_segments, 0))),
+        (_("overview.words"), number(o.words, 0)),
+        (_("overview.quality"), _("overview.quality_value", suspect=percent(o.quality.suspect_share),
+                                  unsure=percent(o.quality.low_confidence_share))),
+        (_("overview.decoding"), ", ".join(f"{name} : {number(n, 0)}" for name, n in o.presets.items()) + noisy),
     ]
     if o.worst_episodes:
-        rows.append(("les moins sûrs", " ; ".join(
-            f"{q.episode} ({percent(q.suspect_share)} suspects, {percent(q.low_confidence_share)} peu sûrs)"
+        rows.append((_("overview.worst"), " ; ".join(
+            _("overview.worst_value", episode=q.episode, suspect=percent(q.suspect_share),
+              unsure=percent(q.low_confidence_share))
             for q in o.worst_episodes)))
     body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(v)}</td></tr>"
                    for k, v in rows)
@@ -36,4 +50,4 @@ def overview_html(overview) -> str:
 
 def _decibels(value: float) -> str:
     """« 18,2 dB », the French way."""
-    return f"{value:.1f}".replace(".", ",") + "\u00a0dB"
+    return _("overview.decibels", value=number(value, 1))

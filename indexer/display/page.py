@@ -36,6 +36,7 @@ from ..errors import FormatError, writing
 from ..quotes import EpisodeContext
 from ..sections import Paragraph, Section, SectionOptions, sections, speaker_of
 from ..transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
+from .i18n import _, sidecar_date
 from .markdown import md_escape, md_url
 from .player import player_html
 from .player_audio import page_audio
@@ -49,9 +50,10 @@ class PageOptions(SectionOptions):  # paragraph_seconds, chapter_tolerance: see 
 
 
 def _facts(transcript: Transcript, meta: EpisodeMeta) -> list[tuple[str, str]]:
-    """The facts a page opens with, as (label, text): date, speakers, duration, source; the unknown left out."""
-    facts = [("Date", meta.date), ("Intervenants", ", ".join(_speakers(transcript, meta))),
-             ("Durée", hms(transcript.duration, round_up=True)), ("Source", safe_url(meta.source_url))]
+    """The facts a page opens with, as (message id, text): date, speakers, duration, source; the unknown
+    left out. The date as the sidecar has it (the HTML page shows it the display language's way)."""
+    facts = [("page.date", meta.date), ("page.speakers", ", ".join(_speakers(transcript, meta))),
+             ("page.duration", hms(transcript.duration, round_up=True)), ("page.source", safe_url(meta.source_url))]
     return [(label, value) for label, value in facts if value]
 
 
@@ -86,9 +88,9 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     options = options or PageOptions()
     title = meta.title or transcript.episode_id
     parts = [f"<h1>{esc(title)}</h1>"]
-    shown = {"Date": lambda v: f"<time datetime='{esc(v)}'>{esc(v)}</time>",
-             "Source": lambda url: f"<a href='{esc(url)}'>{esc(url)}</a>"}
-    facts = "".join(f"<dt>{label}</dt><dd>{shown.get(label, esc)(value)}</dd>"
+    shown = {"page.date": lambda v: f"<time datetime='{esc(v)}'>{esc(sidecar_date(v))}</time>",
+             "page.source": lambda url: f"<a href='{esc(url)}'>{esc(url)}</a>"}
+    facts = "".join(f"<dt>{esc(_(label))}</dt><dd>{shown.get(label, esc)(value)}</dd>"
                     for label, value in _facts(transcript, meta))
     parts.append(f"<dl class='meta'>{facts}</dl>")
     if meta.description:
@@ -97,7 +99,7 @@ def to_html(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | No
     titled = [(n, s) for n, s in enumerate(found) if s.title]
     if titled:
         items = "".join(f"<li><a href='#chapter-{n}'>[{hms(s.start)}] {esc(s.title)}</a></li>" for n, s in titled)
-        parts.append(f"<nav><h2>Chapitres</h2><ol>{items}</ol></nav>")
+        parts.append(f"<nav><h2>{_('page.chapters')}</h2><ol>{items}</ol></nav>")
     player_options = PlayerOptions(height=options.player_height)
     data = player_data(EpisodeContext.build(transcript, meta, machine=machine), machine=machine,
                        audio=audio, options=player_options, player_id="page")
@@ -130,7 +132,7 @@ def _static_transcript(found: list[Section]) -> str:
 
 def _segment_html(seg: Segment) -> str:
     classes = ["segment"] + (["suspect"] if seg.suspect else []) + (["corrected"] if CORRECTED_FLAG in seg.flags else [])
-    hint = " title='transcription incertaine'" if seg.suspect else ""
+    hint = f" title='{_('page.uncertain')}'" if seg.suspect else ""
     return (f"<span class='{' '.join(classes)}' data-segment='{seg.id}' data-start='{seg.start:.2f}'{hint}>"
             f"{html.escape(seg.text.strip())}</span>")
 
@@ -142,8 +144,8 @@ def to_markdown(transcript: Transcript, meta: EpisodeMeta, options: PageOptions 
     title = meta.title or transcript.episode_id
     lines = [f"# {md_escape(title)}", ""]
     for label, value in _facts(transcript, meta):
-        shown = f"<{md_url(value)}>" if label == "Source" else md_escape(value)
-        lines.append(f"- **{label} :** {shown}")
+        shown = f"<{md_url(value)}>" if label == "page.source" else md_escape(sidecar_date(value) if label == "page.date" else value)
+        lines.append(f"- **{md_escape(_(label))} :** {shown}")
     lines.append("")
     if meta.description:
         # One paragraph, and not read as a list item or a heading underline.

@@ -29,6 +29,7 @@ from ..archive import ArchiveLayout
 from ..errors import IndexerError, QuoteError
 from ..quotes import EpisodeContext, Quote
 from ..renderers import register
+from .i18n import _
 from .player_audio import notebook_audio
 from .player_data import PlayerOptions, marked_words, player_data, wire_data
 from .static import static_text
@@ -49,15 +50,14 @@ def player_html(data: dict, options: PlayerOptions | None = None) -> str:
     esc = html.escape
     src = data["audio"]["src"]
     audio = (f"<audio class='ip-audio' controls preload='metadata' src='{esc(src)}' "
-             f"aria-label='Audio : {esc(data['title'])}'></audio>") if src else ""
+             f"aria-label='{esc(_('player.audio_label', title=data['title']))}'></audio>") if src else ""
     return (f"<div class='indexer-player' id='indexer-player-{esc(data['id'])}' role='region' tabindex='0' "
             f"data-lm-suppress-shortcuts='true' style='--ip-height:{esc(options.height)}' "
-            f"aria-label='Lecteur de transcription : {esc(data['title'])}'>"
+            f"aria-label='{esc(_('player.label', title=data['title']))}'>"
             f"<style>{static_text('player.css')}</style>{audio}"
             # Shown only where the script does not run: JupyterLab runs none in the outputs of an
             # untrusted (e.g. reopened) notebook.
-            f"<p class='ip-static'>Le lecteur de transcription a besoin de JavaScript : dans Jupyter, "
-            f"exécutez à nouveau la cellule (ou faites confiance au carnet).</p>"
+            f"<p class='ip-static'>{esc(_('player.needs_javascript'))}</p>"
             f"<script type='application/json' class='ip-data'>{json_for_script(wire_data(data))}</script>"
             f"<script>{static_text('player.js')}\nIndexerPlayer.mount(document.currentScript.parentNode);</script>"
             f"</div>")

@@ -20,6 +20,7 @@ from urllib.parse import quote as url_quote
 
 from ..errors import IndexerError
 from .audio import audio_data_url
+from .i18n import _
 from .player_data import AudioSource, PlayerOptions
 
 log = logging.getLogger("indexer")
@@ -89,7 +90,7 @@ def notebook_audio(audio_path: Path | None, start: float, duration: float,
     """
     options = options or PlayerOptions()
     if audio_path is None or not Path(audio_path).is_file():
-        return AudioSource(note="audio file not found")
+        return AudioSource(note=_("player.no_audio_file"))
     cwd = os.path.abspath(cwd or os.getcwd())
     root = root if root is not None else server_root(cwd)
     absolute = os.path.abspath(audio_path)  # not resolved: Jupyter serves links under its root
@@ -100,18 +101,16 @@ def notebook_audio(audio_path: Path | None, start: float, duration: float,
     try:
         src = audio_data_url(audio_path, clip_start, clip_end)
     except (IndexerError, OSError) as e:
-        return AudioSource(note=f"no audio ({e})")
+        return AudioSource(note=_("player.no_audio", error=e))
     whole = clip_start <= 0 and clip_end >= duration
-    note = "" if whole else (
-        "The audio file is outside the Jupyter server's folder: this player has a clip of the episode "
-        "(greyed words have no audio). Start Jupyter in a folder that holds the archive to hear it all.")
+    note = "" if whole else _("player.clip_only")
     return AudioSource(src, clip_start, None if whole else clip_end, note)
 
 
 def page_audio(audio_path: Path | None, page_dir: Path | None) -> AudioSource:
     """The audio of an exported page: a path relative to the page's folder (or a file URI without one)."""
     if audio_path is None or not Path(audio_path).is_file():
-        return AudioSource(note="audio file not found")
+        return AudioSource(note=_("player.no_audio_file"))
     if page_dir is None:
         return AudioSource(Path(os.path.abspath(audio_path)).as_uri())
     return AudioSource(url_quote(os.path.relpath(os.path.abspath(audio_path), os.path.abspath(page_dir))))

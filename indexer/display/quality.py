@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from .numbers import percent
+from .i18n import _, number, percent
 
 
 class QualityTable:
@@ -17,21 +17,22 @@ class QualityTable:
     def _repr_html_(self) -> str:
         esc = html.escape
         if self.table.empty:
-            return "<p>Aucune transcription.</p>"
+            return f"<p>{_('quality.none')}</p>"
         rows = []
         for row in self.table.head(self.limit).itertuples(index=False):
-            flag = "<b title='au-dessus du seuil d’avertissement de l’ingestion'>à revoir</b>" if row.poor else ""
+            flag = f"<b title='{_('quality.poor_title')}'>{_('quality.poor')}</b>" if row.poor else ""
             rows.append(
                 "<tr>"
                 f"<td style='text-align:left'>{esc(row.title)}<br><small>{esc(row.episode)}</small></td>"
-                f"<td>{percent(row.suspect_share)}<br><small>{row.suspect_segments} / {row.segments}</small></td>"
+                f"<td>{percent(row.suspect_share)}<br><small>{number(row.suspect_segments, 0)} / {number(row.segments, 0)}</small></td>"
                 f"<td>{percent(row.low_confidence_share)}<br>"
-                f"<small>{row.low_confidence_words} / {row.words}</small></td>"
+                f"<small>{number(row.low_confidence_words, 0)} / {number(row.words, 0)}</small></td>"
                 f"<td>{flag}</td>"
                 "</tr>")
-        head = "<tr><th>épisode</th><th>segments suspects</th><th>mots peu sûrs</th><th></th></tr>"
+        head = (f"<tr><th>{_('column.episode')}</th><th>{_('quality.suspect')}</th><th>{_('quality.unsure')}</th>"
+                "<th></th></tr>")
         hidden = len(self.table) - self.limit
-        more = f"<p><small>… et {hidden} autres</small></p>" if hidden > 0 else ""
+        more = f"<p><small>{_('quality.more', n=hidden)}</small></p>" if hidden > 0 else ""
         return f"<table class='indexer-quality'>{head}{''.join(rows)}</table>{more}"
 
 

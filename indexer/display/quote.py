@@ -15,6 +15,7 @@ from ..quotes import Quote, QuoteBasket
 from ..renderers import register
 from .audio import ipython_audio
 from .clips import Clip, ClipSet, with_clips
+from .i18n import _, flag_label
 from .markdown import md_escape, md_url
 
 # --- HTML (notebooks) ---------------------------------------------------------------------
@@ -28,7 +29,7 @@ def quote_clip(quote: Quote) -> Clip:
 def quote_figure(quote: Quote, player: str) -> str:
     """The quote as a figure: marked text, citation, flags and ``player``."""
     esc = html.escape
-    flags = f" <small>[{esc(', '.join(quote.flags))}]</small>" if quote.flags else ""
+    flags = f" <small>[{esc(', '.join(flag_label(f) for f in quote.flags))}]</small>" if quote.flags else ""
     return (f"<figure class='indexer-quote'><blockquote>{esc(quote.marked_text)}</blockquote>"
             f"<figcaption>— {esc(quote.citation)}{flags}</figcaption>{player}</figure>")
 
@@ -42,7 +43,7 @@ def quote_html(quote: Quote, clips: ClipSet | None = None) -> str:
 
 def _player(quote: Quote, clips: ClipSet, n: int) -> str:
     if quote.audio_path is not None and clips.clips[n].path is None:
-        return "<small>extrait trop long pour être intégré : utilisez quote.export()</small>"
+        return f"<small>{_('quote.too_long')}</small>"
     return clips.cell(n)
 
 
@@ -81,10 +82,10 @@ def quote_markdown(quote: Quote, clip_link: str | None = None, marked: bool = Fa
     citation = md_escape(quote.citation)
     url = safe_url(quote.source_url)  # a Quote can be built by hand: checked again where it is written
     if url:
-        citation += f" ([source]({md_url(url)}))"
+        citation += f" ([{_('quote.source')}]({md_url(url)}))"
     lines = [f"> {md_escape(body)}", ">", f"> — {citation}"]
     if clip_link:
-        lines += ["", f"[▶ Écouter l'extrait]({md_url(clip_link)})"]
+        lines += ["", f"[{_('quote.listen')}]({md_url(clip_link)})"]
     return "\n".join(lines) + "\n"
 
 

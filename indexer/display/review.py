@@ -7,8 +7,10 @@ import html
 import re
 
 from .clips import Clip, ClipSet, with_clips
+from .i18n import _, flag_label
 
 CLIP_FADE = 0.05  # s
+HEADERS = ("column.time", "column.episode", "column.speaker", "review.why", "column.text", "column.listen")
 
 
 class ReviewPlayers:
@@ -26,7 +28,7 @@ class ReviewPlayers:
     def _repr_html_(self, clips: ClipSet | None = None) -> str:
         esc = html.escape
         if self.table.empty:
-            return "<p>Nothing to review.</p>"
+            return f"<p>{_('review.none')}</p>"
         clips = clips or self.clips()
         rows = []
         for i, row in enumerate(self.table.itertuples(index=False)):
@@ -38,12 +40,12 @@ class ReviewPlayers:
                 f"<td>{esc(row.timecode)}</td>"
                 f"<td>{esc(row.title)}<br><small>{esc(row.episode)} #{row.segment_id}</small></td>"
                 f"<td>{esc(row.speaker)}</td>"
-                f"<td style='white-space:nowrap'><small>{esc(row.reasons).replace(', ', '<br>')}</small></td>"
+                f"<td style='white-space:nowrap'><small>{'<br>'.join(esc(flag_label(r)) for r in row.reasons.split(', ') if r)}</small></td>"
                 f"<td style='text-align:left'>{text}<br><small><code>{esc(call)}</code></small></td>"
                 f"<td>{player}</td>"
                 "</tr>")
-        head = "<tr><th>time</th><th>episode</th><th>speaker</th><th>why</th><th>text</th><th>listen</th></tr>"
-        return clips.wrap(f"<p>{len(self.table)} segments to review</p>"
+        head = "<tr>" + "".join(f"<th>{_(column)}</th>" for column in HEADERS) + "</tr>"
+        return clips.wrap(f"<p>{_('review.count', n=len(self.table))}</p>"
                           f"<table class='indexer-review'>{head}{''.join(rows)}</table>")
 
     def _ipython_display_(self) -> None:
