@@ -15,7 +15,7 @@ import logging
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, check_episode_id, copy_archive, load_settings
 from .corrections import load_corrections
@@ -24,6 +24,13 @@ from .files import list_files
 from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
+
+if TYPE_CHECKING:
+    import ipywidgets
+    import pandas
+
+    from .display.statistics import ArchiveStatistics
+    from .quotes import QuoteBasket
 
 log = logging.getLogger("indexer")
 
@@ -298,6 +305,60 @@ class Archive:
         from .stats import review_table
 
         return review_table(self, max_probability, include_corrected)
+
+    def statistics(self) -> ArchiveStatistics:
+        """The archive's statistics, read once, as a notebook shows them (tables and plots in French):
+        ``overview = archive.statistics(); overview.plot_hours()`` (see :mod:`indexer.display.statistics`)."""
+        from .display.statistics import ArchiveStatistics
+
+        return ArchiveStatistics(self)
+
+    def has_index(self) -> bool:
+        """Whether the search index has been built (``reindex()`` or an ingest builds it)."""
+        return index_exists(self.layout.index_dir)
+
+    def search_box(self, limit: int = 20) -> ipywidgets.VBox:
+        """A live search box for notebooks (ipywidgets): type a query, press Enter, see the hits."""
+        from .display.search_box import search_box
+
+        return search_box(self, limit)
+
+    def basket(self, title: str = "Citations") -> QuoteBasket:
+        """An empty basket of quotes, for an article (``basket.add(quote)``, ``basket.export(folder)``)."""
+        from .quotes import QuoteBasket
+
+        return QuoteBasket(title=title)
+
+    def diarize(self, episode: str) -> pandas.DataFrame:
+        """The automatic speaker turns of ``episode``'s audio (``start``, ``end``, ``speaker``, ``duration``),
+        computed now and written nowhere: to compare with the sidecar's turns (:meth:`sidecar_turns`)."""
+        from .audio import probe
+        from .speakers import diarize
+        from .stats import turns_frame
+
+        found = self.episode(episode)
+        if found is None:
+            raise IndexerError(f"no audio file for episode {episode!r}")
+        return turns_frame(diarize(found.audio_path, probe(found.audio_path).duration))
+
+    def sidecar_turns(self, episode: str) -> pandas.DataFrame:
+        """The speaker turns written in ``episode``'s sidecar, as a turns table (empty if it has none)."""
+        from .stats import turns_frame
+
+        found = self.episode(episode)
+        return turns_frame([(t.start, t.end, t.name) for t in found.meta.turns] if found else [])
+
+    def speaker_turns(self, episode: str) -> pandas.DataFrame:
+        """The automatic speaker turns the ingest stored for ``episode``, named where editors named them."""
+        from .stats import speaker_turns
+
+        return speaker_turns(self, episode)
+
+    def speaker_names(self, episode: str) -> dict:
+        """Who each automatic label of ``episode`` is (``S1`` → its name, automatic or given by an editor)."""
+        from .corrections import effective_episode
+
+        return dict(effective_episode(self.layout, episode).names)
 
     def export_page(self, episode: str, fmt: str = "html", out: str | Path | None = None,
                     options=None) -> str:
