@@ -106,7 +106,7 @@ def test_search_notebook_shows_hits_a_player_and_the_search_box(executed_noteboo
     (shown,) = [c for c in nb.cells if c.cell_type == "code" and "archive.search(MISHEARD" in c.source]
     printed = "".join(o.get("text", "") for o in shown.outputs)
     shown_html = "".join(o.get("data", {}).get("text/html", "") for o in shown.outputs)
-    assert "first hit matched:" in printed and "'approx:" in printed and "≈" in shown_html, printed
+    assert "mots trouvés par le premier résultat :" in printed and "'approx:" in printed and "≈" in shown_html, printed
 
 
 # The notebooks check nothing themselves (they are for people: a missing result prints what to try);
@@ -115,7 +115,7 @@ def test_search_notebook_shows_hits_a_player_and_the_search_box(executed_noteboo
 def test_search_notebook_finds_hits_for_the_query_and_the_phrase(executed_notebooks):
     nb = executed_notebooks["01-search.ipynb"].nb
     printed = text_of(nb)
-    assert "no hits" not in printed and "no hit has its audio file" not in printed, printed
+    assert "aucun résultat" not in printed, printed
     for cell_id in ("1cb6d069", "cc2b9746"):  # the query, the phrase
         assert re.search(r"<table class=['\"]indexer-hits", html_by(nb, cell_id)), cell_id
     assert "data:audio/" in html_by(nb, "9e086180")  # the first playable hit
@@ -126,23 +126,23 @@ def test_search_notebook_filters_keep_only_what_they_ask_for(executed_notebooks)
     lines = printed_by(nb, "a4f34ed2").splitlines()
     shown = {}
     for line in lines:
-        label, _, rest = line.partition(": ")
-        found = re.fullmatch(r"(\d+) hit\(s\), (.+)", rest)
+        label, _, rest = line.partition(" : ")
+        found = re.fullmatch(r"(\d+) résultat\(s\), (.+)", rest)
         if found:
             shown[label] = (int(found[1]), set(found[2].split(", ")))
     episode = next(label for label in shown if label.startswith("episode="))
-    assert shown[episode][0] > 0 and shown[episode][1] == {f"from {ast.literal_eval(episode[8:])}"}, lines
+    assert shown[episode][0] > 0 and shown[episode][1] == {f"de {ast.literal_eval(episode[8:])}"}, lines
     speaker = next((label for label in shown if label.startswith("speaker=")), None)
     if speaker is None:
-        assert "the first hit has no speaker: try `speaker=` with a name from the sidecars" in lines, lines
+        assert "le premier résultat n'a pas d'intervenant : essayez `speaker=` avec un nom des fiches" in lines, lines
     else:
-        assert shown[speaker][1] == {f"spoken by {ast.literal_eval(speaker[8:])}"}, lines
+        assert shown[speaker][1] == {f"dit par {ast.literal_eval(speaker[8:])}"}, lines
     year = next((label for label in shown if label.startswith("date:")), None)
     if year is None:
-        assert "the first hit has no date: try `date:` with a year of the archive" in lines, lines
+        assert "le premier résultat n'a pas de date : essayez `date:` avec une année de l'archive" in lines, lines
     else:
-        assert all(value.startswith(f"dated {year[5:]}") for value in shown[year][1]), lines
-    assert shown["exclude_suspect=True"][1] == {"not suspect"}, lines
+        assert all(value.startswith(f"daté {year[5:]}") for value in shown[year][1]), lines
+    assert shown["exclude_suspect=True"][1] == {"non suspect"}, lines
 
 
 def test_search_notebook_finds_an_idea_by_meaning_and_more_like_it(executed_notebooks):
@@ -163,9 +163,9 @@ def test_search_notebook_finds_an_idea_by_meaning_and_more_like_it(executed_note
 
 def test_search_notebook_counts_in_pandas(executed_notebooks):
     nb = executed_notebooks["01-search.ipynb"].nb
-    rows = re.fullmatch(r"(\d+) row\(s\); columns: (.+)\n", printed_by(nb, "60633c19"))
+    rows = re.fullmatch(r"(\d+) ligne\(s\) ; colonnes : (.+)\n", printed_by(nb, "60633c19"))
     assert rows and int(rows[1]) > 0 and {"episode", "timecode", "speaker", "text"} <= set(rows[2].split(", "))
-    counted = re.fullmatch(r"(\d+) segment\(s\) mention .+; (\d+) counted in (\d+) episode\(s\) below\n",
+    counted = re.fullmatch(r"(\d+) segment\(s\) citent .+ ; (\d+) comptés dans (\d+) épisode\(s\) ci-dessous\n",
                            printed_by(nb, "c2d603d6"))
     assert counted and int(counted[1]) == int(counted[2]) > 0 and int(counted[3]) > 0
 
@@ -180,9 +180,9 @@ def test_quotes_notebook_corrects_and_exports_on_a_copy(executed_notebooks):
 
 def test_overview_notebook_shows_its_plots_and_tables(executed_notebooks):
     nb = executed_notebooks["03-archive-overview.ipynb"].nb
-    summary = re.search(r"(\d+) episodes \((\d+) transcribed\)", printed_by(nb, "407c5823"))
+    summary = re.search(r"<td[^>]*>(\d+) \((\d+) transcrits?\)</td>", html_by(nb, "407c5823"))
     assert summary and int(summary[2]) > 0 and "aucune transcription" not in text_of(nb)
-    assert "parts du temps attribué : 100.0% au total" in printed_by(nb, "171ce30f")
+    assert "parts du temps attribué : 100,0\u00a0% au total" in printed_by(nb, "171ce30f")
     assert len(outputs_of(nb, "image/png")) >= 4  # hours, speaking time, terms, confidence
     html = html_of(nb)
     assert "indexer-overview" in html and "indexer-review" in html
