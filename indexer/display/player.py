@@ -29,7 +29,7 @@ from ..archive import ArchiveLayout
 from ..errors import IndexerError, QuoteError
 from ..quotes import EpisodeContext, Quote
 from ..renderers import register
-from .i18n import _
+from .i18n import _, flag_label
 from .player_audio import notebook_audio
 from .player_data import PlayerOptions, marked_words, player_data, wire_data
 from .static import static_text
@@ -42,6 +42,29 @@ def json_for_script(data) -> str:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+# The player script's words (static/player.js reads them as data.messages): id there → message id here.
+PLAYER_MESSAGES = {
+    "help": "player.help", "transcript": "player.transcript", "audio_missing": "player.audio_missing",
+    "embedded_clip": "player.embedded_clip", "selected_quote": "player.selected_quote",
+    "copy_citation": "player.copy_citation", "copy_python": "player.copy_python", "add": "player.add",
+    "citation_copied": "player.citation_copied", "line_copied": "player.line_copied",
+    "listen_from": "player.listen_from", "estimated": "player.estimated", "unsure_word": "player.unsure_word",
+    "corrected": "player.corrected", "copy_failed": "player.copy_failed", "added": "player.added",
+    "refused": "player.refused",
+}
+# Flags a segment can carry, named in the player's hover text.
+PLAYER_FLAGS = ("suspect", "repeated", "compression", "low-logprob", "no-speech", "sparse", "phantom",
+                "low-confidence-words", "corrected", "speaker-corrected", "split-speaker")
+
+
+def player_messages() -> dict:
+    """The player script's words in the display language (placeholders left for the script to fill)."""
+    keep = {name: "{" + name + "}" for name in ("title", "src", "time", "percent", "count", "error")}
+    messages: dict = {key: _(message_id, **keep) for key, message_id in PLAYER_MESSAGES.items()}
+    messages["flags"] = {flag: flag_label(flag) for flag in PLAYER_FLAGS}
+    return messages
 
 
 def player_html(data: dict, options: PlayerOptions | None = None) -> str:
@@ -58,7 +81,8 @@ def player_html(data: dict, options: PlayerOptions | None = None) -> str:
             # Shown only where the script does not run: JupyterLab runs none in the outputs of an
             # untrusted (e.g. reopened) notebook.
             f"<p class='ip-static'>{esc(_('player.needs_javascript'))}</p>"
-            f"<script type='application/json' class='ip-data'>{json_for_script(wire_data(data))}</script>"
+            f"<script type='application/json' class='ip-data'>"
+            f"{json_for_script({**wire_data(data), 'messages': player_messages()})}</script>"
             f"<script>{static_text('player.js')}\nIndexerPlayer.mount(document.currentScript.parentNode);</script>"
             f"</div>")
 

@@ -9,6 +9,14 @@
   "use strict";
 
   var CHUNK_WORDS = 2500;   // words rendered per task
+  var MESSAGES = {};        // the display catalog's words for the player (indexer/display/i18n.py), from the data
+
+  // The text of message ``key``, its {placeholders} filled from ``values``.
+  function t(key, values) {
+    return String(MESSAGES[key] === undefined ? key : MESSAGES[key]).replace(/{(\w+)}/g, function (_, name) {
+      return values && values[name] !== undefined ? values[name] : "{" + name + "}";
+    });
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -64,6 +72,7 @@
   function Player(root, data) {
     this.root = root;
     this.data = data;
+    if (data.messages) MESSAGES = data.messages;
     this.words = data.words;
     this.starts = data.words.map(function (w) { return w.start; });
     this.spans = new Array(data.words.length);
@@ -93,12 +102,11 @@
     bar.appendChild(this.status);
     root.appendChild(bar);
     if (data.audio.note) root.appendChild(el("p", "ip-note", data.audio.note));
-    var help = el("p", "ip-help", "Espace : lecture/pause · ← → : mot précédent/suivant · Maj + ← → : segment · " +
-                  "clic sur un mot : l'écouter · sélection : la citation");
+    var help = el("p", "ip-help", t("help"));
     root.appendChild(help);
     this.transcript = el("div", "ip-transcript");
     this.transcript.setAttribute("role", "document");
-    this.transcript.setAttribute("aria-label", "Transcription de « " + data.title + " »");
+    this.transcript.setAttribute("aria-label", t("transcript", {title: data.title}));
     root.appendChild(this.transcript);
     this.panel = this.buildPanel();
     root.appendChild(this.panel);
@@ -117,7 +125,7 @@
       this.audio.addEventListener("play", function () { self.tick(); });
       this.audio.addEventListener("error", function () {
         var src = self.audio.currentSrc || self.audio.getAttribute("src") || "";
-        self.status.textContent = "audio introuvable : " + (src.startsWith("data:") ? "extrait intégré" : src);
+        self.status.textContent = t("audio_missing", {src: src.startsWith("data:") ? t("embedded_clip") : src});
         root.classList.add("ip-audio-error");
       });
       if (data.start !== null && data.start !== undefined) {
@@ -136,7 +144,7 @@
     var panel = el("div", "ip-quote");
     panel.hidden = true;
     panel.setAttribute("aria-live", "polite");
-    panel.setAttribute("aria-label", "Citation sélectionnée");
+    panel.setAttribute("aria-label", t("selected_quote"));
     this.quoteText = el("blockquote", "ip-words");
     this.quoteCitation = el("p", "ip-citation");
     this.quotePython = el("code", "ip-python");
@@ -144,16 +152,16 @@
     panel.appendChild(this.quoteCitation);
     panel.appendChild(this.quotePython);
     var buttons = el("div", "ip-buttons");
-    var copyCitation = el("button", "ip-copy-citation", "Copier la citation");
-    var copyPython = el("button", "ip-copy-python", "Copier la ligne Python");
-    this.addButton = el("button", "ip-add", "Ajouter au panier");
+    var copyCitation = el("button", "ip-copy-citation", t("copy_citation"));
+    var copyPython = el("button", "ip-copy-python", t("copy_python"));
+    this.addButton = el("button", "ip-add", t("add"));
     this.addButton.hidden = true;
     this.feedback = el("span", "ip-feedback");
     [copyCitation, copyPython, this.addButton].forEach(function (b) { b.type = "button"; buttons.appendChild(b); });
     buttons.appendChild(this.feedback);
     panel.appendChild(buttons);
-    copyCitation.addEventListener("click", function () { self.copy(self.quoteCitation.textContent, "citation copiée"); });
-    copyPython.addEventListener("click", function () { self.copy(self.quotePython.textContent, "ligne copiée"); });
+    copyCitation.addEventListener("click", function () { self.copy(self.quoteCitation.textContent, t("citation_copied")); });
+    copyPython.addEventListener("click", function () { self.copy(self.quotePython.textContent, t("line_copied")); });
     this.addButton.addEventListener("click", function () { self.addToBasket(); });
     return panel;
   };
@@ -201,7 +209,7 @@
     var stamp = el("a", "timecode", "[" + hms(p.start) + "]");
     stamp.href = "#";
     stamp.dataset.t = String(p.start);
-    stamp.setAttribute("aria-label", "écouter à partir de " + hms(p.start));
+    stamp.setAttribute("aria-label", t("listen_from", {time: hms(p.start)}));
     para.appendChild(stamp);
     para.appendChild(document.createTextNode(" "));
     if (p.speaker !== null && p.speaker !== undefined) {
@@ -218,8 +226,8 @@
       var segEl = el("span", "segment" + (seg.suspect ? " suspect" : "") + (seg.corrected ? " corrected" : ""));
       segEl.dataset.segment = String(seg.id);
       var hints = [];
-      if (seg.flags.length) hints.push(seg.flags.join(", "));
-      if (seg.estimated) hints.push("horodatage des mots estimé");
+      if (seg.flags.length) hints.push(seg.flags.map(function (f) { return (MESSAGES.flags || {})[f] || f; }).join(", "));
+      if (seg.estimated) hints.push(t("estimated"));
       if (hints.length) segEl.title = hints.join(" · ");
       for (var i = seg.first; i < seg.first + seg.count; i++) {
         var w = words[i];
@@ -233,8 +241,8 @@
         if (w.end < noAudioBefore || (noAudioAfter !== null && noAudioAfter !== undefined && w.start > noAudioAfter)) cls += " noaudio";
         var span = el("span", cls, w.text);
         span.dataset.i = String(i);
-        if (w.low) span.title = "mot peu sûr (" + Math.round(w.p * 100) + " %)";
-        if (w.corrected) span.title = "corrigé par un éditeur";
+        if (w.low) span.title = t("unsure_word", {percent: Math.round(w.p * 100)});
+        if (w.corrected) span.title = t("corrected");
         spans[i] = span;
         segEl.appendChild(span);
         count++;
@@ -445,7 +453,7 @@
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       self.root.removeChild(area);
-      self.feedback.textContent = ok ? done : "copie impossible : sélectionnez le texte ci-dessus";
+      self.feedback.textContent = ok ? done : t("copy_failed");
     }
     if (navigator.clipboard && global.isSecureContext) {
       navigator.clipboard.writeText(text).then(function () { self.feedback.textContent = done; }, fallback);
@@ -468,7 +476,7 @@
     if (!bridge || !this.selection) return;
     this.feedback.textContent = "…";
     bridge({ episode: this.data.episode, start: this.selection.start, end: this.selection.end }).then(function (reply) {
-      self.feedback.textContent = reply.ok ? "ajoutée au panier (" + reply.count + ")" : "refusée : " + reply.error;
+      self.feedback.textContent = reply.ok ? t("added", {count: reply.count}) : t("refused", {error: reply.error});
     });
   };
 

@@ -85,6 +85,24 @@ MESSAGES = {
     "player.needs_javascript": "Le lecteur de transcription a besoin de JavaScript : dans Jupyter, exécutez à "
                                "nouveau la cellule (ou faites confiance au carnet).",
     "player.no_audio_file": "fichier audio introuvable",
+    "player.help": "Espace : lecture/pause · ← → : mot précédent/suivant · Maj + ← → : segment · "
+                   "clic sur un mot : l'écouter · sélection : la citation",
+    "player.transcript": "Transcription de « {title} »",
+    "player.audio_missing": "audio introuvable : {src}",
+    "player.embedded_clip": "extrait intégré",
+    "player.selected_quote": "Citation sélectionnée",
+    "player.copy_citation": "Copier la citation",
+    "player.copy_python": "Copier la ligne Python",
+    "player.add": "Ajouter au panier",
+    "player.citation_copied": "citation copiée",
+    "player.line_copied": "ligne copiée",
+    "player.listen_from": "écouter à partir de {time}",
+    "player.estimated": "horodatage des mots estimé",
+    "player.unsure_word": "mot peu sûr ({percent}\u00a0%)",
+    "player.corrected": "corrigé par un éditeur",
+    "player.copy_failed": "copie impossible : sélectionnez le texte ci-dessus",
+    "player.added": "ajoutée au panier ({count})",
+    "player.refused": "refusée : {error}",
     "player.no_audio": "pas d'audio ({error})",
     "player.clip_only": "Le fichier audio est hors du dossier du serveur Jupyter : ce lecteur a un extrait de "
                         "l'épisode (les mots grisés n'ont pas d'audio). Lancez Jupyter dans un dossier qui "
