@@ -49,8 +49,9 @@ class FakeEngine:
         self.model_info = model
         self.options = options
 
-    def transcribe(self, samples: np.ndarray, language: str | None,
-                   prompt: bool = True) -> tuple[str, Iterator[Segment]]:
+    def transcribe(self, samples: np.ndarray, language: str | None, prompt: bool = True,
+                   seed: int | None = None) -> tuple[str, Iterator[Segment]]:
+        # No sampling here: the words depend on the samples alone, whatever the seed.
         return language or "fr", self._segments(np.asarray(samples, dtype=np.float32))
 
     def _segments(self, samples: np.ndarray) -> Iterator[Segment]:

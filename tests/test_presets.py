@@ -138,7 +138,7 @@ class _SideBySide(FakeEngine):
         sized.sized_for = lambda windows: sized
         return sized
 
-    def transcribe(self, samples, language, prompt=True):
+    def transcribe(self, samples, language, prompt=True, seed=None):
         cls = _SideBySide
         with cls.lock:
             cls.running += 1
@@ -150,7 +150,7 @@ class _SideBySide(FakeEngine):
         cls.met.wait(timeout=60)
         with cls.lock:
             cls.running -= 1
-        return super().transcribe(samples, language, prompt)
+        return super().transcribe(samples, language, prompt, seed)
 
 
 def test_several_files_run_side_by_side_and_come_back_in_order(tmp_path):

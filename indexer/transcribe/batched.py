@@ -24,6 +24,7 @@ import numpy as np
 
 from ..transcript import Segment, Word
 from .options import TranscribeOptions
+from .reproducible import seeded_call, step_seed
 
 # Clips decoded together. Greedy decoding is one matrix × vector product per
 # token for one clip, matrix × matrix for several: at 2-3 clips a batch the
@@ -41,6 +42,7 @@ class _Stream:
 
     features: np.ndarray          # (mels, frames) of the whole clip
     frames: int                   # content frames
+    seed: int | None = None       # what its temperature fallback samples from (with the seek)
     seek: int = 0                 # frames decoded so far
     segments: list[Segment] = field(default_factory=list)
     last_speech: float = 0.0
@@ -78,12 +80,12 @@ class BatchDecoder:
                          language=language)
 
     def decode(self, clips: list[np.ndarray], language: str, prompt: bool = True,
-               on_step=None) -> list[list[Segment]]:
+               on_step=None, seeds: list[int | None] | None = None) -> list[list[Segment]]:
         """The segments of each clip (times relative to the clip), in order.
 
         Up to ``BATCH_CLIPS`` clips are decoded at once (fewer with beam
         search); when one is done the next takes its place. ``on_step(k, seconds)``: clip ``k`` moved on by
-        ``seconds`` of its speech."""
+        ``seconds`` of its speech. ``seeds``: each clip's (:mod:`.reproducible`)."""
         from dataclasses import replace
 
         tokenizer = self.tokenizer(language)
@@ -106,7 +108,7 @@ class BatchDecoder:
             while waiting and len(running) < at_once:
                 k = waiting.pop(0)
                 features = extractor(clips[k])   # made when needed: a long file's clips wait as audio
-                streams[k] = _Stream(features, features.shape[-1] - 1)
+                streams[k] = _Stream(features, features.shape[-1] - 1, seeds[k] if seeds else None)
                 running.append(k)
             before = [streams[k].seek for k in running]
             self._step([streams[k] for k in running], tokenizer, options, glossary)
@@ -141,7 +143,8 @@ class BatchDecoder:
             avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
             compression = get_compression_ratio(tokenizer.decode(tokens).strip())
             if self._needs_fallback(compression, avg_logprob, result.no_speech_prob):
-                result, avg_logprob, _, compression = self._fallback(encoded, i, prompt, tokenizer, options)
+                with seeded_call(step_seed(stream.seed, stream.seek)):   # the same draws, whatever the batch
+                    result, avg_logprob, _, compression = self._fallback(encoded, i, prompt, tokenizer, options)
                 tokens = result.sequences_ids[0]
             decoded.append((tokens, avg_logprob, compression, result.no_speech_prob))
         windows = []

@@ -16,6 +16,7 @@ from ..plugins import by_name
 from ..threads import use_torch_threads
 from ..transcript import Segment, Word
 from .options import TranscribeOptions
+from .reproducible import seed_sampling, seeded_call, torch_call
 
 # CTranslate2's OpenMP threads sleep when they wait instead of spinning: on a
 # machine shared with other jobs, two threads on one window spun away 4× the
@@ -29,10 +30,11 @@ class Engine(Protocol):
     model_info: ModelInfo   # the weights it runs, recorded in each transcript
     parallel: int           # windows it can transcribe at once
 
-    def transcribe(self, samples: np.ndarray, language: str | None,
-                   prompt: bool = True) -> tuple[str, Iterator[Segment]]:
+    def transcribe(self, samples: np.ndarray, language: str | None, prompt: bool = True,
+                   seed: int | None = None) -> tuple[str, Iterator[Segment]]:
         """Transcribe 16 kHz mono samples; return the language and the segments
-        (times relative to ``samples``). ``prompt=False`` leaves out the glossary."""
+        (times relative to ``samples``). ``prompt=False`` leaves out the glossary.
+        The temperature fallback samples from ``seed`` (None: unseeded)."""
 
 
 def parallel_plan(options: TranscribeOptions, windows: int | None = None,
@@ -79,10 +81,17 @@ class FasterWhisperEngine:
 
         with self._lock:
             if (self.parallel, self.threads) not in self._models:
-                self._models[(self.parallel, self.threads)] = WhisperModel(
+                self._models[(self.parallel, self.threads)] = seed_sampling(WhisperModel(
                     str(self.model_info.path), device="cpu", compute_type=self.options.compute_type,
-                    cpu_threads=self.threads, num_workers=self.parallel)
+                    cpu_threads=self.threads, num_workers=self.parallel), self._sampling_copy)
             return self._models[(self.parallel, self.threads)]
+
+    def _sampling_copy(self):
+        """The model again, with one worker thread, for one call's sampling (see :mod:`.reproducible`)."""
+        import ctranslate2
+
+        return ctranslate2.models.Whisper(str(self.model_info.path), device="cpu",
+                                          compute_type=self.options.compute_type, intra_threads=self.threads)
 
     def sized_for(self, windows: int) -> "FasterWhisperEngine":
         """This engine with the split of the cores for ``windows`` windows at most;
@@ -94,7 +103,12 @@ class FasterWhisperEngine:
         sized._sized = True
         return sized
 
-    def transcribe(self, samples, language, prompt=True):
+    def transcribe(self, samples, language, prompt=True, seed=None):
+        with seeded_call(seed):
+            language, segments = self._transcribe(samples, language, prompt)
+            return language, iter(list(segments))   # decoded here, under the call's seed
+
+    def _transcribe(self, samples, language, prompt):
         o = self.options
         segments, info = self.model.transcribe(
             samples, language=language, task="transcribe", beam_size=o.beam_size, best_of=o.best_of,
@@ -113,24 +127,32 @@ class FasterWhisperEngine:
 
         return info.language, convert()
 
-    def transcribe_clips(self, clips: list[np.ndarray], language: str, on_step=None) -> list[list[Segment]]:
+    def transcribe_clips(self, clips: list[np.ndarray], language: str, on_step=None,
+                         seeds: list[int | None] | None = None) -> list[list[Segment]]:
         """Each clip's segments (times relative to it), the clips decoded as a batch
-        (:mod:`.batched`). ``on_step(k, seconds)``: clip ``k`` moved on by ``seconds``."""
+        (:mod:`.batched`). ``on_step(k, seconds)``: clip ``k`` moved on by ``seconds``.
+        ``seeds``: what each clip's temperature fallback samples from (None: unseeded)."""
         from .batched import BatchDecoder
 
-        return BatchDecoder(self.model, self.options).decode(clips, language, on_step=on_step)
+        return BatchDecoder(self.model, self.options).decode(clips, language, on_step=on_step, seeds=seeds)
 
 
 class OpenAIWhisperEngine:
     name = "openai-whisper"
 
     def __init__(self, model: ModelInfo, options: TranscribeOptions):
-        self.parallel = 1  # one PyTorch model: one window at a time, on all threads
+        # One PyTorch model: one window at a time (the decoder's key-value cache hooks are the
+        # model's), on one thread (reproducible.TORCH_THREADS: the count changes its numerics).
+        self.parallel = 1
         self.options = options
         self.model_info = model
         self.model = load_openai_model(model)
 
-    def transcribe(self, samples, language, prompt=True):
+    def transcribe(self, samples, language, prompt=True, seed=None):
+        with torch_call(seed):
+            return self._transcribe(samples, language, prompt)   # whisper.transcribe decodes at once
+
+    def _transcribe(self, samples, language, prompt):
         import whisper
 
         o = self.options

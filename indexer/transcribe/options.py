@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from ..errors import EngineError
 from ..transcript import FlagOptions
+from .reproducible import SEED_POLICY
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class TranscribeOptions:
     noise_preset: str = "accurate"
     noisy_below_db: float = 21.0
     preset: str = "auto"                       # the name these settings came from (a label)
+    # What the fallback's sampling draws from: seeded by the audio's sha256 and the
+    # window's position, so the same audio gives the same words (README, "Same audio,
+    # same words"); "" leaves it to the libraries' unseeded generators.
+    sampling_seed: str = SEED_POLICY
 
     def fingerprint(self) -> str:
         """What decides whether an existing transcript is still up to date: the
@@ -62,6 +67,11 @@ class TranscribeOptions:
         ignored = {"cpu_threads", "parallel", "preset", "batched"}
         if not self.noise_preset:
             ignored |= {"noise_preset", "noisy_below_db"}
+        if self.sampling_seed == SEED_POLICY:
+            # Seeding changes no setting, only which sample a looping window keeps: transcripts
+            # made before it stay current rather than every archive being transcribed again at
+            # the next ingest (README, "Same audio, same words"). Another policy changes it.
+            ignored.add("sampling_seed")
         relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -29,7 +29,8 @@ from .windows import SR, Window, expected_windows, iter_windows, transcribe_wind
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
-                  language: str | None, on_progress=None, windows=None) -> Iterator[tuple[str, Segment]]:
+                  language: str | None, on_progress=None, windows=None,
+                  audio_sha256: str | None = None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
     Windows are independent (cut in pauses, no text carried across): up to
@@ -37,7 +38,9 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
     ``engine.parallel`` batches at once; no more than that is decoded ahead,
     which keeps memory bounded. ``on_progress(seconds)``: seconds of audio
     newly covered, as decoding moves on (also inside a window). ``windows``:
-    the file's windows when already begun (:func:`iter_windows`).
+    the file's windows when already begun (:func:`iter_windows`). ``audio_sha256``:
+    the file's, which seeds each window's sampling (:mod:`.reproducible`), so a
+    window gives the same words whatever runs beside it.
     """
     parallel = max(1, engine.parallel)
     group = BATCH_CLIPS if options.batched else 1
@@ -61,7 +64,7 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
             for segments in future.result():
                 yield from ((language, segment) for segment in segments)
 
-        for window in windows or iter_windows(path, duration, options):
+        for window in windows or iter_windows(path, duration, options, audio_sha256):
             if language is None and not pending and not batch:
                 # Detect the language once, on the first window with speech, then keep it.
                 language, segments = transcribe_window(engine, window, None)
@@ -102,9 +105,9 @@ class Progress:
         self.bar.close()
 
 
-def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engine: Engine):
+def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engine: Engine, sha256: str):
     """The file's windows (the first one read), the options and engine chosen on its noise, and the choice."""
-    windows = iter_windows(path, duration, options)
+    windows = iter_windows(path, duration, options, sha256)
     first = next(windows, None)
     chosen, choice = choose_preset(options, first.samples if first is not None else np.zeros(0, np.float32))
     return (itertools.chain([first], windows) if first is not None else iter(())), chosen, \
@@ -113,14 +116,14 @@ def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engin
 
 def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, segments: list[Segment],
                 language: str | None, episode_id: str | None, audio_path: str | None,
-                sha256: str | None, requested: TranscribeOptions, noise: NoiseChoice) -> Transcript:
+                sha256: str, requested: TranscribeOptions, noise: NoiseChoice) -> Transcript:
     """``options``: the decoding used; ``requested``: what was asked (its fingerprint
     is the transcript's, whichever preset the noise chose)."""
     segments = [replace(s, id=i) for i, s in enumerate(segments)]
     return Transcript(
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
-        audio_sha256=sha256 or sha256_file(path),
+        audio_sha256=sha256,
         duration=round(info.duration, 3),
         language=language or "",
         model=engine.model_info.name,
@@ -147,6 +150,7 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     options = options or TranscribeOptions()
     info = audio.probe(path)
     engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
+    sha256 = sha256 or sha256_file(path)   # seeds the windows' sampling
     bar = Progress(info.duration, path.name, progress)
 
     def advance(seconds: float) -> None:
@@ -157,7 +161,7 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
     segments: list[Segment] = []
     language = options.language
     try:
-        windows, chosen, engine, noise = _noise_choice(path, info.duration, options, engine)
+        windows, chosen, engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
         for language, segment in iter_segments(path, info.duration, engine, chosen, options.language, advance,
                                                windows):
             segments.append(segment)
@@ -171,13 +175,16 @@ def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptio
                       progress: Progress) -> list[Transcript | IndexerError]:
     """Files of one window each, their windows decoded as one batch per preset
     chosen (the words of each are those it gets alone: rows of a batch are independent)."""
-    prepared: list = []   # per file: (windows, options, engine, noise choice), or the error
+    prepared: list = []   # per file: (windows, options, engine, noise choice, sha256), or the error
     for path, info in files:
         try:
-            windows, chosen, chosen_engine, noise = _noise_choice(path, info.duration, options, engine)
-            prepared.append((list(windows), chosen, chosen_engine, noise))
+            sha256 = sha256_file(path)   # seeds the windows' sampling
+            windows, chosen, chosen_engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
+            prepared.append((list(windows), chosen, chosen_engine, noise, sha256))
         except IndexerError as e:
             prepared.append(e)
+        except OSError as e:
+            prepared.append(IndexerError(f"cannot read: {e.strerror}", path))
     found: dict[int, list[Segment]] = {}
     for chosen in dict.fromkeys(p[1] for p in prepared if not isinstance(p, IndexerError)):
         members = [k for k, p in enumerate(prepared) if not isinstance(p, IndexerError) and p[1] == chosen]
@@ -190,12 +197,9 @@ def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptio
         if isinstance(prepared[k], IndexerError):
             outcomes.append(prepared[k])
             continue
-        _, chosen, chosen_engine, noise = prepared[k]
-        try:
-            outcomes.append(_transcript(path, info, chosen, chosen_engine, found[k], options.language, None, None,
-                                        None, options, noise))
-        except OSError as e:
-            outcomes.append(IndexerError(f"cannot read: {e.strerror}", path))
+        _, chosen, chosen_engine, noise, sha256 = prepared[k]
+        outcomes.append(_transcript(path, info, chosen, chosen_engine, found[k], options.language, None, None,
+                                    sha256, options, noise))
     return outcomes
 
 

@@ -16,6 +16,7 @@ from .. import audio
 from ..transcript import Segment
 from .engines import Engine
 from .options import TranscribeOptions
+from .reproducible import call_seed
 
 log = logging.getLogger("indexer")
 
@@ -38,6 +39,12 @@ class Window:
     offset: float           # seconds from the start of the file
     samples: np.ndarray     # the window's audio, up to the cut
     speech: list[dict]      # VAD chunks in samples, relative to the window
+    audio_sha256: str | None = None   # the file's: with the offset, it seeds the window's sampling
+
+    def seed(self, at: int = 0, purpose: str = "window") -> int | None:
+        """The seed of an engine call on this window's audio from sample ``at``:
+        the same wherever and whenever the window runs (None: unseeded)."""
+        return call_seed(self.audio_sha256, round(self.offset * SR) + at, purpose)
 
 
 def _speech_chunks(samples: np.ndarray, options: TranscribeOptions) -> list[dict]:
@@ -91,8 +98,11 @@ def _cut_point(samples: np.ndarray, chunks: list[dict], target: int, use_vad: bo
     return _quietest_point(samples, max(0, target - 30 * SR), target)
 
 
-def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Iterator[Window]:
-    """Decode ``path`` a window at a time, each cut at a silence."""
+def iter_windows(path: Path, duration: float, options: TranscribeOptions,
+                 audio_sha256: str | None = None) -> Iterator[Window]:
+    """Decode ``path`` a window at a time, each cut at a silence; ``audio_sha256``
+    (the file's) seeds their sampling when ``options.sampling_seed`` asks for it."""
+    audio_sha256 = audio_sha256 if options.sampling_seed else None
     window = int(options.window_seconds * SR)
     lookahead = int(LOOKAHEAD_SECONDS * SR)
     offset = 0.0
@@ -105,7 +115,7 @@ def iter_windows(path: Path, duration: float, options: TranscribeOptions) -> Ite
         cut = len(samples) if is_last else _cut_point(samples, chunks, window, options.vad)
         cut = max(cut, SR)  # always progress by at least a second
         speech = [{"start": c["start"], "end": min(c["end"], cut)} for c in chunks if c["start"] < cut]
-        yield Window(offset, samples[:cut], speech)
+        yield Window(offset, samples[:cut], speech, audio_sha256)
         if is_last:
             break
         offset += cut / SR
@@ -141,7 +151,7 @@ def transcribe_window(engine: Engine, window: Window, language: str | None) -> t
     """One window through the engine's own loop (the language detected when None)."""
     if not window.speech:
         return language, []
-    language, segments = engine.transcribe(_speech_audio(window), language)
+    language, segments = engine.transcribe(_speech_audio(window), language, seed=window.seed())
     segments = [_to_original_time(s, window.speech, window.offset) for s in segments]
     return language, _recover_skipped_speech(engine, window, language, segments)
 
@@ -159,7 +169,7 @@ def transcribe_windows(engine: Engine, windows: list[Window], language: str,
     if batch is not None and engine.options.batched and speaking:
         scale = [len(w.samples) / max(1, sum(c["end"] - c["start"] for c in w.speech)) for w in speaking]
         step = (lambda k, speech_seconds: on_step(speech_seconds * scale[k])) if on_step else None
-        found = iter(batch([_speech_audio(w) for w in speaking], language, step))
+        found = iter(batch([_speech_audio(w) for w in speaking], language, step, [w.seed() for w in speaking]))
         results = []
         for w in windows:
             segments = [_to_original_time(s, w.speech, w.offset) for s in next(found)] if w.speech else []
@@ -204,7 +214,7 @@ def _recover_skipped_speech(engine: Engine, window: Window, language: str | None
     recovered = []
     for start, end in _skipped_spans(window, segments, min_gap):
         lo, hi = int((start - window.offset) * SR), int((end - window.offset) * SR)
-        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False)
+        _, found = engine.transcribe(window.samples[lo:hi], language, prompt=False, seed=window.seed(lo, "skipped"))
         span = [{"start": lo, "end": hi}]
         for segment in found:
             segment = _to_original_time(segment, span, window.offset)

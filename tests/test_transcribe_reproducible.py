@@ -1,0 +1,153 @@
+"""Same audio, same options, same words (issue 28).
+
+Whisper samples only in its temperature fallback, when a window loops; that
+sampling is seeded by the audio's sha256 and the window's position, so a window
+draws the same numbers whether it runs twice, alone or beside another file.
+Runs are compared with each other, never with the words a model should hear.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.models import ModelInfo
+from indexer.testing import FakeEngine
+from indexer.transcribe import PRESETS, TranscribeOptions, load_engine, transcribe_file, transcribe_files
+
+# One word, eight times, from espeak-ng: whatever base hears, its transcript
+# repeats itself (or loops) past the compression-ratio threshold, so the engine
+# samples. One sampled temperature (1.0, where draws differ most) instead of
+# five keeps the test short: every temperature is seeded the same way.
+LOOPING = "Bonjour, bonjour, bonjour, bonjour, bonjour, bonjour, bonjour, bonjour."
+OTHER = "Le community manager anime la communauté."
+OPTIONS = TranscribeOptions(temperatures=(0.0, 1.0))
+FELL_BACK = "fell back to sampling"   # the engines' debug line after a call that sampled
+
+
+def espeak(text: str, path: Path) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: cannot synthesise the looping clip")
+    subprocess.run(["espeak-ng", "-v", "fr", "-s", "165", "-w", str(path), text], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("loops")
+    return espeak(LOOPING, folder / "looping.wav"), espeak(OTHER, folder / "other.wav")
+
+
+def timed_words(transcript) -> list[tuple[str, float, float]]:
+    return [(w.word, w.start, w.end) for w in transcript.words]
+
+
+@pytest.mark.weights
+# openai-whisper samples from the process's one generator: a second run alone would test
+# what the run in a batch tests (both come after a run that drew), for 15 more CPU seconds.
+@pytest.mark.parametrize("engine, runs_alone", [("faster-whisper", 2), ("openai-whisper", 1)])
+def test_a_looping_clip_gives_the_same_words_twice_alone_and_in_a_batch(clips, engine, runs_alone, caplog):
+    looping, other = clips
+    options = replace(OPTIONS, engine=engine)
+    loaded = load_engine(options)
+    with caplog.at_level(logging.DEBUG, logger="indexer"):
+        # The same loaded engine each time: its generators have drawn since the first run.
+        alone = [transcribe_file(looping, options, loaded) for _ in range(runs_alone)]
+        # Beside another file: another engine, another split of the cores
+        # (faster-whisper: two windows on one thread each, not one on two).
+        batch = dict(transcribe_files([looping, other], options))[looping]
+    first = alone[0]
+    for run in (*alone[1:], batch):
+        assert timed_words(run) == timed_words(first)
+    # Without a fallback this test would prove nothing: the clip must make the engine sample.
+    assert sum(FELL_BACK in r.getMessage() for r in caplog.records) >= runs_alone + 1
+    assert first.options["sampling_seed"] == TranscribeOptions().sampling_seed   # the policy, recorded
+
+
+class _Recording(FakeEngine):
+    """The fake engine, noting the seed and the length of the audio of each call."""
+
+    def __init__(self, model, options, calls):
+        super().__init__(model, options)
+        self.calls = calls
+
+    def transcribe(self, samples, language, prompt=True, seed=None):
+        self.calls.append((seed, len(samples)))
+        return super().transcribe(samples, language, prompt, seed)
+
+    def sized_for(self, windows):   # windows side by side, like faster-whisper's split of the cores
+        sized = _Recording(self.model_info, self.options, self.calls)
+        sized.parallel = self.parallel
+        return sized
+
+
+def _calls(paths, options, parallel=1) -> list[tuple[int | None, int]]:
+    calls: list = []
+    engine = _Recording(ModelInfo("fake", "ctranslate2", Path("."), "test", True), options, calls)
+    engine.parallel = parallel
+    for _ in transcribe_files(paths, options, engine):
+        pass
+    return sorted(calls, key=lambda c: (c[0] is None, c[0] or 0, c[1]))
+
+
+def test_each_window_is_seeded_by_its_audio_and_position_alone(tmp_path):
+    """Plumbing: the seeds the engine gets depend on the audio and where each call starts,
+    not on how many windows or files run at once."""
+    from indexer.transcribe.reproducible import call_seed
+
+    rng = np.random.default_rng(28)
+    paths = []
+    for name in ("a", "b"):
+        paths.append(tmp_path / f"{name}.wav")
+        noise = (rng.standard_normal(16000 * 40) * 3000).astype("<i2")
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "-", str(paths[-1])],
+                       input=noise.tobytes(), check=True)
+    options = TranscribeOptions(vad=False, window_seconds=6.0)   # 40 s: several windows
+    alone = _calls(paths[:1], options)
+    assert len(alone) > 2 and len({seed for seed, _ in alone}) == len(alone)   # one seed per window
+    other = _calls(paths[1:], options)
+    assert not set(alone) & set(other)                        # other audio, other seeds
+    # Two files, their windows side by side:
+    assert _calls(paths, options, parallel=2) == sorted(alone + other, key=lambda c: (c[0], c[1]))
+    assert call_seed(None, 0) is None   # sampling_seed="": unseeded
+
+
+# The presets' fingerprints before seeding (main at 20a284a). A change re-transcribes every
+# archive at its next ingest: make it on purpose, and say so in the README.
+FINGERPRINTS_BEFORE_SEEDING = {"auto": "64bb2236a4a49609", "fast": "2c8858740d2ef9da",
+                               "accurate": "1670fe446b943742"}
+
+
+def test_the_seed_policy_is_recorded_and_fingerprinted():
+    seeded = TranscribeOptions()
+    assert asdict(seeded)["sampling_seed"]   # recorded in each transcript's options
+    assert replace(seeded, sampling_seed="").fingerprint() != seeded.fingerprint()
+    # This first policy keeps the fingerprints transcripts had (README: nothing transcribed again on upgrade).
+    assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_BEFORE_SEEDING
+
+
+def test_an_openai_whisper_call_is_pinned_and_leaves_the_process_as_it_was():
+    import torch
+
+    from indexer.transcribe.reproducible import TORCH_THREADS, torch_call
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        state = torch.random.get_rng_state()
+        drawn = []
+        for _ in range(2):
+            with torch_call(seed=1234):
+                assert torch.get_num_threads() == TORCH_THREADS
+                drawn.append(torch.rand(3))
+        assert torch.equal(drawn[0], drawn[1])                      # the seed decides the draws
+        assert torch.get_num_threads() == 2                         # given back
+        assert torch.equal(torch.random.get_rng_state(), state)     # the process's generator untouched
+    finally:
+        torch.set_num_threads(before)
