@@ -336,17 +336,20 @@ class Archive:
         from .speakers import diarize
         from .stats import turns_frame
 
-        found = self.episode(episode)
-        if found is None:
-            raise IndexerError(f"no audio file for episode {episode!r}")
+        found = self._audio_episode(episode)
         return turns_frame(diarize(found.audio_path, probe(found.audio_path).duration))
 
     def sidecar_turns(self, episode: str) -> pandas.DataFrame:
         """The speaker turns written in ``episode``'s sidecar, as a turns table (empty if it has none)."""
         from .stats import turns_frame
 
+        return turns_frame([(t.start, t.end, t.name) for t in self._audio_episode(episode).meta.turns])
+
+    def _audio_episode(self, episode: str) -> Episode:
         found = self.episode(episode)
-        return turns_frame([(t.start, t.end, t.name) for t in found.meta.turns] if found else [])
+        if found is None:
+            raise IndexerError(f"no audio file for episode {episode!r} in {self.root}")
+        return found
 
     def speaker_turns(self, episode: str) -> pandas.DataFrame:
         """The automatic speaker turns the ingest stored for ``episode``, named where editors named them."""
