@@ -199,4 +199,4 @@ def test_overview_notebook_shows_automatic_speakers(executed_notebooks):
     text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
     assert "intervenant(s) automatique(s)" in text and " 0 intervenant" not in text
     assert any("image/png" in o.get("data", {}) for o in cell.outputs)
-    assert any("seconds" in o.get("data", {}).get("text/html", "") for o in cell.outputs)
+    assert any(">secondes</th>" in o.get("data", {}).get("text/html", "") for o in cell.outputs)

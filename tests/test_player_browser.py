@@ -224,7 +224,7 @@ def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive
     assert low == ["bienvenue.", "changent"]
     assert [s.text for s in root.find_elements(By.CSS_SELECTOR, ".w.corr")] == ["chaque", "jour."]
     suspect = root.find_element(By.CSS_SELECTOR, ".segment.suspect")
-    assert suspect.get_attribute("title") == "phantom, suspect" and suspect.text == "Merci d'avoir regardé."
+    assert suspect.get_attribute("title") == "phrase fantôme, suspect" and suspect.text == "Merci d'avoir regardé."
     browser.save_screenshot(str(artifacts / "page-panel.png"))
 
     # Keyboard: space plays and pauses, arrows move by a word, shift + arrows by a segment.
