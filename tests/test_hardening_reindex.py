@@ -66,7 +66,7 @@ def test_unreadable_transcripts_or_corrections_keep_the_index(unreadable):
         assert "Traceback" not in done.stderr and "the index in place is kept" in done.stderr, done.stderr
         assert f"{unreadable}" in done.stderr and "ermission denied" in done.stderr, done.stderr
         assert episodes_in_index(root) == ["a", "b"]
-        assert [h.episode for h in Archive(root).search("corrigée")] == ["a"]
+        assert [h.episode for h in Archive(root).search("corrigée", match="words")] == ["a"]
 
 
 def test_reindex_and_ingest_never_run_together(tmp_path):
