@@ -21,11 +21,13 @@ Sets (benchmarks/out/, made on first use):
   degraded  the same through telephone band, 24 kbit/s mp3 and babble 15 dB below (degrade_sample.py)
   10db, 5db the same under a crowd of the other voices (noisy.py)
   mixed     clean + degraded + 10db in one folder (12 files)
-  long      one hour: the degraded episodes joined in rotating order
+  long      one hour: the degraded episodes joined in rotating order (--long-minutes N: N minutes instead,
+            in benchmarks/out/speed/longN; e.g. 120 for the 2-hour memory goal)
   june      real human French (Debian's asterisk-core-sounds-fr, voice « June »), prompts joined into
             2-minute files; no reference text: agreement with plain is reported instead
 
-Results: benchmarks/results/speed*.{json,md}.
+Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
+the rows it finished).
 """
 
 from __future__ import annotations
@@ -70,6 +72,19 @@ from pathlib import Path
 from indexer.speakers import SpeakerOptions
 from indexer.transcribe import TranscribeOptions, TranscriptWriter
 changes, speakers, out_dir = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+if changes.pop("_greedy_decoded_again", False):
+    # The fallback as it was before issue 27's profile: faster-whisper's loop from the
+    # first temperature, the greedy pass the batch already made decoded again.
+    import numpy as np
+    from faster_whisper.transcribe import get_ctranslate2_storage
+    from indexer.transcribe.batched import BatchDecoder
+
+    def whole_loop(self, encoded, row, prompt, tokenizer, options, greedy):
+        alone = get_ctranslate2_storage(np.ascontiguousarray(np.asarray(encoded)[row:row + 1]))
+        result, avg_logprob, _, compression = self.model.generate_with_fallback(alone, prompt, tokenizer, options)
+        return result, avg_logprob, compression
+
+    BatchDecoder._fallback = whole_loop
 writer = TranscriptWriter(out_dir, ["json"], SpeakerOptions(mode=speakers))
 for outcome in writer.write(sys.argv[4:], replace(TranscribeOptions(), **changes)):
     if outcome.error:
@@ -84,6 +99,7 @@ CONFIGS: dict[str, tuple] = {
     "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
     "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
     "ingest": ("ingest",),
+    "indexer-refallback": ("variant", {"_greedy_decoded_again": True}, "auto"),   # the fallback before speed2
 }
 
 
@@ -133,8 +149,11 @@ def _june(folder: Path) -> None:
                 break
 
 
+LONG_MINUTES = 60   # the `long` set's length (--long-minutes)
+
+
 def make_set(name: str) -> Path:
-    folder = OUT / "speed" / name
+    folder = OUT / "speed" / (name if name != "long" or LONG_MINUTES == 60 else f"long{LONG_MINUTES}")
     if folder.is_dir() and any(folder.rglob("*.*")):
         return folder
     if name == "clean":
@@ -158,7 +177,7 @@ def make_set(name: str) -> Path:
         parts, seconds = [], 0.0
         from indexer import audio
 
-        while seconds < 3600:
+        while seconds < LONG_MINUTES * 60:
             rel, path = files[len(parts) % len(files)]
             parts.append(path)
             seconds += audio.probe(path).duration
@@ -299,10 +318,13 @@ def markdown(report: dict) -> str:
              "| set | config | speed vs plain | CPU work vs plain | real-time factor | WER | differs from plain "
              "| peak MB | presets chosen |",
              "|---|---|---|---|---|---|---|---|---|"]
+    def ratio(x):
+        return f"{x:.2f}×" if x is not None else "–"
+
     for r in report["rows"]:
         wer_cell = f"{r['wer']:.3f}" if r["wer"] is not None else "–"
         lines.append(f"| {r['set']} ({r['audio_seconds']:.0f} s) | {r['config']} | "
-                     f"{r['speed_vs_plain']:.2f}× | {r['cpu_vs_plain']:.2f}× | {r['realtime_factor']:.1f}× | "
+                     f"{ratio(r['speed_vs_plain'])} | {ratio(r['cpu_vs_plain'])} | {r['realtime_factor']:.1f}× | "
                      f"{wer_cell} | {r['differs_from_plain'] if r['differs_from_plain'] is not None else '–'} | "
                      f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} |")
     return "\n".join(lines) + "\n"
@@ -314,14 +336,19 @@ def main() -> None:
     parser.add_argument("--configs", default="plain,indexer")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--name", default="speed")
+    parser.add_argument("--long-minutes", type=int, default=60, help="length of the `long` set (default 60)")
     args = parser.parse_args()
+    global LONG_MINUTES
+    LONG_MINUTES = args.long_minutes
     from indexer import audio
 
     sets = {name: make_set(name) for name in args.sets.split(",")}
     refs = {name: references(name, folder) for name, folder in sets.items()}
     seconds = {name: round(sum(audio.probe(p).duration for _, p in _episode_files(folder)), 1)
                for name, folder in sets.items()}
-    runs = []
+    runs: list[dict] = []
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat, "rows": [], "runs": []}
     for k in range(args.repeat):
         for name, folder in sets.items():
             configs = args.configs.split(",")
@@ -332,13 +359,15 @@ def main() -> None:
                 runs.append(run)
                 print(f"  {run['seconds']} s, {run['cpu_seconds']} CPU s, {run['peak_mb']} MB", file=sys.stderr,
                       flush=True)
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
-              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat,
-              "rows": summarise(runs, refs, seconds), "runs": runs}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(report))
+                report = {**report, "rows": summarise(runs, refs, seconds), "runs": runs}
+                write_report(args.name, report)   # after every run: a run cut short keeps what it finished
     print(markdown(report))
+
+
+def write_report(name: str, report: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(report))
 
 
 if __name__ == "__main__":
