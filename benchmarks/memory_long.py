@@ -59,8 +59,12 @@ def main() -> None:
         cmd = [str(VENV / "indexer"), "transcribe", str(path), "--out", tmp, "--format", "json"]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
-        stopped = False
-        while proc.poll() is None:
+        stopped, code, usage = False, None, None
+        while True:
+            # wait4 without waiting: Popen.poll would reap the process and lose its rusage.
+            pid, code, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
             time.sleep(2)
             err.seek(0)
             bars = re.findall(r"(\d+)/\d+ s audio", err.read())
@@ -68,11 +72,10 @@ def main() -> None:
             status = _status(proc.pid)
             if status:
                 samples.append({"t": round(time.perf_counter() - started, 1), "audio_s": done, **status})
-            if args.stop_after and time.perf_counter() - started > args.stop_after:
+            if args.stop_after and time.perf_counter() - started > args.stop_after and not stopped:
                 proc.terminate()
                 stopped = True
-                break
-        _, code, usage = os.wait4(proc.pid, 0)
+        proc.returncode = code   # reaped here
         wall = time.perf_counter() - started
     peak = max([s.get("VmHWM", 0) for s in samples] + [usage.ru_maxrss // 1024])
     report = {"date": time.strftime("%Y-%m-%d"), "file_seconds": round(duration, 1), "command": " ".join(cmd[1:2]),

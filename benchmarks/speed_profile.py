@@ -202,7 +202,10 @@ def measure(config: str, files: list[str]) -> dict:
 def markdown(report: dict) -> str:
     columns = [(f, c) for f in report["files"] for c in ("plain", "indexer")]
     stages = list(dict.fromkeys(s for f, c in columns for s in report["runs"][f][c]["cpu"]))
-    head = " | ".join(f"{c} {Path(f).parent.name}/{Path(f).name} ({report['seconds'][f]:.0f} s)" for f, c in columns)
+    def label(f: str) -> str:
+        return str(Path(f).relative_to(ROOT)) if Path(f).is_relative_to(ROOT) else Path(f).name
+
+    head = " | ".join(f"{c}: {label(f)} ({report['seconds'][f]:.0f} s)" for f, c in columns)
     lines = [f"# Where the time goes: plain faster-whisper and `indexer transcribe` ({report['date']})", "",
              f"CPU seconds per stage (every thread and child process), exclusive of nested stages; one fresh "
              f"process each, 2-core machine shared with other jobs (load {report['load']}). "
@@ -220,6 +223,9 @@ def markdown(report: dict) -> str:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--rewrite":
+        rewrite(sys.argv[2])
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3:], 0.0)
         return
@@ -242,6 +248,12 @@ def main() -> None:
     (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
     (RESULTS / f"{args.name}.md").write_text(markdown(report))
     print(markdown(report))
+
+
+def rewrite(name: str) -> None:
+    """The .md again from the .json (``--rewrite NAME``)."""
+    report = json.loads((RESULTS / f"{name}.json").read_text())
+    (RESULTS / f"{name}.md").write_text(markdown(report))
 
 
 if __name__ == "__main__":
