@@ -72,19 +72,6 @@ from pathlib import Path
 from indexer.speakers import SpeakerOptions
 from indexer.transcribe import TranscribeOptions, TranscriptWriter
 changes, speakers, out_dir = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-if changes.pop("_greedy_decoded_again", False):
-    # The fallback as it was before issue 27's profile: faster-whisper's loop from the
-    # first temperature, the greedy pass the batch already made decoded again.
-    import numpy as np
-    from faster_whisper.transcribe import get_ctranslate2_storage
-    from indexer.transcribe.batched import BatchDecoder
-
-    def whole_loop(self, encoded, row, prompt, tokenizer, options, greedy):
-        alone = get_ctranslate2_storage(np.ascontiguousarray(np.asarray(encoded)[row:row + 1]))
-        result, avg_logprob, _, compression = self.model.generate_with_fallback(alone, prompt, tokenizer, options)
-        return result, avg_logprob, compression
-
-    BatchDecoder._fallback = whole_loop
 writer = TranscriptWriter(out_dir, ["json"], SpeakerOptions(mode=speakers))
 for outcome in writer.write(sys.argv[4:], replace(TranscribeOptions(), **changes)):
     if outcome.error:
@@ -99,7 +86,6 @@ CONFIGS: dict[str, tuple] = {
     "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
     "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
     "ingest": ("ingest",),
-    "indexer-refallback": ("variant", {"_greedy_decoded_again": True}, "auto"),   # the fallback before speed2
 }
 
 
