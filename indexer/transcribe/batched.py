@@ -143,10 +143,8 @@ class BatchDecoder:
             avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
             compression = get_compression_ratio(tokenizer.decode(tokens).strip())
             if self._needs_fallback(compression, avg_logprob, result.no_speech_prob):
-                greedy = (result, avg_logprob, compression)
                 with seeded_call(step_seed(stream.seed, stream.seek)):   # the same draws, whatever the batch
-                    result, avg_logprob, compression = self._fallback(encoded, i, prompt, tokenizer, options,
-                                                                      greedy)
+                    result, avg_logprob, _, compression = self._fallback(encoded, i, prompt, tokenizer, options)
                 tokens = result.sequences_ids[0]
             decoded.append((tokens, avg_logprob, compression, result.no_speech_prob))
         windows = []
@@ -193,25 +191,12 @@ class BatchDecoder:
                   and o.log_prob_threshold is not None and avg_logprob < o.log_prob_threshold)
         return (looping or unsure) and not silent
 
-    def _fallback(self, encoded, row: int, prompt: list[int], tokenizer, options, greedy: tuple):
-        """One clip's window decoded again alone, through faster-whisper's own temperature
-        fallback from its second temperature on: ``greedy`` (result, average log
-        probability, compression ratio) is the batch's own first-temperature result,
-        which ``generate_with_fallback`` would decode again to the same tokens and
-        scores (rows of a batch are independent). It takes part in the choice as it
-        would there (:func:`pick_after_fallback`). Measured: a looping window's greedy
-        pass runs to the 448-token limit, so decoding it again was a large part of a
-        fallback's cost (benchmarks/results/speed-profile*.md)."""
-        from dataclasses import replace
-
+    def _fallback(self, encoded, row: int, prompt: list[int], tokenizer, options):
+        """One clip's window decoded again alone, through faster-whisper's own temperature fallback."""
         from faster_whisper.transcribe import get_ctranslate2_storage
 
         alone = get_ctranslate2_storage(np.ascontiguousarray(np.asarray(encoded)[row:row + 1]))
-        later = replace(options, temperatures=list(options.temperatures[1:]))
-        result, avg_logprob, _, compression = self.model.generate_with_fallback(alone, prompt, tokenizer, later)
-        return pick_after_fallback(greedy, (result, avg_logprob, compression),
-                                   lambda c: not self._needs_fallback(c[2], c[1], c[0].no_speech_prob),
-                                   self.options.compression_ratio_threshold)
+        return self.model.generate_with_fallback(alone, prompt, tokenizer, options)
 
     def _add_words(self, streams, windows, sizes, encoded, tokenizer, options) -> None:
         """Word timings: one alignment pass for the batch, then faster-whisper's
@@ -231,32 +216,6 @@ class BatchDecoder:
             stream.last_speech = WhisperModel.add_word_timestamps(
                 _Aligned(alignment, self.model.frames_per_second), [windows[i][0]], tokenizer, None, sizes[i],
                 options.prepend_punctuations, options.append_punctuations, stream.last_speech)
-
-
-def pick_after_fallback(greedy: tuple, later: tuple, passes, compression_threshold: float | None) -> tuple:
-    """What faster-whisper's ``generate_with_fallback`` returns over all the
-    temperatures, from its first temperature's result ``greedy`` (which failed)
-    and its pick ``later`` over the other temperatures. Each is (result, average
-    log probability, compression ratio); ``passes(candidate)``: no fallback needed.
-
-    A later temperature that passed is returned, as the whole loop stops there.
-    When none passed, the loop keeps the best average log probability among the
-    results under the compression threshold, or among all of them when none is
-    under; ``greedy`` is the first of that list, so it wins a tie.
-    """
-    if passes(later):
-        return later
-
-    def under(candidate) -> bool:   # faster-whisper's below_cr_threshold_results
-        return compression_threshold is not None and candidate[2] <= compression_threshold
-
-    # None passed: `later` is the best of the later ones under the threshold when there
-    # were some (then it is under), else the best of all the later ones.
-    if under(greedy) and not under(later):
-        return greedy   # the only one under the threshold
-    if under(later) and not under(greedy):
-        return later    # greedy is not among the candidates
-    return greedy if greedy[1] >= later[1] else later
 
 
 class _Aligned:
