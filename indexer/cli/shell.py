@@ -1,0 +1,61 @@
+"""The ``indexer`` group: errors become one line on stderr and a non-zero exit status, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from typing import Callable
+
+import click
+
+from ..errors import IndexerError, storage_error
+
+log = logging.getLogger("indexer")
+
+
+class IndexerGroup(click.Group):
+    """Turns IndexerError, a bad command line (and Ctrl-C) into one line instead of a traceback or a usage page."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except IndexerError as e:
+            click.echo(f"error: {e.one_line()}", err=True)
+            sys.exit(1)
+        except click.UsageError as e:
+            # A subcommand's bad argument: one line naming the problem and where help is (exit 2, as click).
+            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            click.echo(f"error: {e.format_message()} (see `{where} --help`)", err=True)
+            sys.exit(e.exit_code)
+        except OSError as e:  # a write the library did not expect to fail: still one line
+            error = storage_error(e)
+            if error is None:
+                raise
+            click.echo(f"error: {error.one_line()}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+def verbosity_options(func: Callable) -> Callable:
+    @click.option("--quiet", "-q", is_flag=True, help="No progress bars, errors only.")
+    @click.option("--verbose", "-v", is_flag=True, help="Log what is done, step by step.")
+    @functools.wraps(func)
+    def wrapper(*args, quiet: bool, verbose: bool, **kwargs):
+        level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+        logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+        return func(*args, progress=not quiet, **kwargs)
+    return wrapper
+
+
+@click.group(cls=IndexerGroup)
+@click.version_option(package_name="indexer")
+def main():
+    """Transcribe French talks with Whisper and search them with Whoosh, offline.
+
+    Every command takes the archive as --archive DIR (or -a DIR), else
+    $INDEXER_ARCHIVE, else ./archive; --json prints machine output.
+    """
