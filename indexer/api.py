@@ -264,8 +264,11 @@ class Archive:
     def update_voices(self, wait: float = 0.0) -> VoicesUpdate:
         """Rebuild the voice library now and re-index the episodes whose speaker names changed (the
         ingest does it at the end of every run). Returns a :class:`~indexer.ingest.voices.VoicesUpdate`."""
+        from .errors import ArchiveNotFoundError
         from .ingest.voices import update_voices
 
+        if not self.root.is_dir():  # a mistyped path is not an empty archive to make
+            raise ArchiveNotFoundError("archive folder not found", self.root)
         return update_voices(self.root, wait)
 
     def _voice_action(self, kind: str, names: list[str], into: str, author: str | None) -> VoiceAction:

@@ -312,7 +312,7 @@ def test_cli_reindex(tmp_path):
     result = cli("reindex", "--archive", str(root), "--quiet")
     assert result.exit_code == 0
     result = CliRunner().invoke(main, ["reindex", "--archive", str(tmp_path / "nowhere")])
-    assert result.exit_code == 1 and "no transcripts/ folder" in result.output
+    assert result.exit_code == 1 and "archive folder not found" in result.output
 
 
 @pytest.mark.parametrize("command", ["search", "reindex"])

@@ -32,12 +32,35 @@ def deprecated(old: str, new: str) -> None:
     click.echo(f"warning: {old} is deprecated and will be removed in the next release; use {new}", err=True)
 
 
+# One option object for every command (click makes a new parameter each time it decorates).
+_ARCHIVE = click.option("--archive", "-a", "archive_dir", type=ARCHIVE_PATH, envvar=ARCHIVE_ENV, show_envvar=True,
+                        default=Path("archive"), show_default=True, help="The archive folder.")
+
+
+def _existing(archive_dir: Path, defaulted: bool = False) -> Path:
+    """The archive folder, or one line saying it is not there: a mistyped path is never taken for an empty
+    archive (``voices rebuild`` made one, ``voices list`` said "no known voice")."""
+    from ..errors import ArchiveNotFoundError
+
+    if not archive_dir.is_dir():
+        raise ArchiveNotFoundError("archive folder not found" + (
+            " (the default: give --archive DIR or set $INDEXER_ARCHIVE)" if defaulted else ""), archive_dir)
+    return archive_dir
+
+
+def _defaulted() -> bool:
+    return click.get_current_context().get_parameter_source("archive_dir") is ParameterSource.DEFAULT
+
+
 def archive_option(func: Callable) -> Callable:
     """``--archive/-a DIR``, else ``$INDEXER_ARCHIVE``, else ``./archive``: how every command is given its archive."""
-    return click.option(
-        "--archive", "-a", "archive_dir", type=ARCHIVE_PATH, envvar=ARCHIVE_ENV, show_envvar=True,
-        default=Path("archive"), show_default=True, help="The archive folder.",
-    )(func)
+
+    @_ARCHIVE
+    @functools.wraps(func)
+    def wrapper(*args, archive_dir: Path, **kwargs):
+        return func(*args, archive_dir=_existing(archive_dir, _defaulted()), **kwargs)
+
+    return wrapper
 
 
 class _OldArgument(click.Argument):
@@ -52,17 +75,17 @@ def archive_option_and_old_positional(func: Callable) -> Callable:
     before (accepted for one release, with a deprecation line)."""
 
     @click.argument("old_archive", required=False, cls=_OldArgument, type=ARCHIVE_PATH)
-    @archive_option
+    @_ARCHIVE
     @functools.wraps(func)
     def wrapper(*args, old_archive: Path | None, archive_dir: Path, **kwargs):
-        if old_archive is not None:
-            ctx = click.get_current_context()
-            if ctx.get_parameter_source("archive_dir") is ParameterSource.COMMANDLINE and archive_dir != old_archive:
-                raise click.UsageError(f"the archive is given twice ({old_archive} and --archive {archive_dir}): "
-                                       "give --archive only")
-            deprecated(f"`{ctx.command_path} ARCHIVE`", f"`{ctx.command_path} --archive ARCHIVE`")
-            archive_dir = old_archive
-        return func(*args, archive_dir=archive_dir, **kwargs)
+        if old_archive is None:
+            return func(*args, archive_dir=_existing(archive_dir, _defaulted()), **kwargs)
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("archive_dir") is ParameterSource.COMMANDLINE and archive_dir != old_archive:
+            raise click.UsageError(f"the archive is given twice ({old_archive} and --archive {archive_dir}): "
+                                   "give --archive only")
+        deprecated(f"`{ctx.command_path} ARCHIVE`", f"`{ctx.command_path} --archive ARCHIVE`")
+        return func(*args, archive_dir=_existing(old_archive), **kwargs)
 
     return wrapper
 
