@@ -63,6 +63,8 @@ def test_an_engine_by_import_path_is_accepted_and_checked(tmp_path):
     (["status", "--no-such-option"], "--no-such-option"),
     (["no-such-command"], "No such command 'no-such-command'"),
     (["voices", "no-such-command"], "No such command 'no-such-command'"),
+    (["--no-such-option"], "--no-such-option"),
+    (["voices", "--no-such-option"], "--no-such-option"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_a_bad_command_line_is_one_line(args, says):
     result = run(*args)

@@ -14,8 +14,23 @@ from ..errors import IndexerError, storage_error
 log = logging.getLogger("indexer")
 
 
+def _usage_error(error: click.UsageError, ctx: click.Context) -> None:
+    """A bad command line: one line naming the problem and where help is (exit 2, as click's usage page)."""
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        raise error  # `indexer voices` alone: the help is what was asked for
+    where = error.ctx.command_path if error.ctx is not None else ctx.command_path
+    click.echo(f"error: {error.format_message()} (see `{where} --help`)", err=True)
+    sys.exit(error.exit_code)
+
+
 class IndexerGroup(click.Group):
     """Turns IndexerError, a bad command line (and Ctrl-C) into one line instead of a traceback or a usage page."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:  # the group's own options (`indexer --nope`)
+            _usage_error(e, ctx)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -24,10 +39,7 @@ class IndexerGroup(click.Group):
             click.echo(f"error: {e.one_line()}", err=True)
             sys.exit(1)
         except click.UsageError as e:
-            # A subcommand's bad argument: one line naming the problem and where help is (exit 2, as click).
-            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
-            click.echo(f"error: {e.format_message()} (see `{where} --help`)", err=True)
-            sys.exit(e.exit_code)
+            _usage_error(e, ctx)
         except OSError as e:  # a write the library did not expect to fail: still one line
             error = storage_error(e)
             if error is None:
