@@ -225,7 +225,7 @@ def run_config(config: str, name: str, folder: Path) -> dict:
                 target = archive / "audio" / (rel + path.suffix)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.symlink(path, target)
-            _, usage = _timed([str(VENV / "indexer"), "ingest", str(archive)], env=env)
+            _, usage = _timed([str(VENV / "indexer"), "ingest", "--archive", str(archive)], env=env)
             for rel, _ in files:
                 data = json.loads((archive / "transcripts" / f"{_episode_id(rel)}.json").read_text())
                 texts[rel] = " ".join(s["text"] for s in data["segments"])
