@@ -168,8 +168,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
         given = {renamed.get(n, n) for n in confirmed[ep.episode_id].values()}
         prints = prints_from_diarization(ep.diarization) if (ep.diarization or {}).get("backend") == backend else {}
         free = {label: p for label, p in prints.items() if label in labels and label not in confirmed[ep.episode_id]}
-        candidates = {name: found for name, found in usable.items() if name not in given}
-        matched = match_voices(free, candidates, options) if free and candidates else {}
+        matched = match_voices(free, usable, options, given) if free and usable else {}
         if matched:
             automatic[ep.episode_id] = {label: AutomaticName(name, sim, prints[label].seconds)
                                         for label, (name, sim) in matched.items()}
@@ -183,7 +182,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
 
     library = VoiceLibrary(backend, voices, automatic, digests, keys, renamed, problems,
                            {"threshold": options.threshold, "conflict": options.conflict,
-                            "min_seconds": options.min_seconds},
+                            "min_seconds": options.min_seconds, "margin": options.margin},
                            dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     if previous is not None:
         report.changed = {e for e in set(previous.digests) | set(digests) if previous.digest(e) != library.digest(e)}
