@@ -8,7 +8,7 @@ import getpass
 from ..archive import EpisodeMeta
 from ..errors import CorrectionError, SpeakerNameError, control_character, printable
 from ..speakers.prints import prints_from_diarization
-from ..transcript import Segment, Transcript
+from ..transcript import Diarization, Segment, Transcript
 from .overlay import Correction
 
 
@@ -104,10 +104,10 @@ ANCHOR_SPANS = 20   # the longest turns of a label kept as its anchor in time (e
 def voice_anchor(transcript: Transcript, label: str) -> dict:
     """What ties a name to the voice of ``label``: its print (from the speakers stage), its longest
     turns, and the audio they are in (see :func:`indexer.corrections.names.anchored_label`)."""
-    diarization = transcript.diarization or {}
-    turns = sorted(([a, b] for a, b, who in diarization.get("turns", []) if who == label),
+    diarization = transcript.diarization or Diarization()
+    turns = sorted(([t.start, t.end] for t in diarization.turns if t.name == label),
                    key=lambda t: t[0] - t[1])[:ANCHOR_SPANS]
-    anchor = {"backend": diarization.get("backend", ""), "audio": transcript.audio_sha256,
+    anchor = {"backend": diarization.backend, "audio": transcript.audio_sha256,
               "spans": sorted(turns)}
     voiceprint = prints_from_diarization(diarization).get(label)
     if voiceprint is not None:

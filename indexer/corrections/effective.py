@@ -65,11 +65,11 @@ def corrected(machine: Transcript, corrections: Sequence[Correction], names: dic
               renamed: dict[str, str] | None = None) -> Transcript:
     """``machine`` with ``corrections`` applied and its automatic speakers named (``names``,
     from :func:`~indexer.corrections.names.label_names`); ``renamed``: voices shown under another name.
-    The effective transcript's ``diarization["names"]`` says which names are automatic."""
+    The effective transcript's ``diarization.names`` says which names are automatic."""
     effective = apply_names(apply_corrections(machine, corrections), {k: n.name for k, n in names.items()}, renamed)
     if names and effective.diarization is not None:
         shown = {label: {"name": n.name, "source": n.source, "similarity": n.similarity} for label, n in names.items()}
-        effective = replace(effective, diarization={**effective.diarization, "names": shown})
+        effective = replace(effective, diarization=replace(effective.diarization, names=shown))
     return effective
 
 

@@ -60,8 +60,8 @@ def speaker_turns(archive, episode: str) -> pd.DataFrame:
     speakers stage did not run on it (sidecar turns, ``speakers: off``)."""
     transcript = archive.transcript(episode)
     names = names_of_speakers(archive.root, transcript)
-    turns = (transcript.diarization or {}).get("turns", [])
-    return turns_frame([(a, b, names.get(label, label)) for a, b, label in turns])
+    turns = transcript.diarization.turns if transcript.diarization else ()
+    return turns_frame([(t.start, t.end, names.get(t.name, t.name)) for t in turns])
 
 
 def turns_frame(turns) -> pd.DataFrame:
