@@ -91,7 +91,7 @@ def correct(layout: ArchiveLayout, index, episode_id: str, segment_id: int, text
 def set_speaker(layout: ArchiveLayout, index, episode_id: str, target: int | tuple[float, float], name: str,
                 author: str | None = None) -> Correction:
     return record(layout, index, episode_id,
-                  lambda machine, effective, meta: speaker_correction(machine, effective, target, name, meta, author))
+                  lambda machine, effective, meta: speaker_correction(machine, effective, target, name, author=author))
 
 
 def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str, str],
