@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corrections import CORRECTED_FLAG
-from ..quotes import join_words
 from ..transcript import Flag, hms
 from .episodes import UNKNOWN, episode_data
 
@@ -33,6 +32,8 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
     corrected are left out unless ``include_corrected``. Show it with players:
     :func:`review_players`.
     """
+    from ..quotes import join_words  # here: `import indexer.stats` does not load the quotes (issue 26)
+
     rows = []
     for data in episode_data(archive):
         audio = archive.layout.audio_file(data.transcript.audio_path)

@@ -7,7 +7,6 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import QueryError
-from ..index import french_analyzer
 from .episodes import UNDATED, UNKNOWN, episode_data
 
 BY_VALUES = ("year", "episode", "speaker")
@@ -15,6 +14,8 @@ BY_VALUES = ("year", "episode", "speaker")
 
 def term_tokens(term: str) -> tuple[str, ...]:
     """The index terms of ``term`` (stemmed, folded, stop words dropped); QueryError if none."""
+    from ..index import french_analyzer  # here: `import indexer.stats` does not load Whoosh (issue 26)
+
     tokens = tuple(t.text for t in french_analyzer()(term, mode="query"))
     if not tokens:
         raise QueryError(f"term {term!r} has no word to count (only stop words such as « le », « de »?)")
@@ -65,6 +66,8 @@ def term_frequency(archive, terms: str | Sequence[str], by: str = "year", per_ho
     if not terms:
         raise QueryError("no term to count")
     wanted = {term: term_tokens(term) for term in terms}
+    from ..index import french_analyzer
+
     analyzer = french_analyzer()
     counts: dict[str, dict[str, int]] = {}
     hours: dict[str, float] = {}
