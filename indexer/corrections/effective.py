@@ -89,8 +89,8 @@ def _attributed(seg: Segment, meta: EpisodeMeta) -> Segment:
         return replace(seg, words=[replace(w, speaker=seg.speaker) for w in seg.words])
     if not meta.turns and len(meta.speakers) != 1:
         return seg  # nobody to attribute
-    # Only the turns near the segment are looked at: two hours with 40 turns take 0.14 s instead
-    # of 0.49 s (the player's measure, median of 5), same answers.
+    # Only the turns near the segment are looked at: two hours (20,160 words, 41 sidecar turns) take
+    # 0.07 CPU s instead of 0.28 (median of 5, tests' long_transcript), same answers.
     lo = min([seg.start, *(w.start for w in seg.words)]) - 2.0
     hi = max([seg.end, *(w.end for w in seg.words)]) + 2.0
     near = replace(meta, turns=tuple(t for t in meta.turns if t.end > lo and t.start < hi))
