@@ -7,8 +7,8 @@ its ``[hh:mm:ss]`` timecode. A long turn is cut into paragraphs of about
 :attr:`PageOptions.paragraph_seconds`, so a reader is never far from a timecode.
 
 Pages are built from the *effective* transcript (editors' corrections applied,
-see :mod:`indexer.corrections`). Speakers: the segment's own (set by a
-correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
+see :mod:`indexer.corrections`), whose segments carry who speaks
+(:func:`indexer.corrections.with_speakers`).
 
 The HTML page is the transcript player of :mod:`indexer.display.player` (audio,
 words highlighted as they play, selection → citation), standalone: script and
@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -70,11 +70,6 @@ class Section:
     paragraphs: tuple[Paragraph, ...]
 
 
-def speaker_of(segment: Segment, meta: EpisodeMeta) -> str | None:
-    """Who speaks in ``segment``: its own speaker (corrections), else the sidecar's turns or single speaker."""
-    return segment.speaker or meta.speaker_at(segment.start, segment.end)
-
-
 def sections(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | None = None) -> list[Section]:
     """The transcript cut into chapters, and each chapter into speaker-turn paragraphs."""
     options = options or PageOptions()
@@ -96,16 +91,16 @@ def sections(transcript: Transcript, meta: EpisodeMeta, options: PageOptions | N
     for index in sorted(grouped):
         segments = grouped[index]
         title, start = (chapters[index].title, chapters[index].start) if index >= 0 else ("", segments[0].start)
-        result.append(Section(title, start, tuple(_paragraphs(segments, meta, options))))
+        result.append(Section(title, start, tuple(_paragraphs(segments, options))))
     return result
 
 
-def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: PageOptions) -> list[Paragraph]:
+def _paragraphs(segments: list[Segment], options: PageOptions) -> list[Paragraph]:
     paragraphs: list[Paragraph] = []
     current: list[Segment] = []
     speaker = ""
     for seg in segments:
-        who = speaker_of(seg, meta) or ""
+        who = seg.speaker or ""  # who speaks: decided by effective_episode
         if current and (who != speaker or seg.end - current[0].start > options.paragraph_seconds):
             paragraphs.append(Paragraph(speaker, tuple(current)))
             current = []
@@ -247,16 +242,6 @@ def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
     return page(transcript, meta, options, **player) if fmt == "html" else page(transcript, meta, options)
 
 
-def with_speakers(transcript: Transcript, meta: EpisodeMeta) -> Transcript:
-    """The transcript with each segment's speaker filled in from the sidecar's turns.
-
-    Only for episodes with several speakers: on a monologue a name on every cue is noise.
-    """
-    if len(meta.speakers) < 2:
-        return transcript
-    return transcript.with_segments([replace(s, speaker=speaker_of(s, meta)) for s in transcript.segments])
-
-
 def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOptions | None = None,
            **player) -> str:
     """``fmt`` is a page format (html, md) or an export format (srt, vtt, txt, json)."""
@@ -264,7 +249,7 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
         return render_page(transcript, meta, fmt, options, **player)
     if fmt not in EXPORTERS:
         raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    return get_exporter(fmt)(with_speakers(transcript, meta))
+    return get_exporter(fmt)(transcript)
 
 
 def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
@@ -307,4 +292,4 @@ def _copy_beside(audio_path: Path, folder: Path) -> Path:
 
 
 __all__ = ["FORMATS", "PAGE_FORMATS", "PageOptions", "Paragraph", "Section", "export_episode", "md_escape",
-           "render", "render_page", "sections", "speaker_of", "to_html", "to_markdown", "with_speakers"]
+           "render", "render_page", "sections", "to_html", "to_markdown"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from conftest import _write_wav
 
 from indexer.archive import Chapter, EpisodeMeta, SpeakerTurn
+from indexer.corrections import with_speakers
 from indexer.transcript import Segment, Transcript, Word, save_transcript
 
 PANEL = "2011/panel"
@@ -104,4 +105,4 @@ def long_transcript(hours: float = 2.0, words_per_second: float = 2.8, words_per
     chapters = tuple(Chapter(n * 900.0, f"Partie {n + 1}") for n in range(int(duration // 900)))
     meta = EpisodeMeta(title="Deux heures de débat", date="2012-01-01", speakers=names, turns=turns,
                        chapters=chapters)
-    return transcript, meta
+    return with_speakers(transcript, meta), meta  # who speaks, as effective_episode gives it

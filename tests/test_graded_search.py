@@ -16,6 +16,7 @@ from conftest import search_transcript
 
 from indexer import Archive
 from indexer.cli import main
+from indexer.search import Match
 from indexer.transcript import Word, save_transcript
 
 MISHEARD = {
@@ -83,7 +84,7 @@ def first(archive, query, **kwargs):
 def test_misheard_words_are_found_and_marked_approximate(misheard, query, segment, word, form):
     hit = first(misheard, query)
     assert (hit.episode, hit.segment_id) == ("messagerie", segment)
-    assert hit.matched[word] == f"approx:{form}"
+    assert hit.matched[word] == Match.approx(form) and str(hit.matched[word]) == f"approx:{form}"
     assert hit.approximate
     assert form in hit.snippet.replace("&#x27;", "'")  # highlighted in the snippet
 
@@ -92,7 +93,7 @@ def test_one_wrong_word_of_two_still_finds_the_segment(misheard):
     # « timbre » came out as « beep »: nothing close, the other word carries the hit.
     hit = first(misheard, "timbre vocale")
     assert (hit.episode, hit.segment_id) == ("messagerie", 4)
-    assert hit.matched == {"vocale": "exact"} and hit.approximate
+    assert hit.to_dict()["matched"] == {"vocale": "exact"} and hit.approximate
     assert misheard.search("timbre vocale", match="all") == []
 
 
@@ -106,7 +107,7 @@ def test_order_is_exact_then_partial_then_approximate(tmp_path):
     archive = build_doubted_archive(tmp_path / "archive", episodes)
     hits = archive.search("document sauvegardé")
     assert [h.segment_id for h in hits] == [2, 0, 1, 3]
-    assert [h.matched for h in hits] == [
+    assert [h.to_dict()["matched"] for h in hits] == [
         {"document": "exact", "sauvegardé": "exact"},
         {"document": "exact", "sauvegardé": "approx:sauf gardée"},
         {"document": "exact"},
@@ -117,7 +118,7 @@ def test_order_is_exact_then_partial_then_approximate(tmp_path):
 
 def test_participles_are_found_from_the_infinitive(misheard):
     hit = first(misheard, "prolonger conférence", match="all")
-    assert hit.segment_id == 7 and hit.matched == {"prolonger": "exact", "conférence": "exact"}
+    assert hit.segment_id == 7 and hit.to_dict()["matched"] == {"prolonger": "exact", "conférence": "exact"}
 
 
 def test_strict_mode_and_explicit_syntax_keep_their_meaning(misheard):
@@ -128,7 +129,7 @@ def test_strict_mode_and_explicit_syntax_keep_their_meaning(misheard):
         ("messagerie", 6), ("bruit", 0)}
     (negated,) = misheard.search("message NOT bienvenue")
     assert (negated.episode, negated.segment_id) == ("messagerie", 0)
-    assert negated.matched == {"message": "exact"} and not negated.approximate  # « bienvenue » is not sought
+    assert negated.to_dict()["matched"] == {"message": "exact"} and not negated.approximate  # « bienvenue » is not sought
 
 
 def test_phrase_slop(misheard):
@@ -159,7 +160,7 @@ def test_low_probability_words_are_reached_further(tmp_path):
     archive.reindex(progress=False)
     hits = archive.search("timbre", match="words")
     assert [h.episode for h in hits] == ["doute"]
-    assert hits[0].matched == {"timbre": "approx:tambour"}
+    assert hits[0].to_dict()["matched"] == {"timbre": "approx:tambour"}
 
 
 def test_cli_json_and_text_carry_matched(misheard):

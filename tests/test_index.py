@@ -13,6 +13,7 @@ import pytest
 from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
 from indexer import Archive
 from indexer.archive import EpisodeMeta, SpeakerTurn
+from indexer.corrections import with_speakers
 from indexer.errors import IndexSchemaError, LockError
 from indexer.index import META_FILE, SCHEMA_VERSION, IndexEntry, IndexOptions, TranscriptIndex, common_terms
 
@@ -64,7 +65,7 @@ def test_update_episode_touches_only_that_episode(search_archive):
         (6, 12, "Plus rien sur les réseaux.", None, []),
     ])
     meta = EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",))
-    count = index.update_episode(IndexEntry(new, meta))
+    count = index.update_episode(IndexEntry(with_speakers(new, meta), meta))
     assert count == 2
     assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
                                                     (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
@@ -270,7 +271,7 @@ def test_speaker_turns_used_when_segment_has_none(tmp_path):
     meta = EpisodeMeta(title="T", speakers=("Ana", "Ben"),
                        turns=(SpeakerTurn("Ana", 0, 5), SpeakerTurn("Ben", 5, 15)))
     index = TranscriptIndex.open(tmp_path / "index")
-    index.update_episode(IndexEntry(transcript, meta))
+    index.update_episode(IndexEntry(with_speakers(transcript, meta), meta))  # as effective_episode gives it
     assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]
 
 

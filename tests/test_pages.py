@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from indexer import Archive
 from indexer.archive import Chapter, EpisodeMeta, SpeakerTurn
 from indexer.cli import main
+from indexer.corrections import with_speakers
 from indexer.errors import FormatError, TranscriptError
 from indexer.pages import FORMATS, PageOptions, md_escape, render, render_page, sections
 from indexer.transcript import Segment, Transcript
@@ -122,8 +123,8 @@ def test_web_source_link_is_kept(archive):
 
 
 def test_long_turns_are_cut_into_paragraphs_with_timecodes(archive):
-    transcript = archive.transcript(MONOLOGUE)
     meta = archive.episode(MONOLOGUE).meta
+    transcript = with_speakers(archive.transcript(MONOLOGUE), meta)  # who speaks, as effective_episode gives it
     one = sections(transcript, meta)
     assert len(one) == 1 and one[0].title == "" and len(one[0].paragraphs) == 1
     assert one[0].paragraphs[0].speaker == "Claire Petit"
@@ -207,10 +208,9 @@ def test_subtitles_parse_back_with_speakers(archive, fmt):
     panel = archive.transcript(PANEL)
     check_cues(parse_cues(archive.export_page(PANEL, fmt), fmt), panel,
                ["Alice Martin"] * 6 + ["Bruno Dupont"] * 3)
-    # A monologue gets no name on each cue; speakers set on segments are kept.
+    # A monologue gets no name on each cue, whoever said who speaks (the sidecar, or the segments).
     check_cues(parse_cues(archive.export_page(MONOLOGUE, fmt), fmt), archive.transcript(MONOLOGUE), [None] * 4)
-    check_cues(parse_cues(archive.export_page(NO_SIDECAR, fmt), fmt), archive.transcript(NO_SIDECAR),
-               ["Denis"] * 2)
+    check_cues(parse_cues(archive.export_page(NO_SIDECAR, fmt), fmt), archive.transcript(NO_SIDECAR), [None] * 2)
 
 
 def test_txt_and_json_exports(archive):
@@ -284,8 +284,8 @@ def test_sample_archive_exports(ingested_sample):
     for episode in ids:
         transcript = archive.transcript(episode)
         meta = archive.episode(episode).meta
-        speakers = [(s.speaker or meta.speaker_at(s.start, s.end)) if len(meta.speakers) > 1 else s.speaker
-                    for s in transcript.segments]
+        speakers = [s.speaker for s in with_speakers(transcript, meta).segments]
+        speakers = [None] * len(speakers) if len(set(speakers)) == 1 else speakers  # a monologue: no names
         for fmt in ("srt", "vtt"):
             check_cues(parse_cues(archive.export_page(episode, fmt), fmt), transcript, speakers)
         md = archive.export_page(episode, "md")

@@ -47,7 +47,7 @@ def where(hits):
 def test_a_paraphrase_is_found_by_meaning_only_and_says_so(meaning_archive):
     hits = meaning_archive.search("censure")  # no segment says it; the fake model maps it to « modération »
     assert hits and set(where(hits)[:2]) == {("2013/entretien", 1), ("2013/entretien", 2)}
-    assert hits[0].found_by == "meaning" and hits[0].matched == {"censure": "meaning"}
+    assert hits[0].found_by == "meaning" and hits[0].to_dict()["matched"] == {"censure": "meaning"}
     assert hits[0].similarity > 0
     frame = hits.to_dataframe()
     assert list(frame["found_by"])[:1] == ["meaning"] and frame["similarity"].iloc[0] == hits[0].similarity
@@ -56,9 +56,9 @@ def test_a_paraphrase_is_found_by_meaning_only_and_says_so(meaning_archive):
 
 def test_words_said_rank_first_then_meaning(meaning_archive):
     hits = meaning_archive.search("modération")
-    assert where(hits)[0] == ("2013/entretien", 1) and hits[0].matched == {"modération": "exact"}
+    assert where(hits)[0] == ("2013/entretien", 1) and hits[0].to_dict()["matched"] == {"modération": "exact"}
     assert hits[0].found_by == "words+meaning"
-    assert len(hits) > 1 and all(h.found_by == "meaning" for h in hits[1:] if h.matched.get("modération") != "exact")
+    assert len(hits) > 1 and all(h.found_by == "meaning" for h in hits[1:] if str(h.matched.get("modération")) != "exact")
 
 
 def test_a_loose_word_does_not_push_a_paraphrase_down(meaning_archive):

@@ -118,7 +118,7 @@ def test_words_get_the_speaker_covering_most_of_them_and_segments_split_at_chang
     assert out.segments[1].start == 1.0 and out.segments[1].end == 2.4
     assert "split-speaker" in out.segments[0].flags
     assert out.speaker_labels == ["S1", "S2"]
-    assert out.diarization["turns"][0] == [0.0, 1.1, "S1"]
+    assert out.diarization.turns[0] == SpeakerTurn("S1", 0.0, 1.1)
 
 
 def test_turns_overlapping_windows_go_to_the_nearest_centre():
@@ -359,7 +359,7 @@ def test_adding_speakers_to_a_transcribed_archive_does_not_transcribe_again(tmp_
     (root / "audio" / "b.yaml").write_text("speakers: 2\n")
     third = Ingest(root, options).run()
     assert statuses(third) == {"a.wav": "unchanged", "b.mp3": "diarized"}
-    assert load_transcript(root / "transcripts" / "b.json").diarization["mode"] == 2
+    assert load_transcript(root / "transcripts" / "b.json").diarization.mode == 2
     # Off: the automatic labels go, the words stay.
     (root / "audio" / "b.yaml").write_text("speakers: off\n")
     assert statuses(Ingest(root, options).run())["b.mp3"] == "diarized"

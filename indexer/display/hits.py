@@ -62,10 +62,10 @@ def _matched_cell(hit) -> str:
     cells = []
     for w in hit.query_words:
         how = hit.matched.get(w)
-        if how == "exact":
+        if how and how.is_exact:
             cells.append(esc(w))
         elif how:
-            cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how[7:])}</i>")
+            cells.append(f"<i title='approximate'>{esc(w)} ≈ {esc(how.form)}</i>")
         else:
             cells.append(f"<s title='absent'>{esc(w)}</s>")
     if hit.similarity is not None:

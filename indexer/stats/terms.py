@@ -7,8 +7,6 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import QueryError
-from ..index import french_analyzer
-from ..pages import speaker_of
 from .episodes import UNDATED, UNKNOWN, episode_data
 
 BY_VALUES = ("year", "episode", "speaker")
@@ -16,6 +14,8 @@ BY_VALUES = ("year", "episode", "speaker")
 
 def term_tokens(term: str) -> tuple[str, ...]:
     """The index terms of ``term`` (stemmed, folded, stop words dropped); QueryError if none."""
+    from ..index import french_analyzer  # here: `import indexer.stats` does not load Whoosh (issue 26)
+
     tokens = tuple(t.text for t in french_analyzer()(term, mode="query"))
     if not tokens:
         raise QueryError(f"term {term!r} has no word to count (only stop words such as « le », « de »?)")
@@ -66,13 +66,15 @@ def term_frequency(archive, terms: str | Sequence[str], by: str = "year", per_ho
     if not terms:
         raise QueryError("no term to count")
     wanted = {term: term_tokens(term) for term in terms}
+    from ..index import french_analyzer
+
     analyzer = french_analyzer()
     counts: dict[str, dict[str, int]] = {}
     hours: dict[str, float] = {}
     order: list[tuple[str, str]] = []  # (sort key, row) for episodes
     for data in episode_data(archive):
         segments = [s for s in data.transcript.segments if s.text.strip()]
-        speakers = [speaker_of(s, data.meta) or UNKNOWN for s in segments]
+        speakers = [s.speaker or UNKNOWN for s in segments]
         if by == "speaker":
             for seg, who in zip(segments, speakers):
                 if exclude_suspect and seg.suspect:
