@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import send_from_front_end
 
 from indexer import stats
 from indexer.display.clips import Clip, ClipSet, answer, clock
@@ -86,7 +87,7 @@ def test_the_bridge_cuts_a_clip_when_it_is_asked_for(search_archive, monkeypatch
     monkeypatch.setattr(bridge, "send", lambda content, buffers=None: replies.append((content, buffers)))
 
     def ask(content):
-        bridge._handle_custom_msg(content, [])
+        send_from_front_end(bridge, content)
         return replies.pop()
 
     reply, buffers = ask({"kind": "clip", "request": 7, "clip": 1})

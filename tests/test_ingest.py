@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ARCHIVE, TEST_DATA
+from helpers import SAMPLE_ARCHIVE, TEST_DATA
 from indexer import Archive
 from indexer.archive import ArchiveLayout
 from indexer.errors import ArchiveNotFoundError, ClusterError
@@ -556,14 +556,6 @@ def test_two_ingests_at_once_the_second_waits_or_exits(tmp_path, clips):
 
 # --- Dask ------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
-        yield local
-
-
 @pytest.mark.parametrize("ship_audio", [None, True])
 def test_ingest_through_a_dask_cluster(tmp_path, clips, cluster, ship_audio):
     root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav", "sub/b.mp3": "b.mp3"})
@@ -631,12 +623,6 @@ def test_watch_ingests_when_something_changed(sample_copy, transcriptions):
     watch(sample_copy, OPTIONS, interval=0.05, rounds=4, on_report=on_report)
     assert [sorted(set(by_file(r).values())) for r in reports] == [["unchanged"], ["reindexed", "unchanged"]]
     assert transcriptions == []
-
-
-@pytest.mark.parametrize("command", ["ingest", "status", "watch"])
-def test_batch_commands_have_help_with_an_example(command):
-    result = CliRunner().invoke(main, [command, "--help"])
-    assert result.exit_code == 0 and "Example: indexer " + command in result.output
 
 
 def test_the_archive_facade_ingests_and_reports_its_status(tmp_path, clips):

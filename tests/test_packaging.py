@@ -62,9 +62,32 @@ def commands(group, prefix=()):
 def test_every_command_has_help_with_an_example(path, command):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
-    assert command.help and "Example: indexer" in command.help
+    assert command.help and f"Example: indexer {' '.join(path)}" in result.output
 
 
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "indexer", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+# Test files not named after a package: the notebooks and the set-up files.
+TEST_PREFIXES_BEYOND_THE_PACKAGE = {"notebooks", "packaging"}
+
+
+def test_every_test_file_is_named_after_the_package_it_tests():
+    """tests/test_<package>.py or tests/test_<package>_<topic>.py, <package> a subpackage or module of
+    indexer: the test files sort by package, as the code does."""
+    package = ROOT / "indexer"
+    names = {p.stem for p in package.glob("*.py")} | {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    names = (names - {"__init__", "__main__"}) | TEST_PREFIXES_BEYOND_THE_PACKAGE
+    stray = [p.name for p in sorted((ROOT / "tests").glob("test_*.py"))
+             if not any(p.stem == f"test_{n}" or p.stem.startswith(f"test_{n}_") for n in names)]
+    assert not stray, f"name these after the package they test (test_<package>_<topic>.py): {stray}"
+
+
+def test_no_test_module_imports_conftest_or_another_test_module():
+    """Shared code lives in tests/helpers/, shared fixtures in conftest.py."""
+    offenders = [f"{p.name}: {line.strip()}" for p in sorted((ROOT / "tests").rglob("*.py"))
+                 for line in p.read_text(encoding="utf-8").splitlines()
+                 if re.match(r"\s*(from|import)\s+(conftest|test_\w+)\b", line)]
+    assert not offenders, offenders
