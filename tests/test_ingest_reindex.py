@@ -66,7 +66,7 @@ def test_unreadable_transcripts_or_corrections_keep_the_index(unreadable):
         assert "Traceback" not in done.stderr and "the index in place is kept" in done.stderr, done.stderr
         assert f"{unreadable}" in done.stderr and "ermission denied" in done.stderr, done.stderr
         assert episodes_in_index(root) == ["a", "b"]
-        assert [h.episode for h in Archive(root).search("corrigée")] == ["a"]
+        assert [h.episode for h in Archive(root).search("corrigée", match="words")] == ["a"]
 
 
 def test_reindex_and_ingest_never_run_together(tmp_path):
@@ -103,7 +103,7 @@ def test_a_correction_saved_during_a_reindex_stays_in_the_index(tmp_path):
     Archive(root).correct("a", 0, "une correction faite pendant la reconstruction")
     go.touch()
     assert process.wait(timeout=HANG_GUARD) == 0, process.stderr.read()
-    assert [h.episode for h in Archive(root).search("reconstruction")] == ["a"]
+    assert [h.episode for h in Archive(root).search("reconstruction", match="words")] == ["a"]
     assert Archive(root).status().pending == 0
 
 
