@@ -125,18 +125,40 @@ def executed_notebooks(ingested_sample, tmp_path_factory) -> ExecutedNotebooks:
     return ExecutedNotebooks(tmp_path_factory, ingested_sample)
 
 
-# --- markers --------------------------------------------------------------------------------------
+# --- markers and the order of the run -------------------------------------------------------------
 
 WEIGHTS_FIXTURES = {"ingested_sample", "sample_copy", "executed_notebooks", "converted", "openai_model"}
+SAMPLE_FIXTURES = {"ingested_sample", "sample_copy", "executed_notebooks"}
+# Files whose tests share an expensive fixture of their own (a converted checkpoint and two loaded
+# models; a loaded engine): one worker runs each, so it is built once.
+ONE_WORKER_FILES = {"test_models_convert", "test_transcribe_batching"}
+
+
+def run_order(item, seed) -> int:
+    """Where a test goes in the run. pytest-xdist hands tests out in this order, so: the first test of the
+    ingested sample (the worker that builds it is busy a while), then the long tests that need no sample
+    (real transcriptions, the player in a browser), then the short ones, then what reads the sample and
+    the notebook runs (one notebook per worker first: each is executed by the worker that asks first)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item is seed:
+        return 0
+    if not fixtures & SAMPLE_FIXTURES:
+        return 1 if item.get_closest_marker("weights") or item.get_closest_marker("browser") else 2
+    if "executed_notebooks" in fixtures and item.name.startswith("test_notebook_runs_on_the_sample_archive"):
+        return 3
+    return 4
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if WEIGHTS_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.weights)
-        if item.get_closest_marker("browser"):
-            # One worker drives each browser file: its JupyterLab and Chromium start once (--dist loadgroup).
+        if item.get_closest_marker("browser") or item.path.stem in ONE_WORKER_FILES:
+            # One worker runs the file (--dist loadgroup): its JupyterLab, Chromium or models start once.
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    seed = next((i for i in items if SAMPLE_FIXTURES & set(getattr(i, "fixturenames", ()))
+                 and not i.get_closest_marker("browser")), None)
+    items.sort(key=lambda item: run_order(item, seed))  # stable: the order of the files within each rank
 
 
 # --- the browser guard ----------------------------------------------------------------------------
