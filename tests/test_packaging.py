@@ -53,6 +53,15 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_make_test_runs_every_test_and_test_fast_leaves_out_weights_and_browser():
+    makefile = (ROOT / "Makefile").read_text()
+    recipes = dict(re.findall(r"^(test|test-fast): setup\n\t(.+)$", makefile, flags=re.M))
+    runner = re.search(r"^PYTEST := (.+)$", makefile, flags=re.M)[1]
+    assert recipes["test"] == "$(PYTEST)" and not re.search(r"\s-[mk]\s+[\"']", runner)   # nothing left out
+    assert recipes["test-fast"] == '$(PYTEST) -m "not weights and not browser"'
+    assert "-n auto" in runner   # pytest-xdist, pinned in pyproject's dev extra
+
+
 def commands(group, prefix=()):
     for name, command in group.commands.items():
         yield prefix + (name,), command
