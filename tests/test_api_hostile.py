@@ -21,14 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from helpers import write_wav
 from helpers.archives import build_search_archive, search_transcript
+from helpers.hardening import cli
 from indexer import Archive, audio
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.ingest import Ingest, IngestOptions, workers
-from indexer.cli import main
 from indexer.errors import IndexerError, SidecarError
 from indexer.quotes import EpisodeContext, QuoteBasket
 from indexer.transcript import Segment, Transcript, load_transcript, save_transcript
@@ -74,16 +73,6 @@ def make_archive(root: Path, files: dict[str, float]) -> Path:
 
 def ingest(root: Path, **changes):
     return Ingest(root, replace(OPTIONS, **changes)).run()
-
-
-def cli(*args):
-    """Run the CLI in-process; a traceback (an exception other than SystemExit) fails the test."""
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        pytest.fail("".join(traceback.format_exception(result.exception)))
-    return result
 
 
 def assert_one_line_error(result, *words):

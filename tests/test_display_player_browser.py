@@ -38,7 +38,6 @@ from indexer import Archive
 pytestmark = pytest.mark.browser  # starts Chromium (make test-fast leaves it out)
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "tests" / ".artifacts" / "player"
 # Audio plays in these tests without a click first.
 CHROMIUM_FLAGS = [*browser_tests.CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"]
 HANG = 240.0          # seconds before a wait is declared hung (not a budget: a loaded machine is slow)
@@ -56,9 +55,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-    return ARTIFACTS
+    return browser_tests.artifacts_folder("player")
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import REPO
-from helpers.browser import PROMPTS_JS, Lab, require_browser, start_chromium
+from helpers.browser import PROMPTS_JS, Lab, artifacts_folder, require_browser, start_chromium
 from helpers.notebooks import NOTEBOOKS
 
 pytestmark = pytest.mark.browser  # starts Chromium (make test-fast leaves it out)
 
-ARTIFACTS = REPO / "tests" / ".artifacts" / "browser"
 
 # What each notebook must show once run (CSS selector: at least this many).
 EXPECTED = {
@@ -83,9 +81,7 @@ def browser(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS.parent / ".gitignore").write_text("*\n", encoding="utf-8")  # screenshots are never committed
-    return ARTIFACTS
+    return artifacts_folder("browser")
 
 
 # --- driving JupyterLab ---------------------------------------------------------------------------------

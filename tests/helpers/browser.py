@@ -31,6 +31,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 SERVER_START = 180.0  # s: a hang guard, ten times what a start takes on an idle machine
 
 
+def artifacts_folder(name: str) -> Path:
+    """tests/.artifacts/NAME/ for screenshots, never committed (the folder ignores itself)."""
+    folder = Path(__file__).resolve().parents[1] / ".artifacts" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+    return folder
+
+
 def require_browser():
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
