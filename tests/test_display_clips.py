@@ -1,7 +1,7 @@
 """No I/O in any ``_repr_html_``: hit tables, review tables, quotes and baskets show a player per clip
 with the clip's length, and the clip is cut only when it is played (by the kernel bridge).
 
-Real files (WAVs written here, ffmpeg, a real index); the browser side is in test_player_browser.py.
+Real files (WAVs written here, ffmpeg, a real index); the browser side is in test_display_player_browser.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The data the transcript player receives, its HTML, its audio source, and the kernel bridge.
 
 The browser side (highlight, clicks, selections, long episodes) is in
-tests/test_player_browser.py.
+tests/test_display_player_browser.py.
 """
 
 from __future__ import annotations
