@@ -13,7 +13,7 @@ ARCHIVE ?= archive
 
 demo: setup
 	$(BIN)/indexer models
-	$(BIN)/indexer ingest $(ARCHIVE)
+	$(BIN)/indexer ingest --archive $(ARCHIVE)
 	$(BIN)/indexer search "réseaux sociaux" --archive $(ARCHIVE) --limit 5
 	$(BIN)/indexer search "community manager" --archive $(ARCHIVE) --limit 5
 

@@ -115,7 +115,7 @@ def test_a_new_file_with_the_id_of_an_existing_transcript_fails_and_overwrites_n
     for pattern in ("Débat*", "debat-2.wav", "debat-2"):
         report = ingest(root, only=pattern)
         assert path.read_bytes() == before, pattern
-    result = cli("ingest", root, "-q", "--workers", "1", "--only", "Débat*")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1", "--only", "Débat*")
     assert result.exit_code == 1 and "Débat #2.wav" in result.output
     assert path.read_bytes() == before
     assert Archive(root).corrections("debat-2")[0].after == "Texte corrigé par l'éditrice."
@@ -225,7 +225,7 @@ def _truncate_index(root: Path, suffix: str) -> Path:
 def test_a_corrupt_index_gives_one_line_to_search_and_status(ingested, suffix):
     _truncate_index(ingested, suffix)
     assert_one_line_error(cli("search", "communautés", "--archive", ingested), "index", "reindex")
-    result = cli("status", ingested)
+    result = cli("status", "--archive", ingested)
     assert result.exit_code == 0, result.output
     assert "index" in result.output and "unreadable" in result.output
     assert "Traceback" not in result.output
@@ -235,7 +235,7 @@ def test_a_corrupt_index_gives_one_line_to_search_and_status(ingested, suffix):
 def test_ingest_rebuilds_a_corrupt_index_from_the_transcripts(ingested, suffix, fake_whisper, caplog):
     _truncate_index(ingested, suffix)
     fake_whisper.clear()
-    result = cli("ingest", ingested, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", ingested, "-q", "--workers", "1")
     assert result.exit_code == 0, result.output
     rebuilt = [r for r in caplog.records if "rebuil" in r.getMessage()]
     assert len(rebuilt) == 1 and "\n" not in rebuilt[0].getMessage(), [r.getMessage() for r in caplog.records]
@@ -247,7 +247,7 @@ def test_ingest_rebuilds_a_corrupt_index_from_the_transcripts(ingested, suffix, 
 def test_reindex_skips_and_names_unreadable_transcripts(ingested):
     (ingested / "transcripts" / "gamma.json").write_text('{"schema": 1, "segments": [')
     (ingested / "transcripts" / "zeta.json").write_bytes(b"\xff\xfe garbage")
-    result = cli("reindex", ingested, "-q")
+    result = cli("reindex", "--archive", ingested, "-q")
     assert result.exit_code == 1, result.output
     assert "gamma.json" in result.output and "zeta.json" in result.output
     assert "Traceback" not in result.output
@@ -322,7 +322,7 @@ def test_a_full_disk_gives_one_line_per_episode_and_loses_nothing(tmp_path, fake
         filler = disk / "filler"
         free = shutil.disk_usage(disk).free
         filler.write_bytes(b"\0" * max(0, free - 24 * 1024))
-        result = cli("ingest", root, "-q", "--workers", "1")
+        result = cli("ingest", "--archive", root, "-q", "--workers", "1")
         assert result.exit_code == 1, result.output
         assert "Traceback" not in result.output
         failures = [line for line in result.output.splitlines() if "No space left" in line or "disk full" in line]
@@ -339,14 +339,14 @@ def test_a_read_only_archive_reads_and_refuses_writes_in_one_line(ingested, fake
     with mounted("--bind", "-o", "ro", str(ingested)) as ro:
         if os.access(ro, os.W_OK) and not _really_read_only(ro):
             pytest.skip("the bind mount is writable here")
-        result = cli("status", ro)
+        result = cli("status", "--archive", ro)
         assert result.exit_code == 0 and "Traceback" not in result.output, result.output
         result = cli("search", "transcription", "--archive", ro)
         assert result.exit_code == 0 and "Alpha" in result.output, result.output
         assert cli("export", "alpha", "--archive", ro).exit_code == 0
         assert cli("quote", "alpha", "0", "1", "--archive", ro).exit_code == 0
         (ingested / "audio" / "new.wav").parent.mkdir(exist_ok=True)
-        for args in (["ingest", ro, "-q", "--workers", "1"], ["reindex", ro, "-q"]):
+        for args in (["ingest", "--archive", ro, "-q", "--workers", "1"], ["reindex", "--archive", ro, "-q"]):
             assert_one_line_error(cli(*args), "read-only")
         with pytest.raises(IndexerError, match="read-only"):
             Archive(ro).correct("alpha", 0, "X")
@@ -364,10 +364,10 @@ def _really_read_only(path: Path) -> bool:
 def test_a_number_as_language_in_archive_yaml_is_one_upfront_error(tmp_path, fake_whisper):
     root = make_archive(tmp_path / "archive", {"a.wav": 2.0, "b.wav": 3.0})
     (root / "archive.yaml").write_text("language: 12\n")
-    assert_one_line_error(cli("ingest", root, "-q", "--workers", "1"), "archive.yaml", "language")
+    assert_one_line_error(cli("ingest", "--archive", root, "-q", "--workers", "1"), "archive.yaml", "language")
     assert not fake_whisper
     (root / "archive.yaml").write_text("language: xx\n")  # the right shape: checked against Whisper's list
-    result = cli("ingest", root, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1")
     assert result.exit_code == 1 and "Traceback" not in result.output
     failures = [line for line in result.output.splitlines() if "FAILED" in line]
     assert len(failures) == 1 and "archive.yaml" in failures[0] and "'xx'" in failures[0], result.output
@@ -406,13 +406,13 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(tmp_path, fake_whisper
     root = make_archive(tmp_path / "archive", {"ok.wav": 2.0})
     forged = root / "audio" / "x.mp3\n  transcribed       1     0.00\nfake\x1b[2K.mp3"
     forged.write_text("not audio")
-    result = cli("ingest", root, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert sum(line.strip().startswith("FAILED") for line in lines) == 1, result.output
     assert not any(line.startswith("  transcribed") or line.startswith("fake") for line in lines), result.output
     assert "\x1b" not in result.output and "\\n" in result.output
-    status = cli("status", root).output
+    status = cli("status", "--archive", root).output
     assert "\x1b" not in status and not any(line.startswith("fake") for line in status.splitlines()), status
 
 
@@ -429,11 +429,11 @@ def test_a_negative_chapter_start_is_refused(tmp_path):
 def test_a_run_stopped_by_an_unknown_model_reports_a_failure(tmp_path, fake_whisper):
     root = make_archive(tmp_path / "archive", {"a.wav": 2.0})
     (root / "archive.yaml").write_text("model: inconnu-xl\n")
-    result = cli("ingest", root, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1")
     assert result.exit_code == 1 and "inconnu-xl" in result.output
     report = json.loads(sorted((root / "runs").glob("ingest-*.json"))[-1].read_text())
     assert report["finished"] and any("inconnu-xl" in r["error"] for r in report["results"])
-    status = cli("status", root, "--json")
+    status = cli("status", "--archive", root, "--json")
     data = json.loads(status.output)
     assert data["failed"] == 1 and "inconnu-xl" in " ".join(data["failures"]), data
     assert "nothing to do" not in data["last_run"]
@@ -451,10 +451,10 @@ def test_a_truncated_mp3_gets_its_decoded_length(tmp_path):
 
 def test_status_names_corrupt_transcripts(ingested):
     (ingested / "transcripts" / "gamma.json").write_text("{ not json")
-    result = cli("status", ingested)
+    result = cli("status", "--archive", ingested)
     assert result.exit_code == 0
     assert "gamma.json" in result.output, result.output
-    data = json.loads(cli("status", ingested, "--json").output)
+    data = json.loads(cli("status", "--archive", ingested, "--json").output)
     assert any("gamma.json" in p for p in data["problems"]), data
 
 

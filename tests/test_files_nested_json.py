@@ -23,10 +23,11 @@ PLACES = {  # where the nested JSON goes, relative to the archive
     "run report": "runs/ingest-99999999T999999.999999Z.json",
     "index metadata": "index/indexer-index.json",
 }
-COMMANDS = [("status", "{root}"), ("search", "bonjour", "--archive", "{root}"),
+COMMANDS = [("status", "--archive", "{root}"), ("search", "bonjour", "--archive", "{root}"),
             ("quote", "a", "0", "2", "--archive", "{root}"), ("export", "a", "--archive", "{root}"),
-            ("reindex", "{root}", "-q"), ("ingest", "{root}", "-q", "--workers", "1"), ("status", "{root}"),
-            ("ingest", "{root}", "-q", "--workers", "1"), ("status", "{root}")]
+            ("reindex", "--archive", "{root}", "-q"), ("ingest", "--archive", "{root}", "-q", "--workers", "1"),
+            ("status", "--archive", "{root}"),
+            ("ingest", "--archive", "{root}", "-q", "--workers", "1"), ("status", "--archive", "{root}")]
 
 
 @pytest.mark.parametrize("place", sorted(PLACES))
@@ -51,7 +52,7 @@ def test_deeply_nested_json_gives_one_line_never_a_traceback(tmp_path, place):
         # the unreadable one kept aside), and the last commands of the list (ingest, status) are clean.
         assert codes["ingest"] == 0 and codes["status"] == 0
     if place == "sidecar":
-        result = cli("ingest", root, "-q", "--workers", "1")
+        result = cli("ingest", "--archive", root, "-q", "--workers", "1")
         assert result.exit_code == 1 and "a.json" in result.output and "nested" in result.output, result.output
 
 

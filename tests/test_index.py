@@ -142,7 +142,7 @@ def test_failed_rebuild_keeps_the_old_index(search_archive):
 def test_older_schema_is_refused_with_a_hint(search_archive):
     meta_path = search_archive.layout.index_dir / META_FILE
     meta_path.write_text(json.dumps({"schema_version": SCHEMA_VERSION - 1}))
-    with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex ARCHIVE`"):
+    with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex --archive ARCHIVE`"):
         Archive(search_archive.root).search("réseaux", match="words")
     Archive(search_archive.root).reindex(progress=False)  # reindex always works
     assert Archive(search_archive.root).search("réseaux", match="words")
@@ -150,7 +150,7 @@ def test_older_schema_is_refused_with_a_hint(search_archive):
 
 def test_no_index_yet(tmp_path):
     archive = Archive(build_search_archive(tmp_path / "archive"))
-    with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"):
+    with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest --archive ARCHIVE` or `indexer reindex`"):
         archive.search("réseaux", match="words")
 
 

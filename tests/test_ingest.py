@@ -302,7 +302,7 @@ def test_bad_inputs_are_reported_and_never_stop_the_batch(tmp_path, clips):
     (audio / "lien.mp3").symlink_to(tmp_path / "nulle-part.mp3")              # broken symlink
     (audio / "dossier.mp3").mkdir()                                           # a folder named like audio
 
-    result = CliRunner().invoke(main, ["ingest", str(root), "-q", "--workers", "1"])
+    result = CliRunner().invoke(main, ["ingest", "--archive", str(root), "-q", "--workers", "1"])
     assert result.exit_code == 1, result.output
     report = RunReport.from_dict(json.loads(sorted((root / "runs").glob("*.json"))[-1].read_text()))
     failed = {r.file: r.error for r in report.failed}
@@ -340,7 +340,7 @@ def test_bad_inputs_are_reported_and_never_stop_the_batch(tmp_path, clips):
     (audio / "dossier.mp3").rmdir()
     (audio / "ancien.yaml").write_text("title: Ancien\n")
     (audio / "nouveau.yaml").write_text("title: Nouveau\n")
-    result = CliRunner().invoke(main, ["ingest", str(root), "-q", "--workers", "1"])
+    result = CliRunner().invoke(main, ["ingest", "--archive", str(root), "-q", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert_consistent(root)
 
@@ -352,7 +352,7 @@ import indexer.api, indexer.ingest.run, indexer.ingest.workers, indexer.ingest.s
 import indexer.corrections, indexer.index, whoosh.filedb.filestore, whoosh.index
 os.setgid(65534)
 os.setuid(65534)
-indexer.cli.main(["ingest", sys.argv[1], "-q"])
+indexer.cli.main(["ingest", "--archive", sys.argv[1], "-q"])
 """
 
 
@@ -435,7 +435,7 @@ elif point == "saving-in-coordinator":   # worker pool busy; the coordinator sav
     on_call(saving, "save_transcript", lambda n, *a: n == 1)
 
 from indexer.cli import main
-main(["ingest", root, "-q", *sys.argv[5:]])
+main(["ingest", "--archive", root, "-q", *sys.argv[5:]])
 """
 
 
@@ -516,8 +516,8 @@ def test_ctrl_c_stops_after_saving_the_episode_in_hand(tmp_path, clips):
 def test_two_ingests_at_once_the_second_waits_or_exits(tmp_path, clips):
     root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav", "b.mp3": "b.mp3"})
     first = start_paused(root, "transcribing")
-    second = subprocess.run([sys.executable, "-m", "indexer", "ingest", str(root), "-q"], capture_output=True,
-                            text=True, timeout=120)
+    second = subprocess.run([sys.executable, "-m", "indexer", "ingest", "--archive", str(root), "-q"],
+                            capture_output=True, text=True, timeout=120)
     assert second.returncode == 1
     assert f"another ingest (pid {first.pid}) is running on this archive (wait for it to finish, or pass " \
            "--wait SECONDS)" in second.stderr
@@ -531,7 +531,7 @@ def test_two_ingests_at_once_the_second_waits_or_exits(tmp_path, clips):
     # --wait: the second starts as soon as the first is done.
     lock = IngestLock(root / ".indexer" / "ingest.lock").__enter__()
     threading.Timer(1.0, lock.__exit__, (None, None, None)).start()
-    result = CliRunner().invoke(main, ["ingest", str(root), "-q", "--workers", "1", "--wait", "60"])
+    result = CliRunner().invoke(main, ["ingest", "--archive", str(root), "-q", "--workers", "1", "--wait", "60"])
     assert result.exit_code == 0, result.output
     assert_consistent(root)
 
@@ -578,9 +578,9 @@ def test_status_counts_what_ingest_would_do(sample_copy):
     assert (found.episodes, found.transcribed, found.indexed, found.pending, found.to_remove) == (n, n - 1, n - 2, 2, 1)
     assert found.pending_episodes == ["metier-community-manager", "nouveau"]
 
-    result = CliRunner().invoke(main, ["status", str(sample_copy), "--json"])
+    result = CliRunner().invoke(main, ["status", "--archive", str(sample_copy), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["pending"] == 2
-    table = CliRunner().invoke(main, ["status", str(sample_copy)]).output
+    table = CliRunner().invoke(main, ["status", "--archive", str(sample_copy)]).output
     assert "pending      2 (run `indexer ingest`)" in table and "to remove    1" in table
 
 
@@ -623,9 +623,9 @@ def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ArchiveNotFoundError, match=r"no audio/ folder \(put episodes under ARCHIVE/audio/\)"):
         Archive(tmp_path / "empty").status()
-    result = CliRunner().invoke(main, ["reindex", str(tmp_path / "empty")])
-    assert result.exit_code == 1 and "archive has no transcripts/ folder (run `indexer ingest ARCHIVE` first)" \
-        in result.output
+    result = CliRunner().invoke(main, ["reindex", "--archive", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and ("archive has no transcripts/ folder "
+                                      "(run `indexer ingest --archive ARCHIVE` first)") in result.output
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         list(workers.dispatch_dask("tcp://127.0.0.1:9", [], TranscribeOptions(), str(tmp_path), None))
 

@@ -25,7 +25,7 @@ def test_a_250_byte_file_name_is_ingested_and_a_longer_one_fails_alone(tmp_path)
     longest = "x" * 246 + ".wav"    # 250 bytes: its transcript is <246 x>.json, 251 bytes
     too_long = "y" * 251 + ".wav"   # 255 bytes: legal, but <251 y>.json would be 256
     root = fake_archive(tmp_path / "archive", {longest: 3.0, too_long: 3.5, "z.wav": 4.0})
-    result = cli("ingest", root, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1")
     assert result.exit_code == 1, result.output
     failures = [line for line in result.output.splitlines() if "FAILED" in line]
     assert len(failures) == 1 and "file name too long" in failures[0] and "y" * 40 in failures[0], result.output

@@ -36,7 +36,7 @@ def test_an_empty_transcripts_folder_never_empties_the_index(tmp_path):
     assert not ingest(root).failed
     (root / "transcripts").rename(tmp_path / "saved")   # an unmounted share
     (root / "transcripts").mkdir()
-    result = cli("reindex", root, "-q")
+    result = cli("reindex", "--archive", root, "-q")
     assert_clean_failure(result, "transcripts", "2 episode(s)", "kept", "--allow-empty")
     assert episodes_in_index(root) == ["a", "b"]
     (root / "transcripts").rmdir()
@@ -46,7 +46,7 @@ def test_an_empty_transcripts_folder_never_empties_the_index(tmp_path):
     # The transcripts are really gone: asked for, the empty index replaces the full one, and it says so.
     for path in (root / "transcripts").iterdir():
         path.unlink()
-    result = cli("reindex", root, "-q", "--allow-empty")
+    result = cli("reindex", "--archive", root, "-q", "--allow-empty")
     assert result.exit_code == 0, result.output
     assert "the index is now empty: it held 2 episode(s)" in result.output
     assert episodes_in_index(root) == []
@@ -60,7 +60,7 @@ def test_unreadable_transcripts_or_corrections_keep_the_index(unreadable):
         Archive(root).correct("a", 0, "une phrase corrigée à la main")
         open_to_all(root)
         (root / unreadable).chmod(0o000)
-        done = as_nobody("reindex", root, "-q")
+        done = as_nobody("reindex", "--archive", root, "-q")
         (root / unreadable).chmod(0o777)
         assert done.returncode == 1, done.stdout + done.stderr
         assert "Traceback" not in done.stderr and "the index in place is kept" in done.stderr, done.stderr
@@ -76,8 +76,8 @@ def test_reindex_and_ingest_never_run_together(tmp_path):
 
     # An ingest at work (inside a transcription): reindex stops with one line naming it.
     process, go = start_paused(tmp_path, "indexer.ingest.workers:transcribe_file", "lambda n, *a: True",
-                               "ingest", root, "-q", "--workers", "1")
-    result = cli("reindex", root, "-q")
+                               "ingest", "--archive", root, "-q", "--workers", "1")
+    result = cli("reindex", "--archive", root, "-q")
     assert_clean_failure(result, f"another ingest (pid {process.pid}) is running on this archive", "--wait")
     go.touch()
     assert process.wait(timeout=HANG_GUARD) == 0, process.stderr.read()
@@ -85,8 +85,8 @@ def test_reindex_and_ingest_never_run_together(tmp_path):
     # A reindex at work (its new index written, not swapped in yet): ingest stops with one line naming it.
     speech(root / "audio" / "d.wav", 3.5, variant=8)
     process, go = start_paused(tmp_path, "indexer.index.rebuild:write_meta", "lambda n, folder: '-rebuild-' in str(folder)",
-                               "reindex", root, "-q")
-    result = cli("ingest", root, "-q", "--workers", "1")
+                               "reindex", "--archive", root, "-q")
+    result = cli("ingest", "--archive", root, "-q", "--workers", "1")
     assert_clean_failure(result, f"a reindex (pid {process.pid}) is running on this archive")
     go.touch()
     assert process.wait(timeout=HANG_GUARD) == 0, process.stderr.read()
@@ -99,7 +99,7 @@ def test_a_correction_saved_during_a_reindex_stays_in_the_index(tmp_path):
     assert not ingest(root).failed
     # The new index is written (every transcript and overlay read), not swapped in yet.
     process, go = start_paused(tmp_path, "indexer.index.rebuild:write_meta", "lambda n, folder: '-rebuild-' in str(folder)",
-                               "reindex", root, "-q")
+                               "reindex", "--archive", root, "-q")
     Archive(root).correct("a", 0, "une correction faite pendant la reconstruction")
     go.touch()
     assert process.wait(timeout=HANG_GUARD) == 0, process.stderr.read()
@@ -151,7 +151,7 @@ def test_a_killed_reindex_leaves_no_helper_and_no_rebuild_folder(tmp_path):
         for pid in helpers:  # the code before the fix left them: end them here
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-    result = cli("reindex", root, "-q")
+    result = cli("reindex", "--archive", root, "-q")
     assert result.exit_code == 0, result.output
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".index-")]
     assert not [p.name for p in root.iterdir() if p.name.startswith(".index-")]

@@ -80,7 +80,7 @@ def test_status_names_an_unreadable_transcripts_folder():
         assert not ingest(root).failed
         open_to_all(root)
         (root / "transcripts").chmod(0o000)
-        done = as_nobody("status", root)
+        done = as_nobody("status", "--archive", root)
         (root / "transcripts").chmod(0o777)
         assert done.returncode == 0, done.stderr
         problems = [line for line in done.stdout.splitlines() if "PROBLEM" in line]

@@ -397,7 +397,7 @@ def test_unknown_episode_suggests_close_ids(archive):
 def test_cli_quote_formats_and_clip(archive, tmp_path):
     runner = CliRunner()
     root = str(archive.root)
-    result = runner.invoke(main, ["quote", EPISODE, "00:00:07", "12", "--archive", root, "--format", "json"])
+    result = runner.invoke(main, ["quote", EPISODE, "00:00:07", "12", "--archive", root, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["text"] == archive.quote(EPISODE, 7, 12).text and data["speaker"] == "Sandra"

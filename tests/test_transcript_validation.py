@@ -57,19 +57,19 @@ BAD_TRANSCRIPTS = {
 def test_a_hand_edited_transcript_is_one_line_naming_the_field(archive, case):
     change, field = BAD_TRANSCRIPTS[case]
     edit_json(archive / "transcripts" / "a.json", change)
-    status = cli("status", archive)
+    status = cli("status", "--archive", archive)
     assert status.exit_code == 0 and "PROBLEM" in status.output and field in status.output, status.output
     for command in (["quote", "a", "0", "2"], ["export", "a", "--format", "html"], ["export", "a", "--format", "srt"]):
         result = cli(*command, "--archive", archive)
         assert result.exit_code == 1, result.output
         (line,) = result.output.strip().splitlines()
         assert line.startswith("error: ") and "a.json" in line and field in line, line
-    result = cli("reindex", archive, "-q")
+    result = cli("reindex", "--archive", archive, "-q")
     assert result.exit_code == 1 and "SKIPPED" in result.output and field in result.output, result.output
     with pytest.raises(IndexerError, match="a.json"):
         Archive(archive).player("a")
     # The batch goes on: a is transcribed again (the edited file kept aside), b is untouched.
-    result = cli("ingest", archive, "-q", "--workers", "1")
+    result = cli("ingest", "--archive", archive, "-q", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert list((archive / ".indexer" / "trash").glob("a.json.unreadable"))
     assert Archive(archive).status().pending == 0
@@ -89,7 +89,7 @@ def test_a_hand_edited_correction_is_one_line_naming_the_field(archive, case):
     Archive(archive).correct("a", 0, "une phrase corrigée")
     edit_json(archive / "corrections" / "a.json", lambda data: data["corrections"][0].update({field: value}))
     for command in (["quote", "a", "0", "2", "--archive", archive], ["export", "a", "--archive", archive],
-                    ["ingest", archive, "-q", "--workers", "1"], ["reindex", archive, "-q"]):
+                    ["ingest", "--archive", archive, "-q", "--workers", "1"], ["reindex", "--archive", archive, "-q"]):
         result = cli(*command)
         assert result.exit_code == 1, result.output
         assert "corrections/a.json" in result.output and f"'{field}'" in result.output, result.output
@@ -102,7 +102,7 @@ def test_a_transcript_never_speaks_for_another_episode(archive):
     segments = {e: len(Archive(archive).transcript(e).segments) for e in ("a", "b")}
     assert segments["a"] != segments["b"]
     edit_json(archive / "transcripts" / "a.json", lambda data: data.update(episode_id="b"))
-    status = cli("status", archive)
+    status = cli("status", "--archive", archive)
     assert "PROBLEM" in status.output and "a.json" in status.output and "'b'" in status.output, status.output
     assert not ingest(archive).failed
     index = Archive(archive).index

@@ -55,7 +55,8 @@ MANIFEST = "store.json"
 SHARDS = "episodes"
 REBUILD_PREFIX = ".embeddings-rebuild-"
 OLD_PREFIX = ".embeddings-old-"
-REBUILD_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
+REBUILD_HINT = ("the transcripts are intact: `indexer ingest --archive ARCHIVE` or "
+                "`indexer reindex --archive ARCHIVE` rebuilds it")
 # Segments embedded alone (0) or with this many neighbours on each side. Measured on the
 # paraphrase set (benchmarks/meaning.py): alone found more (see the README's Benchmarks).
 DEFAULT_CONTEXT = 0
@@ -268,7 +269,8 @@ class EmbeddingStore:
         were embedded. ``model`` must be the store's (same fingerprint)."""
         if model.fingerprint != self.fingerprint:
             raise EmbeddingStoreError(f"embedding store made with {self.fingerprint}, not {model.fingerprint}",
-                                      self.folder, "`indexer reindex ARCHIVE` re-embeds it with the new model")
+                                      self.folder,
+                                      "`indexer reindex --archive ARCHIVE` re-embeds it with the new model")
         self.manifest = self.read_manifest(self.folder)  # another process may have written it (under the lock)
         previous = None
         if episode_id in self.versions:

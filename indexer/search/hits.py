@@ -145,15 +145,20 @@ class Hits(list):
         self.query = query
         self.warnings = list(warnings)  # what the search had to do (query cut, meaning unavailable…): one line each
 
-    def to_json(self) -> list[dict]:
+    def to_dicts(self) -> list[dict]:
+        """The hits as JSON-ready data, one :meth:`Hit.to_dict` each."""
         return [hit.to_dict() for hit in self]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The hits as JSON text (what ``indexer search --json`` prints); :meth:`to_dicts` gives the data."""
+        return json.dumps(self.to_dicts(), ensure_ascii=False, indent=indent)
 
     def to_dataframe(self):
         import pandas as pd
 
         columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode", "text", "score",
                    "flags", "suspect", "segment_id", "audio_path", "matched", "found_by", "similarity"]
-        rows = [{k: d[k] for k in columns} for d in self.to_json()]
+        rows = [{k: d[k] for k in columns} for d in self.to_dicts()]
         return pd.DataFrame(rows, columns=columns)
 
     def _repr_html_(self) -> str:
@@ -167,10 +172,6 @@ class Hits(list):
 
     def __repr__(self) -> str:
         return f"<Hits {len(self)} for {self.query!r}>"
-
-
-def hits_json(hits: Hits) -> str:
-    return json.dumps(hits.to_json(), ensure_ascii=False, indent=2)
 
 
 def hit_lines(hit: Hit, mark: Callable[[str], str]) -> list[str]:

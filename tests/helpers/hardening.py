@@ -69,7 +69,7 @@ def assert_clean_failure(result, *words):
 
 
 def search_ids(root: Path, query: str) -> set[str]:
-    return {hit.episode for hit in Archive(root).search(query, limit=100)}
+    return {hit.episode for hit in Archive(root).search(query, limit=100, match="words")}
 
 
 def wait_for(marker: Path, process: subprocess.Popen, what: str) -> None:
