@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import SPEECH, leaf_commands, param, run
+from helpers.cli import SPEECH, leaf_commands, param, run
 
 # The other arguments each command needs to reach its archive.
 ARGUMENTS = {

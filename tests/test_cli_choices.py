@@ -3,7 +3,7 @@ be a class by import path as in archive.yaml; a bad command line is one line, ne
 
 import pytest
 
-from cli_support import SPEECH, leaf_commands, param, run
+from helpers.cli import SPEECH, leaf_commands, param, run
 from indexer.cli.options import RegistryChoice
 from indexer.cli.searching import QUOTE_PRINTS
 from indexer.pages import FORMATS

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cli_support import fake_archive, run
+from helpers.cli import fake_archive, run
 from indexer import Archive
 
 

@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from cli_support import leaf_commands
+from helpers.cli import leaf_commands
 
 
 @pytest.mark.parametrize("path, command", list(leaf_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple)

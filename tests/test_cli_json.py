@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cli_support import SPEECH, fake_archive, leaf_commands, param, run
+from helpers.cli import SPEECH, fake_archive, leaf_commands, param, run
 from indexer import Archive
 from indexer.testing import FAKE_ENGINE
 

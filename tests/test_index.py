@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
+from helpers.archives import build_search_archive, SEARCH_EPISODES, search_transcript
 from indexer import Archive
 from indexer.archive import EpisodeMeta, SpeakerTurn
 from indexer.corrections import with_speakers
@@ -167,7 +167,9 @@ def test_fast_bm25f_scores_like_bm25f(search_archive):
 
     from indexer.index import FastBM25F
 
-    ix = search_archive.index._ix
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(search_archive.layout.index_dir))
     q = query.Or([query.Term("text", "reseau"), query.Term("text", "comunaut"), query.Term("pairs", "reseau+social")])
     with ix.searcher(weighting=scoring.BM25F()) as slow, ix.searcher(weighting=FastBM25F()) as fast:
         expected = [(h.docnum, round(h.score, 9)) for h in slow.search(q, limit=None)]
@@ -204,20 +206,20 @@ def test_common_terms_are_chosen_from_the_archive():
 
 
 HOLD_LOCK = textwrap.dedent("""
-    import sys, time
-    from indexer.index import TranscriptIndex
-    index = TranscriptIndex.open(sys.argv[1])
-    writer = index._ix.writer()
+    import sys
+    from whoosh import index
+    writer = index.open_dir(sys.argv[1]).writer()
     writer.add_document(episode="zombie", text="jamais commité")
     print("locked", flush=True)
-    time.sleep(60)
+    sys.stdin.read()  # holds the lock until the test kills it (or closes stdin)
 """)
 
 
 def test_a_killed_writer_leaves_no_stale_lock(search_archive):
     """Whoosh locks with fcntl.flock: the kernel drops the lock when its owner dies."""
     index_dir = search_archive.layout.index_dir
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "locked"
         busy = TranscriptIndex.open(index_dir, IndexOptions(lock_timeout=0.2))

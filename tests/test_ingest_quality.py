@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 
 from indexer import Archive, stats
 from indexer.cli import main

@@ -6,7 +6,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from conftest import build_search_archive
+from helpers.archives import build_search_archive
 from indexer import Archive
 from indexer.cli import main
 from indexer.errors import QueryError
@@ -308,9 +308,3 @@ def test_cli_reindex(tmp_path):
     assert result.exit_code == 0
     result = CliRunner().invoke(main, ["reindex", "--archive", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "archive folder not found" in result.output
-
-
-@pytest.mark.parametrize("command", ["search", "reindex"])
-def test_cli_help_has_an_example(command):
-    result = cli(command, "--help")
-    assert result.exit_code == 0 and "Example: indexer " + command in result.output

@@ -8,37 +8,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import build_search_archive
-from indexer import Archive
 from indexer.cli import main
 from indexer.errors import EmbeddingStoreError, QueryError
 from indexer.search import Hit
-from indexer.testing import FAKE_EMBEDDING_MODEL
-
-EPISODES = {
-    "2013/entretien": ("title: Entretien\ndate: 2013-05-02\nspeakers: [Claire Dubois]\n", True, [
-        (0, 5, "Bonjour et bienvenue.", None, []),
-        (5, 10, "La modération des commentaires demande une équipe.", None, []),
-        (10, 15, "Les modérateurs travaillent le soir.", None, []),
-        (15, 20, "La confiance se construit avec le public.", None, ["suspect", "low-logprob"]),
-        (20, 25, "La confiance se construit avec le public.", None, []),
-    ]),
-    "2011/debat": ("title: Débat\ndate: 2011-02-01\nspeakers: [Julien Morel]\n", True, [
-        (0, 5, "Un forum anime une communauté.", None, []),
-        (5, 10, "Les abonnés suivent la marque.", None, []),
-        (10, 15, "Un événement réunit le public.", None, []),
-    ]),
-}
-
-
-@pytest.fixture
-def meaning_archive(tmp_path):
-    root = build_search_archive(tmp_path / "archive", EPISODES)
-    (root / "archive.yaml").write_text(f"embeddings: {FAKE_EMBEDDING_MODEL}\n", encoding="utf-8")
-    archive = Archive(root)
-    archive.reindex(progress=False)
-    return archive
-
 
 def where(hits):
     return [(h.episode, h.segment_id) for h in hits]

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import build_search_archive, search_transcript
+from helpers.archives import build_search_archive, search_transcript
 from indexer import Archive
 from indexer.corrections import effective_episode
 from indexer.errors import LockError, VoiceError

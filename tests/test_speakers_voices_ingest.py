@@ -9,14 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SAMPLE_ARCHIVE
+from helpers import SAMPLE_ARCHIVE
 from indexer import Archive, audio
 from indexer.corrections import effective_episode
 from indexer.ingest import Ingest, IngestOptions
 from indexer.speakers import SpeakerOptions
 from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, mark_voice
 from indexer.transcript import load_transcript
-from test_speakers import write_wav
+from helpers import write_samples as write_wav
 
 SR = 16_000
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ARCHIVE, TEST_DATA, normalise_words
+from helpers import normalise_words, SAMPLE_ARCHIVE, TEST_DATA
 from indexer import audio
 from indexer.archive import ArchiveLayout
 from indexer.cli import main

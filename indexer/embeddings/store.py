@@ -284,6 +284,13 @@ class EmbeddingStore:
         self._save_manifest()
         return embedded
 
+    def put_episode(self, episode_id: str, vectors: EpisodeVectors, version: str) -> None:
+        """Store ``vectors`` as they are for ``episode_id`` at ``version`` (a shard made elsewhere: a repair,
+        a test's out-of-step store): a new store version, so readers load the table again."""
+        vectors.save(self.shard_path(episode_id), self.fingerprint)
+        self.versions[episode_id] = version
+        self._save_manifest()
+
     def remove(self, episode_ids: Iterable[str]) -> None:
         self.manifest = self.read_manifest(self.folder)
         ids = [e for e in episode_ids if e in self.versions]

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ARCHIVE, TEST_DATA
+from helpers import SAMPLE_ARCHIVE, TEST_DATA
+from helpers.hardening import alive, children
 from indexer import Archive
 from indexer.archive import ArchiveLayout
 from indexer.errors import ArchiveNotFoundError, ClusterError
@@ -481,36 +482,17 @@ def test_sigkill_anywhere_then_rerun_ends_as_an_uninterrupted_run(tmp_path, clip
     assert "killed before it finished" not in Ingest(root, OPTIONS).status().last_run
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_sigkill_of_the_coordinator_leaves_no_worker_behind(tmp_path, clips):
     root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav", "b.mp3": "b.mp3", "c.m4a": "c.m4a"})
     process = start_paused(root, "saving-in-coordinator", args=("--workers", "2"))
-    workers = _children(process.pid)
+    workers = children(process.pid)
     assert workers, "the pool has worker processes"
     process.kill()
     process.wait()
     deadline = time.monotonic() + 120  # a hang guard: the workers notice within a second or two
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in workers if _alive(pid)], "orphaned workers"
+    assert not [pid for pid in workers if alive(pid)], "orphaned workers"
     assert not ingest(root, workers=2).failed
     assert_consistent(root)
 
@@ -555,14 +537,6 @@ def test_two_ingests_at_once_the_second_waits_or_exits(tmp_path, clips):
 
 
 # --- Dask ------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
-        yield local
-
 
 @pytest.mark.parametrize("ship_audio", [None, True])
 def test_ingest_through_a_dask_cluster(tmp_path, clips, cluster, ship_audio):
@@ -631,12 +605,6 @@ def test_watch_ingests_when_something_changed(sample_copy, transcriptions):
     watch(sample_copy, OPTIONS, interval=0.05, rounds=4, on_report=on_report)
     assert [sorted(set(by_file(r).values())) for r in reports] == [["unchanged"], ["reindexed", "unchanged"]]
     assert transcriptions == []
-
-
-@pytest.mark.parametrize("command", ["ingest", "status", "watch"])
-def test_batch_commands_have_help_with_an_example(command):
-    result = CliRunner().invoke(main, [command, "--help"])
-    assert result.exit_code == 0 and "Example: indexer " + command in result.output
 
 
 def test_the_archive_facade_ingests_and_reports_its_status(tmp_path, clips):

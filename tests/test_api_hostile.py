@@ -21,13 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from conftest import _write_wav, build_search_archive, search_transcript
+from helpers import write_wav
+from helpers.archives import build_search_archive, search_transcript
+from helpers.hardening import cli
 from indexer import Archive, audio
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
 from indexer.ingest import Ingest, IngestOptions, workers
-from indexer.cli import main
 from indexer.errors import IndexerError, SidecarError
 from indexer.quotes import EpisodeContext, QuoteBasket
 from indexer.transcript import Segment, Transcript, load_transcript, save_transcript
@@ -67,22 +67,12 @@ def make_archive(root: Path, files: dict[str, float]) -> Path:
     """An archive whose audio/ holds ``{name: seconds}`` of distinct tones (distinct lengths, distinct bytes)."""
     (root / "audio").mkdir(parents=True, exist_ok=True)
     for name, seconds in files.items():
-        _write_wav(root / "audio" / name, seconds)
+        write_wav(root / "audio" / name, seconds)
     return root
 
 
 def ingest(root: Path, **changes):
     return Ingest(root, replace(OPTIONS, **changes)).run()
-
-
-def cli(*args):
-    """Run the CLI in-process; a traceback (an exception other than SystemExit) fails the test."""
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        pytest.fail("".join(traceback.format_exception(result.exception)))
-    return result
 
 
 def assert_one_line_error(result, *words):
@@ -114,7 +104,7 @@ def test_a_new_file_with_the_id_of_an_existing_transcript_fails_and_overwrites_n
     path = root / "transcripts" / "debat-2.json"
     before = path.read_bytes()
 
-    _write_wav(root / "audio" / "Débat #2.wav", 3.0)  # folds to the same id, sorts first
+    write_wav(root / "audio" / "Débat #2.wav", 3.0)  # folds to the same id, sorts first
     report = ingest(root)
     assert path.read_bytes() == before
     assert [r.file for r in report.failed] == ["Débat #2.wav"]
@@ -214,7 +204,7 @@ def test_a_transcript_linked_to_a_file_outside_the_archive_is_refused(two_archiv
 
 def test_an_audio_path_in_a_transcript_cannot_point_outside_the_archive(two_archives):
     root, other = two_archives
-    _write_wav(other / "secret.wav", 2.0)
+    write_wav(other / "secret.wav", 2.0)
     transcript = load_transcript(root / "transcripts" / "alpha.json")
     save_transcript(replace(transcript, audio_path="../../other/secret.wav"), root / "transcripts" / "alpha.json")
     q = Archive(root).quote("alpha", 0.0, 1.0)
@@ -328,7 +318,7 @@ def test_a_full_disk_gives_one_line_per_episode_and_loses_nothing(tmp_path, fake
         root = make_archive(disk / "archive", {"court.wav": 2.0})
         assert not ingest(root).failed
         kept = (root / "transcripts" / "court.json").read_bytes()
-        _write_wav(root / "audio" / "long.wav", 60.0)  # ~1 MB of audio, a transcript of 60 segments
+        write_wav(root / "audio" / "long.wav", 60.0)  # ~1 MB of audio, a transcript of 60 segments
         filler = disk / "filler"
         free = shutil.disk_usage(disk).free
         filler.write_bytes(b"\0" * max(0, free - 24 * 1024))
@@ -486,7 +476,7 @@ def test_copy_audio_never_replaces_another_recording_of_the_same_name(ingested, 
     assert cli("export", "alpha", "--archive", ingested, "--format", "html", "--out", pages / "a.html",
                "--copy-audio").exit_code == 0
     copied = (pages / "alpha.wav").read_bytes()
-    _write_wav(ingested / "audio" / "2012" / "alpha.wav", 5.0)        # another recording, the same file name
+    write_wav(ingested / "audio" / "2012" / "alpha.wav", 5.0)        # another recording, the same file name
     assert not ingest(ingested).failed
     result = cli("export", "2012/alpha", "--archive", ingested, "--format", "html", "--out", pages / "b.html",
                  "--copy-audio")

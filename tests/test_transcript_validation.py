@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from hardening_support import cli, fake_archive, ingest
+from helpers.hardening import cli, fake_archive, ingest
 from indexer import Archive
 from indexer.errors import IndexerError
 

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from conftest import build_search_archive
-from hardening_support import fake_archive, ingest
+from helpers.archives import build_search_archive
+from helpers.hardening import fake_archive, ingest
 from indexer import Archive
 from indexer.errors import CorrectionError, QueryError, QuoteError
 from indexer.quotes import QuoteOptions

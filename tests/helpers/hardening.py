@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer import Archive
 from indexer.cli import main
 from indexer.testing import FAKE_ENGINE

@@ -7,8 +7,9 @@ Each case now gets one short QueryError line, before any search work.
 
 import pytest
 from click.testing import CliRunner
+from whoosh import collectors as whoosh_collectors
 
-from conftest import build_search_archive, search_transcript
+from helpers.archives import build_search_archive, search_transcript
 
 from indexer import Archive
 from indexer.cli import main
@@ -121,6 +122,6 @@ def test_a_defect_while_searching_is_not_called_a_bad_query(many_words, monkeypa
     def broken(self, sub_docnum):
         raise Bug("collector defect")
 
-    monkeypatch.setattr(search_run._Deadline, "collect", broken)
+    monkeypatch.setattr(whoosh_collectors.TopCollector, "collect", broken)  # Whoosh's, under ours
     with pytest.raises(Bug):
         many_words.search("abc010x", match="all")

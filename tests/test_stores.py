@@ -1,6 +1,6 @@
 """The shared rules for derived stores (indexer.stores) and locks (indexer.locks), on a store of plain files:
 what the embeddings and the voice library build on. The index's use of them is tested end to end in
-test_hardening_reindex.py."""
+test_ingest_reindex.py."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import search_transcript
-from hardening_support import (HANG_GUARD, alive, as_nobody, assert_clean_failure, children, cli, fake_archive,
+from helpers.archives import search_transcript
+from helpers.hardening import (HANG_GUARD, alive, as_nobody, assert_clean_failure, children, cli, fake_archive,
                                ingest, open_to_all, shared_folder, speech, start_paused, wait_for)
 from indexer import Archive
 from indexer.transcript import save_transcript

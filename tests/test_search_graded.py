@@ -12,7 +12,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import search_transcript
+from helpers.archives import search_transcript
 
 from indexer import Archive
 from indexer.cli import main

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_support import HANG_GUARD, cli, fake_archive, ingest, start_paused
+from helpers.hardening import HANG_GUARD, cli, fake_archive, ingest, start_paused
 from indexer import Archive
 from indexer.quotes import QuoteBasket
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from hardening_support import cli, fake_archive, ingest
+from helpers.hardening import cli, fake_archive, ingest
 from indexer import Archive
 from indexer.archive import load_sidecar
 from indexer.errors import SidecarError

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer.archive import load_settings, load_sidecar
 from indexer.ingest import Ingest, IngestOptions
 from indexer.errors import AudioError, SidecarError

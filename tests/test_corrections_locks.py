@@ -15,7 +15,7 @@ import time
 import pytest
 from whoosh import index as whoosh_index
 
-from hardening_support import HANG_GUARD, blocked_on_lock, fake_archive, ingest
+from helpers.hardening import HANG_GUARD, blocked_on_lock, fake_archive, ingest
 from indexer import Archive
 from indexer.corrections import actions
 from indexer.errors import LockError

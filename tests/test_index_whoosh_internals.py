@@ -8,7 +8,7 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 from whoosh.util.numeric import byte_to_length
 
-from conftest import search_transcript
+from helpers.archives import search_transcript
 from indexer.index import FastBM25F, IndexEntry, IndexOptions, TranscriptIndex
 from indexer.index.whoosh_internals import INDEX_NAME, WRITE_LOCK, expanded_terms, one_byte_lengths, segment_count
 

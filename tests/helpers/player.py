@@ -9,7 +9,7 @@ makes a two-hour episode of about 20,000 words, in memory.
 
 from __future__ import annotations
 
-from conftest import _write_wav
+from helpers import write_wav
 
 from indexer.archive import Chapter, EpisodeMeta, SpeakerTurn
 from indexer.corrections import with_speakers
@@ -71,7 +71,7 @@ def build_player_archive(root):
     """Audio (WAV), sidecars and transcripts of the two episodes under ``root`` (no index)."""
     for episode, sidecar, rows in ((PANEL, PANEL_SIDECAR, PANEL_SEGMENTS), (HOSTILE, HOSTILE_SIDECAR, HOSTILE_SEGMENTS)):
         audio = root / "audio" / f"{episode}.wav"
-        _write_wav(audio, AUDIO_SECONDS[episode])
+        write_wav(audio, AUDIO_SECONDS[episode])
         audio.with_suffix(".yaml").write_text(sidecar, encoding="utf-8")
         save_transcript(make_transcript(episode, rows, AUDIO_SECONDS[episode]),
                         root / "transcripts" / f"{episode}.json")

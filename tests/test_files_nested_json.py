@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_support import cli, fake_archive, ingest
+from helpers.hardening import cli, fake_archive, ingest
 
 DEEP = "[" * 30000 + "]" * 30000   # under the sidecar's 64 KB limit
 

@@ -13,9 +13,9 @@ import threading
 
 import pytest
 
-from hardening_support import HANG_GUARD, as_nobody, fake_archive, ingest, open_to_all, shared_folder
+from helpers.hardening import HANG_GUARD, as_nobody, fake_archive, ingest, open_to_all, shared_folder
 from indexer import Archive, audio
-from indexer.ingest.run import Ingest
+from indexer.ingest import workers as ingest_workers
 
 
 @pytest.fixture
@@ -34,11 +34,10 @@ def counted_probes(monkeypatch):
 
 @pytest.fixture
 def stop_after_survey(monkeypatch):
-    def interrupted(self, jobs, state):
-        raise KeyboardInterrupt
-        yield  # a generator, as the real one
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C at the first transcription: the survey is done
 
-    monkeypatch.setattr(Ingest, "_transcribe_all", interrupted)
+    monkeypatch.setattr(ingest_workers, "transcribe_file", interrupted)
 
 
 def test_new_files_are_measured_once_and_status_measures_none(tmp_path, counted_probes, stop_after_survey):

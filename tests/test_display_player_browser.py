@@ -4,7 +4,7 @@ Debian's Chromium, driven by Selenium through Debian's chromedriver (nothing
 is downloaded), opens
 
 * pages written by ``indexer export EP --format html`` from a hand-built
-  archive (tests/player_archive.py: timed words, a generated WAV), as
+  archive (tests/helpers/player.py: timed words, a generated WAV), as
   ``file://`` URLs: no server, no network;
 * notebook 02 and a small notebook of this test in a real JupyterLab server
   whose root holds the archive (so its audio comes from the ``files/`` route,
@@ -30,13 +30,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import test_browser as browser_tests  # its JupyterLab server, browser flags and page probes
-from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
+from helpers import browser as browser_tests  # the JupyterLab server, browser flags and page probes
+from helpers.player import HOSTILE, PANEL, build_player_archive, long_transcript
 
 from indexer import Archive
 
+pytestmark = pytest.mark.browser  # starts Chromium (make test-fast leaves it out)
+
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "tests" / ".artifacts" / "player"
 # Audio plays in these tests without a click first.
 CHROMIUM_FLAGS = [*browser_tests.CHROMIUM_FLAGS, "--autoplay-policy=no-user-gesture-required"]
 HANG = 240.0          # seconds before a wait is declared hung (not a budget: a loaded machine is slow)
@@ -44,7 +45,7 @@ TOLERANCE = 0.3       # seconds between the audio's time and the highlighted wor
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    browser_tests._require_browser()
+    browser_tests.require_browser()
     driver = browser_tests.start_chromium(tmp_path_factory.mktemp("chromium-profile"), CHROMIUM_FLAGS, HANG)
     try:
         yield driver
@@ -54,9 +55,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS.parent / ".gitignore").write_text("*\n", encoding="utf-8")
-    return ARTIFACTS
+    return browser_tests.artifacts_folder("player")
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +349,7 @@ def write_notebook(path: Path, *sources: str) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, archive):
     """JupyterLab over a folder holding the archive, notebook 02 (pointed at it) and a player notebook."""
-    browser_tests._require_browser()
+    browser_tests.require_browser()
     home = tmp_path_factory.mktemp("lab")
     root = home / "root"
     shutil.copytree(archive.root, root / "archive")
@@ -363,7 +362,7 @@ def lab(tmp_path_factory, archive):
     write_notebook(root / CLIPS_NOTEBOOK, "from indexer import Archive\n"
                    "Archive('archive').search('communauté', limit=3)")
     write_notebook(root / LONG_NOTEBOOK, f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
-                   "from player_archive import long_transcript\nfrom indexer.display.player import context_player\n"
+                   "from helpers.player import long_transcript\nfrom indexer.display.player import context_player\n"
                    "from indexer.quotes import EpisodeContext\n"
                    "transcript, meta = long_transcript()",
                    # The clock starts when the cell that shows the player starts (imports done).

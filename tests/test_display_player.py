@@ -1,7 +1,7 @@
 """The data the transcript player receives, its HTML, its audio source, and the kernel bridge.
 
 The browser side (highlight, clicks, selections, long episodes) is in
-tests/test_player_browser.py.
+tests/test_display_player_browser.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from player_archive import HOSTILE, PANEL, build_player_archive, long_transcript
+from helpers import send_from_front_end
+from helpers.player import HOSTILE, PANEL, build_player_archive, long_transcript
 
 from indexer import Archive
 from indexer.errors import QuoteError
@@ -186,8 +187,8 @@ def test_the_bridge_adds_the_selection_to_the_basket(archive):
     bridge = basket_bridge("abc", ctx, basket)
     replies = []
     bridge.send = replies.append  # no front end here: catch what would go to it
-    bridge._handle_custom_msg({"kind": "add", "request": 1, "episode": PANEL, "start": 12.2, "end": 15.5}, [])
-    bridge._handle_custom_msg({"kind": "add", "request": 2, "episode": PANEL, "start": 99.0, "end": 100.0}, [])
+    send_from_front_end(bridge, {"kind": "add", "request": 1, "episode": PANEL, "start": 12.2, "end": 15.5})
+    send_from_front_end(bridge, {"kind": "add", "request": 2, "episode": PANEL, "start": 99.0, "end": 100.0})
     assert len(basket) == 1 and basket[0].text == "La communauté anime le débat."
     assert replies[0] == {"request": 1, "ok": True, "citation": basket[0].citation, "count": 1}
     assert replies[1]["ok"] is False and "beyond the end" in replies[1]["error"]
