@@ -78,9 +78,8 @@ def telephone(samples: np.ndarray) -> np.ndarray:
 def prints(tmp_path_factory):
     """One print per clip on the telephone (each clip is one person alone): june-a, june-b, armelle-a,
     armelle-b. On the phone two women are most alike (the benchmark's highest pair of two people)."""
-    from conftest import TEST_DATA
+    from helpers import TEST_DATA, write_samples as write_wav
     from indexer import audio
-    from test_speakers import write_wav
 
     backend = speakers.load_backend(speakers.SpeakerOptions())
     folder = tmp_path_factory.mktemp("naming-rule")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.weights
 
 
 def test_the_traced_network_gives_the_eager_networks_embeddings_on_real_speech():
-    from conftest import TEST_DATA
+    from helpers import TEST_DATA
 
     samples = audio.decode(TEST_DATA / "voices" / "june-a.opus")
     # Windows of several lengths (the trace was made at 1.5 s): 0.6 s, 1.5 s, 2.3 s and 7 s.
