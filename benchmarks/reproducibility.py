@@ -260,7 +260,8 @@ def markdown(report: dict) -> str:
              "`other times`: same words, other times.", ""]
     for key in sorted(report["runs"]):
         run = report["runs"][key]
-        lines += [f"## {run['label']} — {run['engine']} ({len(run['files'])} files)", "",
+        conditions = sorted({name.split("/")[0] for name in run["files"]})
+        lines += [f"## {run['label']} — {run['engine']} ({len(run['files'])} files: {', '.join(conditions)})", "",
                   f"Run-to-run WER spread (alone-1..3): **{run['run_to_run_wer_spread']}**; over every "
                   f"configuration but the long files: **{run['all_configs_wer_spread']}**.", "",
                   "| configuration | WER | other words | other times | CPU s |", "|---|---|---|---|---|"]
