@@ -13,15 +13,19 @@ ARCHIVE ?= archive
 
 demo: setup
 	$(BIN)/indexer models
-	$(BIN)/indexer ingest $(ARCHIVE)
+	$(BIN)/indexer ingest --archive $(ARCHIVE)
 	$(BIN)/indexer search "réseaux sociaux" --archive $(ARCHIVE) --limit 5
 	$(BIN)/indexer search "community manager" --archive $(ARCHIVE) --limit 5
 
+# One pytest-xdist worker per core; each browser file stays on one worker (its JupyterLab and Chromium
+# start once). A test that starts Chromium without the `browser` marker fails (tests/conftest.py).
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
+
 test: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not weights and not browser"
+	$(PYTEST) -m "not weights and not browser"
 
 setup: system-packages $(STAMP)
 

@@ -1,7 +1,7 @@
 """Make a harder copy of an archive: telephone band, low-bitrate mp3, babble and noise.
 
     python benchmarks/degrade_sample.py archive benchmarks/out/degraded
-    PYTHONPATH=$PWD python -m indexer ingest benchmarks/out/degraded
+    PYTHONPATH=$PWD python -m indexer ingest --archive benchmarks/out/degraded
 
 Each episode is cut to 300-3400 Hz, mixed with a babble of the *other*
 episodes' voices (15 dB below it by default) and white noise, resampled to

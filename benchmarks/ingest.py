@@ -70,7 +70,7 @@ def throughput(workers: int, runs: int, scratch: Path) -> dict:
     for run in range(runs):
         archive = copy_sample(scratch / f"throughput-{workers}-{run}")
         started = time.perf_counter()
-        indexer("ingest", archive, "-q", "--workers", workers)
+        indexer("ingest", "--archive", archive, "-q", "--workers", workers)
         walls.append(time.perf_counter() - started)
         done = [r for r in last_report(archive)["results"] if r["status"] == "transcribed"]
         transcription.append(sum(r["seconds"] for r in done))
@@ -138,7 +138,7 @@ def noop(episodes: int, segments: int, repeat: int, scratch: Path) -> dict:
 
     def timed_run() -> tuple[float, float]:
         started = time.perf_counter()
-        result = indexer("ingest", archive, "-q")
+        result = indexer("ingest", "--archive", archive, "-q")
         wall = time.perf_counter() - started
         report = last_report(archive)
         statuses = {r["status"] for r in report["results"]}
@@ -152,7 +152,7 @@ def noop(episodes: int, segments: int, repeat: int, scratch: Path) -> dict:
         (archive / ".indexer" / "transcripts.json").unlink()
         no_cache.append(timed_run())
     started = time.perf_counter()
-    indexer("status", archive)
+    indexer("status", "--archive", archive)
     status = time.perf_counter() - started
     return {
         "episodes": episodes, "segments_per_episode": segments, "transcripts_mb": round(size / 1e6, 1),
@@ -178,8 +178,8 @@ def startup_seconds() -> float:
 def recovery(scratch: Path) -> dict:
     archive = copy_sample(scratch / "recovery")
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", str(archive), "-q", "--workers", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    process = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--archive", str(archive), "-q",
+                                "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     transcripts = archive / "transcripts"
     while not list(transcripts.rglob("*.json")):
         if process.poll() is not None:
@@ -193,8 +193,8 @@ def recovery(scratch: Path) -> dict:
 
     reports_before = set((archive / "runs").glob("ingest-*.json"))
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", str(archive), "-q", "--workers", "1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--archive", str(archive), "-q",
+                                "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     resumed = None
     while process.poll() is None:
         if resumed is None and set((archive / "runs").glob("ingest-*.json")) - reports_before:
@@ -222,7 +222,7 @@ def markdown(results: dict) -> str:
              f"Machine: {m['cores']} cores ({m['processor'] or m['machine']}), Python {m['python']}; shared with "
              "other jobs while measured, so timings are indicative. `python benchmarks/ingest.py` reproduces.", "",
              "## Throughput: full ingest of the sample archive", "",
-             "Fresh copy, `indexer ingest ARCHIVE --workers N` as a command: model load, worker start-up, "
+             "Fresh copy, `indexer ingest --archive ARCHIVE --workers N` as a command: model load, worker start-up, "
              "hashing, transcription, exports and indexing included.", "",
              "| workers × threads | episodes | audio (h) | best wall (s) | audio h / wall h | transcription (s, summed) "
              "| all runs (s) |",

@@ -57,7 +57,7 @@ def main() -> None:
         (archive / "audio").mkdir(parents=True)
         starts = make_file(archive / "audio" / "plateau.mp3", args.hours)
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "indexer", "ingest", str(archive), "-q"],
+        run = subprocess.run([sys.executable, "-m", "indexer", "ingest", "--archive", str(archive), "-q"],
                              capture_output=True, text=True)
         wall = time.monotonic() - started
         if run.returncode != 0:

@@ -88,7 +88,7 @@ def main() -> None:
     root = OUT / "archive"
     make_files(root, options.files)
     shutil.rmtree(root / ".indexer", ignore_errors=True)
-    status = [sys.executable, "-m", "indexer", "status", str(root)]
+    status = [sys.executable, "-m", "indexer", "status", "--archive", str(root)]
     if options.compare_parallel:
         return compare_parallel(root, options.files, options.compare_parallel, status)
     results = {"files": options.files, "fill_hash_cache": timed(status)}

@@ -160,7 +160,7 @@ def rrf_fuse(word_hits, found, limit, k=60):
     by_key, word_rank, meaning_rank = meaning.merge(word_hits, found)
     fused = {}
     for key, hit in by_key.items():
-        coverage = len([v for v in hit.matched.values() if v != meaning.MEANING]) / max(1, len(hit.query_words))
+        coverage = len([v for v in hit.matched.values() if not v.by_meaning]) / max(1, len(hit.query_words))
         fused[key] = (coverage / (k + word_rank[key] + 1) if key in word_rank else 0.0) + (
             1 / (k + meaning_rank[key] + 1) if key in meaning_rank else 0.0)
     order = sorted(by_key, key=lambda x: (meaning.match_class(by_key[x]), by_key[x].suspect, -fused[x]))

@@ -213,11 +213,26 @@ def _differences(base: dict, other: dict) -> dict:
     return {"files_with_other_words": words, "files_with_other_times": times}
 
 
-def measure(label: str, code: Path, engine: str, configs: list[str], files: list[dict]) -> dict:
-    runs = {}
-    for config in configs:
-        print(f"[{label}] {engine} {config} …", file=sys.stderr, flush=True)
-        runs[config] = in_child(config, engine, files, code)
+def _child_result(label: str, code: Path, engine: str, config: str, files: list[dict], resume: bool) -> dict:
+    """One configuration's run, kept under benchmarks/out/ as soon as it ends: a long measurement
+    stopped half-way keeps what it did, and ``--resume`` runs only what is missing (same files)."""
+    kept = OUT / "reproducibility" / f"{label}-{engine}" / f"{config}.json"
+    keys = sorted(f["key"] for f in files)
+    if resume and kept.is_file():
+        result = json.loads(kept.read_text())
+        if sorted(result["files"]) == keys:
+            print(f"[{label}] {engine} {config}: kept from {kept}", file=sys.stderr, flush=True)
+            return result
+    print(f"[{label}] {engine} {config} …", file=sys.stderr, flush=True)
+    result = in_child(config, engine, files, code)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def measure(label: str, code: Path, engine: str, configs: list[str], files: list[dict],
+            resume: bool = False) -> dict:
+    runs = {config: _child_result(label, code, engine, config, files, resume) for config in configs}
     rows = []
     for config, run in runs.items():
         base_name = "windows-1" if config.startswith("windows") else "alone-1"
@@ -245,7 +260,8 @@ def markdown(report: dict) -> str:
              "`other times`: same words, other times.", ""]
     for key in sorted(report["runs"]):
         run = report["runs"][key]
-        lines += [f"## {run['label']} — {run['engine']} ({len(run['files'])} files)", "",
+        conditions = sorted({name.split("/")[0] for name in run["files"]})
+        lines += [f"## {run['label']} — {run['engine']} ({len(run['files'])} files: {', '.join(conditions)})", "",
                   f"Run-to-run WER spread (alone-1..3): **{run['run_to_run_wer_spread']}**; over every "
                   f"configuration but the long files: **{run['all_configs_wer_spread']}**.", "",
                   "| configuration | WER | other words | other times | CPU s |", "|---|---|---|---|---|"]
@@ -265,6 +281,8 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--conditions", default="degraded,10db,5db")
     parser.add_argument("--episodes", default="", help="episode ids, comma-separated (default: all)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the configurations this label already ran on the same files")
     parser.add_argument("spec", nargs="?")
     args = parser.parse_args()
     if args.child:
@@ -273,7 +291,7 @@ def main() -> None:
         return
     OUT.mkdir(parents=True, exist_ok=True)
     files = sample_files(args.conditions.split(","), [e for e in args.episodes.split(",") if e])
-    result = measure(args.label, args.code, args.engine, args.configs.split(","), files)
+    result = measure(args.label, args.code, args.engine, args.configs.split(","), files, args.resume)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "reproducibility.json"
     report = json.loads(path.read_text()) if path.is_file() else {"runs": {}}

@@ -141,6 +141,7 @@ def corpus(hours: float, seed: int = 1):
 
 def to_transcript(episode_id: str, date: str, speakers: list[str], texts: list[str]):
     from indexer.archive import EpisodeMeta, SpeakerTurn
+    from indexer.corrections import with_speakers
     from indexer.transcript import Segment, Transcript
 
     turn = len(texts) // len(speakers) * SEGMENT_SECONDS
@@ -151,7 +152,7 @@ def to_transcript(episode_id: str, date: str, speakers: list[str], texts: list[s
     transcript = Transcript(episode_id=episode_id, audio_path=f"{episode_id}.mp3", audio_sha256="", language="fr",
                             duration=len(texts) * SEGMENT_SECONDS, model="synthetic", engine="synthetic",
                             options={}, segments=segments)
-    return transcript, meta
+    return with_speakers(transcript, meta), meta  # who speaks, as effective_episode gives it
 
 
 # --- measuring -------------------------------------------------------------------

@@ -139,7 +139,8 @@ def word_error_rate(archive: Archive, root: Path) -> float | None:
 
 def run_archive(root: Path, seed: int) -> dict:
     if not (root / "reference").is_dir() or not (root / "transcripts").is_dir():
-        raise SystemExit(f"{root}: needs reference/*.json and transcripts/ (run `indexer ingest {root}` first)")
+        raise SystemExit(f"{root}: needs reference/*.json and transcripts/ "
+                         f"(run `indexer ingest --archive {root}` first)")
     archive = Archive(root)
     archive.reindex(progress=False)
     refs = load_references(root)

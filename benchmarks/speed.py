@@ -21,11 +21,13 @@ Sets (benchmarks/out/, made on first use):
   degraded  the same through telephone band, 24 kbit/s mp3 and babble 15 dB below (degrade_sample.py)
   10db, 5db the same under a crowd of the other voices (noisy.py)
   mixed     clean + degraded + 10db in one folder (12 files)
-  long      one hour: the degraded episodes joined in rotating order
+  long      one hour: the degraded episodes joined in rotating order (--long-minutes N: N minutes instead,
+            in benchmarks/out/speed/longN; e.g. 120 for the 2-hour memory goal)
   june      real human French (Debian's asterisk-core-sounds-fr, voice « June »), prompts joined into
             2-minute files; no reference text: agreement with plain is reported instead
 
-Results: benchmarks/results/speed*.{json,md}.
+Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
+the rows it finished).
 """
 
 from __future__ import annotations
@@ -133,8 +135,11 @@ def _june(folder: Path) -> None:
                 break
 
 
+LONG_MINUTES = 60   # the `long` set's length (--long-minutes)
+
+
 def make_set(name: str) -> Path:
-    folder = OUT / "speed" / name
+    folder = OUT / "speed" / (name if name != "long" or LONG_MINUTES == 60 else f"long{LONG_MINUTES}")
     if folder.is_dir() and any(folder.rglob("*.*")):
         return folder
     if name == "clean":
@@ -158,7 +163,7 @@ def make_set(name: str) -> Path:
         parts, seconds = [], 0.0
         from indexer import audio
 
-        while seconds < 3600:
+        while seconds < LONG_MINUTES * 60:
             rel, path = files[len(parts) % len(files)]
             parts.append(path)
             seconds += audio.probe(path).duration
@@ -220,7 +225,7 @@ def run_config(config: str, name: str, folder: Path) -> dict:
                 target = archive / "audio" / (rel + path.suffix)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.symlink(path, target)
-            _, usage = _timed([str(VENV / "indexer"), "ingest", str(archive)], env=env)
+            _, usage = _timed([str(VENV / "indexer"), "ingest", "--archive", str(archive)], env=env)
             for rel, _ in files:
                 data = json.loads((archive / "transcripts" / f"{_episode_id(rel)}.json").read_text())
                 texts[rel] = " ".join(s["text"] for s in data["segments"])
@@ -299,10 +304,13 @@ def markdown(report: dict) -> str:
              "| set | config | speed vs plain | CPU work vs plain | real-time factor | WER | differs from plain "
              "| peak MB | presets chosen |",
              "|---|---|---|---|---|---|---|---|---|"]
+    def ratio(x):
+        return f"{x:.2f}×" if x is not None else "–"
+
     for r in report["rows"]:
         wer_cell = f"{r['wer']:.3f}" if r["wer"] is not None else "–"
         lines.append(f"| {r['set']} ({r['audio_seconds']:.0f} s) | {r['config']} | "
-                     f"{r['speed_vs_plain']:.2f}× | {r['cpu_vs_plain']:.2f}× | {r['realtime_factor']:.1f}× | "
+                     f"{ratio(r['speed_vs_plain'])} | {ratio(r['cpu_vs_plain'])} | {r['realtime_factor']:.1f}× | "
                      f"{wer_cell} | {r['differs_from_plain'] if r['differs_from_plain'] is not None else '–'} | "
                      f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} |")
     return "\n".join(lines) + "\n"
@@ -314,14 +322,19 @@ def main() -> None:
     parser.add_argument("--configs", default="plain,indexer")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--name", default="speed")
+    parser.add_argument("--long-minutes", type=int, default=60, help="length of the `long` set (default 60)")
     args = parser.parse_args()
+    global LONG_MINUTES
+    LONG_MINUTES = args.long_minutes
     from indexer import audio
 
     sets = {name: make_set(name) for name in args.sets.split(",")}
     refs = {name: references(name, folder) for name, folder in sets.items()}
     seconds = {name: round(sum(audio.probe(p).duration for _, p in _episode_files(folder)), 1)
                for name, folder in sets.items()}
-    runs = []
+    runs: list[dict] = []
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat, "rows": [], "runs": []}
     for k in range(args.repeat):
         for name, folder in sets.items():
             configs = args.configs.split(",")
@@ -332,13 +345,15 @@ def main() -> None:
                 runs.append(run)
                 print(f"  {run['seconds']} s, {run['cpu_seconds']} CPU s, {run['peak_mb']} MB", file=sys.stderr,
                       flush=True)
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
-              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat,
-              "rows": summarise(runs, refs, seconds), "runs": runs}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(report))
+                report = {**report, "rows": summarise(runs, refs, seconds), "runs": runs}
+                write_report(args.name, report)   # after every run: a run cut short keeps what it finished
     print(markdown(report))
+
+
+def write_report(name: str, report: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(report))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import logging
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .archive import ArchiveLayout, ArchiveSettings, Episode, check_episode_id, copy_archive, load_settings
 from .corrections import load_corrections
@@ -25,12 +25,19 @@ from .index import IndexOptions, TranscriptIndex, index_exists
 from .search import Hits, SearchOptions, search
 from .transcript import Transcript, load_transcript
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # return types for Shift-Tab in Jupyter, without loading each stage at import
     import ipywidgets
-    import pandas
+    import pandas as pd
 
+    from .corrections import Correction
+    from .display.player import Player, PlayerOptions
     from .display.statistics import ArchiveStatistics
-    from .quotes import QuoteBasket
+    from .ingest import ArchiveStatus, IngestOptions, ReindexResult, RunReport
+    from .ingest.voices import VoicesUpdate
+    from .quotes import Quote, QuoteBasket, QuoteOptions
+    from .search import Hit
+    from .stats import Overview
+    from .voices import VoiceAction, VoicesTable
 
 log = logging.getLogger("indexer")
 
@@ -134,7 +141,7 @@ class Archive:
                                 exclude_suspect=exclude_suspect)
         return similar(self.index, self.layout, episode, start, end, options)
 
-    def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0):
+    def reindex(self, progress: bool = True, allow_empty: bool = False, wait: float = 0.0) -> ReindexResult:
         """Rebuild the whole index from the transcripts on disk; the old one stays searchable until the new
         one is complete, and is kept (StoreKeptError) if the new one misses a transcript that cannot be read
         or is empty while it is not (``allow_empty``: the transcripts are really gone). Waits ``wait``
@@ -160,7 +167,7 @@ class Archive:
 
     # -- ingest -------------------------------------------------------------------
 
-    def ingest(self, options=None, **changes):
+    def ingest(self, options: IngestOptions | None = None, **changes) -> RunReport:
         """Transcribe and index every new or changed episode; returns the run's :class:`~indexer.ingest.RunReport`.
 
         ``options``: an :class:`~indexer.ingest.IngestOptions` (default: the settings of archive.yaml);
@@ -170,13 +177,14 @@ class Archive:
 
         return Ingest(self.root, replace(options or IngestOptions(), **changes)).run()
 
-    def status(self):
+    def status(self) -> ArchiveStatus:
         """What the archive holds and what :meth:`ingest` would do (:class:`~indexer.ingest.ArchiveStatus`)."""
         from .ingest import Ingest, IngestOptions
 
         return Ingest(self.root, IngestOptions(progress=False)).status()
 
-    def watch(self, options=None, interval: float = 300.0, rounds: int | None = None, on_report=None) -> None:
+    def watch(self, options: IngestOptions | None = None, interval: float = 300.0, rounds: int | None = None,
+              on_report: Callable[[RunReport], object] | None = None) -> None:
         """Ingest whenever the archive's inputs change, until stopped (see :func:`indexer.ingest.watch`)."""
         from .ingest import watch
 
@@ -184,8 +192,8 @@ class Archive:
 
     # -- quotes and corrections ---------------------------------------------------
 
-    def quote(self, hit_or_episode, start: float | None = None, end: float | None = None,
-              options=None):
+    def quote(self, hit_or_episode: Hit | str, start: float | None = None, end: float | None = None,
+              options: QuoteOptions | None = None) -> Quote:
         """A :class:`~indexer.quotes.Quote` of a search hit, or of ``episode`` from ``start`` to ``end`` (s).
 
             >>> q = archive.quote(hits[0]).sentence()
@@ -196,7 +204,7 @@ class Archive:
         return quote(self.layout, hit_or_episode, start, end, options)
 
     def player(self, episode: str, start: float | None = None, end: float | None = None,
-               basket=None, options=None):
+               basket: QuoteBasket | None = None, options: PlayerOptions | None = None) -> Player:
         """An interactive transcript player of ``episode`` (opened at ``start``), for notebooks.
 
         Words highlighted as they play, a click seeks, a selection shows the exact
@@ -208,7 +216,7 @@ class Archive:
 
         return episode_player(self.layout, episode, start, end, basket=basket, options=options)
 
-    def correct(self, episode: str, segment_id: int, text: str, author: str | None = None):
+    def correct(self, episode: str, segment_id: int, text: str, author: str | None = None) -> Correction:
         """Replace a segment's text (stored in ``corrections/``, never in the transcript) and reindex it."""
         from .corrections import correct
 
@@ -216,14 +224,14 @@ class Archive:
             return correct(self.layout, self._built_index(), episode, segment_id, text, author)
 
     def set_speaker(self, episode: str, target: int | tuple[float, float], name: str,
-                    author: str | None = None):
+                    author: str | None = None) -> Correction:
         """Name the speaker of a segment (its id) or of a ``(start, end)`` range, and reindex."""
         from .corrections import set_speaker
 
         with writing(self.layout.corrections_dir):
             return set_speaker(self.layout, self._built_index(), episode, target, name, author)
 
-    def name_speakers(self, episode: str, names: dict[str, str], author: str | None = None):
+    def name_speakers(self, episode: str, names: dict[str, str], author: str | None = None) -> list[Correction]:
         """Name the automatic speakers of an episode, ``{"S1": "Sandra", "S2": "Julien"}``.
 
         Stored in ``corrections/`` (they survive re-transcription) and reindexed:
@@ -235,34 +243,37 @@ class Archive:
 
     # -- voices known across the archive ----------------------------------------------
 
-    def voices(self):
+    def voices(self) -> VoicesTable:
         """The voices the archive knows (:class:`~indexer.voices.VoicesTable`): name, episodes, speaking
         time, and how many speakers editors named vs how many were named automatically by voice."""
         from .voices import voices_table
 
         return voices_table(self.layout)
 
-    def rename_voice(self, name: str, new_name: str, author: str | None = None):
+    def rename_voice(self, name: str, new_name: str, author: str | None = None) -> VoiceAction:
         """Show the voice ``name`` as ``new_name`` everywhere (a merge if that name is a voice already)."""
         return self._voice_action("rename", [name], new_name, author)
 
-    def merge_voices(self, names: Sequence[str], into: str, author: str | None = None):
+    def merge_voices(self, names: Sequence[str], into: str, author: str | None = None) -> VoiceAction:
         """One voice from several names (one person named two ways): all shown as ``into``."""
         return self._voice_action("merge", list(names), into, author)
 
-    def forget_voice(self, name: str, author: str | None = None):
+    def forget_voice(self, name: str, author: str | None = None) -> VoiceAction:
         """Take a voice out of the library: it names nothing automatically any more (until an editor names
         it again); the names editors gave it in their episodes stay."""
         return self._voice_action("forget", [name], "", author)
 
-    def update_voices(self, wait: float = 0.0):
+    def update_voices(self, wait: float = 0.0) -> VoicesUpdate:
         """Rebuild the voice library now and re-index the episodes whose speaker names changed (the
         ingest does it at the end of every run). Returns a :class:`~indexer.ingest.voices.VoicesUpdate`."""
+        from .errors import ArchiveNotFoundError
         from .ingest.voices import update_voices
 
+        if not self.root.is_dir():  # a mistyped path is not an empty archive to make
+            raise ArchiveNotFoundError("archive folder not found", self.root)
         return update_voices(self.root, wait)
 
-    def _voice_action(self, kind: str, names: list[str], into: str, author: str | None):
+    def _voice_action(self, kind: str, names: list[str], into: str, author: str | None) -> VoiceAction:
         """Record a rename, merge or forget (under the corrections' lock), then apply it now unless an
         ingest holds the archive (it is then applied by the next ingest)."""
         from .errors import LockError, VoiceError
@@ -284,7 +295,7 @@ class Archive:
             log.warning("%s; the %s is applied when the next ingest rebuilds the voice library", e.one_line(), kind)
         return action
 
-    def corrections(self, episode: str) -> list:
+    def corrections(self, episode: str) -> list[Correction]:
         """The episode's corrections, oldest first (see :mod:`indexer.corrections`)."""
         return load_corrections(self.root, episode)
 
@@ -294,13 +305,13 @@ class Archive:
 
     # -- statistics and pages --------------------------------------------------------
 
-    def overview(self):
+    def overview(self) -> Overview:
         """Episodes, hours, speakers, dates of the archive (:class:`~indexer.stats.Overview`)."""
         from .stats import overview
 
         return overview(self)
 
-    def review_table(self, max_probability: float = 0.5, include_corrected: bool = False):
+    def review_table(self, max_probability: float = 0.5, include_corrected: bool = False) -> pd.DataFrame:
         """Suspect segments and segments with words below ``max_probability``, worst first (a DataFrame)."""
         from .stats import review_table
 
@@ -329,7 +340,7 @@ class Archive:
 
         return QuoteBasket(title=title)
 
-    def diarize(self, episode: str) -> pandas.DataFrame:
+    def diarize(self, episode: str) -> pd.DataFrame:
         """The automatic speaker turns of ``episode``'s audio (``start``, ``end``, ``speaker``, ``duration``),
         computed now and written nowhere: to compare with the sidecar's turns (:meth:`sidecar_turns`)."""
         from .audio import probe
@@ -339,7 +350,7 @@ class Archive:
         found = self._audio_episode(episode)
         return turns_frame(diarize(found.audio_path, probe(found.audio_path).duration))
 
-    def sidecar_turns(self, episode: str) -> pandas.DataFrame:
+    def sidecar_turns(self, episode: str) -> pd.DataFrame:
         """The speaker turns written in ``episode``'s sidecar, as a turns table (empty if it has none)."""
         from .stats import turns_frame
 
@@ -351,7 +362,7 @@ class Archive:
             raise IndexerError(f"no audio file for episode {episode!r} in {self.root}")
         return found
 
-    def speaker_turns(self, episode: str) -> pandas.DataFrame:
+    def speaker_turns(self, episode: str) -> pd.DataFrame:
         """The automatic speaker turns the ingest stored for ``episode``, named where editors named them."""
         from .stats import speaker_turns
 

@@ -3,8 +3,8 @@
 Domain code, no HTML: the pages (:mod:`indexer.display.page`), the player's data
 (:mod:`indexer.display.player_data`) and the statistics (:mod:`indexer.stats`) build on it.
 A long turn is cut into paragraphs of about :attr:`SectionOptions.paragraph_seconds`,
-so a reader is never far from a timecode. Speakers: the segment's own (set by a
-correction) else the sidecar's turns / single speaker (:func:`speaker_of`).
+so a reader is never far from a timecode. Who speaks is the segment's own speaker:
+:func:`indexer.corrections.effective_episode` decides it once for every reader.
 """
 
 from __future__ import annotations
@@ -42,11 +42,6 @@ class Section:
     paragraphs: tuple[Paragraph, ...]
 
 
-def speaker_of(segment: Segment, meta: EpisodeMeta) -> str | None:
-    """Who speaks in ``segment``: its own speaker (corrections), else the sidecar's turns or single speaker."""
-    return segment.speaker or meta.speaker_at(segment.start, segment.end)
-
-
 def sections(transcript: Transcript, meta: EpisodeMeta, options: SectionOptions | None = None) -> list[Section]:
     """The transcript cut into chapters, and each chapter into speaker-turn paragraphs."""
     options = options or SectionOptions()
@@ -68,16 +63,16 @@ def sections(transcript: Transcript, meta: EpisodeMeta, options: SectionOptions 
     for index in sorted(grouped):
         segments = grouped[index]
         title, start = (chapters[index].title, chapters[index].start) if index >= 0 else ("", segments[0].start)
-        result.append(Section(title, start, tuple(_paragraphs(segments, meta, options))))
+        result.append(Section(title, start, tuple(_paragraphs(segments, options))))
     return result
 
 
-def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: SectionOptions) -> list[Paragraph]:
+def _paragraphs(segments: list[Segment], options: SectionOptions) -> list[Paragraph]:
     paragraphs: list[Paragraph] = []
     current: list[Segment] = []
     speaker = ""
     for seg in segments:
-        who = speaker_of(seg, meta) or ""
+        who = seg.speaker or ""  # who speaks: decided once, by effective_episode
         if current and (who != speaker or seg.end - current[0].start > options.paragraph_seconds):
             paragraphs.append(Paragraph(speaker, tuple(current)))
             current = []
@@ -89,4 +84,4 @@ def _paragraphs(segments: list[Segment], meta: EpisodeMeta, options: SectionOpti
     return paragraphs
 
 
-__all__ = ["Paragraph", "Section", "SectionOptions", "sections", "speaker_of"]
+__all__ = ["Paragraph", "Section", "SectionOptions", "sections"]

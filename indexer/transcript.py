@@ -12,6 +12,7 @@ import math
 import re
 import zlib
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -19,6 +20,7 @@ from .elisions import merge_elisions
 from .files import atomic_write_json, atomic_write_text, load_json
 from .errors import FormatError, TranscriptError
 from .transcript_checks import check_transcript_data, check_transcript_id
+from .transcript_speakers import Diarization, SpeakerTurn, speaker_of_span  # noqa: F401 (re-exported)
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
 # 3: an elision is one word (« c'est », not « c » + « 'est »: see indexer.elisions).
@@ -44,6 +46,33 @@ PHANTOM_PHRASES = (
 )
 
 
+class Flag(StrEnum):
+    """Why a segment is marked (``Segment.flags``; the JSON holds the values). Flags never delete text."""
+
+    SUSPECT = "suspect"                         # any of the next six: someone should listen
+    REPEATED = "repeated"
+    COMPRESSION = "compression"
+    LOW_LOGPROB = "low-logprob"
+    NO_SPEECH = "no-speech"
+    SPARSE = "sparse"
+    PHANTOM = "phantom"
+    LOW_CONFIDENCE_WORDS = "low-confidence-words"
+    SPLIT_SPEAKER = "split-speaker"             # cut where the speaker changes (indexer.speakers)
+    CORRECTED = "corrected"                     # an editor's text (indexer.corrections)
+    SPEAKER_CORRECTED = "speaker-corrected"     # an editor's speaker
+
+    def __repr__(self) -> str:  # tables and tuples of flags read as their JSON
+        return repr(self.value)
+
+
+def as_flag(text: str) -> Flag | str:
+    """``text`` as a :class:`Flag`; a flag this version does not know stays text (kept, written back)."""
+    try:
+        return Flag(text)
+    except ValueError:
+        return text
+
+
 @dataclass
 class Word:
     start: float
@@ -64,11 +93,11 @@ class Segment:
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
     compression_ratio: float = 1.0
-    flags: list[str] = field(default_factory=list)
+    flags: list[Flag | str] = field(default_factory=list)
 
     @property
     def suspect(self) -> bool:
-        return "suspect" in self.flags
+        return Flag.SUSPECT in self.flags
 
 
 @dataclass
@@ -84,18 +113,21 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     created: str = ""
     fingerprint: str = ""
-    # Automatic speakers (indexer.speakers): backend, fingerprint, labels, turns
-    # [[start, end, label], ...]; None when the stage did not run.
-    diarization: dict | None = None
+    # Automatic speakers (indexer.speakers); None when the stage did not run. A dict (the JSON) is read as one.
+    diarization: Diarization | None = None
     # How noisy the audio measured, and the preset it led to (indexer.transcribe.noise):
     # {"snr_db": 18.2, "preset": "accurate", "automatic": true}; None before it existed.
     noise: dict | None = None
     schema: int = SCHEMA_VERSION
 
+    def __post_init__(self):
+        if isinstance(self.diarization, dict):
+            self.diarization = Diarization.from_dict(self.diarization)
+
     @property
     def speaker_labels(self) -> list[str]:
         """The automatic labels (S1, S2…) in order of first appearance; [] without diarization."""
-        return list((self.diarization or {}).get("labels", []))
+        return list(self.diarization.labels) if self.diarization else []
 
     @property
     def text(self) -> str:
@@ -106,7 +138,9 @@ class Transcript:
         return [w for s in self.segments for w in s.words]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(replace(self, diarization=None))
+        data["diarization"] = self.diarization.to_dict() if self.diarization else None
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, path: str | Path | None = None) -> "Transcript":
@@ -123,7 +157,8 @@ class Transcript:
         join = merge_elisions if schema < 3 else list
         try:
             segments = [
-                Segment(**{**s, "words": join([Word(**w) for w in s.get("words", [])])})
+                Segment(**{**s, "words": join([Word(**w) for w in s.get("words", [])]),
+                           "flags": [as_flag(f) for f in s.get("flags", [])]})
                 for s in data["segments"]
             ]
             fields = {k: v for k, v in data.items() if k != "segments"}
@@ -186,7 +221,7 @@ def compression_ratio(text: str) -> float:
 def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -> list[Segment]:
     """Return copies of ``segments`` with reasons added to ``flags``.
 
-    Each reason is a flag (``repeated``, ``compression``, ``low-logprob``,
+    Each reason is a :class:`Flag` (``repeated``, ``compression``, ``low-logprob``,
     ``no-speech``, ``sparse``, ``phantom``, ``low-confidence-words``); any but
     the last also adds ``suspect``.
     """
@@ -207,23 +242,23 @@ def flag_segments(segments: list[Segment], options: FlagOptions | None = None) -
     for seg, text, run in zip(segments, texts, run_length):
         reasons = []
         if run > options.max_repeats:
-            reasons.append("repeated")
+            reasons.append(Flag.REPEATED)
         if seg.compression_ratio > options.compression_ratio:
-            reasons.append("compression")
+            reasons.append(Flag.COMPRESSION)
         if seg.avg_logprob < options.avg_logprob:
-            reasons.append("low-logprob")
+            reasons.append(Flag.LOW_LOGPROB)
         if seg.no_speech_prob > options.no_speech_prob and seg.avg_logprob < options.avg_logprob / 2:
-            reasons.append("no-speech")
+            reasons.append(Flag.NO_SPEECH)
         duration = seg.end - seg.start
         if duration > options.sparse_min_seconds and \
                 len(text.split()) < options.sparse_words_per_second * duration:
-            reasons.append("sparse")
+            reasons.append(Flag.SPARSE)
         if text and any(text == p or (p in text and len(text) < len(p) + 15) for p in PHANTOM_PHRASES):
-            reasons.append("phantom")
+            reasons.append(Flag.PHANTOM)
         if reasons:
-            reasons.append("suspect")
+            reasons.append(Flag.SUSPECT)
         if any(w.probability < options.low_word_probability for w in seg.words):
-            reasons.append("low-confidence-words")
+            reasons.append(Flag.LOW_CONFIDENCE_WORDS)
         flags = [f for f in seg.flags if f not in reasons] + reasons
         flagged.append(replace(seg, flags=flags))
     return flagged
@@ -247,9 +282,9 @@ def format_timestamp(seconds: float, always_hours: bool = True, decimal: str = "
 
 
 def _shows_speakers(transcript: Transcript) -> bool:
-    """Not when one automatic label is on every segment: "S1:" on each cue of a monologue is noise."""
+    """Not when one speaker is on every segment: "S1:" or a name on each cue of a monologue is noise."""
     speakers = {s.speaker for s in transcript.segments}
-    return not (len(speakers) == 1 and speakers <= set(transcript.speaker_labels))
+    return not (len(speakers) == 1 and None not in speakers)
 
 
 _CUE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")

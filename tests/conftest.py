@@ -1,92 +1,41 @@
-# ---------------------------------------------------------------------------
-# Search fixtures (issue 6: index, search, api). A small French archive built
-# from hand-written transcripts, with sidecars and short WAV files.
-# ---------------------------------------------------------------------------
-import wave as _wave
+"""Fixtures shared by the test modules, the markers of the inner loop, and the browser guard.
 
-import pytest as _pytest
+Helpers (builders, constants, the notebook runner, the browser driver) live in ``tests/helpers/``; test
+modules import them from there, never from this file or from another test module.
 
+Layout: a test file is named after the package or module it tests, ``test_<package>.py`` or
+``test_<package>_<topic>.py`` (``test_packaging.py`` checks it; ``notebooks`` and ``packaging`` stand for
+the notebooks and the set-up files).
 
-SEARCH_EPISODES = {
-    # episode id: (sidecar yaml or None, has audio, [(start, end, text, speaker, flags)])
-    "2010/cm-table-ronde": ("""
-title: "Table ronde : les community managers"
-date: 2010-11-05
-speakers:
-  - {name: Alice Martin, start: 0, end: 30}
-  - {name: Bruno Dupont, start: 30, end: 60}
-chapters:
-  - {start: 0, title: Introduction}
-  - {start: 30, title: Débat sur l'animation}
-""", True, [
-        (0, 5, "Bonjour à tous, aujourd'hui on parle des réseaux sociaux.", None, []),
-        (5, 10, "L'engagement d’une communauté, c'est le travail du community manager.", None, []),
-        (10, 15, "Qu'il soit animateur ou modérateur, il doit animer la communauté jusqu'à tard.", None, []),
-        (15, 20, "Suivez @owni et le hashtag #cm pour les événements de la semaine.", None, []),
-        (20, 25, "La visibilité des marques sur les réseaux", None, []),
-        (25, 30, "sociaux reste un vrai défi pour les entreprises.", None, []),
-        (30, 35, "Je pense vraiment que les communautés se gèrent au quotidien.", None, []),
-        (35, 40, "<script>alert(1)</script> & <b>gras</b> n'est pas du texte normal.", None, []),
-        (40, 45, "Merci d'avoir regardé cette vidéo sur les réseaux sociaux.", None, ["phantom", "suspect"]),
-    ]),
-    "2011/owni-debat": ("""
-title: "Débat OWNI : journalisme et réseaux"
-date: 2011-03-15
-speakers: [Claire Petit]
-""", True, [
-        (0, 6, "Le journalisme de données chez Owni, c'est une nouvelle visibilite.", None, []),
-        (6, 12, "Les réseaux sociaux changent le métier de journaliste.", None, []),
-        (12, 18, "Une communauté de lecteurs très engagée commente chaque article.", None, []),
-        (18, 24, "Les evenements en direct attirent le public.", None, []),
-    ]),
-    "2012/sans-sidecar": (None, False, [
-        (0, 5, "Sociaux mais pas réseaux : ici l'ordre des mots est inversé.", "Denis", []),
-        (5, 10, "Un community manager anime la communauté des fans.", "Denis", []),
-    ]),
-}
+Markers (``make test-fast`` leaves both out; ``make test`` and CI run everything):
+
+* ``weights``: runs the real Whisper weights, directly or through the ingested sample archive. Tests that
+  use one of ``WEIGHTS_FIXTURES`` get it here; the others carry it in their file.
+* ``browser``: starts Chromium. Set in each such file; a test without it that starts Chromium or
+  chromedriver fails (``BrowserGuard``), so the inner loop never starts a browser.
+
+The expensive session fixtures (one real ingest of the sample archive, each notebook executed once) are
+built once per run for all the pytest-xdist workers (``helpers.cache``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from helpers import SAMPLE_ARCHIVE, copy_sample_archive
+from helpers.archives import MEANING_EPISODES, build_search_archive
+from helpers.cache import shared_artefact
+from helpers.notebooks import NOTEBOOKS, ExecutedNotebook, execute_notebook, load_executed
+
+# --- small archives -------------------------------------------------------------------------------
 
 
-def _write_wav(path, seconds, rate=8000):
-    import math
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames = bytearray()
-    for i in range(int(seconds * rate)):
-        value = int(8000 * math.sin(2 * math.pi * 440 * i / rate))
-        frames += value.to_bytes(2, "little", signed=True)
-    with _wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-
-
-def search_transcript(episode_id, rows, audio_path=None):
-    from indexer.transcript import Segment, Transcript
-
-    segments = [Segment(id=i, start=float(s), end=float(e), text=text, speaker=speaker, flags=list(flags))
-                for i, (s, e, text, speaker, flags) in enumerate(rows)]
-    return Transcript(episode_id=episode_id, audio_path=audio_path or f"{episode_id}.wav",
-                      audio_sha256="0" * 64, duration=float(rows[-1][1]), language="fr", model="test",
-                      engine="test", options={}, segments=segments, created="2026-01-01T00:00:00")
-
-
-def build_search_archive(root, episodes=None):
-    """Write audio, sidecars and transcripts of ``episodes`` under ``root`` (no index)."""
-    from indexer.transcript import save_transcript
-
-    for episode_id, (sidecar, has_audio, rows) in (episodes or SEARCH_EPISODES).items():
-        audio = root / "audio" / f"{episode_id}.wav"
-        if has_audio:
-            _write_wav(audio, rows[-1][1] + 2)
-        if sidecar:
-            audio.with_suffix(".yaml").parent.mkdir(parents=True, exist_ok=True)
-            audio.with_suffix(".yaml").write_text(sidecar, encoding="utf-8")
-        save_transcript(search_transcript(episode_id, rows), root / "transcripts" / f"{episode_id}.json")
-    return root
-
-
-@_pytest.fixture
+@pytest.fixture
 def search_archive(tmp_path):
     """An indexed sample archive (``indexer.Archive``) of three French episodes."""
     from indexer import Archive
@@ -95,157 +44,179 @@ def search_archive(tmp_path):
     archive.reindex(progress=False)
     return archive
 
-# --- end of search fixtures ----------------------------------------------------
+
+@pytest.fixture
+def meaning_archive(tmp_path):
+    """Two episodes indexed with the fake embedding model (search by meaning, plumbing)."""
+    from indexer import Archive
+    from indexer.testing import FAKE_EMBEDDING_MODEL
+
+    root = build_search_archive(tmp_path / "archive", MEANING_EPISODES)
+    (root / "archive.yaml").write_text(f"embeddings: {FAKE_EMBEDDING_MODEL}\n", encoding="utf-8")
+    archive = Archive(root)
+    archive.reindex(progress=False)
+    return archive
 
 
-# ---------------------------------------------------------------------------
-# Real-pipeline fixtures: the bundled sample archive, transcribed once per
-# test session with the real offline weights (shared by transcription,
-# search-recall, batch and notebook tests).
-# ---------------------------------------------------------------------------
-import re as _re
-import shutil as _shutil
-from pathlib import Path as _Path
-
-REPO = _Path(__file__).resolve().parent.parent
-SAMPLE_ARCHIVE = REPO / "archive"
-TEST_DATA = _Path(__file__).resolve().parent / "data"
+@pytest.fixture(scope="session")
+def cluster():
+    """A local Dask cluster: one worker process, one thread."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        yield local
 
 
-def normalise_words(text):
-    """Lowercase, unify apostrophes, drop punctuation: the WER convention of the benchmarks."""
-    return _re.sub(r"[^\w'\- ]+", " ", text.lower().replace("’", "'")).split()
+# --- the sample archive, ingested with the real weights ------------------------------------------
+
+SAMPLE_OUTPUTS = {"transcripts", "index", "runs", ".indexer", "corrections"}  # what an ingest writes
 
 
-def copy_sample_archive(destination):
-    """The sample archive's inputs only (audio, sidecars, settings, references)."""
-    _shutil.copytree(SAMPLE_ARCHIVE, destination,
-                     ignore=_shutil.ignore_patterns("transcripts", "index", "runs", ".indexer", "corrections"))
-    return destination
-
-
-@_pytest.fixture(scope="session")
-def ingested_sample(tmp_path_factory):
-    """A copy of the sample archive after one real ingest (transcripts + index). Do not modify it."""
+@pytest.fixture(scope="session")
+def ingested_sample(tmp_path_factory) -> Path:
+    """A copy of the sample archive after one real ingest (transcripts + index), shared by every test and
+    worker of the run. Do not modify it: ``sample_copy`` is a private copy."""
     from indexer.ingest import Ingest, IngestOptions
 
-    root = copy_sample_archive(tmp_path_factory.mktemp("sample") / "archive")
-    report = Ingest(root, IngestOptions(progress=False)).run()
-    assert not report.failed, report.summary()
-    return root
+    def ingest(folder: Path) -> None:
+        root = copy_sample_archive(folder / "archive")
+        report = Ingest(root, IngestOptions(progress=False)).run()
+        assert not report.failed, report.summary()
+
+    inputs = [p for p in sorted(SAMPLE_ARCHIVE.iterdir()) if p.name not in SAMPLE_OUTPUTS]
+    return shared_artefact(tmp_path_factory, "ingested-sample", inputs, ingest) / "archive"
 
 
-@_pytest.fixture
+@pytest.fixture
 def sample_copy(tmp_path, ingested_sample):
     """A private, already ingested copy of the sample archive that a test may change."""
     destination = tmp_path / "archive"
-    _shutil.copytree(ingested_sample, destination)
+    shutil.copytree(ingested_sample, destination)
     return destination
 
 
-# ---------------------------------------------------------------------------
-# Notebooks: each one executed once per test session (nbclient, as papermill
-# would: the values below go in a cell after the one tagged `parameters`), on
-# the ingested sample archive. tests/test_notebooks.py checks the results and
-# tests/test_browser.py opens the executed copies in a real JupyterLab.
-# ---------------------------------------------------------------------------
-import hashlib as _hashlib
-from collections import Counter as _Counter
-from dataclasses import dataclass as _dataclass
+class ExecutedNotebooks(Mapping):
+    """Each notebook executed once per run on its own copy of the ingested sample, when first asked for
+    (workers asking for different notebooks run them side by side)."""
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-NOTEBOOK_CELL_TIMEOUT = 600  # a hang guard, not a speed check
+    def __init__(self, tmp_path_factory, ingested: Path):
+        self.tmp_path_factory, self.ingested = tmp_path_factory, ingested
+        self.paths = {path.name: path for path in NOTEBOOKS}
+        self.done: dict[str, ExecutedNotebook] = {}
 
+    def __getitem__(self, name: str) -> ExecutedNotebook:
+        if name not in self.done:
+            source = self.paths[name]
+            folder = shared_artefact(self.tmp_path_factory, f"notebook-{source.stem}",
+                                     [source, self.ingested.parent.name],
+                                     lambda folder: execute_notebook(source, self.ingested, folder))
+            self.done[name] = load_executed(folder, name)
+        return self.done[name]
 
-def archive_fingerprint(root: _Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): _hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    def __iter__(self):
+        return iter(self.paths)
 
-
-def words_heard(root: _Path) -> tuple[str, str]:
-    """(the most frequent long word, a phrase of two long words in a row) of the
-    transcripts: queries that find something whatever the model heard."""
-    from indexer import Archive
-
-    segments = [s.text for t in Archive(root).transcripts() for s in t.segments]
-    tokens = [_re.findall(r"[^\W\d_]{7,}", text.lower()) for text in segments]
-    word = _Counter(w for ws in tokens for w in ws).most_common(1)[0][0]
-    pairs = [_re.search(r"\b([^\W\d_]{7,}) ([^\W\d_]{7,})\b", text.lower()) for text in segments]
-    phrase = next(m for m in pairs if m)
-    return word, f'"{phrase[1]} {phrase[2]}"'
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
-def notebook_parameters(name: str, archive: _Path) -> dict:
-    word, phrase = words_heard(archive)
-    # Two letters swapped (not a doubled letter dropped: the light stemmer folds those): in no transcript.
-    i = next(i for i in range(2, len(word) - 1) if word[i] != word[i + 1])
-    misheard = word[:i] + word[i + 1] + word[i] + word[i + 2:]
-    extra = {"01-search.ipynb": {"QUERY": word, "PHRASE": phrase, "MISHEARD": misheard},
-             "03-archive-overview.ipynb": {"TERMS": ["community manager", word]}}
-    return {"ARCHIVE": str(archive), **extra.get(name, {})}
+@pytest.fixture(scope="session")
+def executed_notebooks(ingested_sample, tmp_path_factory) -> ExecutedNotebooks:
+    return ExecutedNotebooks(tmp_path_factory, ingested_sample)
 
 
-def parameters_cell(nb) -> int:
-    tagged = [i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", [])]
-    assert len(tagged) == 1, f"expected one cell tagged 'parameters', found {len(tagged)}"
-    return tagged[0]
+# --- markers and the order of the run -------------------------------------------------------------
 
-
-def with_parameters(nb, **values):
-    """A copy of ``nb`` with ``values`` assigned in a cell right after the parameters cell."""
-    import nbformat
-
-    nb = nbformat.from_dict(nb)
-    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-    nb.cells.insert(parameters_cell(nb) + 1, cell)
-    return nb
-
-
-@_dataclass
-class ExecutedNotebook:
-    name: str
-    nb: object                 # the executed nbformat notebook, outputs included
-    path: _Path                # where it was saved
-    failure: str | None        # the cell error, if execution stopped
-    archive_changed: bool      # did it change the archive it was given?
-
-
-@_pytest.fixture(scope="session")
-def executed_notebooks(ingested_sample, tmp_path_factory) -> dict[str, ExecutedNotebook]:
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    folder = tmp_path_factory.mktemp("executed-notebooks")
-    done = {}
-    for path in NOTEBOOKS:
-        before = archive_fingerprint(ingested_sample)
-        nb = with_parameters(nbformat.read(path, as_version=4), **notebook_parameters(path.name, ingested_sample))
-        failure = None
-        try:
-            NotebookClient(nb, timeout=NOTEBOOK_CELL_TIMEOUT, kernel_name="python3",
-                           resources={"metadata": {"path": str(folder)}}).execute()
-        except CellExecutionError as e:
-            failure = str(e)[-3000:]
-        nbformat.write(nb, folder / path.name)
-        done[path.name] = ExecutedNotebook(path.name, nb, folder / path.name, failure,
-                                           archive_fingerprint(ingested_sample) != before)
-    return done
-
-
-# ---------------------------------------------------------------------------
-# Markers for the inner loop (`make test-fast` leaves these out; `make test`
-# and CI run everything): `weights` for tests that run the real Whisper
-# weights (directly or through the ingested sample archive), `browser` for
-# the headless Chromium tests.
-# ---------------------------------------------------------------------------
 WEIGHTS_FIXTURES = {"ingested_sample", "sample_copy", "executed_notebooks", "converted", "openai_model"}
+SAMPLE_FIXTURES = {"ingested_sample", "sample_copy", "executed_notebooks"}
+# Files whose tests share an expensive fixture of their own (a converted checkpoint and two loaded
+# models; a loaded engine): one worker runs each, so it is built once.
+ONE_WORKER_FILES = {"test_models_convert", "test_transcribe_batching"}
+
+
+def run_order(item, seed) -> int:
+    """Where a test goes in the run. pytest-xdist hands tests out in this order, so: the first test of the
+    ingested sample (the worker that builds it is busy a while), then the long tests that need no sample
+    (real transcriptions, the player in a browser), then the short ones, then what reads the sample and
+    the notebook runs (one notebook per worker first: each is executed by the worker that asks first)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if item is seed:
+        return 0
+    if not fixtures & SAMPLE_FIXTURES:
+        return 1 if item.get_closest_marker("weights") or item.get_closest_marker("browser") else 2
+    if "executed_notebooks" in fixtures and item.name.startswith("test_notebook_runs_on_the_sample_archive"):
+        return 3
+    return 4
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if WEIGHTS_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(_pytest.mark.weights)
-        if item.path.name == "test_browser.py":
-            item.add_marker(_pytest.mark.browser)
+            item.add_marker(pytest.mark.weights)
+        if item.get_closest_marker("browser") or item.path.stem in ONE_WORKER_FILES:
+            # One worker runs the file (--dist loadgroup): its JupyterLab, Chromium or models start once.
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    seed = next((i for i in items if SAMPLE_FIXTURES & set(getattr(i, "fixturenames", ()))
+                 and not i.get_closest_marker("browser")), None)
+    items.sort(key=lambda item: run_order(item, seed))  # stable: the order of the files within each rank
+
+
+# --- the browser guard ----------------------------------------------------------------------------
+
+BROWSER_PROGRAMS = ("chromium", "chromedriver", "chrome", "google-chrome")
+
+
+class BrowserGuard:
+    """Fails a test that starts Chromium or chromedriver without the ``browser`` marker: what
+    ``make test-fast`` leaves out must be marked, or the inner loop would start a browser unseen.
+
+    Selenium and the tests start them with ``subprocess.Popen``; the guard looks at the program name of
+    every process started while a test not marked ``browser`` sets up, runs and tears down."""
+
+    def __init__(self):
+        self.allowed = True
+        self.started: list[str] = []
+        self.real_init = subprocess.Popen.__init__
+        guard = self
+
+        def guarded_init(popen, args, *rest, **kwargs):
+            program = args if isinstance(args, (str, bytes)) else (args[0] if args else "")
+            name = Path(str(kwargs.get("executable") or program).split()[0] if program else "").name
+            if not guard.allowed and any(name.startswith(p) for p in BROWSER_PROGRAMS):
+                guard.started.append(name)
+                raise BrowserNotAllowed(f"{name} started by a test not marked browser: "
+                                        "add `pytestmark = pytest.mark.browser` to its file")
+            guard.real_init(popen, args, *rest, **kwargs)
+
+        subprocess.Popen.__init__ = guarded_init
+
+
+class BrowserNotAllowed(RuntimeError):
+    pass
+
+
+def pytest_configure(config):
+    config.browser_guard = BrowserGuard()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    guard = item.config.browser_guard
+    guard.allowed, guard.started = item.get_closest_marker("browser") is not None, []
+    try:
+        yield
+    finally:
+        guard.allowed = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    started = item.config.browser_guard.started
+    if started and report.outcome != "failed":
+        # Even if the code under test swallowed the error, the test fails and says why.
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid}: started {', '.join(started)} without the browser marker "
+                           "(add `pytestmark = pytest.mark.browser` to its file)")
+        started.clear()

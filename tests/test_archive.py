@@ -119,7 +119,10 @@ def test_hash_cache_reuses_by_size_and_mtime(tmp_path):
     first = cache.sha256(audio)
     cache.save()
     reloaded = HashCache(tmp_path / "hashes.json")
-    assert reloaded.sha256(audio) == first and not reloaded._dirty
+    saved = (tmp_path / "hashes.json").stat().st_ino
+    assert reloaded.sha256(audio) == first
+    reloaded.save()   # nothing new: the file is not written again (a write replaces it: a new inode)
+    assert (tmp_path / "hashes.json").stat().st_ino == saved
     write(audio, "changed")
     assert reloaded.sha256(audio) != first
 

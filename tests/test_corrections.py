@@ -19,8 +19,8 @@ from indexer.errors import (CorrectionError, IndexerError, QuoteError, SpeakerNa
                             WorkingCopyError)
 from indexer.transcript import Word, load_transcript, save_transcript
 
-from conftest import archive_fingerprint
-from test_quotes import EPISODE, SEGMENTS, TITLE, build_quote_archive, make_transcript
+from helpers import archive_fingerprint
+from helpers.quotes import EPISODE, SEGMENTS, TITLE, build_quote_archive, make_transcript
 
 FIXED = "Aujourd'hui on parle de communauté avec Tweetdeck et ses amis."
 
@@ -195,7 +195,7 @@ def test_corrections_survive_reindex(archive):
 
 
 def test_batch_indexing_applies_corrections(archive):
-    from indexer.ingest import RunReport
+    from indexer.ingest import EpisodeResult, RunReport
     from indexer.ingest.saving import EpisodeWriter
     from indexer.ingest.state import RunState
 
@@ -207,7 +207,8 @@ def test_batch_indexing_applies_corrections(archive):
     state = RunState.start(archive.layout, RunReport(str(archive.root), ""))
     state.index = archive.index
     episode = archive.episode(EPISODE)
-    EpisodeWriter(state)._index_episode(episode, archive.transcript(EPISODE))
+    result = EpisodeResult(EPISODE, episode.audio_path.name, "reindexed")
+    assert EpisodeWriter(state).index_or_fail(episode, archive.transcript(EPISODE), result) == result
     archive.index.close()
     assert archive.search("tweetdeck", match="words") and not archive.search("trucmuche", match="words")
 

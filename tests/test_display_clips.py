@@ -1,7 +1,7 @@
 """No I/O in any ``_repr_html_``: hit tables, review tables, quotes and baskets show a player per clip
 with the clip's length, and the clip is cut only when it is played (by the kernel bridge).
 
-Real files (WAVs written here, ffmpeg, a real index); the browser side is in test_player_browser.py.
+Real files (WAVs written here, ffmpeg, a real index); the browser side is in test_display_player_browser.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import send_from_front_end
 
 from indexer import stats
 from indexer.display.clips import Clip, ClipSet, answer, clock
@@ -86,7 +87,7 @@ def test_the_bridge_cuts_a_clip_when_it_is_asked_for(search_archive, monkeypatch
     monkeypatch.setattr(bridge, "send", lambda content, buffers=None: replies.append((content, buffers)))
 
     def ask(content):
-        bridge._handle_custom_msg(content, [])
+        send_from_front_end(bridge, content)
         return replies.pop()
 
     reply, buffers = ask({"kind": "clip", "request": 7, "clip": 1})

@@ -15,7 +15,7 @@ import sys
 import textwrap
 
 import pytest
-from player_archive import PANEL, build_player_archive
+from helpers.player import PANEL, build_player_archive
 
 from indexer import Archive
 from indexer.display.player_audio import notebook_audio, server_root

@@ -11,7 +11,12 @@ import pytest
 from indexer import Archive
 from indexer.embeddings import EmbeddingStore, load_model
 from indexer.testing import FAKE_EMBEDDING_MODEL
-from test_search_meaning import meaning_archive as archive  # noqa: F401 (the fixture: two episodes, fake model)
+
+
+@pytest.fixture
+def archive(meaning_archive):
+    """Two episodes indexed with the fake embedding model."""
+    return meaning_archive
 
 
 def shards(archive):

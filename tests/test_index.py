@@ -10,9 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SEARCH_EPISODES, build_search_archive, search_transcript
+from helpers.archives import build_search_archive, SEARCH_EPISODES, search_transcript
 from indexer import Archive
 from indexer.archive import EpisodeMeta, SpeakerTurn
+from indexer.corrections import with_speakers
 from indexer.errors import IndexSchemaError, LockError
 from indexer.index import META_FILE, SCHEMA_VERSION, IndexEntry, IndexOptions, TranscriptIndex, common_terms
 
@@ -64,7 +65,7 @@ def test_update_episode_touches_only_that_episode(search_archive):
         (6, 12, "Plus rien sur les réseaux.", None, []),
     ])
     meta = EpisodeMeta(title="Débat OWNI (corrigé)", speakers=("Claire Petit",))
-    count = index.update_episode(IndexEntry(new, meta))
+    count = index.update_episode(IndexEntry(with_speakers(new, meta), meta))
     assert count == 2
     assert stored_docs(index, "2011/owni-debat") == [(0, "Le datajournalisme remplace tout.", "Claire Petit", 0.0),
                                                     (1, "Plus rien sur les réseaux.", "Claire Petit", 6.0)]
@@ -142,7 +143,7 @@ def test_failed_rebuild_keeps_the_old_index(search_archive):
 def test_older_schema_is_refused_with_a_hint(search_archive):
     meta_path = search_archive.layout.index_dir / META_FILE
     meta_path.write_text(json.dumps({"schema_version": SCHEMA_VERSION - 1}))
-    with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex ARCHIVE`"):
+    with pytest.raises(IndexSchemaError, match="reindex with `indexer reindex --archive ARCHIVE`"):
         Archive(search_archive.root).search("réseaux", match="words")
     Archive(search_archive.root).reindex(progress=False)  # reindex always works
     assert Archive(search_archive.root).search("réseaux", match="words")
@@ -150,7 +151,7 @@ def test_older_schema_is_refused_with_a_hint(search_archive):
 
 def test_no_index_yet(tmp_path):
     archive = Archive(build_search_archive(tmp_path / "archive"))
-    with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"):
+    with pytest.raises(IndexSchemaError, match="no index yet: run `indexer ingest --archive ARCHIVE` or `indexer reindex`"):
         archive.search("réseaux", match="words")
 
 
@@ -166,7 +167,9 @@ def test_fast_bm25f_scores_like_bm25f(search_archive):
 
     from indexer.index import FastBM25F
 
-    ix = search_archive.index._ix
+    from whoosh import index as whoosh_index
+
+    ix = whoosh_index.open_dir(str(search_archive.layout.index_dir))
     q = query.Or([query.Term("text", "reseau"), query.Term("text", "comunaut"), query.Term("pairs", "reseau+social")])
     with ix.searcher(weighting=scoring.BM25F()) as slow, ix.searcher(weighting=FastBM25F()) as fast:
         expected = [(h.docnum, round(h.score, 9)) for h in slow.search(q, limit=None)]
@@ -203,20 +206,20 @@ def test_common_terms_are_chosen_from_the_archive():
 
 
 HOLD_LOCK = textwrap.dedent("""
-    import sys, time
-    from indexer.index import TranscriptIndex
-    index = TranscriptIndex.open(sys.argv[1])
-    writer = index._ix.writer()
+    import sys
+    from whoosh import index
+    writer = index.open_dir(sys.argv[1]).writer()
     writer.add_document(episode="zombie", text="jamais commité")
     print("locked", flush=True)
-    time.sleep(60)
+    sys.stdin.read()  # holds the lock until the test kills it (or closes stdin)
 """)
 
 
 def test_a_killed_writer_leaves_no_stale_lock(search_archive):
     """Whoosh locks with fcntl.flock: the kernel drops the lock when its owner dies."""
     index_dir = search_archive.layout.index_dir
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "locked"
         busy = TranscriptIndex.open(index_dir, IndexOptions(lock_timeout=0.2))
@@ -270,7 +273,7 @@ def test_speaker_turns_used_when_segment_has_none(tmp_path):
     meta = EpisodeMeta(title="T", speakers=("Ana", "Ben"),
                        turns=(SpeakerTurn("Ana", 0, 5), SpeakerTurn("Ben", 5, 15)))
     index = TranscriptIndex.open(tmp_path / "index")
-    index.update_episode(IndexEntry(transcript, meta))
+    index.update_episode(IndexEntry(with_speakers(transcript, meta), meta))  # as effective_episode gives it
     assert [d[2] for d in stored_docs(index, "t")] == ["Ana", "Ben", "Zoé"]
 
 

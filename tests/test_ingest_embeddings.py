@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer import Archive
 from indexer.embeddings import EmbeddingStore
 from indexer.ingest import Ingest, IngestOptions

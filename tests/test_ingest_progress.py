@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer import Archive, audio
 from indexer.archive import Episode
 from indexer.ingest import Ingest, IngestOptions

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 
 from indexer import Archive, stats
 from indexer.cli import main
@@ -56,7 +56,7 @@ def fake_archive(root: Path, noisy_clip: Path, sidecar: str = "") -> Path:
 @pytest.fixture
 def ingested(tmp_path, noisy_clip):
     root = fake_archive(tmp_path / "archive", noisy_clip)
-    result = CliRunner().invoke(main, ["ingest", str(root), "-q", "--workers", "1"])
+    result = CliRunner().invoke(main, ["ingest", "--archive", str(root), "-q", "--workers", "1"])
     return root, result
 
 
@@ -93,7 +93,7 @@ def test_status_names_the_worst_episodes(ingested):
     assert status.segments > status.suspect > 0 and status.words > status.low_confidence_words > 0
     table = status.table()
     assert f"worst        {NOISY}: " in table and "low-confidence" in table
-    out = CliRunner().invoke(main, ["status", str(root), "--json"])
+    out = CliRunner().invoke(main, ["status", "--archive", str(root), "--json"])
     assert json.loads(out.output)["worst"][0]["episode"] == NOISY
 
 

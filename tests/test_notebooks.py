@@ -15,7 +15,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import NOTEBOOKS, parameters_cell
+from helpers.notebooks import NOTEBOOKS, parameters_cell
 
 
 def _ids(paths):

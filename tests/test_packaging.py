@@ -53,6 +53,15 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_make_test_runs_every_test_and_test_fast_leaves_out_weights_and_browser():
+    makefile = (ROOT / "Makefile").read_text()
+    recipes = dict(re.findall(r"^(test|test-fast): setup\n\t(.+)$", makefile, flags=re.M))
+    runner = re.search(r"^PYTEST := (.+)$", makefile, flags=re.M)[1]
+    assert recipes["test"] == "$(PYTEST)" and not re.search(r"\s-[mk]\s+[\"']", runner)   # nothing left out
+    assert recipes["test-fast"] == '$(PYTEST) -m "not weights and not browser"'
+    assert "-n auto" in runner   # pytest-xdist, pinned in pyproject's dev extra
+
+
 def commands(group, prefix=()):
     for name, command in group.commands.items():
         yield prefix + (name,), command
@@ -62,9 +71,32 @@ def commands(group, prefix=()):
 def test_every_command_has_help_with_an_example(path, command):
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0
-    assert command.help and "Example: indexer" in command.help
+    assert command.help and f"Example: indexer {' '.join(path)}" in result.output
 
 
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "indexer", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "ingest" in result.stdout
+
+
+# Test files not named after a package: the notebooks and the set-up files.
+TEST_PREFIXES_BEYOND_THE_PACKAGE = {"notebooks", "packaging"}
+
+
+def test_every_test_file_is_named_after_the_package_it_tests():
+    """tests/test_<package>.py or tests/test_<package>_<topic>.py, <package> a subpackage or module of
+    indexer: the test files sort by package, as the code does."""
+    package = ROOT / "indexer"
+    names = {p.stem for p in package.glob("*.py")} | {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    names = (names - {"__init__", "__main__"}) | TEST_PREFIXES_BEYOND_THE_PACKAGE
+    stray = [p.name for p in sorted((ROOT / "tests").glob("test_*.py"))
+             if not any(p.stem == f"test_{n}" or p.stem.startswith(f"test_{n}_") for n in names)]
+    assert not stray, f"name these after the package they test (test_<package>_<topic>.py): {stray}"
+
+
+def test_no_test_module_imports_conftest_or_another_test_module():
+    """Shared code lives in tests/helpers/, shared fixtures in conftest.py."""
+    offenders = [f"{p.name}: {line.strip()}" for p in sorted((ROOT / "tests").rglob("*.py"))
+                 for line in p.read_text(encoding="utf-8").splitlines()
+                 if re.match(r"\s*(from|import)\s+(conftest|test_\w+)\b", line)]
+    assert not offenders, offenders

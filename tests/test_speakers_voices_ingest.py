@@ -9,14 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SAMPLE_ARCHIVE
+from helpers import SAMPLE_ARCHIVE
 from indexer import Archive, audio
 from indexer.corrections import effective_episode
 from indexer.ingest import Ingest, IngestOptions
 from indexer.speakers import SpeakerOptions
 from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, mark_voice
 from indexer.transcript import load_transcript
-from test_speakers import write_wav
+from helpers import write_samples as write_wav
 
 SR = 16_000
 
@@ -64,7 +64,7 @@ def test_ingest_names_a_known_voice_in_new_and_existing_episodes_without_transcr
     report, statuses = ingest(root)
     assert statuses == {"a": "transcribed", "b": "transcribed"}, report.summary()
     a = load_transcript(root / "transcripts" / "a.json")
-    assert a.speaker_labels == ["S1", "S2"] and set(a.diarization["voiceprints"]) == {"S1", "S2"}
+    assert a.speaker_labels == ["S1", "S2"] and set(a.diarization.voiceprints) == {"S1", "S2"}
 
     archive = Archive(root)
     archive.name_speakers("a", {"S2": "Julien"})          # person 1
@@ -101,7 +101,7 @@ def test_named_turns_in_a_sidecar_enrol_their_voices(tmp_path, sentences):
     report, statuses = ingest(root, from_settings=True)
     assert statuses == {"solo": "transcribed", "panel": "transcribed"}, report.summary()
     solo = load_transcript(root / "transcripts" / "solo.json")
-    assert solo.speaker_labels == [] and set(solo.diarization["voiceprints"]) == {"Claire Dubois"}
+    assert solo.speaker_labels == [] and set(solo.diarization.voiceprints) == {"Claire Dubois"}
     assert names(root, "panel") == {"S2": ("Claire Dubois", "automatic")}
     assert Archive(root).voices()["Claire Dubois"].confirmed == 1
     # The sidecar gets turns instead: the prints are taken again (no transcription).

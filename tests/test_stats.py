@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SAMPLE_ARCHIVE, SEARCH_EPISODES, _write_wav, build_search_archive
+from helpers import SAMPLE_ARCHIVE, write_wav
+from helpers.archives import build_search_archive, SEARCH_EPISODES
 from indexer import Archive, stats
 from indexer.errors import QueryError, TranscriptError
 from indexer.stats import UNDATED, UNKNOWN
@@ -34,7 +35,7 @@ speakers:
 def archive(tmp_path):
     """The search fixtures' three episodes plus GAP, and one audio file not transcribed yet (no index)."""
     root = build_search_archive(tmp_path / "archive", {**SEARCH_EPISODES, GAP: GAP_EPISODE})
-    _write_wav(root / "audio" / "2014" / "pas-encore.wav", 1)
+    write_wav(root / "audio" / "2014" / "pas-encore.wav", 1)
     return Archive(root)
 
 

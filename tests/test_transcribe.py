@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ARCHIVE, TEST_DATA, normalise_words
+from helpers import normalise_words, SAMPLE_ARCHIVE, TEST_DATA
 from indexer import audio
 from indexer.archive import ArchiveLayout
 from indexer.cli import main
@@ -200,7 +200,7 @@ def test_cli_never_writes_one_file_over_another_of_the_same_name(tmp_path, espea
 
 def test_cli_bad_format_fails_before_any_work(tmp_path, espeak_clip):
     result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--format", "docx"])
-    assert result.exit_code == 1 and "valid formats" in result.output
+    assert result.exit_code == 2 and "'docx' is not one of 'json'" in result.output
 
 
 def test_parallel_plan_never_oversubscribes(monkeypatch):

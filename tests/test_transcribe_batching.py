@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import SAMPLE_ARCHIVE
+from helpers import SAMPLE_ARCHIVE
 from indexer import audio
 from indexer.transcribe import TranscribeOptions, load_engine, transcribe_file
 from indexer.transcribe.batched import BatchDecoder

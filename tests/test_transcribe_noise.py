@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from indexer import Archive, audio
 from indexer.ingest import Ingest, IngestOptions
 from indexer.testing import FAKE_ENGINE

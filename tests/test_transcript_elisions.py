@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import asdict
 
 import pytest
-from conftest import _write_wav
+from helpers import write_wav
 
 from indexer import Archive
 from indexer.corrections import apply_corrections
@@ -113,7 +113,7 @@ def test_a_schema_3_transcript_is_read_as_written(tmp_path):
 def old_archive(tmp_path):
     """An archive whose transcript was written before schema 3 (split words), with its audio."""
     root = tmp_path / "archive"
-    _write_wav(root / "audio" / f"{EPISODE}.wav", 8.0)
+    write_wav(root / "audio" / f"{EPISODE}.wav", 8.0)
     path = root / "transcripts" / f"{EPISODE}.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(split_transcript(2)), encoding="utf-8")

@@ -5,18 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..transcript import SpeakerTurn, speaker_of_span
+
 
 @dataclass(frozen=True)
 class Chapter:
     start: float
     title: str
-
-
-@dataclass(frozen=True)
-class SpeakerTurn:
-    name: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True)
@@ -42,15 +37,12 @@ class EpisodeMeta:
         return current
 
     def speaker_at(self, start: float, end: float) -> str | None:
-        """The turn overlapping [start, end] the most, or the only speaker."""
-        best, best_overlap = None, 0.0
-        for turn in self.turns:
-            overlap = min(end, turn.end) - max(start, turn.start)
-            if overlap > best_overlap:
-                best, best_overlap = turn.name, overlap
-        if best is None and len(self.speakers) == 1:
+        """Who the sidecar says speaks in [start, end]: by its turns (:func:`~indexer.transcript.speaker_of_span`,
+        the rule automatic turns follow too), else its only speaker."""
+        found = speaker_of_span(self.turns, start, end)
+        if found is None and len(self.speakers) == 1:
             return self.speakers[0]
-        return best
+        return found
 
 
 @dataclass(frozen=True)

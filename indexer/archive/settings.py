@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import SidecarError
 from .layout import ArchiveLayout
+from .presets import DEFAULT_PRESET
 from .sidecars import parse_speakers_mode, preset_of, read_mapping
 
 
@@ -16,7 +17,7 @@ class ArchiveSettings:
     language: str | None = "fr"
     model: str = "base"
     engine: str = "faster-whisper"
-    preset: str = "auto"        # chosen per episode on its noise; `noisy: true/false` or `preset:` decide instead
+    preset: str = DEFAULT_PRESET  # chosen per episode on its noise; `noisy: true/false` or `preset:` decide instead
     glossary: tuple[str, ...] = ()
     speakers: str | int = "auto"      # automatic speakers: auto | off | a known count
     speaker_backend: str = ""         # the voice encoder (indexer.speakers.BACKENDS); "" the default

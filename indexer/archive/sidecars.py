@@ -13,6 +13,7 @@ from ..errors import SidecarError, control_character, printable
 from ..files import json_depth
 from .ids import safe_url
 from .meta import Chapter, EpisodeMeta, SpeakerTurn
+from .presets import CLEAN_PRESET, NOISY_PRESET, PRESET_NAMES
 
 SIDECAR_EXTENSIONS = (".yaml", ".yml", ".json")
 # Sidecars are a few hundred bytes of hand-written metadata (100 chapters: ~6 KB).
@@ -167,10 +168,8 @@ def preset_of(data: dict, path: Path) -> str | None:
     name, noisy = data.get("preset"), data.get("noisy")
     if name is None and noisy is None:
         return None
-    from ..transcribe import CLEAN_PRESET, NOISY_PRESET, PRESETS
-
-    if name is not None and (not isinstance(name, str) or name not in PRESETS):
-        raise SidecarError(f"field 'preset' must be one of {', '.join(PRESETS)}, got {name!r}", path)
+    if name is not None and (not isinstance(name, str) or name not in PRESET_NAMES):
+        raise SidecarError(f"field 'preset' must be one of {', '.join(PRESET_NAMES)}, got {name!r}", path)
     if noisy is not None and not isinstance(noisy, bool):
         raise SidecarError(f"field 'noisy' must be true or false, got {noisy!r}", path)
     if name is not None:

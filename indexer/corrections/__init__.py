@@ -13,7 +13,7 @@ from .align import (CORRECTED_FLAG, MAX_RUN, MIN_SIMILARITY, SPEAKER_FLAG, TIME_
                     apply_corrections, normalise_token, similarity, stale_corrections)
 from .edits import name_correction, speaker_correction, speaker_name, text_correction
 from .effective import (EffectiveEpisode, corrected, effective_episode, episode_meta, machine_transcript,
-                        names_of_speakers)
+                        names_of_speakers, with_speakers)
 from .names import apply_names, names_in_sidecar, speaker_names
 from .overlay import (KINDS, SCHEMA_VERSION, Correction, add_correction, corrections_path, load_corrections,
                       overlay_lock, save_corrections)
@@ -24,5 +24,5 @@ __all__ = [
     "correct", "corrected", "corrections_path", "effective_episode", "episode_meta", "load_corrections",
     "machine_transcript", "name_correction", "name_speakers", "names_in_sidecar", "names_of_speakers",
     "normalise_token", "overlay_lock", "record", "reindex_episode", "save_corrections", "set_speaker", "similarity",
-    "speaker_correction", "speaker_name", "speaker_names", "stale_corrections", "text_correction",
+    "speaker_correction", "speaker_name", "speaker_names", "stale_corrections", "text_correction", "with_speakers",
 ]

@@ -91,7 +91,7 @@ def correct(layout: ArchiveLayout, index, episode_id: str, segment_id: int, text
 def set_speaker(layout: ArchiveLayout, index, episode_id: str, target: int | tuple[float, float], name: str,
                 author: str | None = None) -> Correction:
     return record(layout, index, episode_id,
-                  lambda machine, effective, meta: speaker_correction(machine, effective, target, name, meta, author))
+                  lambda machine, effective, meta: speaker_correction(machine, effective, target, name, author=author))
 
 
 def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str, str],
@@ -111,10 +111,9 @@ def name_speakers(layout: ArchiveLayout, index, episode_id: str, names: dict[str
 def different_voices(layout: ArchiveLayout, machine, names: dict[str, str]) -> list[str]:
     """One line per name just given to a voice clearly different from another voice of that name
     (in this episode, or known to the voice library). The names are stored all the same."""
-    diarization = machine.diarization or {}
-    backend = diarization.get("backend", "")
+    backend = machine.diarization.backend if machine.diarization else ""
     options = naming_options(backend)
-    prints = prints_from_diarization(diarization)
+    prints = prints_from_diarization(machine.diarization)
     library = read_library(layout.voice_library_path)
     lines = []
     for name in dict.fromkeys(names.values()):

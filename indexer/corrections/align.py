@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Iterable, Sequence
 
-from ..transcript import Segment, Transcript, Word
+from ..transcript import Flag, Segment, Transcript, Word
 from .names import anchored_label
 from .overlay import Correction
 
@@ -29,8 +29,8 @@ log = logging.getLogger("indexer")
 MIN_SIMILARITY = 0.6     # difflib ratio between the stored and the current segment text
 TIME_TOLERANCE = 2.0     # seconds a re-transcribed segment may have moved
 MAX_RUN = 3              # a re-transcription may split one segment into up to this many
-CORRECTED_FLAG = "corrected"
-SPEAKER_FLAG = "speaker-corrected"
+CORRECTED_FLAG = Flag.CORRECTED          # the names this package has always used
+SPEAKER_FLAG = Flag.SPEAKER_CORRECTED
 
 
 def normalise_token(token: str) -> str:

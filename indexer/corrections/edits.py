@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 
-from ..archive import EpisodeMeta
 from ..errors import CorrectionError, SpeakerNameError, control_character, printable
 from ..speakers.prints import prints_from_diarization
-from ..transcript import Segment, Transcript
+from ..transcript import Diarization, Segment, Transcript
 from .overlay import Correction
 
 
@@ -59,9 +58,9 @@ def text_correction(machine: Transcript, effective: Transcript, segment_id: int,
 
 
 def speaker_correction(machine: Transcript, effective: Transcript, target: int | tuple[float, float],
-                       name: str, meta: EpisodeMeta | None = None, author: str | None = None) -> Correction:
-    """Name the speaker of one segment (``target`` an id) or of a time range ``(start, end)``."""
-    meta = meta or EpisodeMeta()
+                       name: str, author: str | None = None) -> Correction:
+    """Name the speaker of one segment (``target`` an id) or of a time range ``(start, end)``;
+    ``effective``: the episode as shown (:func:`~indexer.corrections.effective_episode`), who speaks included."""
     name = speaker_name(name)
     if isinstance(target, (tuple, list)):
         start, end = (float(t) for t in target)
@@ -70,11 +69,11 @@ def speaker_correction(machine: Transcript, effective: Transcript, target: int |
         touched = [s for s in effective.segments if start <= (s.start + s.end) / 2 <= end]
         if not touched:
             raise CorrectionError(f"no segment of episode {machine.episode_id!r} lies in {start:g}–{end:g} s")
-        before = ", ".join(sorted({s.speaker or meta.speaker_at(s.start, s.end) or "?" for s in touched}))
+        before = ", ".join(sorted({s.speaker or "?" for s in touched}))
         return Correction("speaker", name, before, None, start, end, "", _who(author), _now())
     seg = _segment(machine, target)
     shown = next((s for s in effective.segments if s.id == seg.id), seg)
-    before = shown.speaker or meta.speaker_at(seg.start, seg.end)
+    before = shown.speaker
     return Correction("speaker", name, before, seg.id, seg.start, seg.end, seg.text.strip(),
                       _who(author), _now())
 
@@ -104,10 +103,10 @@ ANCHOR_SPANS = 20   # the longest turns of a label kept as its anchor in time (e
 def voice_anchor(transcript: Transcript, label: str) -> dict:
     """What ties a name to the voice of ``label``: its print (from the speakers stage), its longest
     turns, and the audio they are in (see :func:`indexer.corrections.names.anchored_label`)."""
-    diarization = transcript.diarization or {}
-    turns = sorted(([a, b] for a, b, who in diarization.get("turns", []) if who == label),
+    diarization = transcript.diarization or Diarization()
+    turns = sorted(([t.start, t.end] for t in diarization.turns if t.name == label),
                    key=lambda t: t[0] - t[1])[:ANCHOR_SPANS]
-    anchor = {"backend": diarization.get("backend", ""), "audio": transcript.audio_sha256,
+    anchor = {"backend": diarization.backend, "audio": transcript.audio_sha256,
               "spans": sorted(turns)}
     voiceprint = prints_from_diarization(diarization).get(label)
     if voiceprint is not None:

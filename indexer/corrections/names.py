@@ -29,7 +29,7 @@ from ..archive import EpisodeMeta
 from ..speakers.library import VoiceLibrary
 from ..speakers.naming import naming_options
 from ..speakers.prints import VoicePrint, prints_from_diarization, prints_key, similarity
-from ..transcript import Transcript
+from ..transcript import Diarization, Transcript
 from .overlay import Correction
 
 SPAN_COVER = 0.5     # the label covering at least half of a name's anchor turns is that voice (same audio)
@@ -54,27 +54,27 @@ def anchored_label(transcript: Transcript, correction: Correction) -> str | None
     anchor = correction.voice
     if not anchor:
         return correction.before if correction.before in labels else None
-    diarization = transcript.diarization or {}
+    diarization = transcript.diarization or Diarization()
     spans = anchor.get("spans") or []
     if anchor.get("audio") == transcript.audio_sha256 and spans:
         cover: dict[str, float] = {}
         total = 0.0
         for a, b in spans:
             total += max(0.0, b - a)
-            for start, end, who in diarization.get("turns", []):
-                overlap = min(b, end) - max(a, start)
+            for turn in diarization.turns:
+                overlap = min(b, turn.end) - max(a, turn.start)
                 if overlap > 0:
-                    cover[who] = cover.get(who, 0.0) + overlap
+                    cover[turn.name] = cover.get(turn.name, 0.0) + overlap
         best = max(cover, key=cover.get, default=None)
         if best in labels and total > 0 and cover[best] >= SPAN_COVER * total:
             return best
     anchor_print = VoicePrint.from_dict(anchor)
-    if anchor_print is not None and anchor.get("backend") == diarization.get("backend"):
+    if anchor_print is not None and anchor.get("backend") == diarization.backend:
         prints = prints_from_diarization(diarization)
         scored = {label: similarity(anchor_print.embedding, p.embedding) for label, p in prints.items()
                   if label in labels}
         best = max(scored, key=scored.get, default=None)
-        if best is not None and scored[best] >= naming_options(diarization.get("backend", "")).threshold:
+        if best is not None and scored[best] >= naming_options(diarization.backend).threshold:
             return best
     return None
 

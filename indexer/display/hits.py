@@ -62,26 +62,14 @@ def _matched_cell(hit) -> str:
         return f"<i title='{_('hits.meaning_only', similarity=similarity)}'>{_('hits.meaning', similarity=similarity)}</i>"
     cells = []
     for w in hit.query_words:
-        found, form = matched_form(hit.matched.get(w))
-        if found and form is None:
+        how = hit.matched.get(w)
+        if how and how.is_exact:
             cells.append(esc(w))
-        elif found:
-            cells.append(f"<i title='{_('hits.approximate')}'>{esc(w)} ≈ {esc(form)}</i>")
+        elif how:
+            cells.append(f"<i title='{_('hits.approximate')}'>{esc(w)} ≈ {esc(how.form)}</i>")
         else:
             cells.append(f"<s title='{_('hits.absent')}'>{esc(w)}</s>")
     if hit.similarity is not None:
         cells.append(f"<i title='{_('hits.also_meaning')}'>{_('hits.plus_meaning', similarity=similarity)}</i>")
     return "<br>".join(cells)
 
-
-def matched_form(how) -> tuple[bool, str | None]:
-    """How a query word matched, read in this one place: (found, the transcript's form if approximate).
-
-    ``how`` is ``None`` (absent), ``"exact"`` or ``"approx:<form>"``; read through ``str()``,
-    so a match type whose text is that keeps working here."""
-    if not how:
-        return False, None
-    text = str(how)
-    if text.startswith("approx:"):
-        return True, text[len("approx:"):]
-    return True, None

@@ -7,8 +7,8 @@ its ``[hh:mm:ss]`` timecode. A long turn is cut into paragraphs of about
 :attr:`PageOptions.paragraph_seconds`, so a reader is never far from a timecode.
 
 Pages are built from the *effective* transcript (editors' corrections applied,
-see :mod:`indexer.corrections`), cut into chapters and speaker turns by
-:mod:`indexer.sections` (the domain side: no HTML there).
+see :mod:`indexer.corrections`: its segments carry who speaks), cut into chapters
+and speaker turns by :mod:`indexer.sections` (the domain side: no HTML there).
 
 The HTML page is the transcript player of :mod:`indexer.display.player` (audio,
 words highlighted as they play, selection → citation), standalone: script and
@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +34,7 @@ from ..archive import ArchiveLayout, EpisodeMeta, atomic_write_text, safe_url
 from ..corrections import CORRECTED_FLAG, effective_episode
 from ..errors import FormatError, writing
 from ..quotes import EpisodeContext
-from ..sections import Paragraph, Section, SectionOptions, sections, speaker_of
+from ..sections import Paragraph, Section, SectionOptions, sections
 from ..transcript import EXPORTERS, Segment, Transcript, get_exporter, hms
 from .i18n import _, sidecar_date
 from .markdown import md_escape, md_url
@@ -180,16 +180,6 @@ def render_page(transcript: Transcript, meta: EpisodeMeta, fmt: str = "html",
     return page(transcript, meta, options, **player) if fmt == "html" else page(transcript, meta, options)
 
 
-def with_speakers(transcript: Transcript, meta: EpisodeMeta) -> Transcript:
-    """The transcript with each segment's speaker filled in from the sidecar's turns.
-
-    Only for episodes with several speakers: on a monologue a name on every cue is noise.
-    """
-    if len(meta.speakers) < 2:
-        return transcript
-    return transcript.with_segments([replace(s, speaker=speaker_of(s, meta)) for s in transcript.segments])
-
-
 def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOptions | None = None,
            **player) -> str:
     """``fmt`` is a page format (html, md) or an export format (srt, vtt, txt, json)."""
@@ -197,7 +187,7 @@ def render(transcript: Transcript, meta: EpisodeMeta, fmt: str, options: PageOpt
         return render_page(transcript, meta, fmt, options, **player)
     if fmt not in EXPORTERS:
         raise FormatError(f"unknown export format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    return get_exporter(fmt)(with_speakers(transcript, meta))
+    return get_exporter(fmt)(transcript)
 
 
 def export_episode(layout: ArchiveLayout, episode_id: str, fmt: str = "html", out: str | Path | None = None,
@@ -240,4 +230,4 @@ def _copy_beside(audio_path: Path, folder: Path) -> Path:
 
 
 __all__ = ["FORMATS", "PAGE_FORMATS", "PageOptions", "Paragraph", "Section", "export_episode", "md_escape",
-           "render", "render_page", "sections", "to_html", "to_markdown", "with_speakers"]
+           "render", "render_page", "sections", "to_html", "to_markdown"]

@@ -43,7 +43,8 @@ import numpy as np
 
 from ..archive import ArchiveLayout
 from ..errors import EmbeddingStoreError
-from ..files import atomic_file, atomic_write_json, exclusive_lock, pid_alive
+from ..files import atomic_file, atomic_write_json, pid_alive
+from ..locks import exclusive_lock
 from ..transcript import Transcript
 from .models import EmbeddingModel
 
@@ -54,7 +55,8 @@ MANIFEST = "store.json"
 SHARDS = "episodes"
 REBUILD_PREFIX = ".embeddings-rebuild-"
 OLD_PREFIX = ".embeddings-old-"
-REBUILD_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
+REBUILD_HINT = ("the transcripts are intact: `indexer ingest --archive ARCHIVE` or "
+                "`indexer reindex --archive ARCHIVE` rebuilds it")
 # Segments embedded alone (0) or with this many neighbours on each side. Measured on the
 # paraphrase set (benchmarks/meaning.py): alone found more (see the README's Benchmarks).
 DEFAULT_CONTEXT = 0
@@ -267,7 +269,8 @@ class EmbeddingStore:
         were embedded. ``model`` must be the store's (same fingerprint)."""
         if model.fingerprint != self.fingerprint:
             raise EmbeddingStoreError(f"embedding store made with {self.fingerprint}, not {model.fingerprint}",
-                                      self.folder, "`indexer reindex ARCHIVE` re-embeds it with the new model")
+                                      self.folder,
+                                      "`indexer reindex --archive ARCHIVE` re-embeds it with the new model")
         self.manifest = self.read_manifest(self.folder)  # another process may have written it (under the lock)
         previous = None
         if episode_id in self.versions:
@@ -280,6 +283,13 @@ class EmbeddingStore:
         self.versions[episode_id] = version
         self._save_manifest()
         return embedded
+
+    def put_episode(self, episode_id: str, vectors: EpisodeVectors, version: str) -> None:
+        """Store ``vectors`` as they are for ``episode_id`` at ``version`` (a shard made elsewhere: a repair,
+        a test's out-of-step store): a new store version, so readers load the table again."""
+        vectors.save(self.shard_path(episode_id), self.fingerprint)
+        self.versions[episode_id] = version
+        self._save_manifest()
 
     def remove(self, episode_ids: Iterable[str]) -> None:
         self.manifest = self.read_manifest(self.folder)

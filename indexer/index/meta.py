@@ -11,7 +11,7 @@ from .schema import SCHEMA_VERSION
 from .whoosh_internals import INDEX_NAME
 
 META_FILE = "indexer-index.json"
-REINDEX_HINT = "reindex with `indexer reindex ARCHIVE`"
+REINDEX_HINT = "reindex with `indexer reindex --archive ARCHIVE`"
 
 
 def read_meta(index_dir: Path) -> dict | None:

@@ -98,7 +98,7 @@ def episode_documents(entry: IndexEntry) -> Iterator[dict]:
     for i, seg in enumerate(segments):
         text = seg.text.strip()
         following = segments[i + 1].text.strip() if i + 1 < len(segments) else ""
-        speaker = seg.speaker or meta.speaker_at(seg.start, seg.end) or ""
+        speaker = seg.speaker or ""  # who speaks: decided by effective_episode
         yield dict(
             episode=transcript.episode_id, segment=seg.id,
             start=seg.start, end=seg.end, text=text, pairs=text + "\x00" + following,

@@ -18,8 +18,9 @@ from .schema import SCHEMA_VERSION, IndexEntry, build_schema, episode_documents
 from .scoring import FastBM25F
 from .writing import IndexOptions, open_writer
 
-CORRUPT_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
-NO_INDEX_MESSAGE = "no index yet: run `indexer ingest ARCHIVE` or `indexer reindex`"
+CORRUPT_HINT = ("the transcripts are intact: `indexer ingest --archive ARCHIVE` or "
+                "`indexer reindex --archive ARCHIVE` rebuilds it")
+NO_INDEX_MESSAGE = "no index yet: run `indexer ingest --archive ARCHIVE` or `indexer reindex`"
 
 
 class TranscriptIndex:

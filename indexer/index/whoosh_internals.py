@@ -1,6 +1,6 @@
 """The private Whoosh internals the index relies on, each with the reason; nothing else touches them.
 
-Checked against whoosh-reloaded 2.7.5 by tests/test_whoosh_internals.py, which
+Checked against whoosh-reloaded 2.7.5 by tests/test_index_whoosh_internals.py, which
 fails when a library update moves or changes one of them.
 """
 

@@ -34,7 +34,7 @@ class TranscriptHead:
         quality = EpisodeQuality.of(t)
         noise = t.noise or {}
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
-                   quality.segments, quality.suspect_segments, (t.diarization or {}).get("fingerprint", ""),
+                   quality.segments, quality.suspect_segments, t.diarization.fingerprint if t.diarization else "",
                    quality.words, quality.low_confidence_words, noise.get("snr_db"),
                    noise.get("preset") or str((t.options or {}).get("preset", "")), bool(noise.get("noisy")))
 

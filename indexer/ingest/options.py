@@ -3,7 +3,7 @@ check that the models it names exist (before any work)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,27 @@ class IngestOptions:
     wait_for_lock: float = 0.0            # seconds to wait for another ingest
     transcribe: TranscribeOptions | None = None   # None: from archive.yaml
     speakers: SpeakerOptions | None = None        # None: from archive.yaml (`speakers: auto | off | N`)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run settled before any work (archive.yaml and the options read, threads sized): what the
+    survey and the status read, so that they never need the :class:`~indexer.ingest.run.Ingest` itself."""
+
+    layout: ArchiveLayout
+    options: IngestOptions
+    transcribe: TranscribeOptions        # the archive's decoding, threads sized for this machine
+    speakers: SpeakerOptions
+    _presets: dict[str, TranscribeOptions] = field(default_factory=dict, compare=False, repr=False)
+
+    def options_for(self, preset_name: str) -> TranscribeOptions:
+        """The run's options with the decoding of ``preset_name`` (made once per preset: the survey
+        asks for each file's fingerprint)."""
+        if preset_name == self.transcribe.preset:
+            return self.transcribe
+        if preset_name not in self._presets:
+            self._presets[preset_name] = with_preset(self.transcribe, preset_name)
+        return self._presets[preset_name]
 
 
 def options_from_settings(settings: ArchiveSettings) -> TranscribeOptions:

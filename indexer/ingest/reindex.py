@@ -62,7 +62,7 @@ def rebuild_index(archive, progress: bool = True, allow_empty: bool = False, wai
     layout = archive.layout
     if not layout.transcripts_dir.is_dir():
         raise ArchiveNotFoundError("archive has no transcripts/ folder", layout.root,
-                                   "run `indexer ingest ARCHIVE` first")
+                                   "run `indexer ingest --archive ARCHIVE` first")
     with writing(layout.state_dir), WriterLock(layout.ingest_lock_path, wait, layout.root, "reindex"), \
             writing(layout.index_dir):
         recover_index(layout.index_dir)  # what a killed ingest or rebuild left: we hold the writer lock

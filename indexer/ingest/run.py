@@ -39,9 +39,9 @@ from typing import Iterator
 from ..archive import ArchiveLayout, load_settings
 from ..errors import ArchiveNotFoundError, IndexCorruptError, IndexerError, printable, storage_error, writing
 from ..speakers import SpeakerOptions
-from ..transcribe import TranscribeOptions, with_preset
+from ..transcribe import TranscribeOptions
 from .guard import IngestLock, Interrupts
-from .options import IngestOptions, check_models, options_from_settings
+from .options import IngestOptions, RunConfig, check_models, options_from_settings
 from .progress import RunProgress
 from .reports import EpisodeResult, RunReport, failure_line, now
 from .saving import EpisodeWriter
@@ -75,25 +75,23 @@ class Ingest:
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
         if settings.speaker_backend and self.options.speakers is None:
             self.speaker_options = replace(self.speaker_options, backend=settings.speaker_backend)
-        self._presets: dict[str, TranscribeOptions] = {self.transcribe_options.preset: self.transcribe_options}
+        self.config = RunConfig(self.layout, self.options, self.transcribe_options, self.speaker_options)
         self._interrupts = Interrupts()
         self._report_lock = threading.Lock()   # the report's results and progress, between two threads
         self._last_save = 0.0
 
     def options_for(self, preset_name: str) -> TranscribeOptions:
         """The run's options with the decoding of ``preset_name``."""
-        if preset_name not in self._presets:
-            self._presets[preset_name] = with_preset(self.transcribe_options, preset_name)
-        return self._presets[preset_name]
+        return self.config.options_for(preset_name)
 
     def survey(self, state: RunState, probe: bool = True) -> Plan:
         """Decide per audio file: transcribe, keep (maybe reindex), or copy a transcript (see :class:`Survey`)."""
-        return Survey(self, state).plan(probe)
+        return Survey(self.config, state).plan(probe)
 
     def status(self) -> ArchiveStatus:
         """What the archive holds and what ``ingest`` would do. Takes no lock and
         writes no archive data (only the caches: a new file is hashed once)."""
-        return archive_status(self)
+        return archive_status(self.config)
 
     # -- running -------------------------------------------------------------
 

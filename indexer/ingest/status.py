@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..errors import IndexerError, printable
 from ..quality import EpisodeQuality, worst
 from .guard import IngestLock
+from .options import RunConfig
 from .reports import RunReport, duration_text, last_report, now
 from .state import RunState
-
-if TYPE_CHECKING:
-    from .run import Ingest
+from .survey import Survey
 
 
 @dataclass
@@ -99,14 +97,14 @@ def progress_line(report: RunReport) -> str:
     return line
 
 
-def archive_status(ingest: "Ingest") -> ArchiveStatus:
+def archive_status(config: RunConfig) -> ArchiveStatus:
     """What the archive holds and what ``ingest`` would do. Takes no lock and
     writes no archive data (only the caches: a new file is hashed once)."""
-    layout = ingest.layout
+    layout = config.layout
     state = RunState.start(layout, RunReport(str(layout.root), now()))
     catalog = state.catalog
     catalog.refresh()
-    plan = state.plan = ingest.survey(state, probe=False)
+    plan = state.plan = Survey(config, state).plan(probe=False)
     with contextlib.suppress(OSError):  # a read-only archive: no cache, still a status
         state.hashes.save()
         catalog.save()
@@ -129,7 +127,7 @@ def archive_status(ingest: "Ingest") -> ArchiveStatus:
     up_to_date = {i for i, e in current.items() if state.indexed.is_current(e)}
     last = last_report(layout.runs_dir)
     holder = IngestLock.holder(layout.ingest_lock_path)
-    gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not ingest.options.only else []
+    gone = sorted((set(indexed) | catalog.episode_ids()) - plan.present) if not config.options.only else []
     failed_last = {r.episode for r in last.failed} if last else set()  # counted as failed, not pending
     heads = [catalog.get(i) for i in current]
     qualities = [head.quality for head in heads]

@@ -13,7 +13,6 @@ import stat
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import audio
 from ..archive import Episode, EpisodeMeta, episode_id, is_episode_id, load_sidecar, sidecar_for
@@ -21,28 +20,26 @@ from ..files import MAX_NAME_BYTES, HashCache
 from ..errors import AudioError, IndexerError
 from ..progress import progress_bar
 from ..speakers import SpeakerOptions, for_episode
+from .options import RunConfig
 from .reports import RETRY_HINT
 from .state import Plan, RunState
 from .workers import Job
-
-if TYPE_CHECKING:
-    from .run import Ingest
 
 
 class Survey:
     """Decides per audio file: transcribe, keep (maybe reindex), or copy a transcript."""
 
-    def __init__(self, ingest: "Ingest", state: RunState):
-        self.ingest = ingest
-        self.options = ingest.options
-        self.layout = ingest.layout
+    def __init__(self, config: RunConfig, state: RunState):
+        self.config = config
+        self.options = config.options
+        self.layout = config.layout
         self.state = state
 
     def plan(self, probe: bool = True) -> Plan:
         """``probe``: measure the files to transcribe whose duration is not known yet (see
         :meth:`_measure`); without it their duration is what is known (0.0 when nothing is)."""
         plan, state, catalog = Plan(), self.state, self.state.catalog
-        default_preset = self.ingest.transcribe_options.preset
+        default_preset = self.config.transcribe.preset
         files = [(path, episode_id(path.relative_to(self.layout.audio_dir))) for path in self.layout.audio_files()]
         owners = self._id_owners(files)
         job_ids: dict[tuple[str, str], str] = {}   # (audio, decoding): the episode transcribing it
@@ -77,7 +74,7 @@ class Survey:
                 continue
             speakers = self._speakers_for(meta)
             preset_name = plan.presets[eid] = (meta and meta.preset) or default_preset
-            fingerprint = self.ingest.options_for(preset_name).fingerprint()
+            fingerprint = self.config.options_for(preset_name).fingerprint()
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
                 if head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
@@ -153,8 +150,8 @@ class Survey:
     def _speakers_for(self, meta: EpisodeMeta | None) -> SpeakerOptions:
         """The episode's speaker settings: archive.yaml's, unless its sidecar has turns,
         one speaker, several names (the count) or its own ``speakers: auto | off | N``."""
-        base = self.ingest.speaker_options
-        options = replace(base, cpu_threads=base.cpu_threads or self.ingest.transcribe_options.cpu_threads)
+        base = self.config.speakers
+        options = replace(base, cpu_threads=base.cpu_threads or self.config.transcribe.cpu_threads)
         return for_episode(options, meta) if meta is not None else options
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..archive import ArchiveLayout, EpisodeMeta, safe_url
 from ..corrections import CORRECTED_FLAG, SPEAKER_FLAG, align_words, effective_episode
 from ..errors import QuoteError
-from ..transcript import Transcript, Word, format_timestamp
+from ..transcript import Flag, Transcript, Word, format_timestamp
 from .quotation import LOW_CONFIDENCE_FLAG, Quote, QuoteOptions, join_words
 
 
@@ -39,7 +39,7 @@ class EpisodeContext:
             seg_words = seg.words
             if not seg_words and seg.text.strip():
                 # No word timestamps (some engines): spread the text over the segment.
-                seg_words = align_words([], seg.text, seg.start, seg.end)
+                seg_words = [replace(w, speaker=seg.speaker) for w in align_words([], seg.text, seg.start, seg.end)]
                 estimated.add(i)
             for w in seg_words:
                 if w.word.strip():
@@ -97,8 +97,7 @@ class EpisodeContext:
         weights: Counter = Counter()
         for k in range(first, last + 1):
             w = self.words[k]
-            seg = self.transcript.segments[self.segment_of[k]]
-            name = seg.speaker or meta.speaker_at(w.start, w.end)
+            name = w.speaker  # who speaks: decided by effective_episode
             if name:
                 weights[name] += max(w.end - w.start, 0.01)
         speaker = weights.most_common(1)[0][0] if weights else None
@@ -107,7 +106,7 @@ class EpisodeContext:
         if any(w.probability < options.low_confidence for w in words):
             flags.append(LOW_CONFIDENCE_FLAG)
         seg_flags = {f for s in segments for f in s.flags}
-        for flag in (CORRECTED_FLAG, SPEAKER_FLAG, "suspect"):
+        for flag in (CORRECTED_FLAG, SPEAKER_FLAG, Flag.SUSPECT):
             if flag in seg_flags:
                 flags.append(flag)
         if len(weights) > 1:

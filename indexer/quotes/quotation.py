@@ -198,8 +198,9 @@ class Quote:
                       for w in self.words],
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+    def to_json(self, indent: int | None = 1) -> str:
+        """The quote as JSON text (what ``indexer quote --json`` prints); :meth:`to_dict` gives the data."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def to_text(self) -> str:
         return f"« {self.text} »\n— {self.citation}"

@@ -27,11 +27,13 @@ like this), ``run`` (the search itself), ``hits`` (the results as data). The HTM
 """
 
 from ..display.search_box import search_box
-from .hits import Hit, Hits, hit_lines, hits_json, quote_command
+from .hits import Hit, Hits, hit_lines, quote_command
+from .match import Match, MatchKind
 from .meaning import similar
 from .options import MATCH_MODES, QUERY_FIELDS, SearchOptions
 from .query import filter_query, parse_query, split_filters
 from .run import search
 
-__all__ = ["Hit", "Hits", "MATCH_MODES", "QUERY_FIELDS", "SearchOptions", "filter_query", "hit_lines", "hits_json",
+__all__ = ["Hit", "Hits", "MATCH_MODES", "Match", "MatchKind", "QUERY_FIELDS", "SearchOptions", "filter_query",
+           "hit_lines",
            "parse_query", "quote_command", "search", "search_box", "similar", "split_filters"]

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from ..index import TOKEN_PATTERN, sounds
+from .match import EXACT, Match
 
 APPROX_BOOST = 0.3       # an approximate word scores like a third of an exact one
 RARE_SHARE = 0.002       # words in more segments than this share are not expanded
@@ -190,18 +191,18 @@ def graded_query(words: list[QueryWord], every: bool = False, at_least: int = 1)
     return wq.Or(per_word)
 
 
-def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], list[tuple[int, int]]]:
-    """How each query word matched ``text`` ("exact" or "approx:<form>"; absent if not), and where."""
+def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, Match], list[tuple[int, int]]]:
+    """How each query word matched ``text`` (exact or approximate; absent if not), and where."""
     by_term: dict[str, list[tuple[int, int]]] = {}
     for t in analyzer(text, chars=True, mode="index"):
         by_term.setdefault(t.text, []).append((t.startchar, t.endchar))
     by_key: dict[str, list[tuple[int, int]]] | None = None
-    matched: dict[str, str] = {}
+    matched: dict[str, Match] = {}
     spans: list[tuple[int, int]] = []
     for w in words:
         exact = [s for t in w.terms for s in by_term.get(t, ())]
         if exact:
-            matched[w.label] = "exact"
+            matched[w.label] = EXACT
             spans += exact
             continue
         close = sorted((d, s) for t, d in w.approx_terms.items() for s in by_term.get(t, ()))
@@ -213,12 +214,12 @@ def match(analyzer, text: str, words: list[QueryWord]) -> tuple[dict[str, str], 
             close = sorted((d, s) for k, d in w.approx_sounds.items() for s in by_key.get(k, ()))
         if close:
             start, end = close[0][1]
-            matched[w.label] = f"approx:{text[start:end]}"
+            matched[w.label] = Match.approx(text[start:end])
             spans.append((start, end))
     return matched, spans
 
 
-def rank_key(matched: dict[str, str], score: float) -> tuple:
+def rank_key(matched: dict[str, Match], score: float) -> tuple:
     """Most words matched first, then most matched exactly, then BM25F."""
-    exact = sum(1 for v in matched.values() if v == "exact")
+    exact = sum(1 for v in matched.values() if v.is_exact)
     return (-len(matched), -exact, -score)

@@ -14,11 +14,12 @@ from ..display.audio import ipython_audio
 from ..display.hits import hits_html, hits_outputs
 from ..errors import AudioError, QueryError, printable
 from ..index.memos import SearcherMemos
-from ..transcript import hms
+from ..transcript import Flag, hms
 from . import graded
+from .match import EXACT, Match
 from .options import SearchOptions
 
-MEANING = "meaning"  # Hit.matched of a query word when only search by meaning found the hit
+MEANING = "meaning"  # the word Hit.matched is about when a query has none (only search by meaning found it)
 
 
 class MomentsLike(Protocol):
@@ -46,7 +47,7 @@ class Hit:
     context: tuple[str, str] = ("", "")  # text of the segments before / after
     spans: tuple[tuple[int, int], ...] = field(default=(), repr=False)  # matches in text
     archive_root: Path | None = field(default=None, repr=False)  # where the hit was found (for player())
-    matched: dict[str, str] = field(default_factory=dict)  # query word → "exact" | "approx:<form>" | "meaning"
+    matched: dict[str, Match] = field(default_factory=dict)  # query word → how it matched (absent: not found)
     query_words: tuple[str, ...] = field(default=(), repr=False)  # the words ``matched`` is about
     similarity: float | None = None  # cosine of its vector to the query's, when search by meaning found it
     like: MomentsLike | None = field(default=None, repr=False, compare=False)  # for similar()
@@ -54,14 +55,14 @@ class Hit:
     @property
     def found_by(self) -> str:
         """"words", "meaning" (only meaning found it: every query word says "meaning"), or "words+meaning"."""
-        if self.matched and all(v == MEANING for v in self.matched.values()):
+        if self.matched and all(v.by_meaning for v in self.matched.values()):
             return "meaning"
         return "words+meaning" if self.similarity is not None else "words"
 
     @property
     def approximate(self) -> bool:
         """Not every query word was found as it is (some approximate or absent)."""
-        return bool(self.query_words) and any(self.matched.get(w) != "exact" for w in self.query_words)
+        return bool(self.query_words) and any(self.matched.get(w) != EXACT for w in self.query_words)
 
     def matched_text(self) -> str:
         """« word » (exact) / ≈ form / missing, one per query word, for tables and the CLI."""
@@ -70,7 +71,7 @@ class Hit:
         parts = []
         for w in self.query_words:
             how = self.matched.get(w)
-            parts.append(w if how == "exact" else f"{w} ≈ {how[7:]}" if how else f"{w} (absent)")
+            parts.append(w if how == EXACT else f"{w} ≈ {how.form}" if how else f"{w} (absent)")
         if self.similarity is not None:
             parts.append(f"+ meaning ({self.similarity:.2f})")
         return ", ".join(parts)
@@ -81,7 +82,7 @@ class Hit:
 
     @property
     def suspect(self) -> bool:
-        return "suspect" in self.flags
+        return Flag.SUSPECT in self.flags
 
     def marked(self, mark: Callable[[str], str] = lambda s: f"*{s}*",
                escape: Callable[[str], str] = lambda s: s) -> str:
@@ -121,7 +122,7 @@ class Hit:
             "text": self.text, "snippet": self.snippet, "score": self.score,
             "flags": list(self.flags), "suspect": self.suspect, "segment_id": self.segment_id,
             "audio_path": str(self.audio_path) if self.audio_path else None,
-            "context": list(self.context), "matched": dict(self.matched),
+            "context": list(self.context), "matched": {w: str(m) for w, m in self.matched.items()},
             "found_by": self.found_by, "similarity": self.similarity,
             "quote": quote_command(self),
         }
@@ -145,15 +146,20 @@ class Hits(list):
         self.query = query
         self.warnings = list(warnings)  # what the search had to do (query cut, meaning unavailable…): one line each
 
-    def to_json(self) -> list[dict]:
+    def to_dicts(self) -> list[dict]:
+        """The hits as JSON-ready data, one :meth:`Hit.to_dict` each."""
         return [hit.to_dict() for hit in self]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The hits as JSON text (what ``indexer search --json`` prints); :meth:`to_dicts` gives the data."""
+        return json.dumps(self.to_dicts(), ensure_ascii=False, indent=indent)
 
     def to_dataframe(self):
         import pandas as pd
 
         columns = ["episode", "title", "date", "speaker", "chapter", "start", "end", "timecode", "text", "score",
                    "flags", "suspect", "segment_id", "audio_path", "matched", "found_by", "similarity"]
-        rows = [{k: d[k] for k in columns} for d in self.to_json()]
+        rows = [{k: d[k] for k in columns} for d in self.to_dicts()]
         return pd.DataFrame(rows, columns=columns)
 
     def _repr_html_(self) -> str:
@@ -167,10 +173,6 @@ class Hits(list):
 
     def __repr__(self) -> str:
         return f"<Hits {len(self)} for {self.query!r}>"
-
-
-def hits_json(hits: Hits) -> str:
-    return json.dumps(hits.to_json(), ensure_ascii=False, indent=2)
 
 
 def hit_lines(hit: Hit, mark: Callable[[str], str]) -> list[str]:

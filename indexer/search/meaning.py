@@ -27,6 +27,7 @@ from ..embeddings import cut_to_tokens, load_model, load_table
 from ..errors import EmbeddingStoreError, QueryError
 from ..transcript import hms
 from .hits import MEANING, Hit, HitMaker, Hits
+from .match import BY_MEANING, EXACT
 from .options import SearchOptions
 from .rows import allowed_rows, row_docnum
 
@@ -108,7 +109,7 @@ def merge(word_hits: list[Hit], found: list[Hit]) -> tuple[dict[Key, Hit], dict[
             by_key[key].similarity = hit.similarity
         else:
             if not hit.matched:
-                hit.matched = {w: MEANING for w in hit.query_words} or {MEANING: MEANING}
+                hit.matched = {w: BY_MEANING for w in hit.query_words} or {MEANING: BY_MEANING}
                 hit.spans, hit.snippet = (), _plain_snippet(hit)
             by_key[key] = hit
     return by_key, word_rank, meaning_rank
@@ -119,7 +120,7 @@ def holds_words(hit: Hit) -> bool:
     so that one word of a two-word query counts (a misheard other word) and one or two words of a
     paraphrase of five words or more do not."""
     words = hit.query_words
-    held = sum(1 for w in words if hit.matched.get(w) not in (None, MEANING))
+    held = sum(1 for w in words if hit.matched.get(w) not in (None, BY_MEANING))
     return bool(words) and 2 * held >= len(words)
 
 
@@ -127,9 +128,9 @@ def match_class(hit: Hit) -> int:
     """0: every query word found as it is; 1: every word found, some approximately; 2: the rest
     (some words, or only the meaning)."""
     words = hit.query_words
-    if words and all(hit.matched.get(w) == "exact" for w in words):
+    if words and all(hit.matched.get(w) == EXACT for w in words):
         return 0
-    if words and all(hit.matched.get(w) not in (None, MEANING) for w in words):
+    if words and all(hit.matched.get(w) not in (None, BY_MEANING) for w in words):
         return 1
     return 2
 
@@ -138,8 +139,8 @@ def word_class(hit: Hit) -> tuple:
     """The order of word search: every word exactly; then by words held, then by words held exactly."""
     if match_class(hit) == 0 or not hit.query_words:
         return (0,)
-    exact = sum(1 for v in hit.matched.values() if v == "exact")
-    return (1, -len([v for v in hit.matched.values() if v != MEANING]), -exact)
+    exact = sum(1 for v in hit.matched.values() if v == EXACT)
+    return (1, -len([v for v in hit.matched.values() if v != BY_MEANING]), -exact)
 
 
 def _plain_snippet(hit: Hit) -> str:
@@ -175,7 +176,7 @@ def similar(index, layout: ArchiveLayout, episode: str, start: float, end: float
         if docnum is None:
             continue
         hit = maker.hit(docnum, similarity)
-        hit.similarity, hit.matched = similarity, {MEANING: MEANING}
+        hit.similarity, hit.matched = similarity, {MEANING: BY_MEANING}
         if not (options.exclude_suspect and hit.suspect):
             hits.append(hit)
     hits.sort(key=lambda h: (h.suspect, -h.similarity))

@@ -13,6 +13,7 @@ from whoosh.query import QueryError as WhooshQueryError
 from ..archive import ArchiveLayout
 from ..errors import EmbeddingStoreError, ModelIntegrityError, ModelNotFoundError, QueryError
 from ..index import TranscriptIndex
+from ..transcript import Flag
 from . import graded, meaning
 from .hits import Hit, HitMaker, Hits, MomentsLike, context
 from .options import (MATCH_ALIASES, MATCH_MODES, MAX_MEANING_QUERY_CHARS, MAX_QUERY_CHARS, MAX_QUERY_CLAUSES,
@@ -159,7 +160,7 @@ def _collect(memos, q: wq.Query, options: SearchOptions, limit: int, text: str, 
             # (Not ConstantScoreQuery: it lists all the filter's documents first.)
             q, allowed = wq.And([q, filters]), None
     if options.exclude_suspect:
-        q = wq.AndNot(q, wq.Term("flags", "suspect"))
+        q = wq.AndNot(q, wq.Term("flags", Flag.SUSPECT))
     # Episode documents only match a query that matches documents *without* a
     # term (NOT x, *): mask them then. Masks cost Whoosh's top-k skipping.
     mask = wq.Term("kind", "episode") if matches_without_terms(q) else None

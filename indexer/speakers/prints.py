@@ -3,7 +3,7 @@
 A print is the normalised mean of the embeddings of the windows a speaker was
 given, with the seconds of speech behind it. The speakers stage stores one
 per automatic label (and one per name of a sidecar's named turns) in the
-transcript's ``diarization["voiceprints"]``, so that the voice library
+transcript's ``diarization.voiceprints``, so that the voice library
 (:mod:`indexer.speakers.library`) is rebuilt from the transcripts without the
 audio, and a name given to a label stays with the voice when a new
 transcription numbers the labels differently.
@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..transcript import Diarization
 
 PRINT_DECIMALS = 4     # JSON: 4 decimals of a unit vector change a cosine by < 1e-3
 
@@ -57,18 +59,16 @@ def prints_of(embeddings: np.ndarray, durations: np.ndarray, speaker: np.ndarray
             for s in np.unique(speaker) if s >= 0}
 
 
-def prints_from_diarization(diarization: dict | None) -> dict[str, VoicePrint]:
+def prints_from_diarization(diarization: Diarization | None) -> dict[str, VoicePrint]:
     """The prints a transcript's diarization holds (label or name -> print); damaged entries are left out."""
-    raw = (diarization or {}).get("voiceprints")
-    if not isinstance(raw, dict):
-        return {}
+    raw = diarization.voiceprints if diarization else {}
     found = {str(k): VoicePrint.from_dict(v) for k, v in raw.items()}
     return {k: v for k, v in found.items() if v is not None}
 
 
-def prints_key(diarization: dict | None) -> str:
+def prints_key(diarization: Diarization | None) -> str:
     """A short digest of a transcript's prints: what automatic names were computed on."""
-    raw = (diarization or {}).get("voiceprints")
+    raw = diarization.voiceprints if diarization else {}
     if not raw:
         return ""
     return hashlib.sha1(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:12]

@@ -6,9 +6,9 @@ show them), and from the sidecars:
 
 * **durations** are the transcripts' ``duration`` (the audio's length);
 * **speaking time** is the length of the segments a speaker is given: the
-  segment's own speaker (set by a correction), else the sidecar turn that
-  overlaps it most, else the sidecar's only speaker, else :data:`UNKNOWN`
-  (:func:`indexer.sections.speaker_of`). A Whisper segment that straddles a
+  segment's own speaker (the speakers stage, a correction), else the sidecar
+  turns that cover most of it, else the sidecar's only speaker, else :data:`UNKNOWN`
+  (:func:`indexer.corrections.with_speakers`). A Whisper segment that straddles a
   change of turn goes wholly to the speaker who has most of it;
 * **dates** are the sidecars' (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``);
   episodes without one are counted under :data:`UNDATED`;

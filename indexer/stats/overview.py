@@ -8,6 +8,7 @@ from ..archive import EpisodeMeta
 from ..corrections import CORRECTED_FLAG
 from ..display.overview import overview_html
 from ..quality import LOW_WORD_PROBABILITY, EpisodeQuality, worst
+from ..transcript import Flag
 from .episodes import UNDATED, episode_data
 
 
@@ -73,7 +74,7 @@ def overview(archive) -> Overview:
             words += len(seg.words)
             unsure += sum(w.probability < LOW_WORD_PROBABILITY for w in seg.words)
             suspect += seg.suspect
-            low += "low-confidence-words" in seg.flags
+            low += Flag.LOW_CONFIDENCE_WORDS in seg.flags
             corrected += CORRECTED_FLAG in seg.flags
             if seg.speaker:
                 speakers.add(seg.speaker)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corrections import CORRECTED_FLAG
-from ..sections import speaker_of
-from ..transcript import hms, join_words
+from ..transcript import Flag, hms, join_words
 from .episodes import UNKNOWN, episode_data
 
 
@@ -33,6 +32,8 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
     corrected are left out unless ``include_corrected``. Show it with players:
     :func:`review_players`.
     """
+    from ..quotes import join_words  # here: `import indexer.stats` does not load the quotes (issue 26)
+
     rows = []
     for data in episode_data(archive):
         audio = archive.layout.audio_file(data.transcript.audio_path)
@@ -42,14 +43,14 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
             low = [w for w in seg.words if w.probability < max_probability]
             if not seg.suspect and not low:
                 continue
-            reasons = [f for f in seg.flags if f not in ("suspect", "low-confidence-words", CORRECTED_FLAG)]
+            reasons = [f for f in seg.flags if f not in (Flag.SUSPECT, Flag.LOW_CONFIDENCE_WORDS, Flag.CORRECTED)]
             if low:
                 reasons.append(f"{len(low)} mot{'s' if len(low) > 1 else ''} < {max_probability:g}")
             marked = join_words(seg.words, lambda w, core: f"[?{core}]" if w.probability < max_probability
                                 else core) if seg.words else seg.text.strip()
             rows.append({
                 "episode": data.id, "title": data.title, "segment_id": seg.id, "timecode": hms(seg.start),
-                "start": seg.start, "end": seg.end, "speaker": speaker_of(seg, data.meta) or UNKNOWN,
+                "start": seg.start, "end": seg.end, "speaker": seg.speaker or UNKNOWN,
                 "reasons": ", ".join(reasons), "suspect": seg.suspect,
                 "min_probability": min((w.probability for w in seg.words), default=float("nan")),
                 "low_words": [w.word.strip() for w in low], "marked": marked, "text": seg.text.strip(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corrections import CORRECTED_FLAG, names_of_speakers
-from ..sections import speaker_of
 from .episodes import UNDATED, UNKNOWN, one_episode, episode_data
 
 SEGMENT_COLUMNS = ["episode", "title", "date", "year", "segment_id", "start", "end", "duration", "speaker",
@@ -21,7 +20,7 @@ def segment_table(archive, episode: str | None = None) -> pd.DataFrame:
             rows.append({
                 "episode": data.id, "title": data.title, "date": data.date, "year": data.year,
                 "segment_id": seg.id, "start": seg.start, "end": seg.end, "duration": seg.end - seg.start,
-                "speaker": speaker_of(seg, data.meta) or UNKNOWN, "flags": tuple(seg.flags),
+                "speaker": seg.speaker or UNKNOWN, "flags": tuple(seg.flags),
                 "suspect": seg.suspect, "corrected": CORRECTED_FLAG in seg.flags, "words": len(seg.words),
                 "min_probability": min((w.probability for w in seg.words), default=float("nan")),
                 "text": seg.text.strip(),
@@ -60,8 +59,8 @@ def speaker_turns(archive, episode: str) -> pd.DataFrame:
     speakers stage did not run on it (sidecar turns, ``speakers: off``)."""
     transcript = archive.transcript(episode)
     names = names_of_speakers(archive.root, transcript)
-    turns = (transcript.diarization or {}).get("turns", [])
-    return turns_frame([(a, b, names.get(label, label)) for a, b, label in turns])
+    turns = transcript.diarization.turns if transcript.diarization else ()
+    return turns_frame([(t.start, t.end, names.get(t.name, t.name)) for t in turns])
 
 
 def turns_frame(turns) -> pd.DataFrame:

@@ -7,7 +7,6 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from ..errors import QueryError
-from ..sections import speaker_of
 from .episodes import UNDATED, UNKNOWN, episode_data
 
 BY_VALUES = ("year", "episode", "speaker")
@@ -78,7 +77,7 @@ def term_frequency(archive, terms: str | Sequence[str], by: str = "year", per_ho
     order: list[tuple[str, str]] = []  # (sort key, row) for episodes
     for data in episode_data(archive):
         segments = [s for s in data.transcript.segments if s.text.strip()]
-        speakers = [speaker_of(s, data.meta) or UNKNOWN for s in segments]
+        speakers = [s.speaker or UNKNOWN for s in segments]
         if by == "speaker":
             for seg, who in zip(segments, speakers):
                 if exclude_suspect and seg.suspect:

@@ -12,13 +12,13 @@ The package, by role: :mod:`.options` (settings and presets), :mod:`.engines`
 (transcripts written to a folder, what ``indexer transcribe`` runs).
 """
 
+from ..archive.presets import CLEAN_PRESET, DEFAULT_PRESET, NOISY_PRESET  # the names are the archive format's
 from .engines import (
     ENGINES, Engine, FasterWhisperEngine, OpenAIWhisperEngine, by_name, engine_class, load_engine, parallel_plan,
     sized,
 )
 from .options import (
-    CLEAN_PRESET, DEFAULT_PRESET, NOISY_PRESET, PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages,
-    with_choices, with_preset,
+    PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages, with_choices, with_preset,
 )
 from .noise import NoiseChoice, choose_preset, estimate_snr
 from .outputs import Outcome, TranscriptWriter

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 
+from ..archive.presets import DEFAULT_PRESET, NOISY_PRESET, PRESET_NAMES
 from ..errors import EngineError
 from ..transcript import FlagOptions
 from .reproducible import SEED_POLICY
@@ -51,9 +52,9 @@ class TranscribeOptions:
     # episode whose loud/quiet ratio is under `noisy_below_db` is decoded with
     # `noise_preset` ("": no automatic choice). 21 dB sits between babble at
     # 10 dB (17.5-18.5) and a telephone-band mp3 with faint babble (23-25).
-    noise_preset: str = "accurate"
+    noise_preset: str = NOISY_PRESET
     noisy_below_db: float = 21.0
-    preset: str = "auto"                       # the name these settings came from (a label)
+    preset: str = DEFAULT_PRESET               # the name these settings came from (a label)
     # What the fallback's sampling draws from: seeded by the audio's sha256 and the
     # window's position, so the same audio gives the same words (README, "Same audio,
     # same words"); "" leaves it to the libraries' unseeded generators.
@@ -76,18 +77,18 @@ class TranscribeOptions:
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-PRESETS: dict[str, TranscribeOptions] = {
+# What each preset name of the archive format (indexer.archive.presets) decodes, over the defaults.
+_DECODING: dict[str, dict] = {
     # Default: greedy decoding, and beam search for an episode measured noisy.
-    "auto": TranscribeOptions(),
+    "auto": {},
     # Greedy decoding, the speed/accuracy trade-off measured in the README.
-    "fast": TranscribeOptions(noise_preset="", preset="fast"),
+    "fast": {"noise_preset": ""},
     # Beam search: under babble as accurate as plain faster-whisper (WER 0.192 vs
     # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (README).
-    "accurate": TranscribeOptions(beam_size=5, noise_preset="", preset="accurate"),
+    "accurate": {"beam_size": 5, "noise_preset": ""},
 }
-DEFAULT_PRESET = "auto"
-NOISY_PRESET = "accurate"   # what `noisy: true` asks for (README, "Decoding defaults, and why")
-CLEAN_PRESET = "fast"       # what `noisy: false` asks for: no automatic choice
+PRESETS: dict[str, TranscribeOptions] = {
+    name: replace(TranscribeOptions(), preset=name, **_DECODING[name]) for name in PRESET_NAMES}
 # What a preset does not decide: where the model is, the language, the prompt, the threads.
 _NOT_DECODING = ("model", "engine", "language", "initial_prompt", "compute_type", "parallel", "cpu_threads",
                  "batched")

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..archive import ArchiveLayout, EpisodeMeta, is_episode_id
 from ..corrections import load_corrections
@@ -30,7 +30,7 @@ from ..files import atomic_write_json, read_json
 from ..speakers.library import AutomaticName, Exemplar, Voice, VoiceLibrary
 from ..speakers.naming import NamingOptions, clearly_different, match_voices, naming_options
 from ..speakers.prints import VoicePrint, prints_from_diarization, prints_key
-from ..transcript import Transcript, load_transcript
+from ..transcript import Diarization, Transcript, load_transcript
 from .actions import forgotten, load_actions, rename_map
 
 
@@ -41,13 +41,27 @@ class EpisodeVoices:
     episode_id: str
     audio_path: str
     audio_sha256: str
-    diarization: dict | None
+    diarization: Diarization | None
 
     @classmethod
     def of(cls, transcript: Transcript) -> "EpisodeVoices":
         d = transcript.diarization
-        kept = None if d is None else {k: d[k] for k in ("backend", "mode", "labels", "turns", "voiceprints") if k in d}
+        kept = None if d is None else Diarization(d.backend, mode=d.mode, labels=d.labels, turns=d.turns,
+                                                  voiceprints=d.voiceprints)
         return cls(transcript.episode_id, transcript.audio_path, transcript.audio_sha256, kept)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EpisodeVoices":
+        d = data["diarization"]
+        return cls(**{**data, "diarization": None if d is None else Diarization.from_dict(d)})
+
+    def to_dict(self) -> dict:
+        return {**asdict(replace(self, diarization=None)),
+                "diarization": self.diarization.to_dict() if self.diarization else None}
+
+    @property
+    def backend(self) -> str | None:
+        return self.diarization.backend if self.diarization else None
 
     def as_transcript(self) -> Transcript:
         return Transcript(self.episode_id, self.audio_path, self.audio_sha256, 0.0, "", "", "", {},
@@ -78,12 +92,12 @@ def read_episodes(layout: ArchiveLayout, problems: list[str]) -> list[EpisodeVoi
             stamp = f"{st.st_size}:{st.st_mtime_ns}"
             held = cache.get(key)
             if isinstance(held, dict) and held.get("stamp") == stamp:
-                entry = EpisodeVoices(**held["voices"])
+                entry = EpisodeVoices.from_dict(held["voices"])
             else:
                 entry = EpisodeVoices.of(load_transcript(path))
-            fresh[key] = {"stamp": stamp, "voices": asdict(entry)}
+            fresh[key] = {"stamp": stamp, "voices": entry.to_dict()}
             found.append(entry)
-        except (IndexerError, OSError, TypeError, KeyError) as e:
+        except (IndexerError, OSError, TypeError, KeyError, ValueError) as e:
             problems.append(e.one_line() if isinstance(e, IndexerError) else f"{path}: {e}")
     if fresh != cache:
         try:
@@ -101,7 +115,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
     problems = report.problems
     episodes = read_episodes(layout, problems)
     if not backend:
-        found = Counter((e.diarization or {}).get("backend") for e in episodes if (e.diarization or {}).get("voiceprints"))
+        found = Counter(e.backend for e in episodes if e.diarization and e.diarization.voiceprints)
         backend = found.most_common(1)[0][0] if found else ""
     options = options or naming_options(backend)
     try:
@@ -127,7 +141,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
         confirmed[ep.episode_id] = {label: n.name for label, n in names.items()}
         other_names[ep.episode_id] = ({c.after for c in corrections if c.kind == "speaker"}
                                       | set(meta.speakers) | {t.name for t in meta.turns})
-        prints = prints_from_diarization(ep.diarization) if (ep.diarization or {}).get("backend") == backend else {}
+        prints = prints_from_diarization(ep.diarization) if ep.backend == backend else {}
         for c in corrections:
             if c.kind != "name":
                 continue
@@ -138,7 +152,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
             name = renamed.get(c.after, c.after)
             if voiceprint is not None and not (name in forgets and c.when <= forgets[name]):
                 exemplars.setdefault(name, []).append(Exemplar(ep.episode_id, label or c.before or "", voiceprint))
-        if (ep.diarization or {}).get("mode") == "turns":
+        if ep.diarization and ep.diarization.mode == "turns":
             for name, voiceprint in prints.items():
                 shown = renamed.get(name, name)
                 if shown not in forgets:
@@ -164,12 +178,11 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
     usable = {name: found for name, found in usable.items() if found}
     automatic, keys, digests = {}, {}, {}
     for ep in episodes:
-        labels = (ep.diarization or {}).get("labels") or []
+        labels = ep.diarization.labels if ep.diarization else ()
         given = {renamed.get(n, n) for n in confirmed[ep.episode_id].values()}
-        prints = prints_from_diarization(ep.diarization) if (ep.diarization or {}).get("backend") == backend else {}
+        prints = prints_from_diarization(ep.diarization) if ep.backend == backend else {}
         free = {label: p for label, p in prints.items() if label in labels and label not in confirmed[ep.episode_id]}
-        candidates = {name: found for name, found in usable.items() if name not in given}
-        matched = match_voices(free, candidates, options) if free and candidates else {}
+        matched = match_voices(free, usable, options, given) if free and usable else {}
         if matched:
             automatic[ep.episode_id] = {label: AutomaticName(name, sim, prints[label].seconds)
                                         for label, (name, sim) in matched.items()}
@@ -183,7 +196,7 @@ def build_library(layout: ArchiveLayout, backend: str | None = None, options: Na
 
     library = VoiceLibrary(backend, voices, automatic, digests, keys, renamed, problems,
                            {"threshold": options.threshold, "conflict": options.conflict,
-                            "min_seconds": options.min_seconds},
+                            "min_seconds": options.min_seconds, "margin": options.margin},
                            dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     if previous is not None:
         report.changed = {e for e in set(previous.digests) | set(digests) if previous.digest(e) != library.digest(e)}
