@@ -170,7 +170,7 @@ def test_search_box_has_match_and_filters(meaning_archive):
     period.value = "2013"
     match.value = "words"
     text.value = "censure"  # said nowhere: words alone find nothing
-    assert "No hit" in str(output.outputs[0]["data"]["text/html"])
+    assert "Aucun résultat" in str(output.outputs[0]["data"]["text/html"])
     match.value = "meaning"
     assert "modérateurs travaillent" in str(output.outputs[0]["data"]["text/html"])
     assert "sens" in str(output.outputs[0]["data"]["text/html"])

@@ -12,8 +12,9 @@ from click.testing import CliRunner, Result
 from indexer import Archive
 from indexer.cli import main
 from indexer.testing import FAKE_ENGINE
+from . import TEST_DATA
 
-SPEECH = Path(__file__).resolve().parent / "data" / "espeak_fr.wav"
+SPEECH = TEST_DATA / "espeak_fr.wav"
 
 
 def fake_archive(root: Path, speakers: str = "off", episodes: int = 2) -> Path:

@@ -141,7 +141,7 @@ MESSAGES = {
     "overview.noisy": "bruit mesuré ({n}, décodés en recherche en faisceau) : {episodes}",
     "overview.worst": "les moins sûrs",
     "overview.worst_value": "{episode} ({suspect} suspects, {unsure} peu sûrs)",
-    "overview.decibels": "{value} dB",
+    "overview.decibels": "{value}\u00a0dB",
     # -- quality table --
     "quality.none": "Aucune transcription.",
     "quality.poor": "à revoir",
