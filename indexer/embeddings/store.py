@@ -56,7 +56,7 @@ REBUILD_PREFIX = ".embeddings-rebuild-"
 OLD_PREFIX = ".embeddings-old-"
 REBUILD_HINT = "the transcripts are intact: `indexer ingest ARCHIVE` or `indexer reindex ARCHIVE` rebuilds it"
 # Segments embedded alone (0) or with this many neighbours on each side. Measured on the
-# paraphrase set (benchmarks/meaning.py): alone found more (see the README's Benchmarks).
+# paraphrase set (benchmarks/meaning.py): alone found more (see docs/benchmarks.md).
 DEFAULT_CONTEXT = 0
 BATCH = 32  # passages per call to the model
 SHARD_ARRAYS = {f"{name}.npy" for name in ("segments", "starts", "ends", "digests", "vectors", "scales", "fingerprint")}
