@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -24,6 +25,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CLI_REFERENCE = ROOT / "docs" / "cli.md"
 
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+SHELL_FENCE = re.compile(r"^```(?:bash|sh|shell)\n(.*?)^```", re.S | re.M)
 SPAN = re.compile(r"`([^`\n]+)`")
 # `indexer ingest`, `.venv/bin/indexer ingest`, `python -m indexer ingest`; not `from indexer import`.
 COMMAND = re.compile(r"(?:^|(?<=[\s/(]))(?<!from )(?<!import )indexer ([a-z][a-z-]*)")
@@ -126,4 +128,54 @@ def test_benchmark_options_the_docs_show_exist():
                 for option in re.findall(r"(?:^|(?<=\s))(--[a-z][\w-]*)", rest):
                     if f'"{option}"' not in source and f"'{option}'" not in source:
                         wrong.append(f"{doc.name}: {script.name} has no option {option} ({line.strip()})")
+    assert not wrong, "\n".join(wrong)
+
+
+def _shell_commands():
+    """(document, arguments) of every `indexer …` command line in the docs' shell blocks."""
+    for doc in DOCUMENTS:
+        for block in SHELL_FENCE.findall(doc.read_text(encoding="utf-8")):
+            for line in block.splitlines():
+                match = COMMAND.search(line)
+                if match:
+                    rest = LINE_END.split(line[match.start() + len("indexer "):], maxsplit=1)[0]
+                    # `[--json]` in a synopsis: an optional part, shown as given
+                    yield doc.name, [a.strip("[]") for a in shlex.split(rest) if a.strip("[]")], line.strip()
+
+
+def _parse(args: list[str]) -> list[str]:
+    """Parse a command line as the CLI would, without running it; what it uses that `--help` does not show
+    (a deprecated spelling kept for one release is hidden from the help)."""
+    ctx, group, rest = click.Context(main, info_name="indexer"), main, list(args)
+    while True:
+        name, *rest = rest
+        command = group.get_command(ctx, name)
+        if command is None:
+            raise click.UsageError(f"no such command {name!r}")
+        if isinstance(command, click.Group):
+            ctx, group = click.Context(command, info_name=name, parent=ctx), command
+            continue
+        ctx = command.make_context(name, rest, parent=ctx)
+        break
+    hidden = []
+    for param in command.params:
+        given = ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
+        if given and (getattr(param, "hidden", False)
+                      or (isinstance(param, click.Argument) and not param.get_usage_pieces(ctx))):
+            hidden.append(param.name)
+    return hidden
+
+
+def test_every_command_line_the_docs_show_parses_with_spellings_the_help_shows():
+    wrong = []
+    commands = list(_shell_commands())
+    assert len(commands) > 20, commands
+    for doc, args, line in commands:
+        try:
+            hidden = _parse(args)
+        except click.ClickException as e:
+            wrong.append(f"{doc}: {line}: {e.format_message()}")
+            continue
+        if hidden:
+            wrong.append(f"{doc}: {line}: uses {', '.join(hidden)}, which `--help` does not show (deprecated?)")
     assert not wrong, "\n".join(wrong)
