@@ -210,11 +210,6 @@ def test_a_hit_without_audio_path_shows_no_player(search_archive):
     assert "<audio" not in html and "pas d'audio" in html
 
 
-def test_missing_audio_shows_no_player(search_archive):
-    html = search_archive.search("fans", match="words")._repr_html_()  # this episode has no audio file
-    assert "<audio" not in html and "pas d'audio" in html
-
-
 def test_play_returns_an_audio_clip(search_archive):
     from IPython.display import Audio
 
