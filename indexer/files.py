@@ -254,19 +254,3 @@ def pid_alive(pid: int) -> bool:
     except (OverflowError, ValueError):  # not a pid at all (a damaged lock file or folder name)
         return False
     return True
-
-
-@contextlib.contextmanager
-def exclusive_lock(path: Path):
-    """An exclusive ``flock`` on ``path`` (made with its folder if missing) for the duration; the kernel frees
-    it if the process dies."""
-    import fcntl
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

@@ -124,9 +124,16 @@ class WriterLock:
             os.close(fd)
 
 
-@contextlib.contextmanager
 def edit_lock(path: Path):
     """The archive's edit lock (see the module), waited for: it is only ever held for one episode's change."""
+    return exclusive_lock(path)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path):
+    """An exclusive ``flock`` on ``path`` (made with its folder if missing), waited for, for the duration of the
+    ``with``; the kernel frees it if the process dies. A store's own short lock (e.g. the embedding store's)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)  # the umask decides
     try:

@@ -70,8 +70,8 @@ def test_two_editors_at_once_leave_the_later_correction_in_the_index(archive, mo
     assert not errors, errors
     assert [c.who for c in archive.corrections("a")] == ["first", "second"]
     fresh = Archive(archive.root)
-    assert [h.episode for h in fresh.search("zèbre")] == ["a"]
-    assert fresh.search("girafe") == []
+    assert [h.episode for h in fresh.search("zèbre", match="words")] == ["a"]
+    assert fresh.search("girafe", match="words") == []
 
 
 def test_a_correction_refused_by_a_busy_index_is_not_stored(archive):
@@ -86,4 +86,4 @@ def test_a_correction_refused_by_a_busy_index_is_not_stored(archive):
         writer.cancel()
     editor.correct("a", 0, "une correction qui attend")   # the retry the message asks for
     assert len(editor.corrections("a")) == 1
-    assert [h.episode for h in Archive(archive.root).search("attend")] == ["a"]
+    assert [h.episode for h in Archive(archive.root).search("attend", match="words")] == ["a"]

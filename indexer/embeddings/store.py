@@ -43,7 +43,8 @@ import numpy as np
 
 from ..archive import ArchiveLayout
 from ..errors import EmbeddingStoreError
-from ..files import atomic_file, atomic_write_json, exclusive_lock, pid_alive
+from ..files import atomic_file, atomic_write_json, pid_alive
+from ..locks import exclusive_lock
 from ..transcript import Transcript
 from .models import EmbeddingModel
 
