@@ -154,7 +154,7 @@ def _reporter(episode: str, progress):
         return lambda seconds: progress(episode, seconds)
     if _PROGRESS is None:
         return None
-    pending = [0.0, time.monotonic()]
+    pending = [0.0, -PROGRESS_EVERY]   # the first figure goes at once (a short file may take < 1 s)
     lock = threading.Lock()
 
     def report(seconds: float) -> None:
