@@ -540,7 +540,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    torch.set_num_threads(1)  # two threads on a busy machine spin: 4x the CPU seconds (README, Long recordings)
+    torch.set_num_threads(1)  # two threads on a busy machine spin: 4x the CPU seconds (docs/transcription.md, Long recordings)
     cache_speech_regions()
     voices = load_voices()
     conversations = []

@@ -241,7 +241,7 @@ def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive
     assert browser.execute_script(STATE_JS, root)["time"] == pytest.approx(6.5)      # "aujourd'hui."
     assert root.get_attribute("aria-label") == "Lecteur de transcription : Débat : la modération des communautés"
     assert browser.execute_script("return arguments[0].querySelector('audio').getAttribute('aria-label')", root)
-    element = artifacts / "player-panel.png"  # the one in the README (docs/player.png)
+    element = artifacts / "player-panel.png"  # the one in docs/editing.md (docs/player.png)
     click_word_seeks(browser, root, "modération")
     select_words(browser, root, 13, 17)
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", root)

@@ -311,7 +311,7 @@ def test_clip_from_a_two_hour_file_seeks(tmp_path, monkeypatch):
     assert float(decodes[0][decodes[0].index("-ss") + 1]) == pytest.approx(7099.75)
     assert float(decodes[0][decodes[0].index("-t") + 1]) == pytest.approx(20.5)
     # ffmpeg seeks before it decodes (-ss before -i): a late clip costs what an early one does.
-    # How long it takes is a benchmark's business (README: 0.3-0.4 s near the end of two hours).
+    # How long it takes is a benchmark's business (docs/editing.md: a fraction of a second from a two-hour file).
 
 
 # --- basket --------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_each_window_is_seeded_by_its_audio_and_position_alone(tmp_path):
 
 
 # The presets' fingerprints before seeding (main at 20a284a). A change re-transcribes every
-# archive at its next ingest: make it on purpose, and say so in the README.
+# archive at its next ingest: make it on purpose, and say so in docs/transcription.md.
 FINGERPRINTS_BEFORE_SEEDING = {"auto": "64bb2236a4a49609", "fast": "2c8858740d2ef9da",
                                "accurate": "1670fe446b943742"}
 
@@ -128,7 +128,7 @@ def test_the_seed_policy_is_recorded_and_fingerprinted():
     seeded = TranscribeOptions()
     assert asdict(seeded)["sampling_seed"]   # recorded in each transcript's options
     assert replace(seeded, sampling_seed="").fingerprint() != seeded.fingerprint()
-    # This first policy keeps the fingerprints transcripts had (README: nothing transcribed again on upgrade).
+    # This first policy keeps the fingerprints transcripts had (docs/transcription.md: nothing transcribed again on upgrade).
     assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_BEFORE_SEEDING
 
 

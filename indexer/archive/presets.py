@@ -6,5 +6,5 @@ stack (about 118 ms); what each preset decodes is :data:`indexer.transcribe.PRES
 
 PRESET_NAMES = ("auto", "fast", "accurate")
 DEFAULT_PRESET = "auto"
-NOISY_PRESET = "accurate"   # what `noisy: true` asks for (README, "Decoding defaults, and why")
+NOISY_PRESET = "accurate"   # what `noisy: true` asks for (docs/transcription.md, "Decoding defaults, and why")
 CLEAN_PRESET = "fast"       # what `noisy: false` asks for: no automatic choice

@@ -56,8 +56,8 @@ class TranscribeOptions:
     noisy_below_db: float = 21.0
     preset: str = DEFAULT_PRESET               # the name these settings came from (a label)
     # What the fallback's sampling draws from: seeded by the audio's sha256 and the
-    # window's position, so the same audio gives the same words (README, "Same audio,
-    # same words"); "" leaves it to the libraries' unseeded generators.
+    # window's position, so the same audio gives the same words (docs/transcription.md,
+    # "Same audio, same words"); "" leaves it to the libraries' unseeded generators.
     sampling_seed: str = SEED_POLICY
 
     def fingerprint(self) -> str:
@@ -71,7 +71,7 @@ class TranscribeOptions:
         if self.sampling_seed == SEED_POLICY:
             # Seeding changes no setting, only which sample a looping window keeps: transcripts
             # made before it stay current rather than every archive being transcribed again at
-            # the next ingest (README, "Same audio, same words"). Another policy changes it.
+            # the next ingest (docs/transcription.md, "Same audio, same words"). Another policy changes it.
             ignored.add("sampling_seed")
         relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -81,10 +81,11 @@ class TranscribeOptions:
 _DECODING: dict[str, dict] = {
     # Default: greedy decoding, and beam search for an episode measured noisy.
     "auto": {},
-    # Greedy decoding, the speed/accuracy trade-off measured in the README.
+    # Greedy decoding, the speed/accuracy trade-off measured in docs/benchmarks.md.
     "fast": {"noise_preset": ""},
     # Beam search: under babble as accurate as plain faster-whisper (WER 0.192 vs
-    # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (README).
+    # 0.194 at 10 dB; greedy 0.203), at 1.3× the CPU of greedy (docs/benchmarks.md,
+    # "Decoding settings, one at a time").
     "accurate": {"beam_size": 5, "noise_preset": ""},
 }
 PRESETS: dict[str, TranscribeOptions] = {
