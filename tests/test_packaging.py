@@ -79,8 +79,8 @@ def test_python_dash_m_works():
     assert result.returncode == 0 and "ingest" in result.stdout
 
 
-# Test files not named after a package: the notebooks and the set-up files.
-TEST_PREFIXES_BEYOND_THE_PACKAGE = {"notebooks", "packaging"}
+# Test files not named after a package: the notebooks, the documentation and the set-up files.
+TEST_PREFIXES_BEYOND_THE_PACKAGE = {"notebooks", "docs", "packaging"}
 
 
 def test_every_test_file_is_named_after_the_package_it_tests():
