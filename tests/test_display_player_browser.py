@@ -46,11 +46,7 @@ TOLERANCE = 0.3       # seconds between the audio's time and the highlighted wor
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     browser_tests.require_browser()
-    driver = browser_tests.start_chromium(tmp_path_factory.mktemp("chromium-profile"), CHROMIUM_FLAGS, HANG)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from browser_tests.chromium_session(tmp_path_factory, CHROMIUM_FLAGS, HANG)
 
 
 @pytest.fixture(scope="module")

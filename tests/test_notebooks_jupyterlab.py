@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers.browser import PROMPTS_JS, Lab, artifacts_folder, require_browser, start_chromium
+from helpers.browser import PROMPTS_JS, Lab, artifacts_folder, chromium_session, require_browser
 from helpers.notebooks import NOTEBOOKS
 
 pytestmark = pytest.mark.browser  # starts Chromium (make test-fast leaves it out)
@@ -72,11 +72,7 @@ def lab(tmp_path_factory, executed_notebooks):
 
 @pytest.fixture(scope="module")
 def browser(lab, tmp_path_factory):
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium_session(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -137,6 +137,15 @@ class Lab:
         self.log.close()
 
 
+def chromium_session(tmp_path_factory, flags=CHROMIUM_FLAGS, hang: float = 180.0):
+    """A module fixture's body: a headless Chromium on a fresh profile, quit when the module is done."""
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), flags, hang)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
 def start_chromium(profile: Path, flags=CHROMIUM_FLAGS, hang: float = 180.0):
     """Debian's Chromium through Debian's chromedriver, headless, with a fresh profile."""
     from selenium import webdriver
