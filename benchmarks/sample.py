@@ -1,12 +1,13 @@
 """The sample archive as the benchmarks see it: its episodes, their reference
-texts, and the word error rate against them. Shared by transcribe.py, noisy.py
-and speed.py (it imports neither)."""
+texts, the word error rate against them, and 16 kHz WAV files. Shared by the
+benchmark scripts (it imports none of them)."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,15 @@ def wer(reference_normalised: str, hypothesis: str) -> float:
     import jiwer
 
     return jiwer.wer(reference_normalised, normalise(hypothesis))
+
+
+def write_wav(path: Path, samples, rate: int = 16_000) -> None:
+    """Float samples in [-1, 1] (a numpy array) as a 16-bit mono WAV."""
+    import numpy as np
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())

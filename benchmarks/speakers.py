@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from indexer import audio, speakers  # noqa: E402
 from indexer.transcript import Segment, Transcript, Word  # noqa: E402
+from sample import write_wav  # noqa: E402  (voices.py imports it from here too)
 
 RESULTS = ROOT / "benchmarks" / "results"
 SR = 16_000
@@ -296,16 +297,6 @@ def summary(rows) -> dict:
             "count_right": sum(r["count_right"] for r in rows), "conversations": len(rows),
             "word_accuracy": round(weight("word_accuracy"), 4),
             "rtf": round(sum(r["seconds"] for r in rows) / ref_total, 4)}
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    import wave
-
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def transcription_seconds(paths: list[Path]) -> float:

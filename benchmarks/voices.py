@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 import wave
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np

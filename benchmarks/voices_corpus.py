@@ -28,10 +28,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
+from sample import write_wav
 
 SR = 16_000
 PACKAGES = {
@@ -61,15 +61,6 @@ def trim(samples: np.ndarray, below_peak_db: float = 40.0) -> np.ndarray:
     energy = 10 * np.log10(np.mean(samples[:n * frame].reshape(n, frame) ** 2, axis=1) + 1e-12)
     loud = np.flatnonzero(energy > energy.max() - below_peak_db)
     return samples[loud[0] * frame:(loud[-1] + 1) * frame] if len(loud) else samples[:0]
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
 def _convert(job: tuple[str, str, str]) -> tuple[str, float] | None:
