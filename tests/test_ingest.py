@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import SAMPLE_ARCHIVE, TEST_DATA
-from helpers.hardening import alive, children
+from helpers.hardening import alive, children, wait_for
 from indexer import Archive
 from indexer.archive import ArchiveLayout
 from indexer.errors import ArchiveNotFoundError, ClusterError
@@ -444,14 +444,7 @@ def start_paused(root: Path, point: str, pause: float = 3600, args=("--workers",
     marker.unlink(missing_ok=True)
     process = subprocess.Popen([sys.executable, "-c", PAUSER, str(root), point, str(marker), str(pause), *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while not marker.exists():
-        if process.poll() is not None:
-            raise AssertionError(f"ingest ended before {point}: {process.stdout.read()} {process.stderr.read()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"ingest never reached {point}")
-        time.sleep(0.05)
+    wait_for(marker, process, point)
     return process
 
 
