@@ -27,10 +27,9 @@ def reindex_episode(index, episode: EffectiveEpisode) -> None:
 
 def reembed_episode(layout: ArchiveLayout, episode_id: str) -> None:
     """Re-embed the segments a correction changed (search by meaning). No embedding store: nothing."""
-    from ..embeddings.upkeep import sidecar_of, update_episode
+    from ..embeddings.upkeep import update_episode
 
-    update_episode(layout, lambda: effective_episode(layout, episode_id).transcript,
-                   sidecar_of(layout, machine_transcript(layout, episode_id)))
+    update_episode(layout, lambda: effective_episode(layout, episode_id).transcript)
 
 
 @contextmanager

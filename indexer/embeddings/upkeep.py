@@ -21,8 +21,7 @@ def sidecar_of(layout: ArchiveLayout, transcript: Transcript) -> Path | None:
     return sidecar_for(audio) if audio is not None and audio.is_file() else None
 
 
-def update_episode(layout: ArchiveLayout, effective: Callable[[], Transcript],
-                   sidecar: Path | None = None) -> int | None:
+def update_episode(layout: ArchiveLayout, effective: Callable[[], Transcript]) -> int | None:
     """Re-embed what changed in one episode in the archive's store (after a correction).
 
     ``effective`` gives the episode as shown; it is read under the store's lock, so that of two corrections
@@ -39,7 +38,7 @@ def update_episode(layout: ArchiveLayout, effective: Callable[[], Transcript],
             return None
         transcript = effective()
         try:
-            version = layout.inputs_version(transcript.episode_id, sidecar)
+            version = layout.inputs_version(transcript.episode_id, sidecar_of(layout, transcript))
             return store.update(transcript.episode_id, transcript, version, load_model(store.model_name))
         except IndexerError as e:
             log.warning("%s; search by meaning keeps the previous vectors of %s until the next ingest",
