@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from helpers.cli import fake_archive
 from indexer import Archive
 from indexer.display import i18n
 from indexer.display.locales.fr import MESSAGES as FRENCH
@@ -47,6 +48,20 @@ def test_the_review_table_is_french(search_archive, no_clip_cut):
     assert headers(html) == ["moment", "épisode", "intervenant", "pourquoi", "texte", "écouter"]
     assert re.search(r"<p>1 segment à relire</p>", html)  # only the phantom segment: no word probabilities
     assert "phrase fantôme" in html and ">phantom<" not in html  # its flag, named in French
+
+
+def test_unsure_words_are_counted_the_french_way(tmp_path, no_clip_cut):
+    statistics = Archive(fake_archive(tmp_path / "archive")).statistics()
+    table = statistics.review_table(max_probability=0.75)
+    unsure = table[table.reasons.str.contains("low-confidence-words")]   # codes in the data
+    assert len(unsure) and all(unsure.low_words.map(len))
+    html = statistics.review(max_probability=0.75, rows=len(table))._repr_html_()
+    counts = [len(words) for words in unsure.low_words]
+    for n in set(counts):   # « 2 mots < 0,75 »: the count, and the threshold with a decimal comma
+        assert f"{n} mot{'s' if n > 1 else ''} &lt; 0,75" in html
+    assert "low-confidence" not in html and "0.75" not in html
+    shown = statistics.french_table(table[["episode", "reasons"]]).to_html()
+    assert "mots peu sûrs" in shown and "low-confidence" not in shown
 
 
 def test_a_quote_shows_in_french(search_archive, no_clip_cut):

@@ -6,11 +6,21 @@ from __future__ import annotations
 import html
 import re
 
+from ..transcript import Flag
 from .clips import Clip, ClipSet, with_clips
-from .i18n import _, flag_label
+from .i18n import _, flag_label, short_number
 
 CLIP_FADE = 0.05  # s
 HEADERS = ("column.time", "column.episode", "column.speaker", "review.why", "column.text", "column.listen")
+LOW_WORDS = Flag.LOW_CONFIDENCE_WORDS   # the review table's reason for unsure words, counted in ``low_words``
+
+
+def reason_labels(reasons: str, low_words: int | None = None, threshold: float = 0.5) -> list[str]:
+    """A review row's ``reasons`` codes as the catalog names them; the unsure words counted when known:
+    « répétitions », « 2 mots < 0,5 »."""
+    return [_("review.low_words", n=low_words, threshold=short_number(threshold))
+            if code == LOW_WORDS and low_words else flag_label(code)
+            for code in reasons.split(", ") if code]
 
 
 class ReviewPlayers:
@@ -30,6 +40,7 @@ class ReviewPlayers:
         if self.table.empty:
             return f"<p>{_('review.none')}</p>"
         clips = clips or self.clips()
+        threshold = self.table.attrs.get("max_probability", 0.5)
         rows = []
         for i, row in enumerate(self.table.itertuples(index=False)):
             text = re.sub(r"\[\?([^\]]*)\]", r"<mark>\1</mark>", esc(row.marked, quote=False))
@@ -40,7 +51,7 @@ class ReviewPlayers:
                 f"<td>{esc(row.timecode)}</td>"
                 f"<td>{esc(row.title)}<br><small>{esc(row.episode)} #{row.segment_id}</small></td>"
                 f"<td>{esc(row.speaker)}</td>"
-                f"<td style='white-space:nowrap'><small>{'<br>'.join(esc(flag_label(r)) for r in row.reasons.split(', ') if r)}</small></td>"
+                f"<td style='white-space:nowrap'><small>{'<br>'.join(esc(r) for r in reason_labels(row.reasons, len(row.low_words), threshold))}</small></td>"
                 f"<td style='text-align:left'>{text}<br><small><code>{esc(call)}</code></small></td>"
                 f"<td>{player}</td>"
                 "</tr>")

@@ -20,7 +20,7 @@ from .. import stats
 from . import plots
 from .i18n import _, number, percent
 from .quality import QualityTable
-from .review import ReviewPlayers
+from .review import ReviewPlayers, reason_labels
 
 
 class ArchiveStatistics:
@@ -134,6 +134,8 @@ class ArchiveStatistics:
 
     def french_table(self, frame):
         """``frame`` with its headers from the catalog and its numbers the display language's way."""
+        if "reasons" in frame.columns:   # codes → the catalog's names (« répétitions, mots peu sûrs »)
+            frame = frame.assign(reasons=[", ".join(reason_labels(r)) for r in frame["reasons"]])
         shown = frame.rename(index=lambda v: self.labels.get(v, v),
                              columns=lambda c: _(COLUMNS[c]) if c in COLUMNS else c)
         name = shown.index.name

@@ -28,7 +28,9 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
 
     Worst first (suspect, then the least sure word). ``marked`` is the text with
     the unsure words as ``[?mot]`` (the convention of quotes); ``reasons`` lists
-    the suspect flags and the number of unsure words. Segments an editor has
+    the segment's flags as codes (``repeated, low-confidence-words``; the display
+    names them in its language), ``low_words`` the unsure words, and
+    ``table.attrs["max_probability"]`` the threshold. Segments an editor has
     corrected are left out unless ``include_corrected``. Show it with players:
     :func:`review_players`.
     """
@@ -45,7 +47,7 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
                 continue
             reasons = [f for f in seg.flags if f not in (Flag.SUSPECT, Flag.LOW_CONFIDENCE_WORDS, Flag.CORRECTED)]
             if low:
-                reasons.append(f"{len(low)} mot{'s' if len(low) > 1 else ''} < {max_probability:g}")
+                reasons.append(Flag.LOW_CONFIDENCE_WORDS)   # with ``low_words``: the display counts them
             marked = join_words(seg.words, lambda w, core: f"[?{core}]" if w.probability < max_probability
                                 else core) if seg.words else seg.text.strip()
             rows.append({
@@ -59,4 +61,6 @@ def review_table(archive, max_probability: float = 0.5, include_corrected: bool 
     frame = pd.DataFrame(rows, columns=REVIEW_COLUMNS + ["suspect"])
     frame = frame.sort_values(["suspect", "min_probability", "episode", "start"],
                               ascending=[False, True, True, True], na_position="last", kind="stable")
-    return frame[REVIEW_COLUMNS].reset_index(drop=True)
+    frame = frame[REVIEW_COLUMNS].reset_index(drop=True)
+    frame.attrs["max_probability"] = max_probability
+    return frame

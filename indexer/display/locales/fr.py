@@ -43,6 +43,7 @@ MESSAGES = {
     "review.count": {"one": "{n} segment à relire", "other": "{n} segments à relire"},
     "review.none": "Rien à relire.",
     "review.why": "pourquoi",
+    "review.low_words": {"one": "{n} mot < {threshold}", "other": "{n} mots < {threshold}"},
     # -- flags of segments and quotes --
     "flag.suspect": "suspect",
     "flag.repeated": "répétitions",
