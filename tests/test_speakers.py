@@ -262,6 +262,7 @@ def test_one_voice_gives_one_speaker():
 
 
 @pytest.mark.weights
+@pytest.mark.smoke   # in `make test`: the real speaker embeddings
 def test_two_voices_give_two_labels_at_the_right_times(two_voices):
     path, changes = two_voices
     turns = speakers.diarize(path, audio.probe(path).duration)
@@ -424,3 +425,20 @@ def test_transcribe_without_speaker_weights_stops_before_any_transcription(tmp_p
     assert result.exit_code == 1 and calls == [] and not (tmp_path / "out").exists()
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: ") and "--speakers off" in line
+
+
+def test_transcribe_loads_the_speaker_network_only_for_a_file_it_could_read(tmp_path, monkeypatch):
+    """A run of unreadable files ends at once: the weights are checked first, the network (~1.7 CPU-s)
+    is loaded with the first good transcript."""
+    from click.testing import CliRunner
+
+    from indexer.cli import main
+    from indexer.transcribe import outputs
+
+    loads = []
+    monkeypatch.setattr(outputs, "load_backend", lambda options: loads.append(options))
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("Ceci n'est pas un fichier audio.\n")
+    result = CliRunner().invoke(main, ["transcribe", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "not a readable audio file" in result.output
+    assert loads == []
