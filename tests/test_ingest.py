@@ -610,7 +610,7 @@ def test_the_archive_facade_ingests_and_reports_its_status(tmp_path, clips):
     assert set(by_file(archive.ingest(OPTIONS)).values()) == {"unchanged"}
 
 
-def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
+def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path, monkeypatch):
     with pytest.raises(ArchiveNotFoundError, match="archive folder not found"):
         Archive(tmp_path / "nowhere").ingest(OPTIONS)
     (tmp_path / "empty").mkdir()
@@ -619,6 +619,7 @@ def test_a_missing_archive_or_cluster_is_an_error_of_its_kind(tmp_path):
     result = CliRunner().invoke(main, ["reindex", "--archive", str(tmp_path / "empty")])
     assert result.exit_code == 1 and ("archive has no transcripts/ folder "
                                       "(run `indexer ingest --archive ARCHIVE` first)") in result.output
+    monkeypatch.setattr(workers, "SCHEDULER_TIMEOUT", "1s")   # nothing listens there: no need to wait 10 s
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         list(workers.dispatch_dask("tcp://127.0.0.1:9", [], TranscribeOptions(), str(tmp_path), None))
 

@@ -53,12 +53,16 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_make_test_runs_every_test_and_test_fast_leaves_out_weights_and_browser():
+def test_ci_runs_every_test_make_test_and_make_test_slow_between_them():
     makefile = (ROOT / "Makefile").read_text()
-    recipes = dict(re.findall(r"^(test|test-fast): setup\n\t(.+)$", makefile, flags=re.M))
+    recipes = dict(re.findall(r"^(test|test-slow|test-fast): setup\n\t(.+)$", makefile, flags=re.M))
     runner = re.search(r"^PYTEST := (.+)$", makefile, flags=re.M)[1]
-    assert recipes["test"] == "$(PYTEST)" and not re.search(r"\s-[mk]\s+[\"']", runner)   # nothing left out
-    assert recipes["test-fast"] == '$(PYTEST) -m "not weights and not browser"'
+    assert not re.search(r"\s-[mk]\s+[\"']", runner)   # the runner itself leaves nothing out
+    # Complementary selections: a test is in exactly one of the two.
+    assert recipes["test"] == '$(PYTEST) -m "not slow"' and recipes["test-slow"] == "$(PYTEST) -m slow"
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.startswith("#")]
+    assert "set -euo pipefail" in ci and ci.index("make test") < ci.index("make test-slow")
+    assert recipes["test-fast"] == '$(PYTEST) -m "not weights and not browser and not slow"'
     assert "-n auto" in runner   # pytest-xdist, pinned in pyproject's dev extra
 
 

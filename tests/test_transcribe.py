@@ -167,6 +167,7 @@ def test_bad_files_get_one_line_and_exit_1(tmp_path, name, content, message):
 
 
 @pytest.mark.weights
+@pytest.mark.smoke   # in `make test`: the real Whisper weights, end to end through the CLI
 def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
     result = CliRunner().invoke(main, ["transcribe", str(espeak_clip), "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output

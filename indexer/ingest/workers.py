@@ -319,6 +319,9 @@ def _pool_rounds(workers, jobs, options, root, context, queue) -> Iterator[tuple
             log.warning("a worker process died; retrying %d episode(s) in a new pool", len(pending))
 
 
+SCHEDULER_TIMEOUT = "10s"   # how long a Dask client tries to reach the scheduler before one clear error
+
+
 def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, root: str,
                   ship_audio: bool | None) -> Iterator[tuple[Job, JobResult]]:
     """Transcribe on a Dask cluster; the coordinator still writes transcripts and index.
@@ -333,7 +336,7 @@ def dispatch_dask(address: str, jobs: list[Job], options: TranscribeOptions, roo
     except ImportError as e:
         raise ClusterError("--scheduler needs dask.distributed", hint='pip install "indexer[cluster]"') from e
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError) as e:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {e}",
                            hint="start it with `dask scheduler`, and workers with `dask worker ADDRESS`") from e
