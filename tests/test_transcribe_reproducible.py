@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import TEST_DATA
 from indexer.models import ModelInfo
 from indexer.testing import FakeEngine
 from indexer.transcribe import PRESETS, TranscribeOptions, load_engine, transcribe_file, transcribe_files
@@ -151,3 +152,34 @@ def test_an_openai_whisper_call_is_pinned_and_leaves_the_process_as_it_was():
         assert torch.equal(torch.random.get_rng_state(), state)     # the process's generator untouched
     finally:
         torch.set_num_threads(before)
+
+
+class _Batching(FakeEngine):
+    """The fake engine with a batch entry point, noting how many clips each batch holds."""
+
+    def __init__(self, model, options, batches):
+        super().__init__(model, options)
+        self.batches = batches
+
+    def transcribe_clips(self, clips, language, on_step=None, seeds=None):
+        self.batches.append(len(clips))
+        return [list(self.transcribe(clip, language, seed=seed)[1]) for clip, seed in zip(clips, seeds or [None] * len(clips))]
+
+    def sized_for(self, windows):
+        return self
+
+
+def test_short_files_are_never_decoded_in_one_batch_with_another_file(tmp_path):
+    """Plumbing: on real speech a batch-mate changes a row's words (benchmarks/batch_rows.py: 34 of 37
+    segments), so `indexer transcribe a b c` decodes each one-window file's window alone."""
+    paths = []
+    for k in range(3):
+        paths.append(tmp_path / f"{k}.wav")
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(TEST_DATA / "espeak_fr.wav"), "-af", f"volume={1 - 0.1 * k}",
+                        str(paths[-1])], check=True)
+    batches: list[int] = []
+    engine = _Batching(ModelInfo("fake", "ctranslate2", Path("."), "test", True), TranscribeOptions(), batches)
+    engine.parallel = 2
+    results = dict(transcribe_files(paths, TranscribeOptions(language="fr"), engine))
+    assert all(results[p].segments for p in paths)
+    assert batches and set(batches) == {1}, batches

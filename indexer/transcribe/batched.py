@@ -11,9 +11,13 @@ does with its VAD chunks, cost 0.8 points of word error rate clean and 2.8 at
 not choose), while the loop below on whole windows gives exactly the
 sequential words (benchmarks/results/speed-batching.md).
 
-Rows of a CTranslate2 batch are computed independently: a clip decoded alone,
-beside others or in another order gives the same words, times and
-probabilities (tests/test_transcribe_batching.py), so batches may mix files.
+Rows of a batch are NOT always independent: on synthetic clips a clip decoded
+alone, beside others or in another order gave the same words, times and
+probabilities (tests/test_transcribe_batching.py), but on real speech a
+one-window file decoded beside another got 34 of 37 segments other than alone
+(benchmarks/batch_rows.py, June set). So a batch never mixes files: only a
+long file's own windows are batched, in pairs fixed by their position, and a
+file's words depend on nothing else that is transcribed, nor on the cores.
 """
 
 from __future__ import annotations

@@ -173,8 +173,9 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
 
 def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptions, engine: Engine,
                       progress: Progress) -> list[Transcript | IndexerError]:
-    """Files of one window each, their windows decoded as one batch per preset
-    chosen (the words of each are those it gets alone: rows of a batch are independent)."""
+    """Files of one window each, each file's window decoded alone (``transcribe_files`` gives one file
+    at a time: a batch-mate changes a row's words on real speech); the files' noise choices and errors
+    are made before any decoding."""
     prepared: list = []   # per file: (windows, options, engine, noise choice, sha256), or the error
     for path, info in files:
         try:
@@ -225,11 +226,14 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     windows = sum(expected_windows(info.duration, options) for _, info in probed)
     shared = sized(engine or load_engine(options), windows)
     parallel = max(1, shared.parallel)
-    # Short files (one window) in batches, spread over the workers; longer files batch their own windows.
+    # Short files (one window) spread over the workers, each decoded alone: never in one batch with
+    # another file's window. Rows of a batch are not independent on real speech (june-0 beside june-1:
+    # 34 of 37 segments differ from june-0 alone, benchmarks/batch_rows.py), and a file's words must not
+    # depend on what else is transcribed, nor on the cores. Longer files batch their own windows, in pairs
+    # fixed by their position alone.
     batches = options.batched and options.language and hasattr(shared, "transcribe_clips")
     short = [p for p in probed if expected_windows(p[1].duration, options) == 1] if batches else []
-    size = min(BATCH_CLIPS, max(1, -(-len(short) // parallel)))
-    groups = [short[i:i + size] for i in range(0, len(short), size)]
+    groups = [[file] for file in short]
     bar = Progress(sum(info.duration for _, info in short), "short files", progress and bool(short))
 
     def one(path: Path) -> Transcript | IndexerError:
