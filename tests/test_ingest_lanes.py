@@ -137,12 +137,15 @@ def test_the_default_ingest_writes_what_one_episode_at_a_time_writes(tmp_path, c
 
 
 def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path, clips, caplog):
-    root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "long.wav"],
+    root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "c.wav", "long.wav"],
                    engine=f"{__name__}:CrashingEngine")
+    # First in the archive's order: it and a.wav are decoded as one batch, the longest first.
+    (root / "audio" / "long.wav").rename(root / "audio" / "0-long.wav")
     report = Ingest(root, IngestOptions(progress=False)).run()
     statuses = {r.file: r.status for r in report.results}
-    assert statuses == {"a.wav": "transcribed", "b.wav": "transcribed", "long.wav": "failed"}, report.summary()
+    assert statuses == {"a.wav": "transcribed", "b.wav": "transcribed", "c.wav": "transcribed",
+                        "0-long.wav": "failed"}, report.summary()   # its batch-mate is not blamed
     (failed,) = report.failed
-    assert "long.wav: the worker process died on it twice" in failed.error
-    assert "retrying" in caplog.text
-    assert sorted(p.name for p in (root / "transcripts").glob("*.json")) == ["a.json", "b.json"]
+    assert "0-long.wav: the worker process died on it twice" in failed.error
+    assert "retrying 2 episode(s) one at a time" in caplog.text
+    assert sorted(p.name for p in (root / "transcripts").glob("*.json")) == ["a.json", "b.json", "c.json"]
