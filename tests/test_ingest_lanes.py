@@ -1,5 +1,5 @@
-"""Ingest's default worker (issue 27): one process on every core, short episodes decoded in batches
-across files, the speakers stage beside the decoding; the same transcripts as one episode at a time.
+"""Ingest's default worker (issue 27): one process on every core, the longest episodes first, the
+speakers stage beside the decoding; the same transcripts as one episode at a time.
 
 Plumbing on the deterministic fake engine and real worker processes: what is checked is which
 episode gets which words, what fails, and what is retried, not what Whisper hears.
@@ -23,15 +23,16 @@ from indexer.ingest.workers import Job, transcribe_job
 from indexer.speakers import SpeakerOptions
 from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, FakeEngine
 from indexer.transcribe import TranscribeOptions
-from indexer.transcribe.batched import BATCH_CLIPS
 
 SPEECH = TEST_DATA / "espeak_fr.wav"
 OPTIONS = TranscribeOptions(engine=FAKE_ENGINE, language="fr")
 
 
 class CrashingEngine(FakeEngine):
-    """The fake engine, except that a window of more than 12 s of sound kills its process (a decoder
-    crash, an out-of-memory kill)."""
+    """The fake engine in two lanes, except that a window of more than 12 s of sound kills its process
+    (a decoder crash, an out-of-memory kill)."""
+
+    parallel = 2
 
     def transcribe(self, samples, language, prompt=True, seed=None):
         if len(samples) > 12 * 16000:
@@ -74,42 +75,27 @@ def words(path: Path) -> list:
             for s in data["segments"]]
 
 
-def test_short_episodes_go_in_batches_of_one_preset_and_the_longest_units_first(tmp_path):
-    paths = {name: tmp_path / name for name in ("a", "b", "c", "d", "noisy", "long", "speakers")}
-    jobs = [job(paths["a"], 30), job(paths["b"], 100), job(paths["c"], 60), job(paths["d"], 20),
-            job(paths["noisy"], 40, preset="accurate"), job(paths["long"], 400),
-            job(paths["speakers"], 50, existing="x.json")]
-    units = lanes.plan_units(jobs, OPTIONS, lanes=2)
-    assert units[0] == [5]                                   # the long episode alone, first
-    assert sorted(k for unit in units for k in unit) == [0, 1, 2, 3, 4, 5]   # no speakers-only job: no lane
-    batches = [unit for unit in units if len(unit) > 1]
-    assert batches and all(len(unit) <= BATCH_CLIPS for unit in batches)
-    assert [4] in units                                       # its own preset: not batched with the others
-    durations = [sum(jobs[k].duration for k in unit) for unit in units]
-    assert durations == sorted(durations, reverse=True)
-    # Not knowing the language (detected per file) or batching off: one episode per unit.
-    for options in (replace(OPTIONS, language=None), replace(OPTIONS, batched=False)):
-        assert all(len(unit) == 1 for unit in lanes.plan_units(jobs, options, lanes=2))
+def test_the_lanes_take_the_longest_episodes_first(tmp_path):
+    jobs = [job(tmp_path / "a", 30), job(tmp_path / "b", 100), job(tmp_path / "speakers", 500, existing="x.json"),
+            job(tmp_path / "c", 60), job(tmp_path / "long", 400)]
+    assert lanes.longest_first(jobs) == [4, 1, 3, 0]   # a speakers-only job needs no lane
 
 
-def test_batched_episodes_get_the_words_each_gets_alone(tmp_path, clips, monkeypatch):
-    paths = [clips / f"{name}.wav" for name in "abcde"]
-    jobs = [job(p, 5.1, speakers=SpeakerOptions(backend=FAKE_SPEAKERS)) for p in paths]
-    batches = []
-    real = lanes._transcribe_short
-    monkeypatch.setattr(lanes, "_transcribe_short", lambda files, *a: batches.append(len(files)) or real(files, *a))
+def test_each_episode_gets_the_words_it_gets_alone(tmp_path, clips):
+    jobs = [job(clips / f"{name}.wav", 5.1, speakers=SpeakerOptions(backend=FAKE_SPEAKERS)) for name in "abcde"]
+    jobs.append(job(clips / "long.wav", 15.4, preset="accurate"))
     together = dict((j.episode.id, r) for j, r in lanes.transcribe_here(jobs, OPTIONS, str(clips)))
-    assert batches and max(batches) == BATCH_CLIPS            # decoded in batches across files
+    assert set(together) == {j.episode.id for j in jobs}
     for j in jobs:
         alone = transcribe_job(j, OPTIONS, str(clips))
-        batched = together[j.episode.id]
-        assert batched.transcript.episode_id == j.episode.id and batched.transcript.audio_path == f"{j.episode.id}.wav"
-        assert batched.transcript.segments == alone.transcript.segments   # words, times, speakers
-        assert batched.transcript.diarization == alone.transcript.diarization
-        assert batched.transcript.segments and batched.speaker_seconds >= 0
+        lane = together[j.episode.id].transcript
+        assert lane.episode_id == j.episode.id and lane.audio_path == f"{j.episode.id}.wav"
+        assert lane.segments == alone.transcript.segments   # words, times, speakers
+        assert lane.diarization == alone.transcript.diarization and lane.segments
+        assert lane.options == alone.transcript.options      # the episode's own preset
 
 
-def test_a_bad_file_in_a_batch_fails_alone(tmp_path, clips):
+def test_a_bad_file_fails_alone(tmp_path, clips):
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio at all")
     gone = tmp_path / "gone.wav"
@@ -139,12 +125,12 @@ def test_the_default_ingest_writes_what_one_episode_at_a_time_writes(tmp_path, c
 def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path, clips, caplog):
     root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "c.wav", "long.wav"],
                    engine=f"{__name__}:CrashingEngine")
-    # First in the archive's order: it and a.wav are decoded as one batch, the longest first.
+    # First in the archive's order: decoded first, beside a.wav in the other lane.
     (root / "audio" / "long.wav").rename(root / "audio" / "0-long.wav")
     report = Ingest(root, IngestOptions(progress=False)).run()
     statuses = {r.file: r.status for r in report.results}
     assert statuses == {"a.wav": "transcribed", "b.wav": "transcribed", "c.wav": "transcribed",
-                        "0-long.wav": "failed"}, report.summary()   # its batch-mate is not blamed
+                        "0-long.wav": "failed"}, report.summary()   # a.wav, beside it, is not blamed
     (failed,) = report.failed
     assert "0-long.wav: the worker process died on it twice" in failed.error
     assert "retrying 2 episode(s) one at a time" in caplog.text

@@ -1,26 +1,31 @@
 """One worker process on every core: what ``ingest`` runs locally by default.
 
-The worker holds one engine split into a lane per core (as ``indexer
-transcribe`` does) and streams its results back as they finish:
+The worker holds one engine split into a lane per core (one single-threaded
+window each, as ``indexer transcribe`` splits them) and streams its results
+back as they finish:
 
-* short episodes (one window) are decoded in batches of ``BATCH_CLIPS`` across
-  files, longer ones with their windows side by side; the longest units go
-  first, so that the last minutes are not one core working alone;
+* each lane takes the longest episode left (an episode's windows go side by
+  side when a lane is free), so that the last minutes are not one core
+  working alone;
 * the speakers stage runs in a thread of its own while the lanes decode the
-  next episodes;
-* every model is loaded once, not once per worker process.
+  next episodes, its model loaded while the lanes begin;
+* every model is loaded once, not once per worker process: two worker
+  processes of one thread each, the default before, loaded the Whisper and
+  speaker models twice and held twice the memory (3.2 GB against 2.0 summed
+  over the processes on four 2-minute episodes, benchmarks/results/speed-ingest.md).
 
-Rows of a batch are independent (benchmarks/results/speed-batching.md): an
-episode's words do not depend on what it was decoded beside, nor on the
-number of cores. Two worker processes of one thread each, the default before,
-loaded the Whisper and speaker models twice (3.6 CPU s and about 1.5 GB more,
-benchmarks/results/speed-ingest.md) and batched nothing.
+Episodes are not batched across files, as ``indexer transcribe a b c`` does:
+on real speech (the June set) two episodes decoded as one batch did not get
+the words each gets alone (20 of 31 segments of one moved), so a transcript
+would depend on which episodes were new in the same run and on the number of
+cores. Each episode goes through :func:`~indexer.transcribe.transcribe_file`
+as before, and gets the same words, times and speakers.
 
 The coordinator (:func:`dispatch_lanes`) receives ``(started | done, job,
 result)`` messages through a pipe. If the worker dies, the episodes it had
-started are retried one at a time in a fresh process (a file that kills its
-worker twice is reported, and its batch-mates are not blamed), and the others
-in a new lane worker.
+begun are retried one at a time in a fresh process (a file that kills its
+worker twice is reported, and the episode decoded beside it is not blamed),
+and the others in a new lane worker.
 """
 
 from __future__ import annotations
@@ -32,39 +37,22 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from .. import audio
-from ..errors import IndexerError
-from ..transcribe import expected_windows, transcribe_file, with_preset
-from ..transcribe.batched import BATCH_CLIPS
+from ..transcribe import expected_windows, with_preset
 from ..transcribe.engines import sized
 from ..transcribe.options import TranscribeOptions
-from ..transcribe.run import _transcribe_short
 from ..transcript import Transcript, load_transcript
 from . import workers
 from .workers import MODELS, Job, JobResult
 
 log = logging.getLogger("indexer")
 
-Unit = list[int]   # indices of jobs transcribed together: a batch of short episodes, or one episode
 
-
-def plan_units(jobs: list[Job], options: TranscribeOptions, lanes: int) -> list[Unit]:
-    """The jobs to transcribe, as units for the lanes, longest first: short episodes (one window) with
-    the same preset in batches (as many as there are lanes, up to ``BATCH_CLIPS`` each), every
-    other episode alone. Speakers-only jobs are not here: they need no lane."""
-    todo = [k for k, job in enumerate(jobs) if not job.existing]
-    batches = options.batched and bool(options.language)   # a batch needs its language known
-    short = [k for k in todo if batches and expected_windows(jobs[k].duration, options) == 1]
-    units: list[Unit] = [[k] for k in todo if k not in set(short)]
-    for preset in dict.fromkeys(jobs[k].preset for k in short):
-        members = [k for k in short if jobs[k].preset == preset]
-        size = min(BATCH_CLIPS, max(1, -(-len(members) // max(1, lanes))))
-        units += [members[i:i + size] for i in range(0, len(members), size)]
-    return sorted(units, key=lambda unit: -sum(jobs[k].duration for k in unit))
+def longest_first(jobs: list[Job]) -> list[int]:
+    """The jobs to transcribe, the longest first (speakers-only jobs need no lane)."""
+    return sorted((k for k, job in enumerate(jobs) if not job.existing), key=lambda k: -jobs[k].duration)
 
 
 # --- in the worker -------------------------------------------------------------
@@ -90,82 +78,36 @@ class _Lanes:
             for k, job in enumerate(self.jobs):
                 if job.existing:
                     pending.add(speakers.submit(self._speakers_only, k))
-            decoding = {lanes.submit(self._transcribe, unit) for unit in plan_units(self.jobs, self.options,
-                                                                                    self.lanes)}
+            decoding = {lanes.submit(self._transcribe, k) for k in longest_first(self.jobs)}
             while decoding or pending:
                 done, _ = cf.wait(decoding | pending, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     if future in decoding:
                         decoding.discard(future)
-                        for k, outcome, seconds in future.result():
-                            pending.add(speakers.submit(self._speakers, k, outcome, seconds))
+                        pending.add(speakers.submit(self._speakers, *future.result()))
                     else:
                         pending.discard(future)
-                        k, result = future.result()
-                        self.send("done", k, result)
+                        self.send("done", *future.result())
                         sent += 1
         return sent
 
-    def _transcribe(self, unit: Unit) -> list[tuple[int, Transcript | JobResult, float]]:
-        """One unit through a lane: (k, transcript or failure, seconds) per job. A batch that fails
-        as a whole is transcribed again one episode at a time, so that only the bad file fails."""
+    def _transcribe(self, k: int) -> tuple[int, Transcript | JobResult, float]:
+        """One episode through a lane: (k, transcript or failure, seconds)."""
         started = time.monotonic()
-        for k in unit:
-            self.send("started", k, None)
-        ready, outcomes = [], {}
-        for k in unit:
-            problem = workers.changed_or_missing(self.jobs[k])
-            if problem is not None:
-                outcomes[k] = problem
-            else:
-                ready.append(k)
-        if len(ready) > 1:
-            try:
-                outcomes.update(self._batch(ready))
-            except Exception:   # noqa: BLE001 (each file again alone: the failure is then its own)
-                log.debug("a batch failed; its episodes one at a time", exc_info=True)
-                outcomes.update({k: self._alone(k) for k in ready})
-        else:
-            outcomes.update({k: self._alone(k) for k in ready})
-        seconds = time.monotonic() - started
-        total = sum(self.jobs[k].duration for k in unit) or 1.0
-        return [(k, outcomes[k], seconds * self.jobs[k].duration / total) for k in unit]
-
-    def _options(self, k: int) -> TranscribeOptions:
-        preset = self.jobs[k].preset
-        return with_preset(self.options, preset) if preset else self.options
-
-    def _alone(self, k: int) -> Transcript | JobResult:
+        self.send("started", k, None)
         job = self.jobs[k]
+        problem = workers.changed_or_missing(job)
+        if problem is not None:
+            return k, problem, 0.0
+        options = with_preset(self.options, job.preset) if job.preset else self.options
         try:
-            return workers.transcribe_file(
-                Path(job.episode.audio_path), self._options(k), self.engine, episode_id=job.episode.id,
+            transcript = workers.transcribe_file(
+                Path(job.episode.audio_path), options, self.engine, episode_id=job.episode.id,
                 audio_path=os.path.relpath(job.episode.audio_path, self.audio_root), sha256=job.sha256,
                 on_progress=workers.reporter(job.episode.id, None))
         except Exception as e:  # noqa: BLE001 (reported, never raised: the run goes on)
-            return workers.failure(job, e)
-
-    def _batch(self, unit: Unit) -> dict[int, Transcript | JobResult]:
-        """Short episodes of one preset decoded as one batch (their words are those each gets alone)."""
-        jobs = [self.jobs[k] for k in unit]
-        files = [(Path(job.episode.audio_path), audio.probe(Path(job.episode.audio_path))) for job in jobs]
-        total = sum(info.duration for _, info in files) or 1.0
-        reports = [workers.reporter(job.episode.id, None) for job in jobs]
-
-        def progress(seconds: float) -> None:   # a batch moves on as a whole: each episode its share
-            for (_, info), report in zip(files, reports):
-                if report is not None:
-                    report(seconds * info.duration / total)
-
-        found = _transcribe_short(files, self._options(unit[0]), self.engine, progress)
-        outcomes = {}
-        for k, job, transcript in zip(unit, jobs, found):
-            if isinstance(transcript, IndexerError):
-                outcomes[k] = workers.failure(job, transcript)
-            else:
-                outcomes[k] = replace(transcript, episode_id=job.episode.id,
-                                      audio_path=os.path.relpath(job.episode.audio_path, self.audio_root))
-        return outcomes
+            return k, workers.failure(job, e), 0.0
+        return k, transcript, time.monotonic() - started
 
     def _speakers(self, k: int, outcome: Transcript | JobResult, seconds: float) -> tuple[int, JobResult]:
         if isinstance(outcome, JobResult):
