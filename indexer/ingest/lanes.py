@@ -16,7 +16,7 @@ back as they finish:
 
 Episodes are not batched across files, as ``indexer transcribe a b c`` does:
 on real speech (the June set) two episodes decoded as one batch did not get
-the words each gets alone (20 of 31 segments of one moved), so a transcript
+the words each gets alone (28 of 37 segments of one differed), so a transcript
 would depend on which episodes were new in the same run and on the number of
 cores. Each episode goes through :func:`~indexer.transcribe.transcribe_file`
 as before, and gets the same words, times and speakers.
