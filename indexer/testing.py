@@ -49,6 +49,10 @@ class FakeEngine:
         self.model_info = model
         self.options = options
 
+    def sized_for(self, windows: int) -> "FakeEngine":
+        """One window at a time whatever the cores (as an engine that splits them: ingest's lane worker)."""
+        return self
+
     def transcribe(self, samples: np.ndarray, language: str | None, prompt: bool = True,
                    seed: int | None = None) -> tuple[str, Iterator[Segment]]:
         # No sampling here: the words depend on the samples alone, whatever the seed.

@@ -475,9 +475,10 @@ def test_sigkill_anywhere_then_rerun_ends_as_an_uninterrupted_run(tmp_path, clip
     assert "killed before it finished" not in Ingest(root, OPTIONS).status().last_run
 
 
-def test_sigkill_of_the_coordinator_leaves_no_worker_behind(tmp_path, clips):
+@pytest.mark.parametrize("args", [("--workers", "2"), ()], ids=["two-workers", "default-lane-worker"])
+def test_sigkill_of_the_coordinator_leaves_no_worker_behind(tmp_path, clips, args):
     root = new_archive(tmp_path / "archive", clips, {"a.wav": "a.wav", "b.mp3": "b.mp3", "c.m4a": "c.m4a"})
-    process = start_paused(root, "saving-in-coordinator", args=("--workers", "2"))
+    process = start_paused(root, "saving-in-coordinator", args=args)
     workers = children(process.pid)
     assert workers, "the pool has worker processes"
     process.kill()
@@ -486,7 +487,7 @@ def test_sigkill_of_the_coordinator_leaves_no_worker_behind(tmp_path, clips):
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if alive(pid)], "orphaned workers"
-    assert not ingest(root, workers=2).failed
+    assert not ingest(root, workers=2 if args else 0).failed
     assert_consistent(root)
 
 

@@ -39,7 +39,7 @@ from typing import Iterator
 from ..archive import ArchiveLayout, load_settings
 from ..errors import ArchiveNotFoundError, IndexCorruptError, IndexerError, printable, storage_error, writing
 from ..speakers import SpeakerOptions
-from ..transcribe import TranscribeOptions
+from ..transcribe import TranscribeOptions, engine_class
 from .guard import IngestLock, Interrupts
 from .options import IngestOptions, RunConfig, check_models, options_from_settings
 from .progress import RunProgress
@@ -49,9 +49,16 @@ from .state import Plan, RunState
 from .status import ArchiveStatus, archive_status
 from .survey import Survey
 from .upkeep import IndexUpkeep
-from .workers import Job, JobResult, dispatch, worker_plan
+from .workers import Job, JobResult, available_cores, dispatch, worker_plan
 
 log = logging.getLogger("indexer")
+
+
+def _splits_cores(engine: str) -> bool:
+    try:
+        return hasattr(engine_class(engine), "sized_for")
+    except IndexerError:   # an unknown engine fails once, before any work (check_models)
+        return False
 
 
 class Ingest:
@@ -69,8 +76,12 @@ class Ingest:
         base = self.options.transcribe or options_from_settings(settings)
         self.settings = settings
         workers, threads = worker_plan(self.options.workers)
-        self.workers = workers
-        self.transcribe_options = replace(base, cpu_threads=base.cpu_threads or threads)
+        # By default one worker process on every core, as `indexer transcribe` (see lanes.py), with an
+        # engine that splits the cores between windows (openai-whisper's windows take one thread each).
+        self.lanes = not self.options.workers and not self.options.scheduler and available_cores() > 1 \
+            and _splits_cores(base.engine)
+        self.workers = 1 if self.lanes else workers
+        self.transcribe_options = base if self.lanes else replace(base, cpu_threads=base.cpu_threads or threads)
         self.remote_options = base  # Dask workers size their own threads
         self.speaker_options = self.options.speakers or SpeakerOptions(mode=settings.speakers)
         if settings.speaker_backend and self.options.speakers is None:
@@ -274,9 +285,14 @@ class Ingest:
                 state.report.progress = progress.figures()
             self._save_now_and_then(state, quiet=True)
 
-        outcomes = dispatch(jobs, self.workers, self.transcribe_options, self.remote_options,
-                            str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio,
-                            progress=advance)
+        if self.lanes:
+            from .lanes import dispatch_lanes
+
+            outcomes = dispatch_lanes(jobs, self.transcribe_options, str(self.layout.audio_dir), progress=advance)
+        else:
+            outcomes = dispatch(jobs, self.workers, self.transcribe_options, self.remote_options,
+                                str(self.layout.audio_dir), self.options.scheduler, self.options.ship_audio,
+                                progress=advance)
         with redirect, contextlib.closing(outcomes):
             try:
                 for job, outcome in outcomes:

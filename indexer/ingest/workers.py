@@ -123,11 +123,17 @@ class ModelCache:
 MODELS = ModelCache()
 
 
-def _with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
-    """The speakers stage on a transcript (``off``: its automatic labels removed)."""
+def speaker_options(job: Job, threads: int) -> SpeakerOptions:
+    """The job's speaker settings, on the worker's ``threads`` unless they name their own."""
     options = job.speakers or SpeakerOptions(mode="off")
     if options.runs and threads and not options.cpu_threads:
         options = replace(options, cpu_threads=threads)
+    return options
+
+
+def with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
+    """The speakers stage on a transcript (``off``: its automatic labels removed)."""
+    options = speaker_options(job, threads)
     started = time.monotonic()
     backend = MODELS.backend(options) if options.runs else None
     return add_speakers(path, transcript, options, backend), time.monotonic() - started
@@ -143,11 +149,12 @@ def _dask_threads() -> int:
         return 0
 
 
-_PROGRESS = None   # in a pool's worker process: the queue to the coordinator (see _worker_init)
+_PROGRESS = None   # in a pool's worker process: the queue to the coordinator (see worker_init)
+_RESULTS = None    # in a lane worker process: the pipe its results go through (see lanes.py)
 PROGRESS_EVERY = 1.0   # seconds between a worker's reports: a few small messages, whatever the file
 
 
-def _reporter(episode: str, progress):
+def reporter(episode: str, progress):
     """``on_progress(seconds)`` for one episode: straight to ``progress(episode, seconds)`` in this
     process, or gathered and sent through the pool's queue about once a second."""
     if progress is not None:
@@ -190,13 +197,10 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             path = Path(tmp)
-        elif not path.is_file() or (job.size and path.stat().st_size != job.size):
-            if remote:
-                return JobResult(None, needs_audio=True)
-            if path.is_file():
-                return JobResult(None, f"{path}: changed during the run (the next run transcribes the new "
-                                       "version)")
-            raise FileNotFoundError
+        elif remote and (not path.is_file() or (job.size and path.stat().st_size != job.size)):
+            return JobResult(None, needs_audio=True)   # not this file here: the coordinator sends it
+        elif (problem := changed_or_missing(job)) is not None:
+            return problem
         if job.existing:
             # Speakers need only the audio and the words: no transcription again.
             if existing is not None:
@@ -207,34 +211,49 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
                 return JobResult(None, needs_audio=True)
             else:
                 transcript = load_transcript(job.existing)
-            transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
+            transcript, speaker_seconds = with_speakers(job, path, transcript, options.cpu_threads)
             return JobResult(transcript, seconds=speaker_seconds, speaker_seconds=speaker_seconds)
         engine = MODELS.engine(options)
         started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
         transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
                                      audio_path=os.path.relpath(job.episode.audio_path, audio_root),
-                                     sha256=job.sha256, on_progress=_reporter(job.episode.id, progress))
-        transcript, speaker_seconds = _with_speakers(job, path, transcript, options.cpu_threads)
+                                     sha256=job.sha256, on_progress=reporter(job.episode.id, progress))
+        transcript, speaker_seconds = with_speakers(job, path, transcript, options.cpu_threads)
         return JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
-    except FileNotFoundError:
-        return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
-                               "the next run accounts for it)", time.monotonic() - started)
-    except IndexerError as e:
-        return JobResult(None, failure_line(e, job.episode.audio_path), time.monotonic() - started)
     except Exception as e:  # a worker must report, not die: the run goes on
-        log.debug("unexpected failure on %s", job.episode.audio_path, exc_info=True)
-        return JobResult(None, f"{job.episode.audio_path}: unexpected {type(e).__name__}: {e} "
-                               f"(please report it; {RETRY_HINT})", time.monotonic() - started)
+        return failure(job, e, time.monotonic() - started)
     finally:
         if tmp:
             os.unlink(tmp)
 
 
-def _worker_init(parent: int, progress=None) -> None:
+def changed_or_missing(job: Job) -> JobResult | None:
+    """The failure of a job whose file is gone or changed since the survey (None: it is as planned)."""
+    path = Path(job.episode.audio_path)
+    if not path.is_file():
+        return failure(job, FileNotFoundError())
+    if job.size and path.stat().st_size != job.size:
+        return JobResult(None, f"{path}: changed during the run (the next run transcribes the new version)")
+    return None
+
+
+def failure(job: Job, error: BaseException, seconds: float = 0.0) -> JobResult:
+    """A job's failure as its one line."""
+    if isinstance(error, FileNotFoundError):
+        return JobResult(None, f"{job.episode.audio_path}: file not found (deleted or moved during the run; "
+                               "the next run accounts for it)", seconds)
+    if isinstance(error, IndexerError):
+        return JobResult(None, failure_line(error, job.episode.audio_path), seconds)
+    log.debug("unexpected failure on %s", job.episode.audio_path, exc_info=error)
+    return JobResult(None, f"{job.episode.audio_path}: unexpected {type(error).__name__}: {error} "
+                           f"(please report it; {RETRY_HINT})", seconds)
+
+
+def worker_init(parent: int, progress=None, results=None) -> None:
     """Workers leave signals to the coordinator, and end when it is gone (even SIGKILLed);
-    ``progress``: the queue their progress goes to."""
-    global _PROGRESS
-    _PROGRESS = progress
+    ``progress``: the queue their progress goes to; ``results``: a lane worker's pipe."""
+    global _PROGRESS, _RESULTS
+    _PROGRESS, _RESULTS = progress, results
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(ImportError):
@@ -248,9 +267,14 @@ def _worker_init(parent: int, progress=None) -> None:
     die_with_parent(parent)
 
 
+def result_pipe():
+    """In a lane worker: the writing end of its pipe to the coordinator."""
+    return _RESULTS
+
+
 # --- dispatching ---------------------------------------------------------------
 
-def _kill_workers(pool: cf.ProcessPoolExecutor) -> None:
+def kill_workers(pool: cf.ProcessPoolExecutor) -> None:
     # No public API before Python 3.14 (terminate_workers); a running job
     # would otherwise be waited for, and a 3-hour file is a long wait.
     for process in list((getattr(pool, "_processes", None) or {}).values()):
@@ -270,24 +294,37 @@ def dispatch_pool(workers: int, jobs: list[Job], options: TranscribeOptions,
     """A local pool of spawned processes; a job whose worker died is retried once.
     ``progress(episode, seconds)``: the workers' progress, as they report it."""
     context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
+    queue, drain = progress_queue(context, progress)
+    try:
+        yield from pool_rounds(workers, jobs, options, root, context, queue)
+    finally:
+        stop_progress(queue, drain)
+
+
+def progress_queue(context, progress):
+    """The workers' progress queue and the coordinator's thread that reads it (both None without ``progress``)."""
     queue = context.SimpleQueue() if progress else None
     drain = threading.Thread(target=_drain, args=(queue, progress), daemon=True, name="progress") if queue else None
     if drain:
         drain.start()
-    try:
-        yield from _pool_rounds(workers, jobs, options, root, context, queue)
-    finally:
-        if drain:
-            queue.put(None)
-            drain.join(timeout=5)
+    return queue, drain
 
 
-def _pool_rounds(workers, jobs, options, root, context, queue) -> Iterator[tuple[Job, JobResult]]:
-    attempts: dict[str, int] = {}
+def stop_progress(queue, drain) -> None:
+    if drain:
+        queue.put(None)
+        drain.join(timeout=5)
+
+
+def pool_rounds(workers, jobs, options, root, context, queue,
+                attempts: dict[str, int] | None = None) -> Iterator[tuple[Job, JobResult]]:
+    """``jobs`` in a pool of ``workers`` processes, one job each at a time; ``attempts``: the deaths
+    each episode already caused."""
+    attempts = dict(attempts or {})
     pending = list(jobs)
     while pending:
         pool = cf.ProcessPoolExecutor(min(workers, len(pending)), mp_context=context,
-                                      initializer=_worker_init, initargs=(os.getpid(), queue))
+                                      initializer=worker_init, initargs=(os.getpid(), queue))
         futures = {pool.submit(transcribe_job, job, options, root): job for job in pending}
         pending, given = [], set()
         try:
@@ -305,7 +342,7 @@ def _pool_rounds(workers, jobs, options, root, context, queue) -> Iterator[tuple
                 given.add(future)
                 yield job, outcome
         except KeyboardInterrupt:
-            _kill_workers(pool)
+            kill_workers(pool)
             # Finished while we were waiting: save it rather than lose it.
             for future, job in futures.items():
                 if future.done() and future not in given and not future.cancelled() and not future.exception():
@@ -313,7 +350,7 @@ def _pool_rounds(workers, jobs, options, root, context, queue) -> Iterator[tuple
             raise
         finally:
             if not all(f.done() for f in futures):
-                _kill_workers(pool)
+                kill_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
         if pending:
             log.warning("a worker process died; retrying %d episode(s) in a new pool", len(pending))

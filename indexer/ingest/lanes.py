@@ -1,0 +1,222 @@
+"""One worker process on every core: what ``ingest`` runs locally by default.
+
+The worker holds one engine split into a lane per core (one single-threaded
+window each, as ``indexer transcribe`` splits them) and streams its results
+back as they finish:
+
+* each lane takes the longest episode left (an episode's windows go side by
+  side when a lane is free), so that the last minutes are not one core
+  working alone;
+* the speakers stage runs in a thread of its own while the lanes decode the
+  next episodes, its model loaded while the lanes begin;
+* every model is loaded once, not once per worker process: two worker
+  processes of one thread each, the default before, loaded the Whisper and
+  speaker models twice and held twice the memory (3.2 GB against 2.0 summed
+  over the processes on four 2-minute episodes, benchmarks/results/speed-ingest.md).
+
+Episodes are not batched across files, as ``indexer transcribe a b c`` does:
+on real speech (the June set) two episodes decoded as one batch did not get
+the words each gets alone (28 of 37 segments of one differed), so a transcript
+would depend on which episodes were new in the same run and on the number of
+cores. Each episode goes through :func:`~indexer.transcribe.transcribe_file`
+as before, and gets the same words, times and speakers.
+
+The coordinator (:func:`dispatch_lanes`) receives ``(started | done, job,
+result)`` messages through a pipe. If the worker dies, the episodes it had
+begun are retried one at a time in a fresh process (a file that kills its
+worker twice is reported, and the episode decoded beside it is not blamed),
+and the others in a new lane worker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from ..transcribe import expected_windows, with_preset
+from ..transcribe.engines import sized
+from ..transcribe.options import TranscribeOptions
+from ..transcript import Transcript, load_transcript
+from . import workers
+from .workers import MODELS, Job, JobResult
+
+log = logging.getLogger("indexer")
+
+
+def longest_first(jobs: list[Job]) -> list[int]:
+    """The jobs to transcribe, the longest first (speakers-only jobs need no lane)."""
+    return sorted((k for k, job in enumerate(jobs) if not job.existing), key=lambda k: -jobs[k].duration)
+
+
+# --- in the worker -------------------------------------------------------------
+
+class _Lanes:
+    """The worker's side: ``send(kind, k, result)`` for each job ``k`` of ``jobs``."""
+
+    def __init__(self, jobs: list[Job], options: TranscribeOptions, audio_root: str, send):
+        self.jobs, self.options, self.audio_root, self.send = jobs, options, audio_root, send
+        windows = sum(expected_windows(job.duration, options) for job in jobs if not job.existing)
+        self.engine = sized(MODELS.engine(options), max(1, windows)) if windows else None
+        self.lanes = max(1, getattr(self.engine, "parallel", 1))
+
+    def run(self) -> int:
+        """Every job's result sent; returns how many."""
+        sent = 0
+        with cf.ThreadPoolExecutor(self.lanes, thread_name_prefix="lane") as lanes, \
+                cf.ThreadPoolExecutor(1, thread_name_prefix="speakers") as speakers:
+            pending = set()
+            speaking = next((job for job in self.jobs if job.speakers and job.speakers.runs), None)
+            if speaking is not None:   # loaded while the lanes begin, not after the first episode
+                speakers.submit(MODELS.backend, workers.speaker_options(speaking, self.options.cpu_threads))
+            for k, job in enumerate(self.jobs):
+                if job.existing:
+                    pending.add(speakers.submit(self._speakers_only, k))
+            decoding = {lanes.submit(self._transcribe, k) for k in longest_first(self.jobs)}
+            while decoding or pending:
+                done, _ = cf.wait(decoding | pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    if future in decoding:
+                        decoding.discard(future)
+                        pending.add(speakers.submit(self._speakers, *future.result()))
+                    else:
+                        pending.discard(future)
+                        self.send("done", *future.result())
+                        sent += 1
+        return sent
+
+    def _transcribe(self, k: int) -> tuple[int, Transcript | JobResult, float]:
+        """One episode through a lane: (k, transcript or failure, seconds)."""
+        started = time.monotonic()
+        self.send("started", k, None)
+        job = self.jobs[k]
+        problem = workers.changed_or_missing(job)
+        if problem is not None:
+            return k, problem, 0.0
+        options = with_preset(self.options, job.preset) if job.preset else self.options
+        try:
+            transcript = workers.transcribe_file(
+                Path(job.episode.audio_path), options, self.engine, episode_id=job.episode.id,
+                audio_path=os.path.relpath(job.episode.audio_path, self.audio_root), sha256=job.sha256,
+                on_progress=workers.reporter(job.episode.id, None))
+        except Exception as e:  # noqa: BLE001 (reported, never raised: the run goes on)
+            return k, workers.failure(job, e), 0.0
+        return k, transcript, time.monotonic() - started
+
+    def _speakers(self, k: int, outcome: Transcript | JobResult, seconds: float) -> tuple[int, JobResult]:
+        if isinstance(outcome, JobResult):
+            return k, outcome
+        job = self.jobs[k]
+        try:
+            transcript, speaker_seconds = workers.with_speakers(job, Path(job.episode.audio_path), outcome,
+                                                                self.options.cpu_threads)
+        except Exception as e:  # noqa: BLE001
+            return k, workers.failure(job, e)
+        return k, JobResult(transcript, seconds=seconds + speaker_seconds, speaker_seconds=speaker_seconds)
+
+    def _speakers_only(self, k: int) -> tuple[int, JobResult]:
+        """Speakers need only the audio and the words: no transcription again."""
+        job = self.jobs[k]
+        self.send("started", k, None)
+        problem = workers.changed_or_missing(job)
+        if problem is not None:
+            return k, problem
+        try:
+            return self._speakers(k, load_transcript(job.existing), 0.0)
+        except Exception as e:  # noqa: BLE001
+            return k, workers.failure(job, e)
+
+
+def serve_lanes(jobs: list[Job], options: TranscribeOptions, audio_root: str) -> int:
+    """In the lane worker process: every job's result through the pipe given to its initializer."""
+    lock = threading.Lock()
+    pipe = workers.result_pipe()
+
+    def send(kind: str, k: int, result: JobResult | None) -> None:
+        with lock:   # lanes and the speakers thread share the pipe
+            pipe.send((kind, k, result))
+
+    return _Lanes(jobs, options, audio_root, send).run()
+
+
+def transcribe_here(jobs: list[Job], options: TranscribeOptions, audio_root: str,
+                    progress=None) -> Iterator[tuple[Job, JobResult]]:
+    """The lanes in this process (tests, and a debugger), results in the order they finish."""
+    results: list[tuple[int, JobResult]] = []
+    _Lanes(jobs, options, audio_root, lambda kind, k, result: kind == "done" and results.append((k, result))).run()
+    yield from ((jobs[k], result) for k, result in results)
+
+
+# --- in the coordinator --------------------------------------------------------
+
+def dispatch_lanes(jobs: list[Job], options: TranscribeOptions, root: str,
+                   progress=None) -> Iterator[tuple[Job, JobResult]]:
+    """One lane worker process for ``jobs``; yields ``(job, result)`` as results arrive.
+    ``progress(episode, seconds)``: the worker's progress, as it reports it."""
+    context = multiprocessing.get_context("spawn")  # no fork of loaded model threads
+    queue, drain = workers.progress_queue(context, progress)
+    try:
+        pending = list(jobs)
+        while pending:
+            suspects, pending = yield from _lane_round(pending, options, root, context, queue)
+            if suspects:
+                log.warning("the worker process died; retrying %d episode(s) one at a time", len(suspects))
+            for job in suspects:   # each in a process of its own: a second death names its culprit
+                yield from workers.pool_rounds(1, [job], options, root, context, queue, attempts={job.episode.id: 1})
+    finally:
+        workers.stop_progress(queue, drain)
+
+
+def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context, queue):
+    """One lane worker on ``jobs``; yields results and returns (jobs it died on, jobs it never began)."""
+    reader, writer = context.Pipe(duplex=False)
+    pool = cf.ProcessPoolExecutor(1, mp_context=context, initializer=workers.worker_init,
+                                  initargs=(os.getpid(), queue, writer))
+    future = pool.submit(serve_lanes, jobs, options, root)
+    writer.close()   # the worker holds the only writing end: its death ends the pipe
+    started, finished = set(), set()
+
+    def receive(wait: float) -> Iterator[tuple[Job, JobResult]]:
+        while reader.poll(wait):
+            try:
+                kind, k, result = reader.recv()
+            except (EOFError, OSError):   # the worker died (mid-message, perhaps)
+                return
+            if kind == "started":
+                started.add(k)
+            else:
+                finished.add(k)
+                yield jobs[k], result
+            wait = 0
+
+    try:
+        while not future.done():
+            yield from receive(0.2)
+        yield from receive(0)
+    except KeyboardInterrupt:
+        workers.kill_workers(pool)
+        with contextlib.suppress(Exception):   # finished while we were waiting: save it rather than lose it
+            yield from receive(0)
+        raise
+    finally:
+        if not future.done():
+            workers.kill_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        reader.close()
+    if future.exception() is None:
+        return [], []
+    if not isinstance(future.exception(), cf.process.BrokenProcessPool):   # a bug: each job says so
+        error = future.exception()
+        for k, job in enumerate(jobs):
+            if k not in finished:
+                yield job, workers.failure(job, error)
+        return [], []
+    unfinished = [k for k in range(len(jobs)) if k not in finished]
+    begun = [k for k in unfinished if k in started] or unfinished   # none begun: all suspect (no endless loop)
+    return [jobs[k] for k in begun], [jobs[k] for k in unfinished if k not in begun]

@@ -1,0 +1,137 @@
+"""Ingest's default worker (issue 27): one process on every core, the longest episodes first, the
+speakers stage beside the decoding; the same transcripts as one episode at a time.
+
+Plumbing on the deterministic fake engine and real worker processes: what is checked is which
+episode gets which words, what fails, and what is retried, not what Whisper hears.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from helpers import TEST_DATA
+from indexer.archive import Episode
+from indexer.ingest import Ingest, IngestOptions, lanes
+from indexer.ingest.workers import Job, transcribe_job
+from indexer.speakers import SpeakerOptions
+from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, FakeEngine
+from indexer.transcribe import TranscribeOptions
+
+SPEECH = TEST_DATA / "espeak_fr.wav"
+OPTIONS = TranscribeOptions(engine=FAKE_ENGINE, language="fr")
+
+
+class CrashingEngine(FakeEngine):
+    """The fake engine in two lanes, except that a window of more than 12 s of sound kills its process
+    (a decoder crash, an out-of-memory kill)."""
+
+    parallel = 2
+
+    def transcribe(self, samples, language, prompt=True, seed=None):
+        if len(samples) > 12 * 16000:
+            os._exit(3)
+        return super().transcribe(samples, language, prompt, seed)
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *map(str, args)], check=True)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    """Five distinct 5-second clips, and a 15-second one."""
+    folder = tmp_path_factory.mktemp("lane-clips")
+    for n, volume in enumerate((1.0, 0.9, 0.8, 0.7, 0.6)):
+        ffmpeg("-i", SPEECH, "-af", f"volume={volume}", folder / f"{'abcde'[n]}.wav")
+    ffmpeg("-stream_loop", "2", "-i", SPEECH, folder / "long.wav")
+    return folder
+
+
+def archive(root: Path, clips: Path, names: list[str], engine: str = FAKE_ENGINE, speakers: str = "off") -> Path:
+    (root / "audio").mkdir(parents=True)
+    (root / "archive.yaml").write_text(f"language: fr\nmodel: base\nengine: {engine}\nspeakers: {speakers}\n"
+                                       f"speaker_backend: {FAKE_SPEAKERS}\nembeddings: 'off'\n")
+    for name in names:
+        shutil.copy(clips / name, root / "audio" / name)
+    return root
+
+
+def job(path: Path, duration: float, preset: str = "", existing: str | None = None, speakers=None) -> Job:
+    return Job(Episode(path.stem, path), "0" * 64, duration, path.stat().st_size if path.exists() else 0,
+               speakers=speakers, existing=existing, preset=preset)
+
+
+def words(path: Path) -> list:
+    """What a transcript says, and when, and who says it (not when it was made, nor on how many threads)."""
+    data = json.loads(path.read_text())
+    return [(s["start"], s["end"], s["text"], s.get("speaker"), [tuple(w.values()) for w in s["words"]])
+            for s in data["segments"]]
+
+
+def test_the_lanes_take_the_longest_episodes_first(tmp_path):
+    jobs = [job(tmp_path / "a", 30), job(tmp_path / "b", 100), job(tmp_path / "speakers", 500, existing="x.json"),
+            job(tmp_path / "c", 60), job(tmp_path / "long", 400)]
+    assert lanes.longest_first(jobs) == [4, 1, 3, 0]   # a speakers-only job needs no lane
+
+
+def test_each_episode_gets_the_words_it_gets_alone(tmp_path, clips):
+    jobs = [job(clips / f"{name}.wav", 5.1, speakers=SpeakerOptions(backend=FAKE_SPEAKERS)) for name in "abcde"]
+    jobs.append(job(clips / "long.wav", 15.4, preset="accurate"))
+    together = dict((j.episode.id, r) for j, r in lanes.transcribe_here(jobs, OPTIONS, str(clips)))
+    assert set(together) == {j.episode.id for j in jobs}
+    for j in jobs:
+        alone = transcribe_job(j, OPTIONS, str(clips))
+        lane = together[j.episode.id].transcript
+        assert lane.episode_id == j.episode.id and lane.audio_path == f"{j.episode.id}.wav"
+        assert lane.segments == alone.transcript.segments   # words, times, speakers
+        assert lane.diarization == alone.transcript.diarization and lane.segments
+        assert lane.options == alone.transcript.options      # the episode's own preset
+
+
+def test_a_bad_file_fails_alone(tmp_path, clips):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all")
+    gone = tmp_path / "gone.wav"
+    shutil.copy(clips / "a.wav", gone)
+    jobs = [job(clips / "a.wav", 5.1), job(bad, 5.1), job(gone, 5.1), job(clips / "b.wav", 5.1)]
+    gone.unlink()   # deleted after the survey
+    results = {j.episode.id: r for j, r in lanes.transcribe_here(jobs, OPTIONS, str(tmp_path))}
+    assert results["a"].transcript is not None and results["b"].transcript is not None
+    assert results["bad"].transcript is None and "bad.wav" in results["bad"].error
+    assert results["gone"].transcript is None and "file not found" in results["gone"].error
+
+
+def test_the_default_ingest_writes_what_one_episode_at_a_time_writes(tmp_path, clips):
+    names = ["a.wav", "b.wav", "c.wav", "d.wav", "long.wav"]
+    lane = archive(tmp_path / "lanes", clips, names, speakers="auto")
+    alone = archive(tmp_path / "alone", clips, names, speakers="auto")
+    report = Ingest(lane, IngestOptions(progress=False)).run()             # the default: the lane worker
+    assert not report.failed, report.summary()
+    assert report.workers == 1 and {r.status for r in report.results} == {"transcribed"}
+    assert not Ingest(alone, IngestOptions(progress=False, workers=1)).run().failed
+    for name in names:
+        episode = Path(name).stem
+        assert words(lane / "transcripts" / f"{episode}.json") == words(alone / "transcripts" / f"{episode}.json")
+    assert report.progress["done_seconds"] == report.progress["audio_seconds"]
+
+
+def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path, clips, caplog):
+    root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "c.wav", "long.wav"],
+                   engine=f"{__name__}:CrashingEngine")
+    # First in the archive's order: decoded first, beside a.wav in the other lane.
+    (root / "audio" / "long.wav").rename(root / "audio" / "0-long.wav")
+    report = Ingest(root, IngestOptions(progress=False)).run()
+    statuses = {r.file: r.status for r in report.results}
+    assert statuses == {"a.wav": "transcribed", "b.wav": "transcribed", "c.wav": "transcribed",
+                        "0-long.wav": "failed"}, report.summary()   # a.wav, beside it, is not blamed
+    (failed,) = report.failed
+    assert "0-long.wav: the worker process died on it twice" in failed.error
+    assert "retrying 2 episode(s) one at a time" in caplog.text
+    assert sorted(p.name for p in (root / "transcripts").glob("*.json")) == ["a.json", "b.json", "c.json"]
