@@ -57,4 +57,6 @@ def test_batched_windows_give_the_words_of_the_sequential_loop(engine):
     sequential = transcribe_file(path, replace(options, batched=False), engine)
     assert [s.text for s in batched.segments] == [s.text for s in sequential.segments]
     assert [w.start for w in batched.words] == [w.start for w in sequential.words]
-    assert batched.fingerprint == sequential.fingerprint   # batching changes no word: no new transcription
+    # One window: the same words. On a long file the sequential loop's differ (a 408-s June file:
+    # 104 of 107 segments), so it has a fingerprint of its own.
+    assert batched.fingerprint != sequential.fingerprint

@@ -131,6 +131,9 @@ def test_the_seed_policy_is_recorded_and_fingerprinted():
     assert replace(seeded, sampling_seed="").fingerprint() != seeded.fingerprint()
     # This first policy keeps the fingerprints transcripts had (docs/transcription.md: nothing transcribed again on upgrade).
     assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_BEFORE_SEEDING
+    # The cores change no word; the sequential loop (not batched) does: a transcript made by it is not current.
+    assert replace(seeded, cpu_threads=2, parallel=3).fingerprint() == seeded.fingerprint()
+    assert replace(seeded, batched=False).fingerprint() != seeded.fingerprint()
 
 
 def test_an_openai_whisper_call_is_pinned_and_leaves_the_process_as_it_was():

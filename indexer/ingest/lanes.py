@@ -14,7 +14,7 @@ back as they finish:
   speaker models twice and held twice the memory (3.2 GB against 2.0 summed
   over the processes on four 2-minute episodes, benchmarks/results/speed-ingest.md).
 
-Episodes are not batched across files, as ``indexer transcribe a b c`` does:
+Episodes are not batched across files (``indexer transcribe a b c`` no longer does either):
 on real speech (the June set) two episodes decoded as one batch did not get
 the words each gets alone (28 of 37 segments of one differed), so a transcript
 would depend on which episodes were new in the same run and on the number of

@@ -63,9 +63,12 @@ class TranscribeOptions:
     def fingerprint(self) -> str:
         """What decides whether an existing transcript is still up to date: the
         settings themselves (two presets that decode alike share a fingerprint)."""
-        # Batching changes no word (transcribe/batched.py); without the automatic
-        # choice, its fields change nothing either (so `preset: fast` keeps its old fingerprint).
-        ignored = {"cpu_threads", "parallel", "preset", "batched"}
+        # The cores change no word (a long file's windows are batched in pairs fixed by their position:
+        # a 408-s June file gave the same 102 segments on 1 and 2 lanes, twice). The sequential loop
+        # (batched=False) does change them (104 of 107 segments), so it has a fingerprint of its own,
+        # and the default keeps the one transcripts already have. Without the automatic choice, its
+        # fields change nothing either (so `preset: fast` keeps its old fingerprint).
+        ignored = {"cpu_threads", "parallel", "preset"} | ({"batched"} if self.batched else set())
         if not self.noise_preset:
             ignored |= {"noise_preset", "noisy_below_db"}
         if self.sampling_seed == SEED_POLICY:
