@@ -1,0 +1,132 @@
+"""Bounded memory on long files (issue 27): freed memory goes back to the system between
+units of work, and the speakers stage reads audio in bounded pieces.
+
+No memory budget here (benchmarks/memory_long.py measures the peaks): these
+tests check that the pieces of work stay bounded and that each gives back
+what it freed.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import SAMPLE_ARCHIVE, write_samples
+from indexer import audio
+from indexer.speakers import SpeakerOptions, diarization
+from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, FakeSpeakerBackend
+from indexer.transcribe import TranscribeOptions, transcribe_file, windows
+from indexer.transcribe.batched import BATCH_CLIPS
+
+SR = audio.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> tuple[Path, float]:
+    """About a minute and a half of the sample archive's speech in one file."""
+    files = sorted(p for p in (SAMPLE_ARCHIVE / "audio").rglob("*") if p.suffix in {".mp3", ".ogg", ".wav"})
+    samples = np.concatenate([audio.decode(p, 0, 45) for p in files[:2]])
+    path = write_samples(tmp_path_factory.mktemp("memory") / "speech.wav", samples)
+    return path, len(samples) / SR
+
+
+def test_each_batch_of_windows_gives_back_its_memory(speech, monkeypatch):
+    path, duration = speech
+    options = TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20)
+    batches, given_back = [], []
+    real = windows._transcribe_windows
+
+    def spy(engine, batch, language, on_step):
+        batches.append(len(batch))
+        return real(engine, batch, language, on_step)
+
+    monkeypatch.setattr(windows, "_transcribe_windows", spy)
+    monkeypatch.setattr(windows, "give_back", lambda: given_back.append(len(batches)))
+    transcript = transcribe_file(path, options)
+    assert transcript.segments
+    assert len(batches) >= 2 and max(batches) <= BATCH_CLIPS   # several batches of a few windows
+    assert given_back == list(range(1, len(batches) + 1))   # after every batch, not once at the end
+
+
+def test_the_speakers_stage_reads_audio_in_bounded_pieces_and_gives_back_each(speech, monkeypatch):
+    path, duration = speech
+    options = SpeakerOptions(backend=FAKE_SPEAKERS, chunk_seconds=20)
+    reads, given_back = [], []
+    real = audio.decode
+
+    def decode(p, start=0.0, length=None, sample_rate=SR):
+        samples = real(p, start, length, sample_rate)
+        reads.append((start, length, len(samples) / sample_rate))
+        return samples
+
+    monkeypatch.setattr(diarization.audio, "decode", decode)
+    monkeypatch.setattr(diarization, "give_back", lambda: given_back.append(len(reads)))
+    turns, _ = diarization.diarize_voices(path, duration, options, FakeSpeakerBackend())
+    assert turns
+    assert len(reads) >= math.ceil(duration / 20) and all(length == 20 for _, length, _ in reads)
+    assert all(got <= 20 + 1e-6 for _, _, got in reads)          # never the whole file at once
+    assert sum(got for _, _, got in reads) == pytest.approx(duration, abs=0.1)
+    assert given_back == list(range(1, len(reads) + 1))         # after each piece
+
+
+@pytest.mark.weights
+def test_cam_plus_plus_gives_back_memory_after_each_batch(monkeypatch):
+    from indexer.speakers import campplus
+
+    given_back = []
+    monkeypatch.setattr(campplus, "give_back", lambda: given_back.append(1))
+    rng = np.random.default_rng(0)
+    features = [campplus.fbank(rng.normal(0, 0.1, SR * 3 // 2).astype(np.float32)) for _ in range(10)]
+    embeddings = campplus.CamppEncoder().embed_features(features, batch=4)
+    assert embeddings.shape == (10, campplus.CamppEncoder.dimension)
+    assert len(given_back) == 3   # batches of 4, 4 and 2
+
+
+GLIBC_FRAGMENTS = """
+import re, sys
+from pathlib import Path
+import numpy as np
+from indexer.memory import give_back
+
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+
+big = np.ones(20_000_000 // 8)
+del big                      # a freed 20 MB block: glibc's mmap threshold rises to 20 MB
+blocks = [np.ones(1_000_000 // 8 + k) for k in range(200)]   # 200 MB on the heap now
+del blocks[:-1]              # free, under a block still held: not trimmed by free()
+before = rss()
+give_back()
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_give_back_returns_the_free_heap_to_the_system():
+    released = subprocess.run([sys.executable, "-c", GLIBC_FRAGMENTS], capture_output=True, text=True, check=True)
+    assert int(released.stdout) > 100   # MB of the ~200 freed
+
+
+def test_the_model_loaded_for_the_files_is_let_go_before_the_last_one_is_yielded(speech, monkeypatch):
+    """The caller adds speakers to what is yielded: a lone file's whole speakers stage ran beside the model."""
+    import weakref
+
+    from indexer.transcribe import run
+
+    loaded = []
+
+    def load_engine(options):
+        engine = real(options)
+        loaded.append(weakref.ref(engine))
+        return engine
+
+    real = run.load_engine
+    monkeypatch.setattr(run, "load_engine", load_engine)
+    outcomes = run.transcribe_files([speech[0]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
+    path, transcript = next(outcomes)
+    assert transcript.segments and loaded and loaded[0]() is None
