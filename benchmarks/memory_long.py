@@ -78,8 +78,9 @@ def tree_memory(root: int) -> dict:
             "processes": len(statuses), "hwm": statuses.get(root, {}).get("VmHWM", 0)}
 
 
-def measure(cmd: list[str], code: Path, stop_after: float = 0, every: float = 1.0) -> dict:
-    """Run ``cmd`` with the indexer of ``code``; its samples, peaks, CPU and wall seconds."""
+def measure(cmd: list[str], code: Path, stop_after: float = 0, every: float = 1.0, on_sample=None) -> dict:
+    """Run ``cmd`` with the indexer of ``code``; its samples, peaks, CPU and wall seconds.
+    ``on_sample(samples)``: called about once a minute, while it runs (a partial report)."""
     samples, done = [], 0.0
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
@@ -97,6 +98,8 @@ def measure(cmd: list[str], code: Path, stop_after: float = 0, every: float = 1.
             done = float(bars[-1]) if bars else done
             if memory["rss"]:
                 samples.append({"t": round(time.perf_counter() - started, 1), "audio_s": done, **memory})
+            if on_sample and len(samples) % 60 == 1:
+                on_sample(samples)
             if stop_after and time.perf_counter() - started > stop_after and not stopped:
                 proc.terminate()
                 stopped = True
@@ -131,25 +134,42 @@ def main() -> None:
     from indexer import audio
 
     duration = sum(audio.probe(path).duration for path in files)
-    runs = []
+    runs: list[dict] = []
+    report = {"date": time.strftime("%Y-%m-%d"), "set": args.set, "files": len(files),
+              "audio_seconds": round(duration, 1), "command": "indexer transcribe FILES --format json"}
     for k, code in enumerate(Path(c).resolve() for c in args.code.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [str(VENV / "indexer"), "transcribe", *map(str, files), "--out", tmp, "--format", "json"]
             print(f"{code}: {len(files)} file(s), {duration:.0f} s of audio …", file=sys.stderr, flush=True)
-            run = {"code": str(code), "commit": _commit(code), **measure(cmd, code, args.stop_after)}
+            head = {"code": str(code), "commit": _commit(code)}
+
+            def partial(samples):
+                write(name, {**report, "runs": runs + [{**head, **_partial(samples)}]})
+
+            run = {**head, **measure(cmd, code, args.stop_after, on_sample=partial)}
             if args.keep:
                 shutil.copytree(tmp, args.keep / str(k), dirs_exist_ok=True)
         print(f"  peak {run['peak_mb']} MB (PSS {run['peak_pss_mb']}), {run['cpu_seconds']} CPU s, "
               f"{run['wall_s']} s", file=sys.stderr, flush=True)
         runs.append(run)
-    report = {"date": time.strftime("%Y-%m-%d"), "set": args.set, "files": len(files),
-              "audio_seconds": round(duration, 1), "command": "indexer transcribe FILES --format json",
-              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "runs": runs}
+    print("\n".join(write(name, {**report, "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "runs": runs})))
+
+
+def write(name: str, report: dict) -> list[str]:
+    """The report as RESULTS/<name>.{json,md} (``name`` may be a path); its markdown lines."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = markdown(report)
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return lines
+
+
+def _partial(samples: list[dict]) -> dict:
+    """A run still going, as far as it got."""
+    return {"finished": False, "wall_s": samples[-1]["t"], "audio_seconds_done": samples[-1]["audio_s"],
+            "cpu_seconds": "–", "peak_mb": max(s["rss"] for s in samples),
+            "peak_pss_mb": max(s["pss"] for s in samples), "hwm_mb": max(s["hwm"] for s in samples),
+            "max_processes": max(s["processes"] for s in samples), "samples": list(samples)}
 
 
 def _commit(code: Path) -> str:

@@ -130,3 +130,46 @@ def test_the_model_loaded_for_the_files_is_let_go_before_the_last_one_is_yielded
     outcomes = run.transcribe_files([speech[0]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
     path, transcript = next(outcomes)
     assert transcript.segments and loaded and loaded[0]() is None
+
+
+def test_one_sampling_copy_of_the_model_at_a_time(monkeypatch):
+    """Two windows falling back at once: the second waits for the first's copy to go (each copy
+    is a model load), and each still samples under its own seed."""
+    import threading
+    import time
+
+    import ctranslate2
+
+    from indexer.transcribe import reproducible
+
+    alive, most, seeds = [0], [0], []
+    lock = threading.Lock()
+
+    class Copy:
+        def __init__(self):
+            with lock:
+                alive[0] += 1
+                most[0] = max(most[0], alive[0])
+
+        def generate(self, *args, **kwargs):
+            time.sleep(0.2)   # long enough for the other thread to want its own copy
+            return "sampled"
+
+        def __del__(self):
+            with lock:
+                alive[0] -= 1
+
+    monkeypatch.setattr(ctranslate2, "set_random_seed", seeds.append)
+    model = reproducible.SeededSampling(object(), Copy)
+
+    def window(seed):
+        with reproducible.seeded_call(seed):
+            assert model.generate(sampling_temperature=0.2, sampling_topk=0) == "sampled"
+            assert model.generate(sampling_temperature=0.4, sampling_topk=0) == "sampled"   # the same copy
+
+    threads = [threading.Thread(target=window, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1 and sorted(seeds) == [1, 2]
