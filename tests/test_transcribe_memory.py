@@ -173,3 +173,25 @@ def test_one_sampling_copy_of_the_model_at_a_time(monkeypatch):
     for thread in threads:
         thread.join()
     assert most[0] == 1 and sorted(seeds) == [1, 2]
+
+
+def test_memory_is_given_back_only_once_the_process_grew(monkeypatch):
+    """Each trim makes the next batch fault its pages in again: none while the process does not grow."""
+    from indexer import memory
+
+    trims, resident = [], [memory.GROWTH_BYTES * 10]
+
+    class Libc:
+        def malloc_trim(self, pad):
+            trims.append(pad)
+
+    monkeypatch.setattr(memory, "_libc", lambda: Libc())
+    monkeypatch.setattr(memory, "_resident", lambda: resident[0])
+    monkeypatch.setattr(memory, "_trimmed_at", [0])
+    memory.give_back()
+    memory.give_back()                                   # no growth since: no trim
+    resident[0] += memory.GROWTH_BYTES // 2
+    memory.give_back()                                   # grew, but less than GROWTH_BYTES
+    resident[0] += memory.GROWTH_BYTES
+    memory.give_back()
+    assert trims == [0, 0]
