@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelIntegrityError, ModelNotFoundError
+from ..memory import give_back
 from .voice import batches_by_length, weights_sha256
 
 SAMPLE_RATE = 16_000
@@ -264,6 +265,7 @@ class CamppEncoder:
             with self._lock, torch.inference_mode():
                 raw = self.model(stacked)
             result[ids] = (raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)).numpy()
+            give_back()
         return result
 
     def embed(self, windows: list[np.ndarray]) -> np.ndarray:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import audio
+from ..memory import give_back
 from ..transcript import SpeakerTurn
 from .backends import SpeakerBackend, load_backend
 from .clustering import absorb_small, agglomerate, join_small, merge_centroids
@@ -63,6 +64,7 @@ def diarize_voices(path: str | Path, duration: float, options: SpeakerOptions | 
         if len(samples) == 0:
             break
         regions = speech_regions(samples, options)
+        give_back()   # the VAD's buffers for ten minutes of audio (indexer.memory)
         per_region = [[(a - r0, b - r0) for a, b in windows_of((r0, r1), options)] for r0, r1 in regions]
         spans = [(a + r0, b + r0) for (r0, _), ws in zip(regions, per_region) for a, b in ws]
         if spans:

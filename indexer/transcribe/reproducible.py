@@ -75,12 +75,18 @@ def step_seed(seed: int | None, frame: int) -> int | None:
 
 _calls = threading.local()       # the engine call running in this thread: its seed and sampling copy
 _ct2_seed_lock = threading.Lock()   # ctranslate2.set_random_seed is one value for the whole process
+# One sampling copy alive at a time in the process: loading one took +160-240 MB for a moment
+# (base, int8), and two windows falling back at once on two workers took a two-hour file's
+# transcription to 1.77 GB (benchmarks/results/speed-memory-2h.md). A window that falls back
+# while another does waits for it; its words do not change (its draws come from its own seed).
+_one_copy = threading.RLock()   # reentrant: a call inside a call in one thread does not wait for itself
 
 
 class _Call:
     def __init__(self, seed: int | None):
         self.seed = seed
         self.copy = None   # the model this call samples on, loaded at its first draw
+        self.fell_back = False
 
 
 @contextmanager
@@ -92,8 +98,11 @@ def seeded_call(seed: int | None) -> Iterator[None]:
     try:
         yield
     finally:
-        _calls.current = previous   # drops this call's copy of the model
-    if call.copy is not None:
+        _calls.current = previous
+        call.copy = None   # this call's copy of the model goes
+        if call.fell_back:
+            _one_copy.release()
+    if call.fell_back:
         log.debug(FELL_BACK, seed)
 
 
@@ -121,6 +130,9 @@ class SeededSampling:
             return call.copy.generate(*args, **kwargs)
         import ctranslate2
 
+        if not call.fell_back:
+            _one_copy.acquire()   # released when the call ends (seeded_call)
+            call.fell_back = True
         with _ct2_seed_lock:
             # The copy's worker thread seeds its generator at its first draw, from the
             # process-wide seed: set it, and draw, before another call can change it.

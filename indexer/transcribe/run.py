@@ -4,6 +4,7 @@ a progress bar in audio seconds, the :class:`Transcript` with flagged segments."
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 import json
 import threading
@@ -18,6 +19,7 @@ import numpy as np
 from .. import audio
 from ..elisions import merge_segment_elisions
 from ..files import sha256_file
+from ..memory import give_back
 from ..errors import IndexerError
 from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
@@ -249,8 +251,15 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
             futures.update({path: (future, k) for k, (path, _) in enumerate(group)})
         futures.update({path: (pool.submit(one, path), None) for path, _ in probed if path not in futures})
         try:
-            for path, _ in probed:
+            for n, (path, _) in enumerate(probed):
                 future, k = futures[path]
-                yield path, future.result() if k is None else future.result()[k]
+                result = future.result() if k is None else future.result()[k]
+                if n == len(probed) - 1 and engine is None:
+                    # Every file is transcribed: the model loaded here goes before the caller
+                    # adds the last file's speakers (the whole speakers stage of a lone file).
+                    shared = None
+                    gc.collect()   # the engine and its model refer to each other (reproducible.seed_sampling)
+                    give_back()
+                yield path, result
         finally:
             bar.close()

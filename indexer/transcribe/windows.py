@@ -13,6 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from .. import audio
+from ..memory import give_back
 from ..transcript import Segment
 from .engines import Engine
 from .options import TranscribeOptions
@@ -164,6 +165,13 @@ def transcribe_windows(engine: Engine, windows: list[Window], language: str,
     ``on_step(seconds)``: called as decoding moves on, with the seconds of
     audio (of the windows' own timelines) newly covered.
     """
+    try:
+        return _transcribe_windows(engine, windows, language, on_step)
+    finally:
+        give_back()   # the batch's buffers, freed, back to the system (indexer.memory)
+
+
+def _transcribe_windows(engine: Engine, windows: list[Window], language: str, on_step) -> list[list[Segment]]:
     speaking = [w for w in windows if w.speech]
     batch = getattr(engine, "transcribe_clips", None)   # engines that can decode clips as a batch
     if batch is not None and engine.options.batched and speaking:

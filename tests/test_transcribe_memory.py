@@ -1,0 +1,202 @@
+"""Bounded memory on long files (issue 27): freed memory goes back to the system between
+units of work, and the speakers stage reads audio in bounded pieces.
+
+No memory budget here (benchmarks/memory_long.py measures the peaks): these
+tests check that the pieces of work stay bounded and that each gives back
+what it freed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import SAMPLE_ARCHIVE, write_samples
+from indexer import audio
+from indexer.speakers import SpeakerOptions, diarization
+from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, FakeSpeakerBackend
+from indexer.transcribe import TranscribeOptions, transcribe_file, windows
+from indexer.transcribe.batched import BATCH_CLIPS
+
+SR = audio.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> tuple[Path, float]:
+    """About a minute and a half of the sample archive's speech in one file."""
+    files = sorted(p for p in (SAMPLE_ARCHIVE / "audio").rglob("*") if p.suffix in {".mp3", ".ogg", ".wav"})
+    samples = np.concatenate([audio.decode(p, 0, 45) for p in files[:2]])
+    path = write_samples(tmp_path_factory.mktemp("memory") / "speech.wav", samples)
+    return path, len(samples) / SR
+
+
+def test_each_batch_of_windows_gives_back_its_memory(speech, monkeypatch):
+    path, duration = speech
+    options = TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20)
+    batches, given_back = [], []
+    real = windows._transcribe_windows
+
+    def spy(engine, batch, language, on_step):
+        batches.append(len(batch))
+        return real(engine, batch, language, on_step)
+
+    monkeypatch.setattr(windows, "_transcribe_windows", spy)
+    monkeypatch.setattr(windows, "give_back", lambda: given_back.append(len(batches)))
+    transcript = transcribe_file(path, options)
+    assert transcript.segments
+    assert len(batches) >= 2 and max(batches) <= BATCH_CLIPS   # several batches of a few windows
+    assert given_back == list(range(1, len(batches) + 1))   # after every batch, not once at the end
+
+
+def test_the_speakers_stage_reads_audio_in_bounded_pieces_and_gives_back_each(speech, monkeypatch):
+    path, duration = speech
+    options = SpeakerOptions(backend=FAKE_SPEAKERS, chunk_seconds=20)
+    reads, given_back = [], []
+    real = audio.decode
+
+    def decode(p, start=0.0, length=None, sample_rate=SR):
+        samples = real(p, start, length, sample_rate)
+        reads.append((start, length, len(samples) / sample_rate))
+        return samples
+
+    monkeypatch.setattr(diarization.audio, "decode", decode)
+    monkeypatch.setattr(diarization, "give_back", lambda: given_back.append(len(reads)))
+    turns, _ = diarization.diarize_voices(path, duration, options, FakeSpeakerBackend())
+    assert turns
+    assert len(reads) >= math.ceil(duration / 20) and all(length == 20 for _, length, _ in reads)
+    assert all(got <= 20 + 1e-6 for _, _, got in reads)          # never the whole file at once
+    assert sum(got for _, _, got in reads) == pytest.approx(duration, abs=0.1)
+    assert given_back == list(range(1, len(reads) + 1))         # after each piece
+
+
+@pytest.mark.weights
+def test_cam_plus_plus_gives_back_memory_after_each_batch(monkeypatch):
+    from indexer.speakers import campplus
+
+    given_back = []
+    monkeypatch.setattr(campplus, "give_back", lambda: given_back.append(1))
+    rng = np.random.default_rng(0)
+    features = [campplus.fbank(rng.normal(0, 0.1, SR * 3 // 2).astype(np.float32)) for _ in range(10)]
+    embeddings = campplus.CamppEncoder().embed_features(features, batch=4)
+    assert embeddings.shape == (10, campplus.CamppEncoder.dimension)
+    assert len(given_back) == 3   # batches of 4, 4 and 2
+
+
+GLIBC_FRAGMENTS = """
+import re, sys
+from pathlib import Path
+import numpy as np
+from indexer.memory import give_back
+
+def rss():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+
+big = np.ones(20_000_000 // 8)
+del big                      # a freed 20 MB block: glibc's mmap threshold rises to 20 MB
+blocks = [np.ones(1_000_000 // 8 + k) for k in range(200)]   # 200 MB on the heap now
+del blocks[:-1]              # free, under a block still held: not trimmed by free()
+before = rss()
+give_back()
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_give_back_returns_the_free_heap_to_the_system():
+    # glibc's defaults: a MALLOC_* variable (Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in os.environ)
+    # turns off the threshold's rise, and so the fragmentation this test makes.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    released = subprocess.run([sys.executable, "-c", GLIBC_FRAGMENTS], capture_output=True, text=True, check=True,
+                              env=env)
+    assert int(released.stdout) > 100   # MB of the ~200 freed
+
+
+def test_the_model_loaded_for_the_files_is_let_go_before_the_last_one_is_yielded(speech, monkeypatch):
+    """The caller adds speakers to what is yielded: a lone file's whole speakers stage ran beside the model."""
+    import weakref
+
+    from indexer.transcribe import run
+
+    loaded = []
+
+    def load_engine(options):
+        engine = real(options)
+        loaded.append(weakref.ref(engine))
+        return engine
+
+    real = run.load_engine
+    monkeypatch.setattr(run, "load_engine", load_engine)
+    outcomes = run.transcribe_files([speech[0]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
+    path, transcript = next(outcomes)
+    assert transcript.segments and loaded and loaded[0]() is None
+
+
+def test_one_sampling_copy_of_the_model_at_a_time(monkeypatch):
+    """Two windows falling back at once: the second waits for the first's copy to go (each copy
+    is a model load), and each still samples under its own seed."""
+    import threading
+    import time
+
+    import ctranslate2
+
+    from indexer.transcribe import reproducible
+
+    alive, most, seeds = [0], [0], []
+    lock = threading.Lock()
+
+    class Copy:
+        def __init__(self):
+            with lock:
+                alive[0] += 1
+                most[0] = max(most[0], alive[0])
+
+        def generate(self, *args, **kwargs):
+            time.sleep(0.2)   # long enough for the other thread to want its own copy
+            return "sampled"
+
+        def __del__(self):
+            with lock:
+                alive[0] -= 1
+
+    monkeypatch.setattr(ctranslate2, "set_random_seed", seeds.append)
+    model = reproducible.SeededSampling(object(), Copy)
+
+    def window(seed):
+        with reproducible.seeded_call(seed):
+            assert model.generate(sampling_temperature=0.2, sampling_topk=0) == "sampled"
+            assert model.generate(sampling_temperature=0.4, sampling_topk=0) == "sampled"   # the same copy
+
+    threads = [threading.Thread(target=window, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1 and sorted(seeds) == [1, 2]
+
+
+def test_memory_is_given_back_only_once_the_process_grew(monkeypatch):
+    """Each trim makes the next batch fault its pages in again: none while the process does not grow."""
+    from indexer import memory
+
+    trims, resident = [], [memory.GROWTH_BYTES * 10]
+
+    class Libc:
+        def malloc_trim(self, pad):
+            trims.append(pad)
+
+    monkeypatch.setattr(memory, "_libc", lambda: Libc())
+    monkeypatch.setattr(memory, "_resident", lambda: resident[0])
+    monkeypatch.setattr(memory, "_trimmed_at", [0])
+    memory.give_back()
+    memory.give_back()                                   # no growth since: no trim
+    resident[0] += memory.GROWTH_BYTES // 2
+    memory.give_back()                                   # grew, but less than GROWTH_BYTES
+    resident[0] += memory.GROWTH_BYTES
+    memory.give_back()
+    assert trims == [0, 0]
