@@ -25,6 +25,13 @@ Sets (benchmarks/out/, made on first use):
             in benchmarks/out/speed/longN; e.g. 120 for the 2-hour memory goal)
   june      real human French (Debian's asterisk-core-sounds-fr, voice « June »), prompts joined into
             2-minute files; no reference text: agreement with plain is reported instead
+  realfr, realfr-10db, realfr-5db
+            real human French with its reference text: June's prompts whose script is known (7 files,
+            860 s, 1,762 words), clean and under babble of six other real voices at 10 and 5 dB (realfr.py)
+
+Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
+what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
+indexer-fast. The report lists, per file, the noise estimate and the preset each configuration chose.
 
 Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
 the rows it finished).
@@ -82,6 +89,7 @@ for outcome in writer.write(sys.argv[4:], replace(TranscribeOptions(), **changes
 CONFIGS: dict[str, tuple] = {
     "plain": ("plain",),
     "indexer": ("cli",),                                   # defaults, speakers included
+    "indexer-noisy": ("cli", "--preset", "accurate"),      # what `noisy: true` asks for
     "indexer-no-speakers": ("variant", {}, "off"),
     "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
     "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
@@ -174,6 +182,10 @@ def make_set(name: str) -> Path:
     if name == "june":
         _june(folder)
         return folder
+    if name in ("realfr", "realfr-10db", "realfr-5db"):
+        from realfr import make
+
+        return make(OUT / "speed")[name]
     raise SystemExit(f"unknown set {name!r}")
 
 
@@ -181,7 +193,9 @@ def references(name: str, folder: Path) -> dict[str, str | None]:
     """Normalised reference text per file stem (None: none known)."""
     refs = {}
     for rel, path in _episode_files(folder):
-        if name == "long":
+        if path.with_suffix(".txt").is_file():   # a reference beside the audio (realfr.py)
+            refs[rel] = normalise(path.with_suffix(".txt").read_text(encoding="utf-8"))
+        elif name == "long":
             order = json.loads((folder / "long.json").read_text())
             refs[rel] = " ".join(reference_text(e) or "" for e in order)
         elif name == "mixed":
@@ -229,12 +243,14 @@ def run_config(config: str, name: str, folder: Path) -> dict:
             for rel, _ in files:
                 data = json.loads((archive / "transcripts" / f"{_episode_id(rel)}.json").read_text())
                 texts[rel] = " ".join(s["text"] for s in data["segments"])
+                texts[rel + "#preset"] = data.get("options", {}).get("preset", "")
+                texts[rel + "#snr"] = (data.get("noise") or {}).get("snr_db")
         else:
             out_dir = Path(tmp) / "out"
             stems = [(rel, p) for rel, p in files]
             if kind[0] == "cli":
                 cmd = [str(VENV / "indexer"), "transcribe", *[str(p) for _, p in stems], "--out", str(out_dir),
-                       "--format", "json"]
+                       "--format", "json", *kind[1:]]
             else:
                 cmd = [sys.executable, "-c", VARIANT_CODE, json.dumps(kind[1]), kind[2], str(out_dir),
                        *[str(p) for _, p in stems]]
@@ -243,6 +259,7 @@ def run_config(config: str, name: str, folder: Path) -> dict:
                 data = json.loads((out_dir / f"{p.stem}.json").read_text())
                 texts[rel] = " ".join(s["text"] for s in data["segments"])
                 texts[rel + "#preset"] = data.get("options", {}).get("preset", "")
+                texts[rel + "#snr"] = (data.get("noise") or {}).get("snr_db")
     return {"config": config, "set": name, **usage, "texts": texts}
 
 
@@ -284,7 +301,8 @@ def summarise(runs: list[dict], refs: dict[str, dict], audio_seconds: dict[str, 
                 agree.append(e / w if w else None)
         e, w = _word_errors(refs[key[1]], mine[-1]["texts"])
         wers = [(lambda ew: ew[0] / ew[1] if ew[1] else None)(_word_errors(refs[key[1]], r["texts"])) for r in mine]
-        presets = sorted({v for k, v in mine[-1]["texts"].items() if k.endswith("#preset") and v})
+        chosen = [v for k, v in mine[-1]["texts"].items() if k.endswith("#preset") and v]
+        presets = [f"{p} ×{chosen.count(p)}" for p in sorted(set(chosen))]
         rows.append({"config": key[0], "set": key[1], "rounds": len(mine), "audio_seconds": audio_seconds[key[1]],
                      "speed_vs_plain": _median(speed), "cpu_vs_plain": _median(cpu),
                      "realtime_factor": _median([audio_seconds[key[1]] / r["seconds"] for r in mine]),
@@ -313,7 +331,35 @@ def markdown(report: dict) -> str:
                      f"{ratio(r['speed_vs_plain'])} | {ratio(r['cpu_vs_plain'])} | {r['realtime_factor']:.1f}× | "
                      f"{wer_cell} | {r['differs_from_plain'] if r['differs_from_plain'] is not None else '–'} | "
                      f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _per_file(report)) + "\n"
+
+
+def _per_file(report: dict) -> list[str]:
+    """Per file: the noise estimate, the preset each configuration chose and its WER (sets with references)."""
+    runs = [r for r in report["runs"] if any(k.endswith("#snr") for k in r["texts"])]
+    if not runs:
+        return []
+    refs = report.get("references", {})
+    configs = list(dict.fromkeys(r["config"] for r in report["runs"]))
+    lines = ["", "Per file: the noise estimate (loud/quiet frames of the first window, dB; `auto` turns to "
+             "`accurate` under the threshold) and each configuration's WER, with the preset it chose.", "",
+             "| set | file | estimate dB | " + " | ".join(configs) + " |", "|---|---|---|" + "---|" * len(configs)]
+    for name in dict.fromkeys(r["set"] for r in runs):
+        last = {r["config"]: r for r in report["runs"] if r["set"] == name}
+        files = [k for k in next(iter(last.values()))["texts"] if "#" not in k]
+        for rel in files:
+            snr = next((r["texts"].get(rel + "#snr") for r in last.values() if r["texts"].get(rel + "#snr")), None)
+            cells = []
+            for c in configs:
+                r, ref = last.get(c), refs.get(name, {}).get(rel)
+                if not r:
+                    cells.append("–")
+                    continue
+                w = f"{wer(ref, r['texts'].get(rel, '')):.3f}" if ref else "–"
+                p = r["texts"].get(rel + "#preset")
+                cells.append(f"{w} ({p})" if p else w)
+            lines.append(f"| {name} | {rel} | {snr if snr is not None else '–'} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
@@ -334,7 +380,8 @@ def main() -> None:
                for name, folder in sets.items()}
     runs: list[dict] = []
     report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
-              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat, "rows": [], "runs": []}
+              "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat, "rows": [], "runs": [],
+              "references": refs}
     for k in range(args.repeat):
         for name, folder in sets.items():
             configs = args.configs.split(",")

@@ -1,0 +1,149 @@
+"""Real recorded French with a reference text, clean and under babble of other real voices.
+
+    python benchmarks/realfr.py        # writes benchmarks/out/speed/realfr{,-10db,-5db}/realfr-N.{wav,txt}
+
+Speech: the « June » prompts of Debian's ``asterisk-core-sounds-fr-wav`` (a
+woman, Canadian French, 8 kHz telephone recordings), whose script ships in
+``asterisk-core-sounds-fr`` (``core-sounds-fr.txt``: ``name: text``, one line
+per prompt). Every top-level prompt with a script line is kept, except those
+whose script holds digits (Whisper writes « 1 » or « un » at will), brackets
+(tones, not words) or fewer than three words: 210 prompts, about 11.5 minutes,
+1,762 words. They are joined in name order, ``GAP`` seconds of silence
+between two prompts, into files of about two minutes; each file's reference
+is its prompts' script lines. The script is the package's as shipped (it
+has a few typos, e.g. « présentemnet », which cost every configuration alike).
+
+Babble: a crowd of six other real people talking at once, none of them June:
+volunteers' spoken descriptions of Tux Paint stamps and KTuberling's words
+(``/work/data/voices``, built by ``voices_corpus.py``), each stream a seeded
+random run of utterances, every stream at the same power, scaled to the
+signal-to-noise ratio over the whole file (as ``noisy.py``). Seeded: the same
+files every time. Packages are fetched with ``apt-get download`` and unpacked
+with ``dpkg -x`` under ``benchmarks/out/deb``; nothing is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from noisy import SNRS, mix_at  # noqa: E402
+from sample import ROOT, write_wav  # noqa: E402
+from voices_corpus import SR, decode  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+DEB = OUT / "deb"
+JUNE = DEB / "usr" / "share" / "asterisk" / "sounds" / "fr_CA_f_June"
+SCRIPT = DEB / "usr" / "share" / "doc" / "asterisk-core-sounds-fr" / "core-sounds-fr.txt.gz"
+VOICES = Path("/work/data/voices")
+BABBLE_SOURCES = ("tuxpaint", "ktuberling")
+STREAMS = 6
+GAP = 0.8             # seconds between two prompts: a speaker's pause between sentences
+FILE_SECONDS = 120.0  # start a new file past this much speech
+SEED = 27
+
+
+def _unpack(package: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, capture_output=True)
+        subprocess.run(["dpkg", "-x", str(next(Path(tmp).glob("*.deb"))), str(DEB)], check=True)
+
+
+def prompts() -> list[tuple[Path, str]]:
+    """(recording, script text) of every usable June prompt, in name order."""
+    if not JUNE.is_dir():
+        _unpack("asterisk-core-sounds-fr-wav")
+    if not SCRIPT.is_file():
+        _unpack("asterisk-core-sounds-fr")
+    script = {}
+    for line in gzip.open(SCRIPT, "rt", encoding="utf-8").read().splitlines():
+        if ":" in line and not line.startswith(";"):
+            name, text = line.split(":", 1)
+            script[name.strip()] = text.strip()
+    kept = []
+    for wav in sorted(JUNE.glob("*.wav")):
+        text = script.get(wav.stem)
+        if text and not re.search(r"[\d\[\]()]", text) and len(text.split()) >= 3:
+            kept.append((wav, text))
+    return kept
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    """A 16 kHz mono 16-bit WAV of the voices corpus (read directly: thousands of them)."""
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == SR and w.getnchannels() == 1 and w.getsampwidth() == 2, path
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+
+
+def _babble(length: int, rng: np.random.Generator) -> np.ndarray:
+    """``STREAMS`` streams of other people's utterances, each at unit power, summed."""
+    manifest = json.loads((VOICES / "manifest.json").read_text())["utterances"]
+    pool = [VOICES / u["file"] for u in manifest if u["source"] in BABBLE_SOURCES]
+    if not pool:
+        raise SystemExit(f"no babble voices in {VOICES} (run benchmarks/voices_corpus.py)")
+    cache: dict[Path, np.ndarray] = {}
+    mix = np.zeros(length, np.float32)
+    for _ in range(STREAMS):
+        parts, n = [], 0
+        while n < length:
+            path = pool[int(rng.integers(len(pool)))]
+            if path not in cache:
+                cache[path] = _read_wav(path)
+            parts += [cache[path], np.zeros(int(rng.uniform(0.05, 0.4) * SR), np.float32)]
+            n += len(parts[-2]) + len(parts[-1])
+        stream = np.concatenate(parts)[:length]
+        mix += stream / (np.sqrt(np.mean(stream ** 2)) + 1e-9)
+    return mix
+
+
+def make(out: Path = OUT / "speed") -> dict[str, Path]:
+    """{set name: folder} for realfr, realfr-10db and realfr-5db; reuses files already made."""
+    folders = {"realfr": out / "realfr", **{f"realfr-{c}": out / f"realfr-{c}" for c in SNRS}}
+    done = out / "realfr.done"   # written last: a build cut short is made again
+    if done.is_file():
+        return folders
+    groups, group, seconds = [], [], 0.0
+    for wav, text in prompts():
+        samples = decode(wav)
+        group.append((samples, text))
+        seconds += len(samples) / SR + GAP
+        if seconds >= FILE_SECONDS:
+            groups.append(group)
+            group, seconds = [], 0.0
+    if seconds >= FILE_SECONDS / 2:
+        groups.append(group)
+    elif group:
+        groups[-1] += group   # a short remainder joins the last file
+    gap = np.zeros(int(GAP * SR), np.float32)
+    for n, group in enumerate(groups):
+        speech = np.concatenate([x for samples, _ in group for x in (samples, gap)])
+        text = "\n".join(t for _, t in group) + "\n"
+        noise = _babble(len(speech), np.random.default_rng([SEED, n]))
+        for name, folder in folders.items():
+            snr = SNRS.get(name.removeprefix("realfr-"))
+            write_wav(folder / f"realfr-{n}.wav", speech if snr is None else mix_at(speech, noise, snr), SR)
+            (folder / f"realfr-{n}.txt").write_text(text, encoding="utf-8")
+    done.write_text(json.dumps({name: sorted(p.name for p in f.glob("*.wav")) for name, f in folders.items()}))
+    return folders
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args()
+    for name, folder in make().items():
+        files = sorted(folder.glob("*.wav"))
+        print(f"{name}: {len(files)} files in {folder}")
+
+
+if __name__ == "__main__":
+    main()
