@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import replace
@@ -133,5 +134,6 @@ def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path,
                         "0-long.wav": "failed"}, report.summary()   # a.wav, beside it, is not blamed
     (failed,) = report.failed
     assert "0-long.wav: the worker process died on it twice" in failed.error
-    assert "retrying 2 episode(s) one at a time" in caplog.text
+    # How many had begun when it died (the crashing file, and a.wav or more beside it) depends on timing.
+    assert re.search(r"retrying [1-4] episode\(s\) one at a time", caplog.text), caplog.text
     assert sorted(p.name for p in (root / "transcripts").glob("*.json")) == ["a.json", "b.json", "c.json"]
