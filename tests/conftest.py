@@ -41,14 +41,23 @@ from helpers.notebooks import NOTEBOOKS, ExecutedNotebook, execute_notebook, loa
 # --- small archives -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def search_archive(tmp_path):
-    """An indexed sample archive (``indexer.Archive``) of three French episodes."""
+@pytest.fixture(scope="session")
+def search_archive_built(tmp_path_factory) -> Path:
+    """The search archive, built and indexed once per worker: ``search_archive`` gives each test a copy
+    (184 tests use it; a copy costs a fraction of building the tone files and the Whoosh index)."""
     from indexer import Archive
 
-    archive = Archive(build_search_archive(tmp_path / "archive"))
-    archive.reindex(progress=False)
-    return archive
+    root = build_search_archive(tmp_path_factory.mktemp("search-archive") / "archive")
+    Archive(root).reindex(progress=False)
+    return root
+
+
+@pytest.fixture
+def search_archive(tmp_path, search_archive_built):
+    """An indexed sample archive (``indexer.Archive``) of three French episodes, the test's own copy."""
+    from indexer import Archive
+
+    return Archive(shutil.copytree(search_archive_built, tmp_path / "archive"))
 
 
 @pytest.fixture

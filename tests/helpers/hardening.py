@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import TEST_DATA
+from helpers.media import ffmpeg_output
 from indexer import Archive
 from indexer.cli import main
 from indexer.testing import FAKE_ENGINE
@@ -32,10 +33,8 @@ HANG_GUARD = 240.0  # s: a child that has not reached its point by then is stuck
 def speech(path: Path, seconds: float = 5.0, variant: int = 0) -> Path:
     """``seconds`` (at most 5.1) of French speech, a distinct recording for each ``variant`` (its volume);
     the format follows the extension. Speech, not a tone: the VAD in front of the engine drops tones."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(SPEECH), "-t", f"{seconds:.2f}",
-                    "-af", f"volume={0.4 + 0.05 * variant:.2f}", str(path)], check=True)
-    return path
+    return ffmpeg_output(["-i", str(SPEECH), "-t", f"{seconds:.2f}", "-af", f"volume={0.4 + 0.05 * variant:.2f}"],
+                         path)
 
 
 def fake_archive(root: Path, files: dict[str, float]) -> Path:

@@ -3,9 +3,9 @@ audio made by ffmpeg in mp3, ogg and wav; no model."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
+from helpers.media import ffmpeg_output
 from indexer import Archive
 from indexer.transcript import Segment, Transcript, Word, save_transcript
 
@@ -57,11 +57,8 @@ def make_transcript(episode_id: str, audio_path: str, rows, duration: float = DU
 
 
 def tone(path: Path, seconds: float, rate: int = 16000) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"sine=frequency=440:sample_rate={rate}:duration={seconds}", "-ac", "1", str(path)],
-                   check=True)
-    return path
+    return ffmpeg_output(["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}:duration={seconds}",
+                          "-ac", "1"], path)
 
 
 def add_episode(root: Path, episode_id: str, rows, sidecar: str | None, ext: str = "mp3",
