@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..archive import ArchiveLayout, ArchiveSettings
 from ..errors import EngineError, SidecarError
 from ..models import resolve_model
-from ..speakers import SpeakerOptions, backend_class
+from ..speakers import SpeakerOptions, check_backend_installed
 from ..transcribe import TranscribeOptions, engine_class, glossary_prompt, whisper_languages, with_preset
 
 if TYPE_CHECKING:
@@ -66,9 +66,7 @@ def check_models(jobs: list[Job], transcribe: TranscribeOptions, speakers: Speak
         engine_class(transcribe.engine)
         resolve_model(transcribe.model)
     if any(job.speakers and job.speakers.runs for job in jobs):
-        check = getattr(backend_class(speakers.backend), "check_installed", None)
-        if check is not None:
-            check()
+        check_backend_installed(speakers)
 
 
 def _check_language(language: str | None, settings: ArchiveSettings, archive_root: Path) -> None:

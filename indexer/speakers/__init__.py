@@ -28,7 +28,8 @@ One role per module: ``options``, ``backends`` (and the ``voice`` network),
 from __future__ import annotations
 
 from .assign import add_speakers, assign_speakers, speaker_of_span, without_speakers
-from .backends import BACKENDS, CamppBackend, ResemblyzerBackend, SpeakerBackend, backend_class, load_backend
+from .backends import (BACKENDS, CamppBackend, ResemblyzerBackend, SpeakerBackend, backend_class,
+                       check_backend_installed, load_backend)
 from .clustering import agglomerate, merge_centroids
 from .diarization import diarize, diarize_voices
 from .options import SR, SpeakerOptions, for_episode
@@ -36,6 +37,6 @@ from .prints import VoicePrint
 
 __all__ = [
     "BACKENDS", "SR", "CamppBackend", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "VoicePrint",
-    "add_speakers", "agglomerate", "assign_speakers", "backend_class", "diarize", "diarize_voices", "for_episode",
-    "load_backend", "merge_centroids", "speaker_of_span", "without_speakers",
+    "add_speakers", "agglomerate", "assign_speakers", "backend_class", "check_backend_installed", "diarize",
+    "diarize_voices", "for_episode", "load_backend", "merge_centroids", "speaker_of_span", "without_speakers",
 ]

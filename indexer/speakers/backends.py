@@ -85,6 +85,13 @@ def backend_class(name: str) -> type:
     return by_name(BACKENDS, name, "speaker backend", SpeakerBackendError)
 
 
+def check_backend_installed(options: SpeakerOptions) -> None:
+    """ModelNotFoundError when the backend's weights are missing, checked without loading its network."""
+    check = getattr(backend_class(options.backend), "check_installed", None)
+    if check is not None:
+        check()
+
+
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:
     backend = backend_class(options.backend)(options)
     if getattr(backend, "uses_torch", False):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import IndexerError, OutputConflictError
-from ..speakers import SpeakerOptions, add_speakers, backend_class, load_backend
+from ..speakers import SpeakerOptions, add_speakers, check_backend_installed, load_backend
 from ..transcript import Transcript, export, get_exporter
 from .options import TranscribeOptions
 from .run import transcribe_files
@@ -42,9 +42,7 @@ class TranscriptWriter:
         if self.speakers.runs:
             # Missing weights stop the run here; the network itself loads with the first good file, so that
             # a run of unreadable files ends at once (loading CAM++ costs ~1.7 CPU-s).
-            check = getattr(backend_class(self.speakers.backend), "check_installed", None)
-            if check is not None:
-                check()
+            check_backend_installed(self.speakers)
 
     @property
     def backend(self):
