@@ -3,7 +3,6 @@ in-process with its standard output and error apart."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import click
@@ -12,9 +11,8 @@ from click.testing import CliRunner, Result
 from indexer import Archive
 from indexer.cli import main
 from indexer.testing import FAKE_ENGINE
-from . import TEST_DATA
+from .media import SPEECH, speech  # noqa: F401  (SPEECH: the CLI tests import it from here)
 
-SPEECH = TEST_DATA / "espeak_fr.wav"
 
 
 def fake_archive(root: Path, speakers: str = "off", episodes: int = 2) -> Path:
@@ -22,8 +20,7 @@ def fake_archive(root: Path, speakers: str = "off", episodes: int = 2) -> Path:
     (root / "audio").mkdir(parents=True)
     (root / "archive.yaml").write_text(f"language: fr\nmodel: base\nengine: {FAKE_ENGINE}\nspeakers: {speakers}\n")
     for n in range(episodes):
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(SPEECH), "-t", "5",
-                        "-af", f"volume={0.4 + 0.05 * n:.2f}", str(root / "audio" / f"e{n}.wav")], check=True)
+        speech(root / "audio" / f"e{n}.wav", 5.0, n)
     report = Archive(root).ingest(workers=1, progress=False)
     assert not report.failed, report.summary()
     return root

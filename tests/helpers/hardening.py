@@ -20,21 +20,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import TEST_DATA
-from helpers.media import ffmpeg_output
+from helpers.media import speech
 from indexer import Archive
 from indexer.cli import main
 from indexer.testing import FAKE_ENGINE
 
-SPEECH = TEST_DATA / "espeak_fr.wav"
 HANG_GUARD = 240.0  # s: a child that has not reached its point by then is stuck (not a speed check)
-
-
-def speech(path: Path, seconds: float = 5.0, variant: int = 0) -> Path:
-    """``seconds`` (at most 5.1) of French speech, a distinct recording for each ``variant`` (its volume);
-    the format follows the extension. Speech, not a tone: the VAD in front of the engine drops tones."""
-    return ffmpeg_output(["-i", str(SPEECH), "-t", f"{seconds:.2f}", "-af", f"volume={0.4 + 0.05 * variant:.2f}"],
-                         path)
 
 
 def fake_archive(root: Path, files: dict[str, float]) -> Path:

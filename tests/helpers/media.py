@@ -14,6 +14,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from helpers import TEST_DATA
+
+SPEECH = TEST_DATA / "espeak_fr.wav"
+
 _made: dict[str, Path] = {}
 _folder: tempfile.TemporaryDirectory | None = None
 
@@ -33,3 +37,10 @@ def ffmpeg_output(arguments: list[str], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_made[key], path)
     return path
+
+
+def speech(path: Path, seconds: float = 5.0, variant: int = 0) -> Path:
+    """``seconds`` (at most 5.1) of French speech, a distinct recording for each ``variant`` (its volume);
+    the format follows the extension. Speech, not a tone: the VAD in front of the engine drops tones."""
+    return ffmpeg_output(["-i", str(SPEECH), "-t", f"{seconds:.2f}", "-af", f"volume={0.4 + 0.05 * variant:.2f}"],
+                         path)
