@@ -1,6 +1,7 @@
 """Real recorded French with a reference text, clean and under babble of other real voices.
 
     python benchmarks/realfr.py        # writes benchmarks/out/speed/realfr{,-10db,-5db}/realfr-N.{wav,txt}
+                                       # and benchmarks/out/speed/tuxfr{,-10db,-5db}/tuxfr-N.{wav,txt}
 
 Speech: the « June » prompts of Debian's ``asterisk-core-sounds-fr-wav`` (a
 woman, Canadian French, 8 kHz telephone recordings), whose script ships in
@@ -20,6 +21,13 @@ random run of utterances, every stream at the same power, scaled to the
 signal-to-noise ratio over the whole file (as ``noisy.py``). Seeded: the same
 files every time. Packages are fetched with ``apt-get download`` and unpacked
 with ``dpkg -x`` under ``benchmarks/out/deb``; nothing is installed.
+
+A second set, ``tuxfr`` (``tuxfr``, ``tuxfr-10db``, ``tuxfr-5db``), holds other
+people: the French descriptions of Tux Paint's stamps (``tuxpaint-stamps-default``,
+about 930 volunteers' recordings by at least three people, « Une perruche
+Adélaïde. »), each with its text from the stamp's ``fr.utf8=`` line, joined the
+same way, under babble of June, Armelle and KTuberling's speakers (none of them
+in the speech). Short sentences full of rare names: a harder set than June's.
 """
 
 from __future__ import annotations
@@ -45,8 +53,8 @@ OUT = ROOT / "benchmarks" / "out"
 DEB = OUT / "deb"
 JUNE = DEB / "usr" / "share" / "asterisk" / "sounds" / "fr_CA_f_June"
 SCRIPT = DEB / "usr" / "share" / "doc" / "asterisk-core-sounds-fr" / "core-sounds-fr.txt.gz"
+TUX = DEB / "usr" / "share" / "tuxpaint" / "stamps"
 VOICES = Path("/work/data/voices")
-BABBLE_SOURCES = ("tuxpaint", "ktuberling")
 STREAMS = 6
 GAP = 0.8             # seconds between two prompts: a speaker's pause between sentences
 FILE_SECONDS = 120.0  # start a new file past this much speech
@@ -54,6 +62,7 @@ SEED = 27
 
 
 def _unpack(package: str) -> None:
+    DEB.mkdir(parents=True, exist_ok=True)   # dpkg -x makes the last folder only
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, capture_output=True)
         subprocess.run(["dpkg", "-x", str(next(Path(tmp).glob("*.deb"))), str(DEB)], check=True)
@@ -78,6 +87,27 @@ def prompts() -> list[tuple[Path, str]]:
     return kept
 
 
+def tux_prompts() -> list[tuple[Path, str]]:
+    """(recording, French text) of every Tux Paint stamp description recorded in French, in path order."""
+    if not TUX.is_dir():
+        _unpack("tuxpaint-stamps-default")
+    kept = []
+    for ogg in sorted(TUX.rglob("*_desc_fr.ogg")):
+        info = ogg.with_name(ogg.name.removesuffix("_desc_fr.ogg") + ".txt")
+        lines = info.read_text(encoding="utf-8").splitlines() if info.is_file() else []
+        text = next((line.split("=", 1)[1].strip() for line in lines if line.startswith("fr.utf8=")), "")
+        if text and not re.search(r"[\d\[\]]", text):
+            kept.append((ogg, text))
+    return kept
+
+
+# Each set: its speech, and the voice corpus's sources its babble is drawn from (never the speaker's own).
+CORPORA = {
+    "realfr": (prompts, ("tuxpaint", "ktuberling")),
+    "tuxfr": (tux_prompts, ("june", "armelle", "ktuberling")),
+}
+
+
 def _read_wav(path: Path) -> np.ndarray:
     """A 16 kHz mono 16-bit WAV of the voices corpus (read directly: thousands of them)."""
     with wave.open(str(path)) as w:
@@ -85,10 +115,10 @@ def _read_wav(path: Path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
 
 
-def _babble(length: int, rng: np.random.Generator) -> np.ndarray:
-    """``STREAMS`` streams of other people's utterances, each at unit power, summed."""
+def _babble(length: int, rng: np.random.Generator, sources: tuple[str, ...]) -> np.ndarray:
+    """``STREAMS`` streams of other people's utterances (from ``sources``), each at unit power, summed."""
     manifest = json.loads((VOICES / "manifest.json").read_text())["utterances"]
-    pool = [VOICES / u["file"] for u in manifest if u["source"] in BABBLE_SOURCES]
+    pool = [VOICES / u["file"] for u in manifest if u["source"] in sources]
     if not pool:
         raise SystemExit(f"no babble voices in {VOICES} (run benchmarks/voices_corpus.py)")
     cache: dict[Path, np.ndarray] = {}
@@ -106,14 +136,16 @@ def _babble(length: int, rng: np.random.Generator) -> np.ndarray:
     return mix
 
 
-def make(out: Path = OUT / "speed") -> dict[str, Path]:
-    """{set name: folder} for realfr, realfr-10db and realfr-5db; reuses files already made."""
-    folders = {"realfr": out / "realfr", **{f"realfr-{c}": out / f"realfr-{c}" for c in SNRS}}
-    done = out / "realfr.done"   # written last: a build cut short is made again
+def make(out: Path = OUT / "speed", corpus: str = "realfr") -> dict[str, Path]:
+    """{set name: folder} for ``corpus`` clean, -10db and -5db (e.g. realfr, realfr-10db,
+    realfr-5db); reuses files already made."""
+    speech_of, babble_sources = CORPORA[corpus]
+    folders = {corpus: out / corpus, **{f"{corpus}-{c}": out / f"{corpus}-{c}" for c in SNRS}}
+    done = out / f"{corpus}.done"   # written last: a build cut short is made again
     if done.is_file():
         return folders
     groups, group, seconds = [], [], 0.0
-    for wav, text in prompts():
+    for wav, text in speech_of():
         samples = decode(wav)
         group.append((samples, text))
         seconds += len(samples) / SR + GAP
@@ -128,11 +160,11 @@ def make(out: Path = OUT / "speed") -> dict[str, Path]:
     for n, group in enumerate(groups):
         speech = np.concatenate([x for samples, _ in group for x in (samples, gap)])
         text = "\n".join(t for _, t in group) + "\n"
-        noise = _babble(len(speech), np.random.default_rng([SEED, n]))
+        noise = _babble(len(speech), np.random.default_rng([SEED, n]), babble_sources)
         for name, folder in folders.items():
-            snr = SNRS.get(name.removeprefix("realfr-"))
-            write_wav(folder / f"realfr-{n}.wav", speech if snr is None else mix_at(speech, noise, snr), SR)
-            (folder / f"realfr-{n}.txt").write_text(text, encoding="utf-8")
+            snr = SNRS.get(name.removeprefix(f"{corpus}-"))
+            write_wav(folder / f"{corpus}-{n}.wav", speech if snr is None else mix_at(speech, noise, snr), SR)
+            (folder / f"{corpus}-{n}.txt").write_text(text, encoding="utf-8")
     done.write_text(json.dumps({name: sorted(p.name for p in f.glob("*.wav")) for name, f in folders.items()}))
     return folders
 
@@ -140,9 +172,10 @@ def make(out: Path = OUT / "speed") -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args()
-    for name, folder in make().items():
-        files = sorted(folder.glob("*.wav"))
-        print(f"{name}: {len(files)} files in {folder}")
+    for corpus in CORPORA:
+        for name, folder in make(corpus=corpus).items():
+            files = sorted(folder.glob("*.wav"))
+            print(f"{name}: {len(files)} files in {folder}")
 
 
 if __name__ == "__main__":

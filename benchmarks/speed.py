@@ -28,6 +28,9 @@ Sets (benchmarks/out/, made on first use):
   realfr, realfr-10db, realfr-5db
             real human French with its reference text: June's prompts whose script is known (7 files,
             860 s, 1,762 words), clean and under babble of six other real voices at 10 and 5 dB (realfr.py)
+  tuxfr, tuxfr-10db, tuxfr-5db
+            other real people: Tux Paint's French stamp descriptions with their text (16 files, about
+            2,000 s), clean and under babble of June, Armelle and KTuberling's voices (realfr.py)
 
 Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
 what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
@@ -182,10 +185,10 @@ def make_set(name: str) -> Path:
     if name == "june":
         _june(folder)
         return folder
-    if name in ("realfr", "realfr-10db", "realfr-5db"):
+    if name.split("-")[0] in ("realfr", "tuxfr"):
         from realfr import make
 
-        return make(OUT / "speed")[name]
+        return make(OUT / "speed", corpus=name.split("-")[0])[name]
     raise SystemExit(f"unknown set {name!r}")
 
 

@@ -123,7 +123,7 @@ class EpisodeWriter:
         transcript = outcome.transcript
         try:
             with writing(self.layout.transcript_path(job.episode.id)):
-                notes = [self.save(transcript)]
+                notes = [job.why, self.save(transcript)]
         except IndexerError as e:  # disk full: this one is lost, what was saved before is intact
             log.warning("FAILED %s", e.one_line())
             return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,

@@ -20,6 +20,8 @@ from ..files import MAX_NAME_BYTES, HashCache
 from ..errors import AudioError, IndexerError
 from ..progress import progress_bar
 from ..speakers import SpeakerOptions, for_episode
+from ..transcribe import TranscribeOptions
+from ..transcribe.noise import choice_still_holds, measured_noisy
 from .options import RunConfig
 from .reports import RETRY_HINT
 from .state import Plan, RunState
@@ -74,8 +76,16 @@ class Survey:
                 continue
             speakers = self._speakers_for(meta)
             preset_name = plan.presets[eid] = (meta and meta.preset) or default_preset
-            fingerprint = self.config.options_for(preset_name).fingerprint()
-            if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
+            options = self.config.options_for(preset_name)
+            fingerprint = options.fingerprint()
+            same = head and head.audio_sha256 == sha and head.fingerprint == fingerprint
+            if same and not choice_still_holds(options, head.noise_db, head.noisy):
+                # The noise threshold moved across this episode's recorded estimate: only it is made again.
+                duration = state.probes.known(path, st) or head.duration
+                plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name,
+                                     why=_noise_flip(options, head.noise_db)))
+                job_ids[(sha, fingerprint)] = eid
+            elif same:
                 if head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
                 else:  # transcribed, but its speakers are missing or from other settings
@@ -83,7 +93,8 @@ class Survey:
                                          existing=str(self.layout.transcript_path(eid)), preset=preset_name))
             elif (sha, fingerprint) in job_ids:
                 plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
-            elif not self.options.force and (source := catalog.with_content(sha, fingerprint)):
+            elif not self.options.force and (source := catalog.with_content(sha, fingerprint)) \
+                    and choice_still_holds(options, catalog.heads[source].noise_db, catalog.heads[source].noisy):
                 plan.copies.append((episode, source))
             else:
                 duration = state.probes.known(path, st) or 0.0
@@ -173,6 +184,13 @@ def _stat_if(job: Job) -> os.stat_result:
     if job.size and st.st_size != job.size:
         raise OSError("changed")
     return st
+
+
+def _noise_flip(options: TranscribeOptions, snr_db: float) -> str:
+    """Why an up-to-date transcript is made again: the noise threshold now decides otherwise."""
+    now = f"under {options.noisy_below_db:g} dB: beam search" if measured_noisy(options, snr_db) else \
+        f"not under {options.noisy_below_db:g} dB: greedy"
+    return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"
 
 
 def _fits(episode_id: str) -> bool:

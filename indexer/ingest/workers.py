@@ -48,6 +48,7 @@ class Job:
     speakers: SpeakerOptions | None = None   # the episode's speaker settings (None: no stage)
     existing: str | None = None             # a current transcript: add speakers only, no transcription
     preset: str = ""            # the sidecar's decoding preset when it has one ("": the run's)
+    why: str = ""               # why a transcript on disk is made again, when that is not obvious (the report's note)
 
 
 @dataclass

@@ -58,7 +58,21 @@ def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[Tran
     snr = estimate_snr(samples)
     if not options.noise_preset:
         return options, NoiseChoice(snr, options.preset, False)
-    if snr is not None and snr < options.noisy_below_db:
+    if measured_noisy(options, snr):
         chosen = with_preset(options, options.noise_preset)
         return chosen, NoiseChoice(snr, chosen.preset, True, True)
     return options, NoiseChoice(snr, options.preset, True)
+
+
+def measured_noisy(options: TranscribeOptions, snr_db: float | None) -> bool:
+    """Whether the automatic choice decodes an episode estimated at ``snr_db`` with the noisy preset:
+    the one rule, used before decoding and again on a transcript's recorded estimate (ingest
+    transcribes again only the episodes whose choice a new threshold flips)."""
+    return bool(options.noise_preset) and snr_db is not None and snr_db < options.noisy_below_db
+
+
+def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: bool) -> bool:
+    """Whether a transcript decoded with ``options`` (same fingerprint), estimated at ``snr_db`` and
+    decoded noisy or not (its recorded ``noise``), would be decoded alike today. Without an estimate
+    (audio too short, or a transcript older than the estimate) nothing was chosen: it holds."""
+    return snr_db is None or not options.noise_preset or measured_noisy(options, snr_db) == noisy

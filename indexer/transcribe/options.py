@@ -13,6 +13,9 @@ from ..transcript import FlagOptions
 from .reproducible import SEED_POLICY
 
 
+FINGERPRINTED_NOISY_BELOW_DB = 21.0   # the first threshold (TranscribeOptions.fingerprint)
+
+
 @dataclass(frozen=True)
 class TranscribeOptions:
     """Decoding settings shared by both engines. Variants come from ``dataclasses.replace``;
@@ -77,6 +80,12 @@ class TranscribeOptions:
             # the next ingest (docs/transcription.md, "Same audio, same words"). Another policy changes it.
             ignored.add("sampling_seed")
         relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
+        if "noisy_below_db" in relevant:
+            # The threshold says which episodes are noisy, not how to decode them: each transcript
+            # records its estimate and its choice, and ingest makes again only the episodes a new
+            # threshold flips (noise.choice_still_holds). So the fingerprint keeps the threshold
+            # transcripts were first made with, and a new one does not transcribe every archive again.
+            relevant["noisy_below_db"] = FINGERPRINTED_NOISY_BELOW_DB
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
