@@ -65,7 +65,7 @@ def test_auto_chooses_beam_search_for_noisy_audio_only(tmp_path):
     heavy = audio.decode(noisy_copy(tmp_path / "n.wav"))
     chosen, choice = choose_preset(auto, heavy)
     assert chosen.beam_size == PRESETS["accurate"].beam_size and chosen.preset == "accurate"
-    assert choice.noisy and choice.automatic and choice.preset == "accurate" and choice.snr_db < 21
+    assert choice.noisy and choice.automatic and choice.preset == "accurate" and choice.snr_db < auto.noisy_below_db
     same, clean_choice = choose_preset(auto, audio.decode(SPEECH))
     assert same == auto and not clean_choice.noisy and clean_choice.preset == "auto"
 
@@ -86,7 +86,7 @@ def test_the_transcript_records_the_estimate_and_keeps_the_requested_fingerprint
     assert transcript.options["beam_size"] == PRESETS["accurate"].beam_size   # decoded as chosen
     assert transcript.fingerprint == options.fingerprint()   # up to date for the options asked
     calm = transcribe_file(SPEECH, options)
-    assert not calm.noise["noisy"] and calm.options["beam_size"] == 1 and calm.noise["snr_db"] > 21
+    assert not calm.noise["noisy"] and calm.options["beam_size"] == 1 and calm.noise["snr_db"] > options.noisy_below_db
 
 
 def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
@@ -95,7 +95,7 @@ def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
     results = {r.episode: r for r in report.results}
     assert (results["bar"].preset, results["bar"].noisy) == ("accurate", True)
     assert (results["calm"].preset, results["calm"].noisy) == ("auto", False)
-    assert results["bar"].noise_db < 21 < results["calm"].noise_db
+    assert results["bar"].noise_db < TranscribeOptions().noisy_below_db < results["calm"].noise_db
     assert "measured noisy (beam search): bar (" in report.summary()
     saved = load_transcript(root / "transcripts" / "bar.json")
     assert saved.noise["noisy"] and saved.options["beam_size"] == PRESETS["accurate"].beam_size
@@ -122,7 +122,8 @@ def test_noisy_false_in_a_sidecar_or_archive_yaml_wins(tmp_path, where):
     results = {r.episode: r for r in ingest(root).results}
     assert (results["bar"].preset, results["bar"].noisy) == ("fast", False)
     saved = load_transcript(root / "transcripts" / "bar.json")
-    assert saved.options["beam_size"] == 1 and not saved.noise["automatic"] and saved.noise["snr_db"] < 21
+    assert saved.options["beam_size"] == 1 and not saved.noise["automatic"]
+    assert saved.noise["snr_db"] < TranscribeOptions().noisy_below_db
 
 
 def test_noisy_true_wins_over_a_clean_estimate(tmp_path):
@@ -141,14 +142,15 @@ def test_a_new_threshold_keeps_the_fingerprint_and_remakes_only_the_episodes_it_
     # does not move (no archive is transcribed again wholesale), the recorded choice does.
     lower = replace(Ingest(root, IngestOptions(progress=False)).config.transcribe, noisy_below_db=bar_db - 1)
     assert lower.fingerprint() == TranscribeOptions(engine=FAKE_ENGINE, language="fr").fingerprint()
-    planned = Ingest(root, IngestOptions(progress=False, workers=1, transcribe=lower)).status()
+    planned = Ingest(root, IngestOptions(progress=False, workers=1, transcribe=lower)).status()  # before the run
     assert (planned.transcribed, planned.pending, planned.pending_episodes) == (1, 1, ["bar"])
-    again = {r.episode: r for r in Ingest(root, IngestOptions(progress=False, workers=1, transcribe=lower)).run().results}
+    lowered = IngestOptions(progress=False, workers=1, transcribe=lower)
+    again = {r.episode: r for r in Ingest(root, lowered).run().results}
     assert (again["calm"].status, again["bar"].status) == ("unchanged", "transcribed")
     assert (again["bar"].preset, again["bar"].noisy) == ("auto", False)
     assert f"transcribed again: measured {bar_db:.1f} dB" in again["bar"].note
     assert load_transcript(root / "transcripts" / "bar.json").options["beam_size"] == 1
-    settled = Ingest(root, IngestOptions(progress=False, workers=1, transcribe=lower)).run().results
+    settled = Ingest(root, lowered).run().results
     assert {r.episode: r.status for r in settled} == {"calm": "unchanged", "bar": "unchanged"}
     # Back to the default threshold: bar is noisy again, and only bar is made again.
     back = {r.episode: r.status for r in ingest(root).results}

@@ -4,10 +4,14 @@ The estimate is the ratio of loud to quiet moments of the first window (up
 to 2.5 minutes): the 90th over the 10th percentile of the power of 30 ms
 frames, in dB. Quiet moments between words are the noise floor; the loud
 ones are speech over it. Babble fills the pauses, so the ratio falls with the
-signal-to-noise ratio. Measured on the sample archive (first window of each
-episode): clean 101 dB (digital silence between sentences), telephone band +
-24 kbit/s mp3 + babble 15 dB down 23–25 dB, babble at 10 dB 17.5–18.5 dB, at
-5 dB 13–14 dB; real recorded prompts (Debian's asterisk-core-sounds-fr) 25–48 dB.
+signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
+archive clean 101 dB (digital silence between sentences), telephone band +
+24 kbit/s mp3 + babble 15 dB down 23.5–24.8 dB, synthetic babble at 10 dB
+17.5–18.5, at 5 dB 13–14; real voices under real babble at 10 dB 23.2–24.3
+(June's prompts) and 13.5–22.1 (Tux Paint's volunteers), at 5 dB 19–20;
+real clean speech with pauses 94–99, without pauses 26–39 (some trimmed
+recordings joined end to end read 17–18: a crude estimate, which errs towards
+"noisy", where beam search costs CPU but no words).
 It needs no model and takes a few milliseconds per minute of audio.
 """
 

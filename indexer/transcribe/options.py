@@ -53,10 +53,14 @@ class TranscribeOptions:
     flags: FlagOptions = field(default_factory=FlagOptions)
     # The automatic choice for noisy recordings (transcribe/noise.py): an
     # episode whose loud/quiet ratio is under `noisy_below_db` is decoded with
-    # `noise_preset` ("": no automatic choice). 21 dB sits between babble at
-    # 10 dB (17.5-18.5) and a telephone-band mp3 with faint babble (23-25).
+    # `noise_preset` ("": no automatic choice). 27 dB: real voices under real
+    # babble at 10 dB read 23.2-24.3 (June) and 13.5-22.1 (Tux Paint's volunteers),
+    # the telephone + mp3 + faint babble set 23.5-24.8, clean recordings with
+    # pauses 94-99, continuous clean speech 26-39 (benchmarks/noise_choice.py). A
+    # wrong "noisy" costs CPU, not words: beam search was as good or better on
+    # every real set, clean too. (21 dB, tuned on synthetic babble, missed real babble.)
     noise_preset: str = NOISY_PRESET
-    noisy_below_db: float = 21.0
+    noisy_below_db: float = 27.0
     preset: str = DEFAULT_PRESET               # the name these settings came from (a label)
     # What the fallback's sampling draws from: seeded by the audio's sha256 and the
     # window's position, so the same audio gives the same words (docs/transcription.md,
