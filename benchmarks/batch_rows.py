@@ -3,16 +3,17 @@
     python benchmarks/batch_rows.py FILE OTHER
 
 Transcribes FILE three ways with the defaults, each in a fresh process: alone
-(``transcribe_file``), alone through the cross-file path of ``indexer
-transcribe`` (``_transcribe_short`` with one file), and in one batch beside
-OTHER (``_transcribe_short`` with both, as ``indexer transcribe FILE OTHER``
-does with two one-window files). Prints how many segments differ.
+(``transcribe_file``), as ``indexer transcribe FILE OTHER`` does today
+(``transcribe_files`` with both: each file decoded alone), and with its window
+in one batch beside OTHER's (``transcribe_windows`` with both files' windows,
+as ``indexer transcribe`` did with two one-window files until it was found
+here). Prints how many segments differ.
 
 On the June set (benchmarks/speed.py --sets june), june-0.mp3 beside
 june-1.mp3: 28 of 37 segments differ (the same 314 words in number, other
-segment cuts, times and a few words), while alone and alone-through-the-batch
-path are identical. This is why ``ingest`` does not batch across episodes
-(indexer/ingest/lanes.py).
+segment cuts, times and a few words), while alone and through ``transcribe_files``
+are identical. This is why neither ``ingest`` (indexer/ingest/lanes.py) nor
+``indexer transcribe`` batches across files.
 """
 
 from __future__ import annotations
@@ -25,18 +26,21 @@ CHILD = """
 import json, sys
 from pathlib import Path
 from indexer import audio
-from indexer.transcribe import TranscribeOptions, load_engine, transcribe_file
+from indexer.files import sha256_file
+from indexer.transcribe import TranscribeOptions, iter_windows, load_engine, transcribe_file, transcribe_files
 from indexer.transcribe.engines import sized
-from indexer.transcribe.run import _transcribe_short
+from indexer.transcribe.windows import transcribe_windows
 mode, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
 options = TranscribeOptions()
 engine = load_engine(options)
 if mode == "alone":
-    transcript = transcribe_file(paths[0], options, sized(engine, 1))
-else:
-    files = [(p, audio.probe(p)) for p in (paths if mode == "beside" else paths[:1])]
-    transcript = _transcribe_short(files, options, sized(engine, 4), lambda seconds: None)[0]
-print(json.dumps([(s.start, s.end, s.text) for s in transcript.segments]))
+    segments = transcribe_file(paths[0], options, sized(engine, 1)).segments
+elif mode == "transcribe-files":
+    segments = next(iter(transcribe_files(paths, options, engine)))[1].segments
+else:   # one batch of both files' windows (one each), as indexer transcribe did
+    windows = [w for p in paths for w in iter_windows(p, audio.probe(p).duration, options, sha256_file(p))]
+    segments = transcribe_windows(sized(engine, 4), windows, options.language, lambda seconds: None)[0]
+print(json.dumps([(s.start, s.end, s.text) for s in segments]))
 """
 
 
@@ -45,7 +49,7 @@ def main() -> None:
         raise SystemExit(__doc__)
     runs = {mode: json.loads(subprocess.run([sys.executable, "-c", CHILD, mode, *sys.argv[1:]], check=True,
                                             capture_output=True, text=True).stdout.strip().splitlines()[-1])
-            for mode in ("alone", "alone-batch-path", "beside")}
+            for mode in ("alone", "transcribe-files", "beside")}
     alone = runs["alone"]
     for mode, segments in runs.items():
         differing = sum(1 for a, b in zip(alone, segments) if a != b) + abs(len(alone) - len(segments))

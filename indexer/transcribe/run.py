@@ -173,39 +173,6 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
                        options, noise)
 
 
-def _transcribe_short(files: list[tuple[Path, object]], options: TranscribeOptions, engine: Engine,
-                      progress: Progress) -> list[Transcript | IndexerError]:
-    """Files of one window each, each file's window decoded alone (``transcribe_files`` gives one file
-    at a time: a batch-mate changes a row's words on real speech); the files' noise choices and errors
-    are made before any decoding."""
-    prepared: list = []   # per file: (windows, options, engine, noise choice, sha256), or the error
-    for path, info in files:
-        try:
-            sha256 = sha256_file(path)   # seeds the windows' sampling
-            windows, chosen, chosen_engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
-            prepared.append((list(windows), chosen, chosen_engine, noise, sha256))
-        except IndexerError as e:
-            prepared.append(e)
-        except OSError as e:
-            prepared.append(IndexerError(f"cannot read: {e.strerror}", path))
-    found: dict[int, list[Segment]] = {}
-    for chosen in dict.fromkeys(p[1] for p in prepared if not isinstance(p, IndexerError)):
-        members = [k for k, p in enumerate(prepared) if not isinstance(p, IndexerError) and p[1] == chosen]
-        flat = [w for k in members for w in prepared[k][0]]
-        results = iter(transcribe_windows(prepared[members[0]][2], flat, options.language, progress))
-        for k in members:
-            found[k] = [s for _ in prepared[k][0] for s in next(results)]
-    outcomes: list[Transcript | IndexerError] = []
-    for k, (path, info) in enumerate(files):
-        if isinstance(prepared[k], IndexerError):
-            outcomes.append(prepared[k])
-            continue
-        _, chosen, chosen_engine, noise, sha256 = prepared[k]
-        outcomes.append(_transcript(path, info, chosen, chosen_engine, found[k], options.language, None, None,
-                                    sha256, options, noise))
-    return outcomes
-
-
 def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,
                      progress: bool = False) -> Iterator[tuple[Path, Transcript | IndexerError]]:
     """Transcribe several files with every core busy; yields ``(path, transcript)``,
@@ -228,32 +195,29 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     windows = sum(expected_windows(info.duration, options) for _, info in probed)
     shared = sized(engine or load_engine(options), windows)
     parallel = max(1, shared.parallel)
-    # Short files (one window) spread over the workers, each decoded alone: never in one batch with
-    # another file's window. Rows of a batch are not independent on real speech (june-0 beside june-1:
-    # 34 of 37 segments differ from june-0 alone, benchmarks/batch_rows.py), and a file's words must not
-    # depend on what else is transcribed, nor on the cores. Longer files batch their own windows, in pairs
-    # fixed by their position alone.
-    batches = options.batched and options.language and hasattr(shared, "transcribe_clips")
-    short = [p for p in probed if expected_windows(p[1].duration, options) == 1] if batches else []
-    groups = [[file] for file in short]
-    bar = Progress(sum(info.duration for _, info in short), "short files", progress and bool(short))
+    # Files spread over the workers, each decoded alone: never in one batch with another file's window.
+    # Rows of a batch are not independent on real speech (june-0 beside june-1: 34 of 37 segments differ
+    # from june-0 alone, benchmarks/batch_rows.py), and a file's words must not depend on what else is
+    # transcribed, nor on the cores. Longer files batch their own windows, in pairs fixed by their position.
+    short = [path for path, info in probed if expected_windows(info.duration, options) == 1]
+    bar = Progress(sum(info.duration for path, info in probed if path in short), "short files",
+                   progress and bool(short))   # one bar for them all, not one flashing by per file
 
     def one(path: Path) -> Transcript | IndexerError:
         try:
+            if path in short:
+                return transcribe_file(path, options, shared, on_progress=bar)
             return transcribe_file(path, options, shared, progress=progress)
         except IndexerError as e:
             return e
+        except OSError as e:   # read between the probe and the decoding
+            return IndexerError(f"cannot read: {e.strerror}", path)
 
     with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
-        futures = {}
-        for group in groups:
-            future = pool.submit(_transcribe_short, group, options, shared, bar)
-            futures.update({path: (future, k) for k, (path, _) in enumerate(group)})
-        futures.update({path: (pool.submit(one, path), None) for path, _ in probed if path not in futures})
+        futures = {path: pool.submit(one, path) for path, _ in probed}
         try:
             for n, (path, _) in enumerate(probed):
-                future, k = futures[path]
-                result = future.result() if k is None else future.result()[k]
+                result = futures[path].result()
                 if n == len(probed) - 1 and engine is None:
                     # Every file is transcribed: the model loaded here goes before the caller
                     # adds the last file's speakers (the whole speakers stage of a lone file).
