@@ -12,9 +12,11 @@ Every second the resident memory of the run and of every process under it
 pays. ``peak_mb`` is the highest sum of VmRSS seen (shared library pages
 counted once per process: an upper bound), ``peak_pss_mb`` the same in PSS
 (shared pages split between processes), ``hwm_mb`` the main process's own
-peak (VmHWM: between samples too). The seconds of audio done are read from
-the progress bar; `--stop-after` ends a run that would not finish in time,
-and the report says how far it got. Memory does not depend on the machine's
+peak (VmHWM: between samples too); the peaks before and after the speaker
+network was loaded (PyTorch's library mapped: the speakers stage) are given
+apart. The seconds of audio done are read from the progress bar;
+`--stop-after` ends a run that would not finish in time, and the report says
+how far it got. Memory does not depend on the machine's
 load, only on the work done. `--code A,B`: run the indexer of each source tree
 in turn (PYTHONPATH), e.g. main's checked out elsewhere and this one, with
 CPU seconds side by side; `--keep DIR` keeps each run's transcripts
@@ -70,12 +72,23 @@ def tree(root: int) -> list[int]:
     return found
 
 
+def _torch_loaded(pid: int) -> bool:
+    """Whether PyTorch's library is mapped in ``pid``: the speaker network is loaded (only torch's user
+    in `indexer transcribe`, loaded when the speakers stage starts)."""
+    try:
+        return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def tree_memory(root: int) -> dict:
-    """The sum over ``root``'s tree of VmRSS and PSS (MB), its process count, and ``root``'s VmHWM."""
+    """The sum over ``root``'s tree of VmRSS and PSS (MB), its process count, ``root``'s VmHWM,
+    and whether the speaker network is loaded in ``root``."""
     statuses = {pid: _status(pid) for pid in tree(root)}
     statuses = {pid: s for pid, s in statuses.items() if s}
     return {"rss": sum(s["VmRSS"] for s in statuses.values()), "pss": sum(s.get("Pss", 0) for s in statuses.values()),
-            "processes": len(statuses), "hwm": statuses.get(root, {}).get("VmHWM", 0)}
+            "processes": len(statuses), "hwm": statuses.get(root, {}).get("VmHWM", 0),
+            "speakers": _torch_loaded(root)}
 
 
 def measure(cmd: list[str], code: Path, stop_after: float = 0, every: float = 1.0, on_sample=None) -> dict:
@@ -115,7 +128,17 @@ def measure(cmd: list[str], code: Path, stop_after: float = 0, every: float = 1.
             "peak_mb": max([s["rss"] for s in samples], default=0),
             "peak_pss_mb": max([s["pss"] for s in samples], default=0),
             "hwm_mb": max([s["hwm"] for s in samples] + [usage.ru_maxrss // 1024]),
-            "max_processes": max([s["processes"] for s in samples], default=0), "samples": samples}
+            "max_processes": max([s["processes"] for s in samples], default=0), **_stages(samples),
+            "samples": samples}
+
+
+def _stages(samples: list[dict]) -> dict:
+    """Peaks (sum of RSS) before and after the speaker network was loaded, and when it was."""
+    before = [s for s in samples if not s.get("speakers")]
+    after = [s for s in samples if s.get("speakers")]
+    return {"peak_mb_before_speakers": max([s["rss"] for s in before], default=0),
+            "peak_mb_with_speakers": max([s["rss"] for s in after], default=0),
+            "speakers_from_s": after[0]["t"] if after else None}
 
 
 def main() -> None:
@@ -169,12 +192,12 @@ def _partial(samples: list[dict]) -> dict:
     return {"finished": False, "wall_s": samples[-1]["t"], "audio_seconds_done": samples[-1]["audio_s"],
             "cpu_seconds": "–", "peak_mb": max(s["rss"] for s in samples),
             "peak_pss_mb": max(s["pss"] for s in samples), "hwm_mb": max(s["hwm"] for s in samples),
-            "max_processes": max(s["processes"] for s in samples), "samples": list(samples)}
+            "max_processes": max(s["processes"] for s in samples), **_stages(samples), "samples": list(samples)}
 
 
 def _commit(code: Path) -> str:
     found = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return found.stdout.strip() or "?"
+    return found.stdout.strip() or code.name   # a copy of a tree, outside git: its folder name
 
 
 def markdown(report: dict) -> list[str]:
@@ -183,18 +206,21 @@ def markdown(report: dict) -> list[str]:
     lines = [f"# Peak memory of `indexer transcribe`, set `{report['set']}`: {what} ({report['date']})", "",
              "Defaults, speakers included; memory summed over the process tree, sampled every second "
              "(benchmarks/memory_long.py).", "",
-             "| code | finished | peak MB (sum of RSS) | peak MB (sum of PSS) | main process HWM MB | CPU s | wall s |",
-             "|---|---|---|---|---|---|---|"]
+             "| code | finished | peak MB (sum of RSS) | peak MB (sum of PSS) | main process HWM MB "
+             "| peak MB before / with the speaker network (loaded at run s) | CPU s | wall s |",
+             "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['commit']} | {'yes' if r['finished'] else 'no, ' + str(r['audio_seconds_done']) + ' s done'} | "
-              f"{r['peak_mb']} | {r['peak_pss_mb']} | {r['hwm_mb']} | {r['cpu_seconds']} | {r['wall_s']} |"
+              f"{r['peak_mb']} | {r['peak_pss_mb']} | {r['hwm_mb']} | {r.get('peak_mb_before_speakers', '–')} / "
+              f"{r.get('peak_mb_with_speakers', '–')} ({r.get('speakers_from_s')}) | {r['cpu_seconds']} | {r['wall_s']} |"
               for r in report["runs"]]
     for r in report["runs"]:
         samples = r["samples"]
         step = max(1, len(samples) // 20)
-        lines += ["", f"{r['commit']} over time:", "", "| run s | audio s done | processes | RSS MB (sum) | PSS MB |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {s['t']:.0f} | {s['audio_s']:.0f} | {s['processes']} | {s['rss']} | {s['pss']} |"
-                  for s in samples[::step]]
+        lines += ["", f"{r['commit']} over time:", "",
+                  "| run s | audio s done | processes | RSS MB (sum) | PSS MB | speaker network loaded |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {s['t']:.0f} | {s['audio_s']:.0f} | {s['processes']} | {s['rss']} | {s['pss']} | "
+                  f"{'yes' if s.get('speakers') else 'no'} |" for s in samples[::step]]
     return lines
 
 

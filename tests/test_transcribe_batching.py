@@ -60,3 +60,26 @@ def test_batched_windows_give_the_words_of_the_sequential_loop(engine):
     # One window: the same words. On a long file the sequential loop's differ (a 408-s June file:
     # 104 of 107 segments), so it has a fingerprint of its own.
     assert batched.fingerprint != sequential.fingerprint
+
+
+def test_the_encoder_runs_one_clip_at_a_time_with_the_output_of_the_whole_batch(engine, monkeypatch):
+    """Memory (issue 27): the encoder's attention scores are 72 MB a clip for base, so a batch is
+    encoded one clip at a time; its output is that of the batch bit for bit, so no word changes."""
+    import numpy as np
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.transcribe import WhisperModel
+
+    clips = [audio.decode(SAMPLE_ARCHIVE / "audio" / name, start, length) for name, start, length in CLIPS]
+    seen = []
+    real = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode", lambda self, features, *a, **k: seen.append(len(features))
+                        or real(self, features, *a, **k))
+    assert all(BatchDecoder(engine.model, engine.options).decode(clips, "fr"))
+    assert seen and set(seen) == {1}
+
+    from indexer.transcribe.batched import encode_each
+
+    model = engine.model
+    features = np.stack([pad_or_trim(model.feature_extractor(clip)) for clip in clips[:2]])
+    whole = np.asarray(real(model, features))
+    assert whole.shape[0] == 2 and np.array_equal(np.asarray(encode_each(model, features)), whole)

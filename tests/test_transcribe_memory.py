@@ -200,3 +200,77 @@ def test_memory_is_given_back_only_once_the_process_grew(monkeypatch):
     resident[0] += memory.GROWTH_BYTES
     memory.give_back()
     assert trims == [0, 0]
+
+
+def test_a_lone_file_loads_the_speaker_network_once_its_decoding_is_over_and_the_model_gone(speech, tmp_path,
+                                                                                          monkeypatch):
+    """`indexer transcribe` on one file: the speaker network (torch and CAM++, ~350 MB) is never resident
+    beside the Whisper model and its batches (issue 27: a two-hour file's peak)."""
+    import weakref
+
+    from indexer.testing import FakeSpeakerBackend
+    from indexer.transcribe import TranscriptWriter, outputs, run
+
+    events, engines = [], []
+    real_load, real_windows = run.load_engine, windows._transcribe_windows
+
+    def load_engine(options):
+        engine = real_load(options)
+        engines.append(weakref.ref(engine))
+        return engine
+
+    def decode(*args):
+        events.append("decode")
+        return real_windows(*args)
+
+    def load_backend(options):
+        events.append(("speakers", [engine() is None for engine in engines]))
+        return FakeSpeakerBackend()
+
+    monkeypatch.setattr(run, "load_engine", load_engine)
+    monkeypatch.setattr(windows, "_transcribe_windows", decode)
+    monkeypatch.setattr(outputs, "load_backend", load_backend)
+    writer = TranscriptWriter(tmp_path, ["json"], SpeakerOptions(backend=FAKE_SPEAKERS))
+    (outcome,) = writer.write([speech[0]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
+    assert outcome.error is None and outcome.transcript.diarization is not None
+    assert events.count("decode") >= 2 and events[-1] == ("speakers", [True])   # last, with the model gone
+    assert len([e for e in events if e != "decode"]) == 1
+
+
+LONE_FILE_TORCH = """
+import json, sys
+from indexer.speakers import SpeakerOptions, backends
+from indexer.testing import FAKE_ENGINE, FakeSpeakerBackend
+from indexer.transcribe import TranscribeOptions, TranscriptWriter, windows
+
+real, seen = windows._transcribe_windows, {"decoding": [], "speakers": []}
+
+def decode(*args):
+    seen["decoding"].append("torch" in sys.modules)
+    return real(*args)
+
+class TorchVoices(FakeSpeakerBackend):   # loads as CAM++ does (torch's threads set), fake voices
+    name, uses_torch = "campp", True
+    check_installed = staticmethod(backends.CamppBackend.check_installed)   # the real weights check
+
+    def __init__(self, options=None):
+        seen["speakers"].append("torch" in sys.modules)
+        super().__init__(options)
+
+windows._transcribe_windows, backends.BACKENDS["campp"] = decode, TorchVoices
+writer = TranscriptWriter(sys.argv[2], ["json"], SpeakerOptions())
+(outcome,) = writer.write([sys.argv[1]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
+assert outcome.error is None and "torch" in sys.modules
+print(json.dumps(seen))
+"""
+
+
+def test_transcribe_imports_no_torch_while_it_decodes(speech, tmp_path):
+    """CAM++'s weights are checked before any work without importing torch (~190 MB resident),
+    which comes with the speaker network, after the decoding."""
+    import json
+
+    result = subprocess.run([sys.executable, "-c", LONE_FILE_TORCH, str(speech[0]), str(tmp_path)],
+                            capture_output=True, text=True, check=True)
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(seen["decoding"]) >= 2 and not any(seen["decoding"]) and seen["speakers"] == [False]
