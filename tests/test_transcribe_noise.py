@@ -7,6 +7,7 @@ matter here); the noise is real: pink noise mixed into a recorded clip by ffmpeg
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 import subprocess
@@ -17,10 +18,13 @@ import pytest
 
 from helpers import TEST_DATA
 from indexer import Archive, audio
+from indexer.corrections import load_corrections, save_corrections
+from indexer.corrections.edits import text_correction
 from indexer.ingest import Ingest, IngestOptions
 from indexer.testing import FAKE_ENGINE
 from indexer.transcribe import (PRESETS, TranscribeOptions, choose_preset, estimate_snr, transcribe_file,
                                 with_preset)
+from indexer.transcribe.noise import choice_still_holds
 from indexer.transcript import load_transcript
 
 SPEECH = TEST_DATA / "espeak_fr.wav"
@@ -155,3 +159,46 @@ def test_a_new_threshold_keeps_the_fingerprint_and_remakes_only_the_episodes_it_
     # Back to the default threshold: bar is noisy again, and only bar is made again.
     back = {r.episode: r.status for r in ingest(root).results}
     assert back == {"calm": "unchanged", "bar": "transcribed"}
+
+
+def lowered(root: Path, bar_db: float) -> IngestOptions:
+    """The archive's options with a threshold just under bar's estimate (bar: no longer noisy)."""
+    options = replace(Ingest(root, IngestOptions(progress=False)).config.transcribe, noisy_below_db=bar_db - 1)
+    return IngestOptions(progress=False, workers=1, transcribe=options)
+
+
+@pytest.mark.parametrize("case", ["renamed", "duplicated"])
+def test_a_flip_keeps_a_renamed_episodes_corrections_and_makes_shared_audio_once(tmp_path, case):
+    root = make_archive(tmp_path / "a")
+    if case == "duplicated":   # two files of the same audio, both transcribed before the threshold moves
+        shutil.copy(root / "audio" / "bar.wav", root / "audio" / "bar2.wav")
+    bar_db = {r.episode: r for r in ingest(root).results}["bar"].noise_db
+    if case == "renamed":
+        transcript = load_transcript(root / "transcripts" / "bar.json")
+        save_corrections(root, "bar", [text_correction(transcript, transcript, 0, "Texte corrigé à la main")])
+        (root / "audio" / "bar.wav").rename(root / "audio" / "baz.wav")
+    results = {r.episode: r for r in Ingest(root, lowered(root, bar_db)).run().results}
+    if case == "renamed":   # made again (its recorded choice no longer holds), the editor's words carried
+        assert results["baz"].status == "transcribed" and "transcribed again: measured" in results["baz"].note
+        assert [c.after for c in load_corrections(root, "baz")] == ["Texte corrigé à la main"]
+    else:                   # one transcription for the two files of the same audio
+        assert sorted(r.status for e, r in results.items() if e in ("bar", "bar2")) == ["copied", "transcribed"]
+
+
+def test_the_choice_is_judged_on_the_record_and_never_for_a_named_preset():
+    auto = TranscribeOptions()
+    assert choice_still_holds(auto, 12.0, True) and choice_still_holds(auto, 40.0, False)
+    assert not choice_still_holds(auto, 12.0, False) and not choice_still_holds(auto, 40.0, True)
+    assert choice_still_holds(auto, None, False)                       # too short to measure: nothing chosen
+    for name in ("fast", "accurate"):                                  # asked for by name: nothing to judge
+        assert choice_still_holds(with_preset(auto, name), 12.0, False)
+
+
+def test_a_transcript_recorded_before_the_noisy_key_is_not_made_again(tmp_path):
+    root = make_archive(tmp_path / "a")
+    ingest(root)
+    path = root / "transcripts" / "bar.json"
+    data = json.loads(path.read_text())
+    assert data["noise"].pop("noisy") is True   # as the first version of the choice wrote it
+    path.write_text(json.dumps(data))   # a changed file: indexed again, not transcribed again
+    assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "reindexed"}

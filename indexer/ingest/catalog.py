@@ -10,6 +10,8 @@ from ..archive import ArchiveLayout, is_episode_id
 from ..files import atomic_write_json, list_files, read_json
 from ..errors import IndexerError, StorageError, printable, storage_error
 from ..quality import EpisodeQuality
+from ..transcribe import NOISY_PRESET, TranscribeOptions
+from ..transcribe.noise import choice_still_holds
 from ..transcript import Transcript, load_transcript
 
 
@@ -36,7 +38,13 @@ class TranscriptHead:
         return cls(t.episode_id, t.audio_path, t.audio_sha256, t.fingerprint, t.duration,
                    quality.segments, quality.suspect_segments, t.diarization.fingerprint if t.diarization else "",
                    quality.words, quality.low_confidence_words, noise.get("snr_db"),
-                   noise.get("preset") or str((t.options or {}).get("preset", "")), bool(noise.get("noisy")))
+                   noise.get("preset") or str((t.options or {}).get("preset", "")),
+                   # Early transcripts recorded no `noisy`: chosen automatically, and beam search.
+                   bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)))
+
+    def choice_holds(self, options: TranscribeOptions) -> bool:
+        """Whether decoding with ``options`` today would choose as this transcript's noise record says."""
+        return choice_still_holds(options, self.noise_db, self.noisy)
 
     @property
     def quality(self) -> EpisodeQuality:

@@ -124,6 +124,8 @@ class EpisodeWriter:
         try:
             with writing(self.layout.transcript_path(job.episode.id)):
                 notes = [job.why, self.save(transcript)]
+            if job.carry_from:
+                self._carry_corrections(job.carry_from, job.episode.id)
         except IndexerError as e:  # disk full: this one is lost, what was saved before is intact
             log.warning("FAILED %s", e.one_line())
             return EpisodeResult(job.episode.id, rel, "failed", duration=job.duration,
@@ -142,7 +144,8 @@ class EpisodeWriter:
         status = "diarized" if job.existing else "transcribed"
         quality = EpisodeQuality.of(transcript)
         # One line in the report's summary (the CLI prints it), not a log line too.
-        warning = quality.warning(job.preset == NOISY_PRESET) if status == "transcribed" and quality.is_poor() else ""
+        decoded_noisy = ((transcript.noise or {}).get("preset") or job.preset) == NOISY_PRESET   # asked, or chosen
+        warning = quality.warning(decoded_noisy) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,

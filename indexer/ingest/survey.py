@@ -20,8 +20,7 @@ from ..files import MAX_NAME_BYTES, HashCache
 from ..errors import AudioError, IndexerError
 from ..progress import progress_bar
 from ..speakers import SpeakerOptions, for_episode
-from ..transcribe import TranscribeOptions
-from ..transcribe.noise import choice_still_holds, measured_noisy
+from ..transcribe.noise import noise_flip_note
 from .options import RunConfig
 from .reports import RETRY_HINT
 from .state import Plan, RunState
@@ -78,28 +77,31 @@ class Survey:
             preset_name = plan.presets[eid] = (meta and meta.preset) or default_preset
             options = self.config.options_for(preset_name)
             fingerprint = options.fingerprint()
-            same = head and head.audio_sha256 == sha and head.fingerprint == fingerprint
-            if same and not choice_still_holds(options, head.noise_db, head.noisy):
-                # The noise threshold moved across this episode's recorded estimate: only it is made again.
-                duration = state.probes.known(path, st) or head.duration
-                plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name,
-                                     why=_noise_flip(options, head.noise_db)))
-                job_ids[(sha, fingerprint)] = eid
-            elif same:
-                if head.speakers == speakers.fingerprint():
+            why = carry_from = ""   # a transcript made again though its fingerprint holds: why, and whose
+            if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
+                if not head.choice_holds(options):   # the noise threshold moved across its recorded estimate
+                    why = noise_flip_note(options, head.noise_db)
+                elif head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
+                    continue
                 else:  # transcribed, but its speakers are missing or from other settings
                     plan.jobs.append(Job(episode, sha, head.duration, st.st_size, speakers=speakers,
                                          existing=str(self.layout.transcript_path(eid)), preset=preset_name))
-            elif (sha, fingerprint) in job_ids:
+                    continue
+            if (sha, fingerprint) in job_ids:
                 plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
-            elif not self.options.force and (source := catalog.with_content(sha, fingerprint)) \
-                    and choice_still_holds(options, catalog.heads[source].noise_db, catalog.heads[source].noisy):
-                plan.copies.append((episode, source))
-            else:
-                duration = state.probes.known(path, st) or 0.0
-                plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name))
-                job_ids[(sha, fingerprint)] = eid
+                continue
+            if not why and not self.options.force and (source := catalog.with_content(sha, fingerprint)):
+                found = catalog.heads[source]
+                if found.choice_holds(options):
+                    plan.copies.append((episode, source))
+                    continue
+                # Renamed (or back from the trash) as the threshold moved: made again, its corrections kept.
+                why, carry_from = noise_flip_note(options, found.noise_db), found.episode_id
+            duration = state.probes.known(path, st) or (head.duration if why and head else 0.0)
+            plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name,
+                                 why=why, carry_from=carry_from))
+            job_ids[(sha, fingerprint)] = eid
         if probe:
             self._measure(plan)
         return plan
@@ -184,13 +186,6 @@ def _stat_if(job: Job) -> os.stat_result:
     if job.size and st.st_size != job.size:
         raise OSError("changed")
     return st
-
-
-def _noise_flip(options: TranscribeOptions, snr_db: float) -> str:
-    """Why an up-to-date transcript is made again: the noise threshold now decides otherwise."""
-    now = f"under {options.noisy_below_db:g} dB: beam search" if measured_noisy(options, snr_db) else \
-        f"not under {options.noisy_below_db:g} dB: greedy"
-    return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"
 
 
 def _fits(episode_id: str) -> bool:

@@ -49,6 +49,7 @@ class Job:
     existing: str | None = None             # a current transcript: add speakers only, no transcription
     preset: str = ""            # the sidecar's decoding preset when it has one ("": the run's)
     why: str = ""               # why a transcript on disk is made again, when that is not obvious (the report's note)
+    carry_from: str = ""        # the episode whose corrections this one takes (renamed as it is made again)
 
 
 @dataclass

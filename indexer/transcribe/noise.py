@@ -80,3 +80,10 @@ def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: 
     decoded noisy or not (its recorded ``noise``), would be decoded alike today. Without an estimate
     (audio too short, or a transcript older than the estimate) nothing was chosen: it holds."""
     return snr_db is None or not options.noise_preset or measured_noisy(options, snr_db) == noisy
+
+
+def noise_flip_note(options: TranscribeOptions, snr_db: float) -> str:
+    """Why a transcript whose choice no longer holds is made again (a note in the run report)."""
+    now = f"under {options.noisy_below_db:g} dB: beam search" if measured_noisy(options, snr_db) else \
+        f"not under {options.noisy_below_db:g} dB: greedy"
+    return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"

@@ -211,10 +211,10 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
         except IndexerError as e:
             return e
         except OSError as e:   # read between the probe and the decoding
-            return IndexerError(f"cannot read: {e.strerror}", path)
+            return IndexerError(f"cannot read: {e.strerror or e}", path)
 
     with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
-        futures = {path: pool.submit(one, path) for path, _ in probed}
+        futures = {path: pool.submit(one, path) for path in dict.fromkeys(path for path, _ in probed)}  # once each
         try:
             for n, (path, _) in enumerate(probed):
                 result = futures[path].result()
