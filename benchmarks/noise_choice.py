@@ -29,7 +29,7 @@ import speed  # noqa: E402
 from sample import wer  # noqa: E402
 
 ROWS = speed.OUT / "noise-rows.jsonl"
-SETS = ("realfr", "realfr-10db", "realfr-5db", "tuxfr", "tuxfr-10db", "degraded")
+SETS = ("realfr", "realfr-10db", "realfr-5db", "tuxfr", "tuxfr-10db", "tuxtight", "degraded")
 PRESETS = ("fast", "accurate")
 CONTINUOUS = ("june", "armelle", "tuxpaint", "ktuberling")
 CHUNK_SECONDS = 120

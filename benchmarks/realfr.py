@@ -1,7 +1,7 @@
 """Real recorded French with a reference text, clean and under babble of other real voices.
 
     python benchmarks/realfr.py        # writes benchmarks/out/speed/realfr{,-10db,-5db}/realfr-N.{wav,txt}
-                                       # and benchmarks/out/speed/tuxfr{,-10db,-5db}/tuxfr-N.{wav,txt}
+                                       # and the same for tuxfr and tuxtight
 
 Speech: the « June » prompts of Debian's ``asterisk-core-sounds-fr-wav`` (a
 woman, Canadian French, 8 kHz telephone recordings), whose script ships in
@@ -28,6 +28,7 @@ about 930 volunteers' recordings by at least three people, « Une perruche
 Adélaïde. »), each with its text from the stamp's ``fr.utf8=`` line, joined the
 same way, under babble of June, Armelle and KTuberling's speakers (none of them
 in the speech). Short sentences full of rare names: a harder set than June's.
+``tuxtight`` is the same speech joined without pauses (continuous clean speech).
 """
 
 from __future__ import annotations
@@ -101,10 +102,13 @@ def tux_prompts() -> list[tuple[Path, str]]:
     return kept
 
 
-# Each set: its speech, and the voice corpus's sources its babble is drawn from (never the speaker's own).
+# Each set: its speech, the voice corpus's sources its babble is drawn from (never the speaker's own),
+# and the seconds of silence between two recordings. `tuxtight` is Tux Paint's without pauses:
+# continuous clean speech, which the noise estimate can take for noisy (benchmarks/noise_choice.py).
 CORPORA = {
-    "realfr": (prompts, ("tuxpaint", "ktuberling")),
-    "tuxfr": (tux_prompts, ("june", "armelle", "ktuberling")),
+    "realfr": (prompts, ("tuxpaint", "ktuberling"), GAP),
+    "tuxfr": (tux_prompts, ("june", "armelle", "ktuberling"), GAP),
+    "tuxtight": (tux_prompts, ("june", "armelle", "ktuberling"), 0.0),
 }
 
 
@@ -139,7 +143,7 @@ def _babble(length: int, rng: np.random.Generator, sources: tuple[str, ...]) -> 
 def make(out: Path = OUT / "speed", corpus: str = "realfr") -> dict[str, Path]:
     """{set name: folder} for ``corpus`` clean, -10db and -5db (e.g. realfr, realfr-10db,
     realfr-5db); reuses files already made."""
-    speech_of, babble_sources = CORPORA[corpus]
+    speech_of, babble_sources, gap_seconds = CORPORA[corpus]
     folders = {corpus: out / corpus, **{f"{corpus}-{c}": out / f"{corpus}-{c}" for c in SNRS}}
     done = out / f"{corpus}.done"   # written last: a build cut short is made again
     if done.is_file():
@@ -148,7 +152,7 @@ def make(out: Path = OUT / "speed", corpus: str = "realfr") -> dict[str, Path]:
     for wav, text in speech_of():
         samples = decode(wav)
         group.append((samples, text))
-        seconds += len(samples) / SR + GAP
+        seconds += len(samples) / SR + gap_seconds
         if seconds >= FILE_SECONDS:
             groups.append(group)
             group, seconds = [], 0.0
@@ -156,7 +160,7 @@ def make(out: Path = OUT / "speed", corpus: str = "realfr") -> dict[str, Path]:
         groups.append(group)
     elif group:
         groups[-1] += group   # a short remainder joins the last file
-    gap = np.zeros(int(GAP * SR), np.float32)
+    gap = np.zeros(int(gap_seconds * SR), np.float32)
     for n, group in enumerate(groups):
         speech = np.concatenate([x for samples, _ in group for x in (samples, gap)])
         text = "\n".join(t for _, t in group) + "\n"

@@ -30,7 +30,8 @@ Sets (benchmarks/out/, made on first use):
             860 s, 1,762 words), clean and under babble of six other real voices at 10 and 5 dB (realfr.py)
   tuxfr, tuxfr-10db, tuxfr-5db
             other real people: Tux Paint's French stamp descriptions with their text (16 files, about
-            2,000 s), clean and under babble of June, Armelle and KTuberling's voices (realfr.py)
+            2,000 s), clean and under babble of June, Armelle and KTuberling's voices (realfr.py);
+            tuxtight: the same recordings without pauses (continuous clean speech)
 
 Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
 what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
@@ -185,7 +186,7 @@ def make_set(name: str) -> Path:
     if name == "june":
         _june(folder)
         return folder
-    if name.split("-")[0] in ("realfr", "tuxfr"):
+    if name.split("-")[0] in ("realfr", "tuxfr", "tuxtight"):
         from realfr import make
 
         return make(OUT / "speed", corpus=name.split("-")[0])[name]
