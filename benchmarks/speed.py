@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sample import ARCHIVE, ROOT, normalise, reference, reference_text, wer  # noqa: E402
+from sample import ARCHIVE, ROOT, normalise, reference_text, wer  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 RESULTS = ROOT / "benchmarks" / "results"
