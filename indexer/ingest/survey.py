@@ -78,9 +78,10 @@ class Survey:
             options = self.config.options_for(preset_name)
             fingerprint = options.fingerprint()
             why = carry_from = ""   # a transcript made again though its fingerprint holds: why, and whose
+            seconds = 0.0           # the audio's duration, when a transcript of it says
             if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
                 if not head.choice_holds(options):   # the noise threshold moved across its recorded estimate
-                    why = noise_flip_note(options, head.noise_db)
+                    why, seconds = noise_flip_note(options, head.noise_db), head.duration
                 elif head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
                     continue
@@ -97,8 +98,8 @@ class Survey:
                     plan.copies.append((episode, source))
                     continue
                 # Renamed (or back from the trash) as the threshold moved: made again, its corrections kept.
-                why, carry_from = noise_flip_note(options, found.noise_db), found.episode_id
-            duration = state.probes.known(path, st) or (head.duration if why and head else 0.0)
+                why, carry_from, seconds = noise_flip_note(options, found.noise_db), found.episode_id, found.duration
+            duration = state.probes.known(path, st) or seconds
             plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name,
                                  why=why, carry_from=carry_from))
             job_ids[(sha, fingerprint)] = eid
