@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from ..transcribe import expected_windows, with_preset
+from ..transcribe import expected_windows
 from ..transcribe.engines import sized
 from ..transcribe.options import TranscribeOptions
 from ..transcript import Transcript, load_transcript
@@ -99,12 +99,10 @@ class _Lanes:
         problem = workers.changed_or_missing(job)
         if problem is not None:
             return k, problem, 0.0
-        options = with_preset(self.options, job.preset) if job.preset else self.options
         try:
-            transcript = workers.transcribe_file(
-                Path(job.episode.audio_path), options, self.engine, episode_id=job.episode.id,
-                audio_path=os.path.relpath(job.episode.audio_path, self.audio_root), sha256=job.sha256,
-                on_progress=workers.reporter(job.episode.id, None))
+            transcript = workers.transcribe_episode(job, Path(job.episode.audio_path),
+                                                    workers.job_options(job, self.options), self.engine,
+                                                    self.audio_root)
         except Exception as e:  # noqa: BLE001 (reported, never raised: the run goes on)
             return k, workers.failure(job, e), 0.0
         return k, transcript, time.monotonic() - started

@@ -144,14 +144,14 @@ class EpisodeWriter:
         status = "diarized" if job.existing else "transcribed"
         quality = EpisodeQuality.of(transcript)
         # One line in the report's summary (the CLI prints it), not a log line too.
-        decoded_noisy = ((transcript.noise or {}).get("preset") or job.preset) == NOISY_PRESET   # asked, or chosen
-        warning = quality.warning(decoded_noisy) if status == "transcribed" and quality.is_poor() else ""
+        preset = (transcript.noise or {}).get("preset") or job.preset   # chosen on the noise, or asked
+        warning = quality.warning(preset == NOISY_PRESET) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
             segments=quality.segments, suspect=quality.suspect_segments,
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
-            preset=(transcript.noise or {}).get("preset") or job.preset,
+            preset=preset,
             noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
             words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,

@@ -190,8 +190,7 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
     path = Path(job.episode.audio_path)
     tmp = None
     try:
-        if job.preset:
-            options = with_preset(options, job.preset)
+        options = job_options(job, options)
         if remote and not options.cpu_threads:
             options = replace(options, cpu_threads=_dask_threads())
         if data is not None:
@@ -217,9 +216,7 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
             return JobResult(transcript, seconds=speaker_seconds, speaker_seconds=speaker_seconds)
         engine = MODELS.engine(options)
         started = time.monotonic()  # the real-time factor is the transcription's, not the model load's
-        transcript = transcribe_file(path, options, engine, episode_id=job.episode.id,
-                                     audio_path=os.path.relpath(job.episode.audio_path, audio_root),
-                                     sha256=job.sha256, on_progress=reporter(job.episode.id, progress))
+        transcript = transcribe_episode(job, path, options, engine, audio_root, progress)
         transcript, speaker_seconds = with_speakers(job, path, transcript, options.cpu_threads)
         return JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
     except Exception as e:  # a worker must report, not die: the run goes on
@@ -227,6 +224,20 @@ def transcribe_job(job: Job, options: TranscribeOptions, audio_root: str, data: 
     finally:
         if tmp:
             os.unlink(tmp)
+
+
+def job_options(job: Job, options: TranscribeOptions) -> TranscribeOptions:
+    """The run's options with the decoding of the job's own preset (a sidecar's), if it has one."""
+    return with_preset(options, job.preset) if job.preset else options
+
+
+def transcribe_episode(job: Job, path: Path, options: TranscribeOptions, engine, audio_root: str,
+                       progress=None) -> Transcript:
+    """The job's audio at ``path`` transcribed as its episode: its id, its path relative to the
+    archive's audio, its known sha256, and its progress reported (see :func:`reporter`)."""
+    return transcribe_file(path, options, engine, episode_id=job.episode.id,
+                           audio_path=os.path.relpath(job.episode.audio_path, audio_root),
+                           sha256=job.sha256, on_progress=reporter(job.episode.id, progress))
 
 
 def changed_or_missing(job: Job) -> JobResult | None:
