@@ -141,16 +141,18 @@ def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, se
 
 def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, engine: Engine | None = None,
                     episode_id: str | None = None, audio_path: str | None = None,
-                    sha256: str | None = None, progress: bool = False, on_progress=None) -> Transcript:
+                    sha256: str | None = None, progress: bool = False, on_progress=None,
+                    info: audio.AudioInfo | None = None) -> Transcript:
     """Transcribe one audio file into a :class:`Transcript` with flagged segments.
 
     Pass a loaded ``engine`` to reuse it across files (loading takes seconds).
     ``progress``: a bar in audio seconds; ``on_progress(seconds)``: called with
     the seconds of audio newly covered (a worker reports them to its coordinator).
+    ``sha256`` and ``info`` (:func:`audio.probe`): the file's, when already known.
     """
     path = Path(path)
     options = options or TranscribeOptions()
-    info = audio.probe(path)
+    info = info or audio.probe(path)
     engine = sized(engine or load_engine(options), expected_windows(info.duration, options))
     sha256 = sha256 or sha256_file(path)   # seeds the windows' sampling
     bar = Progress(info.duration, path.name, progress)
@@ -199,22 +201,22 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     # Rows of a batch are not independent on real speech (june-0 beside june-1: 34 of 37 segments differ
     # from june-0 alone, benchmarks/batch_rows.py), and a file's words must not depend on what else is
     # transcribed, nor on the cores. Longer files batch their own windows, in pairs fixed by their position.
-    short = [path for path, info in probed if expected_windows(info.duration, options) == 1]
-    bar = Progress(sum(info.duration for path, info in probed if path in short), "short files",
+    short = {path for path, info in probed if expected_windows(info.duration, options) == 1}
+    bar = Progress(sum(info.duration for path, info in dict(probed).items() if path in short), "short files",
                    progress and bool(short))   # one bar for them all, not one flashing by per file
 
-    def one(path: Path) -> Transcript | IndexerError:
+    def one(path: Path, info) -> Transcript | IndexerError:
         try:
             if path in short:
-                return transcribe_file(path, options, shared, on_progress=bar)
-            return transcribe_file(path, options, shared, progress=progress)
+                return transcribe_file(path, options, shared, on_progress=bar, info=info)
+            return transcribe_file(path, options, shared, progress=progress, info=info)
         except IndexerError as e:
             return e
         except OSError as e:   # read between the probe and the decoding
             return IndexerError(f"cannot read: {e.strerror or e}", path)
 
     with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
-        futures = {path: pool.submit(one, path) for path in dict.fromkeys(path for path, _ in probed)}  # once each
+        futures = {path: pool.submit(one, path, info) for path, info in dict(probed).items()}  # once each
         try:
             for n, (path, _) in enumerate(probed):
                 result = futures[path].result()
