@@ -137,6 +137,12 @@ def test_noisy_true_wins_over_a_clean_estimate(tmp_path):
     assert load_transcript(root / "transcripts" / "calm.json").options["beam_size"] == 5
 
 
+def lowered(root: Path, bar_db: float) -> IngestOptions:
+    """The archive's options with a threshold just under bar's estimate (bar: no longer noisy)."""
+    options = replace(Ingest(root, IngestOptions(progress=False)).config.transcribe, noisy_below_db=bar_db - 1)
+    return IngestOptions(progress=False, workers=1, transcribe=options)
+
+
 def test_a_new_threshold_keeps_the_fingerprint_and_remakes_only_the_episodes_it_flips(tmp_path):
     root = make_archive(tmp_path / "a")
     first = {r.episode: r for r in ingest(root).results}
@@ -144,27 +150,20 @@ def test_a_new_threshold_keeps_the_fingerprint_and_remakes_only_the_episodes_it_
     bar_db = first["bar"].noise_db
     # A threshold under bar's estimate: bar is no longer noisy, calm stays clean. The fingerprint
     # does not move (no archive is transcribed again wholesale), the recorded choice does.
-    lower = replace(Ingest(root, IngestOptions(progress=False)).config.transcribe, noisy_below_db=bar_db - 1)
-    assert lower.fingerprint() == TranscribeOptions(engine=FAKE_ENGINE, language="fr").fingerprint()
-    planned = Ingest(root, IngestOptions(progress=False, workers=1, transcribe=lower)).status()  # before the run
+    lower = lowered(root, bar_db)
+    assert lower.transcribe.fingerprint() == TranscribeOptions(engine=FAKE_ENGINE, language="fr").fingerprint()
+    planned = Ingest(root, lower).status()  # before the run
     assert (planned.transcribed, planned.pending, planned.pending_episodes) == (1, 1, ["bar"])
-    lowered = IngestOptions(progress=False, workers=1, transcribe=lower)
-    again = {r.episode: r for r in Ingest(root, lowered).run().results}
+    again = {r.episode: r for r in Ingest(root, lower).run().results}
     assert (again["calm"].status, again["bar"].status) == ("unchanged", "transcribed")
     assert (again["bar"].preset, again["bar"].noisy) == ("auto", False)
     assert f"transcribed again: measured {bar_db:.1f} dB" in again["bar"].note
     assert load_transcript(root / "transcripts" / "bar.json").options["beam_size"] == 1
-    settled = Ingest(root, lowered).run().results
+    settled = Ingest(root, lower).run().results
     assert {r.episode: r.status for r in settled} == {"calm": "unchanged", "bar": "unchanged"}
     # Back to the default threshold: bar is noisy again, and only bar is made again.
     back = {r.episode: r.status for r in ingest(root).results}
     assert back == {"calm": "unchanged", "bar": "transcribed"}
-
-
-def lowered(root: Path, bar_db: float) -> IngestOptions:
-    """The archive's options with a threshold just under bar's estimate (bar: no longer noisy)."""
-    options = replace(Ingest(root, IngestOptions(progress=False)).config.transcribe, noisy_below_db=bar_db - 1)
-    return IngestOptions(progress=False, workers=1, transcribe=options)
 
 
 @pytest.mark.parametrize("case", ["renamed", "duplicated"])
