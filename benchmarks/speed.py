@@ -232,6 +232,9 @@ def run_config(config: str, name: str, folder: Path) -> dict:
     kind = CONFIGS[config]
     texts: dict[str, str] = {}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Other jobs' load before each run: wall ratios mean something only on a quiet machine (under a load of
+    # 8-12, `indexer`'s CPU seconds on realfr rose by 40 % and plain's did not: speed-final27 vs speed-quiet).
+    load_before = round(os.getloadavg()[0], 1)
     with tempfile.TemporaryDirectory() as tmp:
         if kind[0] == "plain":
             out, usage = _timed([sys.executable, "-c", PLAIN_CODE, *[str(p) for _, p in files]], env=env)
@@ -264,7 +267,7 @@ def run_config(config: str, name: str, folder: Path) -> dict:
                 texts[rel] = " ".join(s["text"] for s in data["segments"])
                 texts[rel + "#preset"] = data.get("options", {}).get("preset", "")
                 texts[rel + "#snr"] = (data.get("noise") or {}).get("snr_db")
-    return {"config": config, "set": name, **usage, "texts": texts}
+    return {"config": config, "set": name, **usage, "load_before": load_before, "texts": texts}
 
 
 def _episode_id(rel: str) -> str:
@@ -311,7 +314,8 @@ def summarise(runs: list[dict], refs: dict[str, dict], audio_seconds: dict[str, 
                      "speed_vs_plain": _median(speed), "cpu_vs_plain": _median(cpu),
                      "realtime_factor": _median([audio_seconds[key[1]] / r["seconds"] for r in mine]),
                      "cpu_seconds": _median([r["cpu_seconds"] for r in mine]),
-                     "wer": _median(wers), "ref_words": w, "differs_from_plain": _median(agree),
+                     "wer": _median(wers), "wers": [round(x, 4) for x in wers if x is not None], "ref_words": w,
+                     "load_before": [r.get("load_before") for r in mine], "differs_from_plain": _median(agree),
                      "peak_mb": max(r["peak_mb"] for r in mine), "presets": presets})
     return rows
 
@@ -323,18 +327,20 @@ def markdown(report: dict) -> str:
              f"{report['repeat']} round(s), configurations alternated; speed and CPU ratios are the median of "
              "plain's seconds / this configuration's in the same round (> 1: faster, less work). "
              "`differs from plain`: word error rate of this output against plain's (no reference needed).", "",
-             "| set | config | speed vs plain | CPU work vs plain | real-time factor | WER | differs from plain "
-             "| peak MB | presets chosen |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| set | config | speed vs plain | CPU work vs plain | real-time factor | WER (each run) | differs from "
+             "plain | peak MB | presets chosen | load before each run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     def ratio(x):
         return f"{x:.2f}×" if x is not None else "–"
 
     for r in report["rows"]:
-        wer_cell = f"{r['wer']:.3f}" if r["wer"] is not None else "–"
+        wer_cell = "–" if r["wer"] is None else (f"{r['wer']:.3f}" + (
+            f" ({', '.join(f'{w:.4f}' for w in r['wers'])})" if len(r.get("wers", [])) > 1 else ""))
+        loads = ", ".join(str(x) for x in r.get("load_before", []) if x is not None) or "–"
         lines.append(f"| {r['set']} ({r['audio_seconds']:.0f} s) | {r['config']} | "
                      f"{ratio(r['speed_vs_plain'])} | {ratio(r['cpu_vs_plain'])} | {r['realtime_factor']:.1f}× | "
                      f"{wer_cell} | {r['differs_from_plain'] if r['differs_from_plain'] is not None else '–'} | "
-                     f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} |")
+                     f"{r['peak_mb']} | {', '.join(r['presets']) or '–'} | {loads} |")
     return "\n".join(lines + _per_file(report)) + "\n"
 
 

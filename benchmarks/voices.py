@@ -306,14 +306,18 @@ def cache_speech_regions() -> None:
 class Ours:
     """The indexer's stage (:func:`indexer.speakers.diarize_voices`) with one backend and options."""
 
-    def __init__(self, label: str, options: speakers.SpeakerOptions, relu: bool = False, optimise: bool = True):
+    def __init__(self, label: str, options: speakers.SpeakerOptions, relu: bool = False, optimise: bool = True,
+                 runtime: str = "onnx"):
         self.label, self.options = label, options
         started = time.process_time()
         if options.backend == "campp":
             backend_class = type("Campp", (speakers.backends.CamppBackend,), {"final_relu": relu,
-                                                                               "optimise": optimise})
-            self.backend = CachedBackend(backend_class(options))
-            speakers.backends.use_torch_threads(1)
+                                                                               "optimise": optimise,
+                                                                               "runtime": runtime})
+            backend = backend_class(options)
+            self.backend = CachedBackend(backend)
+            if backend.uses_torch:
+                speakers.backends.use_torch_threads(1)
         else:
             self.backend = CachedBackend(speakers.load_backend(options))
         self.load_cpu = time.process_time() - started
@@ -389,7 +393,11 @@ def systems(names: list[str]) -> list:
                              speakers.SpeakerOptions(backend="campp", cpu_threads=1)))
         elif name == "campp-eager":
             made.append(Ours("CAM++, the eager network (not traced)",
-                             speakers.SpeakerOptions(backend="campp", cpu_threads=1), optimise=False))
+                             speakers.SpeakerOptions(backend="campp", cpu_threads=1), optimise=False,
+                             runtime="torch"))
+        elif name == "campp-torch":
+            made.append(Ours("CAM++, the traced PyTorch network (not ONNX Runtime)",
+                             speakers.SpeakerOptions(backend="campp", cpu_threads=1), runtime="torch"))
         elif name.startswith("campp-w"):
             # campp-w1.5h1.5: other embedding windows (the cost): window and hop in seconds.
             window, hop = (float(x) for x in name[len("campp-w"):].split("h"))

