@@ -74,7 +74,8 @@ def tree(root: int) -> list[int]:
 
 def _torch_loaded(pid: int) -> bool:
     """Whether PyTorch's library is mapped in ``pid``: the speaker network is loaded (only torch's user
-    in `indexer transcribe`, loaded when the speakers stage starts)."""
+    in `indexer transcribe`, loaded when the speakers stage starts). Since CAM++ runs on ONNX Runtime
+    (3697b43) the speakers stage loads no torch and this stays False: the split is for older trees."""
     try:
         return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
     except OSError:

@@ -98,3 +98,16 @@ def test_without_the_exporter_campp_runs_on_pytorch_and_says_why(tmp_path, monke
     assert isinstance(backend.encoder, CamppEncoder) and backend.uses_torch
     assert "cannot export CAM++ to ONNX" in caplog.text and "running CAM++ on PyTorch" in caplog.text
     assert backend.embed_regions([np.zeros(24_000, np.float32) + 0.01], [[(0, 24_000)]]).shape == (1, 192)
+
+
+def test_a_cache_that_cannot_be_written_runs_campp_on_pytorch(tmp_path, monkeypatch, caplog):
+    from indexer.speakers.backends import CamppBackend
+    from indexer.speakers.options import SpeakerOptions
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache's folder should be\n")
+    monkeypatch.setenv("INDEXER_CACHE", str(blocked))
+    with caplog.at_level(logging.WARNING, logger="indexer"):
+        backend = CamppBackend(SpeakerOptions())
+    assert isinstance(backend.encoder, CamppEncoder)
+    assert "cannot keep CAM++'s ONNX copy in the model cache" in caplog.text

@@ -205,7 +205,8 @@ def models(as_json):
     for name, backend in BACKENDS.items():
         try:
             backend.check_installed()
-            rows.append({"kind": "speakers", "name": name, "installed": True})
+            note = getattr(backend, "runtime_note", None)
+            rows.append({"kind": "speakers", "name": name, "installed": True, **({"runtime": note()} if note else {})})
         except IndexerError as e:
             rows.append({"kind": "speakers", "name": name, "installed": False, "error": e.one_line()})
     for name, model in EMBEDDING_MODELS.items():
@@ -217,7 +218,8 @@ def models(as_json):
         if row["kind"] == "whisper":
             click.echo(f"{row['name']:<12} {row['format']:<12} {row['source']:<28} {row['path']}")
         elif row["kind"] == "speakers":
-            click.echo(f"{'speakers':<12} {row['name']:<12} " + ("installed" if row["installed"]
-                                                                  else f"missing: {row['error']}"))
+            click.echo(f"{'speakers':<12} {row['name']:<12} " + (
+                f"installed{'; ' + row['runtime'] if row.get('runtime') else ''}" if row["installed"]
+                else f"missing: {row['error']}"))
         else:
             click.echo(f"{'embeddings':<12} {row['name']:<12} {row['requirement']}")

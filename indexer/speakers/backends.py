@@ -72,6 +72,15 @@ class CamppBackend:
         self.uses_torch = self.encoder.uses_torch
 
     @staticmethod
+    def runtime_note() -> str:
+        """What runs the network here, for ``indexer models``: the cached ONNX copy, or when it is made."""
+        from .campplus_onnx import cached_network, onnx_path
+
+        found = cached_network()
+        return (f"ONNX Runtime: {found}" if found is not None
+                else f"ONNX Runtime, exported on first use to {onnx_path()}")
+
+    @staticmethod
     def _onnx_encoder(options: SpeakerOptions):
         from .campplus_onnx import ExportUnavailable, OnnxCamppEncoder, exported_network
 
@@ -79,7 +88,9 @@ class CamppBackend:
             return OnnxCamppEncoder(exported_network(), threads=options.cpu_threads or 1)
         except ExportUnavailable as e:
             logger.warning("%s; running CAM++ on PyTorch", e)
-            return None
+        except OSError as e:   # e.g. a read-only cache: the PyTorch network needs none
+            logger.warning("cannot keep CAM++'s ONNX copy in the model cache (%s); running CAM++ on PyTorch", e)
+        return None
 
     @staticmethod
     def check_installed() -> None:
