@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -14,7 +15,8 @@ import pytest
 from indexer import audio
 from indexer.speakers import campplus_onnx
 from indexer.speakers.campplus import CamppEncoder, fbank
-from indexer.speakers.campplus_onnx import ExportUnavailable, OnnxCamppEncoder, cached_network, exported_network
+from indexer.speakers.campplus_onnx import (ExportUnavailable, OnnxCamppEncoder, cached_network, load_encoder,
+                                            network_bytes)
 
 pytestmark = pytest.mark.weights
 
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.weights
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("indexer-cache")
-    exported_network(folder)
+    network_bytes(folder)
     return folder
 
 
@@ -30,8 +32,9 @@ def _features():
     from helpers import TEST_DATA
 
     samples = audio.decode(TEST_DATA / "voices" / "june-a.opus")
-    # Windows of several lengths: 0.6 s, 1.5 s (the speakers stage's), 2.3 s and 7 s.
-    return [fbank(samples[a:a + n]) for a, n in ((0, 9_600), (16_000, 24_000), (48_000, 36_800), (80_000, 112_000))]
+    # Windows of several lengths: 0.6 s, 1.5 s (the speakers stage's; three, batched together), 2.3 s and 7 s.
+    spans = ((0, 9_600), (16_000, 24_000), (48_000, 36_800), (80_000, 112_000), (200_000, 24_000), (230_000, 24_000))
+    return [fbank(samples[a:a + n]) for a, n in spans]
 
 
 @pytest.mark.smoke
@@ -62,27 +65,54 @@ print(type(backend.encoder).__name__, embeddings.shape, "torch" in sys.modules)
     assert out == ["OnnxCamppEncoder", "(2,", "192)", "False"]
 
 
-def test_a_damaged_copy_is_never_run_and_is_made_again(cache, tmp_path):
+def _copy_cache(cache, tmp_path):
     folder = tmp_path / "cache"
     (folder / "models").mkdir(parents=True)
-    path = campplus_onnx.onnx_path(folder)
     for source in (campplus_onnx.onnx_path(cache), campplus_onnx.onnx_path(cache).with_suffix(".json")):
         (folder / "models" / source.name).write_bytes(source.read_bytes())
-    assert cached_network(folder) == path
+    return folder, campplus_onnx.onnx_path(folder)
+
+
+def test_a_damaged_copy_is_never_run_and_is_made_again(cache, tmp_path):
+    folder, path = _copy_cache(cache, tmp_path)
+    assert cached_network(folder) == path.read_bytes()
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF                          # one weight's byte flipped, same size
     path.write_bytes(bytes(data))
     assert cached_network(folder) is None
-    assert exported_network(folder) == path             # made again, and recorded
+    made = network_bytes(folder)                          # made again, and recorded
     recorded = json.loads(path.with_suffix(".json").read_text())
-    assert recorded["sha256"] == campplus_onnx.sha256_file(path) and recorded["torch"] and recorded["onnx"]
-    assert path.read_bytes() != bytes(data)
+    assert recorded["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(made).hexdigest()
+    assert recorded["torch"] and recorded["onnx"] and recorded["onnxruntime"]
+    assert made != bytes(data) and cached_network(folder) == made
+
+
+def test_a_copy_checked_under_another_onnx_runtime_is_not_trusted(cache, tmp_path):
+    folder, path = _copy_cache(cache, tmp_path)
+    marker = path.with_suffix(".json")
+    recorded = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**recorded, "onnxruntime": "1.0.0"}))
+    assert cached_network(folder) is None
+
+
+def test_a_copy_the_runtime_cannot_load_is_made_again(cache, tmp_path, caplog):
+    folder, path = _copy_cache(cache, tmp_path)
+    garbage = b"not an ONNX model" * 1000                 # whole by its record, but ONNX Runtime cannot load it
+    path.write_bytes(garbage)
+    marker = path.with_suffix(".json")
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "size": len(garbage),
+                                  "sha256": hashlib.sha256(garbage).hexdigest()}))
+    with caplog.at_level(logging.WARNING, logger="indexer"):
+        encoder = load_encoder(cache_dir=folder)
+    assert "does not load" in caplog.text
+    assert encoder.embed_features(_features()[:2]).shape == (2, 192)
+    assert path.read_bytes() != garbage and cached_network(folder) is not None
 
 
 def test_an_export_that_differs_from_pytorch_is_not_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(campplus_onnx, "CHECK_TOLERANCE", -1.0)   # any difference at all counts
     with pytest.raises(ExportUnavailable, match="differs from PyTorch's network"):
-        exported_network(tmp_path)
+        network_bytes(tmp_path)
     assert not campplus_onnx.onnx_path(tmp_path).exists()
     assert cached_network(tmp_path) is None
 
@@ -110,4 +140,34 @@ def test_a_cache_that_cannot_be_written_runs_campp_on_pytorch(tmp_path, monkeypa
     with caplog.at_level(logging.WARNING, logger="indexer"):
         backend = CamppBackend(SpeakerOptions())
     assert isinstance(backend.encoder, CamppEncoder)
-    assert "cannot keep CAM++'s ONNX copy in the model cache" in caplog.text
+    assert "cannot use CAM++'s ONNX copy" in caplog.text
+
+
+def test_workers_starting_together_export_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow_export():
+        calls.append(1)
+        time.sleep(0.3)
+        return b"exported network", {"torch": "t", "onnx": "o", "onnxruntime": campplus_onnx._runtime_version()}
+
+    monkeypatch.setattr(campplus_onnx, "_export", slow_export)
+    got = []
+    workers = [threading.Thread(target=lambda: got.append(network_bytes(tmp_path))) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert got == [b"exported network"] * 3 and len(calls) == 1   # the others waited and read its copy
+
+
+def test_indexer_models_says_pytorch_where_no_export_can_be_made(tmp_path, monkeypatch):
+    from indexer.speakers.backends import CamppBackend
+
+    monkeypatch.setenv("INDEXER_CACHE", str(tmp_path))
+    assert CamppBackend.runtime_note().startswith("ONNX Runtime, exported on first use")
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "onnx" else object())
+    assert CamppBackend.runtime_note().startswith("PyTorch (the `onnx` package")

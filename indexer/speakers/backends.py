@@ -73,23 +73,32 @@ class CamppBackend:
 
     @staticmethod
     def runtime_note() -> str:
-        """What runs the network here, for ``indexer models``: the cached ONNX copy, or when it is made."""
+        """What will run the network here, for ``indexer models``."""
+        import importlib.util
+
         from .campplus_onnx import cached_network, onnx_path
 
-        found = cached_network()
-        return (f"ONNX Runtime: {found}" if found is not None
-                else f"ONNX Runtime, exported on first use to {onnx_path()}")
+        try:
+            if cached_network() is not None:
+                return f"ONNX Runtime: {onnx_path()}"
+        except OSError as e:
+            return f"PyTorch (the ONNX copy cannot be read: {e})"
+        if importlib.util.find_spec("onnx") is None:
+            return "PyTorch (the `onnx` package, needed to export it for ONNX Runtime, is not installed)"
+        return f"ONNX Runtime, exported on first use to {onnx_path()} (PyTorch if the export fails)"
 
     @staticmethod
     def _onnx_encoder(options: SpeakerOptions):
-        from .campplus_onnx import ExportUnavailable, OnnxCamppEncoder, exported_network
+        from .campplus_onnx import ExportUnavailable, load_encoder
 
         try:
-            return OnnxCamppEncoder(exported_network(), threads=options.cpu_threads or 1)
+            encoder = load_encoder(threads=options.cpu_threads or 1)
+            logger.debug("CAM++ runs on ONNX Runtime")
+            return encoder
         except ExportUnavailable as e:
             logger.warning("%s; running CAM++ on PyTorch", e)
-        except OSError as e:   # e.g. a read-only cache: the PyTorch network needs none
-            logger.warning("cannot keep CAM++'s ONNX copy in the model cache (%s); running CAM++ on PyTorch", e)
+        except OSError as e:   # e.g. a read-only model cache: the PyTorch network needs none
+            logger.warning("cannot use CAM++'s ONNX copy (%s); running CAM++ on PyTorch", e)
         return None
 
     @staticmethod

@@ -1,30 +1,34 @@
 """CAM++ run by ONNX Runtime: the network exported once from its checked weights into the model cache.
 
 Why: the speakers stage then needs no PyTorch at all. Importing torch, tracing
-and freezing the network cost about 3 CPU s in every process and held
-~400 MB; ONNX Runtime is already loaded (faster-whisper's VAD runs on it) and
+and freezing the network cost about 4 CPU s in every process and held
+~300 MB; ONNX Runtime is already loaded (faster-whisper's VAD runs on it) and
 runs the same network in ~0.85x the CPU time of the frozen TorchScript one
 (32 windows of 1.5 s on one thread: 0.49 against 0.58 s). The embeddings are
-the same to 2e-5 (checked at export on windows of 13 to 333 frames).
+the same to 2e-5 (4e-7 once normalised).
 
 The export is made once per machine, under a lock (parallel workers do not
-make it twice), written atomically, checked against the PyTorch network before
-it is kept, and recorded with its sha256, which every later load checks: a
-damaged or foreign file is never run, it is made again. Exporting needs torch
-and the ``onnx`` package (both pinned dependencies); where either is missing
-or the export fails, :func:`exported_network` says so and the caller runs the
-PyTorch network instead (:class:`indexer.speakers.campplus.CamppEncoder`).
+make it twice), written atomically, checked against the PyTorch network under
+this ONNX Runtime before it is kept, and recorded with its sha256 and the
+versions that made and checked it. Every load reads the bytes once and checks
+them: a damaged copy, one checked under another runtime, or one the runtime
+cannot load is made again, never run. Exporting needs torch and the ``onnx``
+package (both pinned dependencies); where the copy can be neither found nor
+made, :class:`ExportUnavailable` says why and the caller runs the PyTorch
+network instead (:class:`indexer.speakers.campplus.CamppEncoder`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_file, atomic_write_json, read_json, sha256_file
+from ..files import atomic_file, atomic_write_json, read_json
 from ..locks import exclusive_lock
 from ..memory import give_back
 from ..models.info import models_dir
@@ -52,34 +56,64 @@ def _marker(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def cached_network(cache_dir: Path | str | None = None) -> Path | None:
-    """The exported network when the cache holds it whole (its recorded sha256), else None."""
+def _runtime_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+def cached_network(cache_dir: Path | str | None = None) -> bytes | None:
+    """The exported network's bytes when the cache holds it whole (its recorded size and sha256, read
+    once: the bytes checked are the bytes run) and it was checked under this ONNX Runtime and opset;
+    else None. A copy checked under another runtime is not trusted: runtimes have differed on this
+    network's partial average pools (kernel 100 over 74 frames)."""
     path = onnx_path(cache_dir)
     meta = read_json(_marker(path))
-    if not (isinstance(meta, dict) and path.is_file()):
+    if not isinstance(meta, dict) or meta.get("weights_sha256") != WEIGHTS_SHA256 or meta.get("opset") != OPSET \
+            or meta.get("onnxruntime") != _runtime_version():
         return None
-    if meta.get("weights_sha256") != WEIGHTS_SHA256 or meta.get("size") != path.stat().st_size:
+    try:
+        data = path.read_bytes()
+    except OSError:
         return None
-    return path if sha256_file(path) == meta.get("sha256") else None
+    if len(data) != meta.get("size") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return None
+    return data
 
 
-def exported_network(cache_dir: Path | str | None = None) -> Path:
-    """The cached ONNX network, exported now if needed; ExportUnavailable when it cannot be had."""
-    found = cached_network(cache_dir)
+def network_bytes(cache_dir: Path | str | None = None, remake: bool = False) -> bytes:
+    """The cached ONNX network, exported now if needed (``remake``: even if the cache holds one, e.g.
+    a copy this runtime could not load); ExportUnavailable when it cannot be had."""
+    found = None if remake else cached_network(cache_dir)
     if found is not None:
         return found
     path = onnx_path(cache_dir)
     with exclusive_lock(path.with_suffix(".lock")):
-        found = cached_network(cache_dir)   # another process may have made it while we waited
+        found = None if remake else cached_network(cache_dir)   # made by another process while we waited
         if found is not None:
             return found
+        logger.info("exporting the CAM++ speaker network to ONNX (once per machine): %s", path)
         data, versions = _export()
-        with atomic_file(path, "wb") as f:
+        with atomic_file(path, "wb", sweep=True) as f:
             f.write(data)
-        atomic_write_json(_marker(path), {"weights_sha256": WEIGHTS_SHA256, "sha256": sha256_file(path),
-                                          "size": path.stat().st_size, "opset": OPSET, **versions}, indent=1)
-        logger.info("exported the CAM++ speaker network for ONNX Runtime: %s", path)
-        return path
+        atomic_write_json(_marker(path), {"weights_sha256": WEIGHTS_SHA256, "sha256": hashlib.sha256(data).hexdigest(),
+                                          "size": len(data), "opset": OPSET, **versions}, indent=1)
+        return data
+
+
+def load_encoder(threads: int = 1, cache_dir: Path | str | None = None) -> "OnnxCamppEncoder":
+    """CAM++ on ONNX Runtime from the cached copy; a copy the runtime cannot load is made again once;
+    ExportUnavailable when there is still none to run."""
+    data = network_bytes(cache_dir)
+    try:
+        return OnnxCamppEncoder(data, threads)
+    except Exception as first:  # noqa: BLE001 - ONNX Runtime's load errors have no common type
+        logger.warning("the cached ONNX copy of CAM++ does not load (%s); exporting it again", first)
+    data = network_bytes(cache_dir, remake=True)
+    try:
+        return OnnxCamppEncoder(data, threads)
+    except Exception as e:  # noqa: BLE001
+        raise ExportUnavailable(f"ONNX Runtime cannot load CAM++'s ONNX copy: {e}") from e
 
 
 def _export() -> tuple[bytes, dict]:
@@ -104,28 +138,37 @@ def _export() -> tuple[bytes, dict]:
     except Exception as e:  # noqa: BLE001 - any exporter failure: the caller runs the PyTorch network
         raise ExportUnavailable(f"cannot export CAM++ to ONNX: {e}") from e
     data = buffer.getvalue()
-    session = _session(data, threads=1)
     rng = np.random.default_rng(0)
-    for frames in CHECK_FRAMES:
-        features = rng.standard_normal((2, frames, N_MELS)).astype(np.float32)
-        with torch.inference_mode():
-            expected = model(torch.from_numpy(features)).numpy()
-        got = session.run(None, {"features": features})[0]
-        if not np.allclose(got, expected, atol=CHECK_TOLERANCE, rtol=0):
-            raise ExportUnavailable(f"the ONNX copy of CAM++ differs from PyTorch's network on {frames} frames "
-                                    f"(by {float(np.abs(got - expected).max()):.2g})")
+    try:
+        session = _session(data, threads=1)
+        for frames in CHECK_FRAMES:
+            features = rng.standard_normal((2, frames, N_MELS)).astype(np.float32)
+            with torch.inference_mode():
+                expected = model(torch.from_numpy(features)).numpy()
+            got = session.run(None, {"features": features})[0]
+            if not np.allclose(got, expected, atol=CHECK_TOLERANCE, rtol=0):
+                raise ExportUnavailable(f"the ONNX copy of CAM++ differs from PyTorch's network on {frames} "
+                                        f"frames (by {float(np.abs(got - expected).max()):.2g})")
+    except ExportUnavailable:
+        raise
+    except Exception as e:  # noqa: BLE001 - ONNX Runtime's errors have no common type
+        raise ExportUnavailable(f"ONNX Runtime cannot run CAM++'s ONNX copy: {e}") from e
     import onnx as onnx_module
 
-    return data, {"torch": torch.__version__, "onnx": onnx_module.__version__}
+    return data, {"torch": torch.__version__, "onnx": onnx_module.__version__, "onnxruntime": _runtime_version()}
 
 
-def _session(model: bytes | str, threads: int):
+def _session(model: bytes, threads: int):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # No arena: it kept 324 MB after the stage's batch shapes (102 MB without), which give_back cannot
+    # return (faster-whisper's VAD session does the same). No spinning beside the decoding threads.
+    options.enable_cpu_mem_arena = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
@@ -136,15 +179,15 @@ class OnnxCamppEncoder:
     dimension = 192
     uses_torch = False
 
-    def __init__(self, path: Path, threads: int = 1):
-        self.path = path
-        self.session = _session(str(path), threads)
+    def __init__(self, model: bytes, threads: int = 1):
+        self.session = _session(model, threads)
+        self._lock = threading.Lock()   # one batch at a time, as the PyTorch encoder: memory stays bounded
 
     def embed_features(self, features: list[np.ndarray], batch: int = 32) -> np.ndarray:
         result = np.zeros((len(features), self.dimension), np.float32)
         for ids in batches_by_length(features, batch):
-            raw = self.session.run(None, {"features": np.stack([features[i] for i in ids])})[0]
+            with self._lock:
+                raw = self.session.run(None, {"features": np.stack([features[i] for i in ids])})[0]
             result[ids] = raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9)
             give_back()
         return result
-
