@@ -28,7 +28,7 @@ Sets (benchmarks/out/, made on first use):
   realfr, realfr-10db, realfr-5db
             real human French with its reference text: June's prompts whose script is known (7 files,
             860 s, 1,762 words), clean and under babble of six other real voices at 10 and 5 dB (realfr.py)
-  longreal  one long real recording: the realfr and tuxfr files joined (about 47 minutes), with their texts
+  longreal  one hour of real people: the realfr, tuxfr and realfr files again joined, with their texts
   tuxfr, tuxfr-10db, tuxfr-5db
             other real people: Tux Paint's French stamp descriptions with their text (16 files, about
             2,000 s), clean and under babble of June, Armelle and KTuberling's voices (realfr.py);
@@ -188,9 +188,9 @@ def make_set(name: str) -> Path:
         _june(folder)
         return folder
     if name == "longreal":
-        # One long recording of real people: the realfr and tuxfr files (clean) joined, 0.8 s apart,
-        # about 47 minutes, with their reference texts joined beside it (references() reads it).
-        parts = [path for set_name in ("realfr", "tuxfr") for _, path in _episode_files(make_set(set_name))]
+        # One hour of real people: the realfr, tuxfr and realfr files again (clean) joined, 0.8 s apart
+        # (60.2 minutes), with their reference texts joined beside it (references() reads it).
+        parts = [path for set_name in ("realfr", "tuxfr", "realfr") for _, path in _episode_files(make_set(set_name))]
         _concat(parts, folder / "longreal.mp3", gap=0.8)
         (folder / "longreal.txt").write_text(" ".join(p.with_suffix(".txt").read_text(encoding="utf-8").strip()
                                                       for p in parts) + "\n", encoding="utf-8")
