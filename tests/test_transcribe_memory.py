@@ -76,14 +76,16 @@ def test_the_speakers_stage_reads_audio_in_bounded_pieces_and_gives_back_each(sp
 
 
 @pytest.mark.weights
-def test_cam_plus_plus_gives_back_memory_after_each_batch(monkeypatch):
-    from indexer.speakers import campplus
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_cam_plus_plus_gives_back_memory_after_each_batch(monkeypatch, runtime):
+    from indexer.speakers import campplus, campplus_onnx, voice
 
     given_back = []
-    monkeypatch.setattr(campplus, "give_back", lambda: given_back.append(1))
+    monkeypatch.setattr(voice, "give_back", lambda: given_back.append(1))   # every encoder's batch loop
     rng = np.random.default_rng(0)
     features = [campplus.fbank(rng.normal(0, 0.1, SR * 3 // 2).astype(np.float32)) for _ in range(10)]
-    embeddings = campplus.CamppEncoder().embed_features(features, batch=4)
+    encoder = campplus.CamppEncoder() if runtime == "torch" else campplus_onnx.load_encoder()
+    embeddings = encoder.embed_features(features, batch=4)
     assert embeddings.shape == (10, campplus.CamppEncoder.dimension)
     assert len(given_back) == 3   # batches of 4, 4 and 2
 

@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelIntegrityError, ModelNotFoundError
-from ..memory import give_back
-from .voice import batches_by_length, weights_sha256
+from .voice import embed_by_length, weights_sha256
 
 SAMPLE_RATE = 16_000
 N_MELS = 80
@@ -260,14 +259,13 @@ class CamppEncoder:
     def embed_features(self, features: list[np.ndarray], batch: int = 32) -> np.ndarray:
         """One embedding per (frames, 80) filterbank matrix; equal lengths are batched together."""
         torch = self._torch
-        result = np.zeros((len(features), self.dimension), np.float32)
-        for ids in batches_by_length(features, batch):
-            stacked = torch.from_numpy(np.stack([features[i] for i in ids]))
+
+        def embed_stacked(stacked: np.ndarray) -> np.ndarray:
             with self._lock, torch.inference_mode():
-                raw = self.model(stacked)
-            result[ids] = (raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)).numpy()
-            give_back()
-        return result
+                raw = self.model(torch.from_numpy(stacked))
+            return (raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)).numpy()
+
+        return embed_by_length(features, self.dimension, batch, embed_stacked)
 
     def embed(self, windows: list[np.ndarray]) -> np.ndarray:
         return self.embed_features([fbank(w) for w in windows])

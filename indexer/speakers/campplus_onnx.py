@@ -30,10 +30,9 @@ import numpy as np
 
 from ..files import atomic_file, atomic_write_json, read_json
 from ..locks import exclusive_lock
-from ..memory import give_back
 from ..models.info import models_dir
 from .campplus import N_MELS, WEIGHTS_SHA256
-from .voice import batches_by_length
+from .voice import embed_by_length
 
 logger = logging.getLogger("indexer")
 
@@ -184,10 +183,9 @@ class OnnxCamppEncoder:
         self._lock = threading.Lock()   # one batch at a time, as the PyTorch encoder: memory stays bounded
 
     def embed_features(self, features: list[np.ndarray], batch: int = 32) -> np.ndarray:
-        result = np.zeros((len(features), self.dimension), np.float32)
-        for ids in batches_by_length(features, batch):
+        def embed_stacked(stacked: np.ndarray) -> np.ndarray:
             with self._lock:
-                raw = self.session.run(None, {"features": np.stack([features[i] for i in ids])})[0]
-            result[ids] = raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9)
-            give_back()
-        return result
+                raw = self.session.run(None, {"features": stacked})[0]
+            return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9)
+
+        return embed_by_length(features, self.dimension, batch, embed_stacked)

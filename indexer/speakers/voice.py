@@ -18,11 +18,13 @@ import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..errors import ModelIntegrityError, ModelNotFoundError
 from ..files import sha256_file
+from ..memory import give_back
 
 SAMPLE_RATE = 16_000
 N_FFT = 400          # 25 ms
@@ -128,15 +130,26 @@ class VoiceEncoder:
     def embed_mels(self, mels: list[np.ndarray], batch: int = 64) -> np.ndarray:
         """One embedding per mel spectrogram (frames, 40); equal lengths are batched together."""
         torch = self._torch
-        result = np.zeros((len(mels), self.dimension), np.float32)
-        for ids in batches_by_length(mels, batch):
-            stacked = torch.from_numpy(np.stack([mels[i] for i in ids]))
+
+        def embed_stacked(stacked: np.ndarray) -> np.ndarray:
             with self._lock, torch.inference_mode():
-                _, (hidden, _) = self.lstm(stacked)
+                _, (hidden, _) = self.lstm(torch.from_numpy(stacked))
                 raw = torch.relu(self.linear(hidden[-1]))
-                emb = raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)
-            result[ids] = emb.numpy()
-        return result
+                return (raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-9)).numpy()
+
+        return embed_by_length(mels, self.dimension, batch, embed_stacked)
+
+
+def embed_by_length(arrays: list[np.ndarray], dimension: int, batch: int,
+                    embed_stacked: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One embedding row per array, in order: arrays of one length stacked (at most ``batch``) and given
+    to ``embed_stacked`` (a stack in, its L2-normalised rows out); freed memory goes back to the system
+    after each batch (:func:`indexer.memory.give_back`). Every speaker encoder embeds this way."""
+    result = np.zeros((len(arrays), dimension), np.float32)
+    for ids in batches_by_length(arrays, batch):
+        result[ids] = embed_stacked(np.stack([arrays[i] for i in ids]))
+        give_back()
+    return result
 
 
 def batches_by_length(arrays: list[np.ndarray], batch: int) -> list[list[int]]:
