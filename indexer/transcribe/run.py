@@ -201,8 +201,9 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     # Rows of a batch are not independent on real speech (june-0 beside june-1: 34 of 37 segments differ
     # from june-0 alone, benchmarks/batch_rows.py), and a file's words must not depend on what else is
     # transcribed, nor on the cores. Longer files batch their own windows, in pairs fixed by their position.
-    short = {path for path, info in probed if expected_windows(info.duration, options) == 1}
-    bar = Progress(sum(info.duration for path, info in dict(probed).items() if path in short), "short files",
+    files = dict(probed)   # each path once, however often it was given
+    short = {path for path, info in files.items() if expected_windows(info.duration, options) == 1}
+    bar = Progress(sum(files[path].duration for path in short), "short files",
                    progress and bool(short))   # one bar for them all, not one flashing by per file
 
     def one(path: Path, info) -> Transcript | IndexerError:
@@ -216,7 +217,7 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
             return IndexerError(f"cannot read: {e.strerror or e}", path)
 
     with ThreadPoolExecutor(min(len(probed), parallel), thread_name_prefix="file") as pool:
-        futures = {path: pool.submit(one, path, info) for path, info in dict(probed).items()}  # once each
+        futures = {path: pool.submit(one, path, info) for path, info in files.items()}
         try:
             for n, (path, _) in enumerate(probed):
                 result = futures[path].result()
