@@ -42,6 +42,9 @@ class Diarization:
     disk, the same JSON as when it was a dict (:meth:`to_dict`); keys it does not know are kept."""
 
     backend: str = ""
+    # What ran the speaker network ("onnxruntime 1.32.0", "torch 2.13.0"): the runtimes' embeddings
+    # differ in the 7th decimal, not the settings, so it is not in the fingerprint; "" in older transcripts.
+    runtime: str = ""
     fingerprint: str = ""             # the speaker settings it ran with (SpeakerOptions.fingerprint)
     mode: str | int = ""              # auto, a count, or "turns": the sidecar's turns, only voice prints made
     labels: tuple[str, ...] = ()      # automatic labels (S1, S2…) in order of first appearance
@@ -50,7 +53,7 @@ class Diarization:
     names: dict = field(default_factory=dict)          # effective transcripts: label -> {name, source, similarity}
     extra: dict = field(default_factory=dict, repr=False)
 
-    _KEYS = ("backend", "fingerprint", "mode", "labels", "turns", "voiceprints", "names")
+    _KEYS = ("backend", "runtime", "fingerprint", "mode", "labels", "turns", "voiceprints", "names")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Diarization":
@@ -58,14 +61,16 @@ class Diarization:
         def mapping(key):
             return data[key] if isinstance(data.get(key), dict) else {}
 
-        return cls(backend=data.get("backend") or "", fingerprint=data.get("fingerprint") or "",
+        return cls(backend=data.get("backend") or "", runtime=data.get("runtime") or "",
+                   fingerprint=data.get("fingerprint") or "",
                    mode=data.get("mode") or "", labels=tuple(data.get("labels") or ()),
                    turns=tuple(SpeakerTurn(who, start, end) for start, end, who in data.get("turns") or ()),
                    voiceprints=mapping("voiceprints"), names=mapping("names"),
                    extra={k: v for k, v in data.items() if k not in cls._KEYS})
 
     def to_dict(self) -> dict:
-        data = {"backend": self.backend, "fingerprint": self.fingerprint, "mode": self.mode,
+        data = {"backend": self.backend, **({"runtime": self.runtime} if self.runtime else {}),
+                "fingerprint": self.fingerprint, "mode": self.mode,
                 "labels": list(self.labels), "turns": [[t.start, t.end, t.name] for t in self.turns],
                 "voiceprints": self.voiceprints, **({"names": self.names} if self.names else {})}
         return {**data, **self.extra}

@@ -253,6 +253,30 @@ def test_set_speaker_by_hand_wins_over_a_name(labelled_archive):
 
 # --- the real stage ---------------------------------------------------------------------------
 
+class _RecordedBackend:
+    """One voice everywhere, run by a named runtime: what the transcript must record."""
+
+    name = "recorded"
+    runs_on = "someruntime 9.9"
+
+    def embed_regions(self, regions, windows):
+        n = sum(len(spans) for spans in windows)
+        return np.tile(np.eye(1, 8, dtype=np.float32), (n, 1))
+
+
+def test_the_transcript_records_what_ran_the_speaker_network(two_voices, tmp_path):
+    path, _ = two_voices
+    duration = audio.probe(path).duration
+    words = [Word(start=0.5, end=1.0, word=" Bonjour", probability=0.9)]
+    transcript = Transcript("ep", "ep.wav", "0" * 64, duration, "fr", "base", "fake", {},
+                            [Segment(id=0, start=0.5, end=1.0, text="Bonjour", words=words)])
+    found = speakers.add_speakers(path, transcript, SpeakerOptions(), _RecordedBackend())
+    assert found.diarization.runtime == "someruntime 9.9" and found.diarization.backend == "recorded"
+    save_transcript(found, tmp_path / "ep.json")
+    assert json.loads((tmp_path / "ep.json").read_text())["diarization"]["runtime"] == "someruntime 9.9"
+    assert load_transcript(tmp_path / "ep.json").diarization.runtime == "someruntime 9.9"
+
+
 @pytest.mark.weights
 def test_one_voice_gives_one_speaker():
     path = SAMPLE_ARCHIVE / "audio" / "metier-community-manager.mp3"

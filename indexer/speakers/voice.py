@@ -114,6 +114,7 @@ class VoiceEncoder:
             raise ModelIntegrityError("speaker-embedding weights do not match their checksum", path,
                                       "reinstall them: `pip install --force-reinstall --no-deps resemblyzer==0.1.4`")
         self._torch = torch
+        self.runs_on = f"torch {torch.__version__}"
         self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
         self.linear = nn.Linear(256, 256)
         state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
