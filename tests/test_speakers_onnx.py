@@ -46,7 +46,7 @@ def test_the_onnx_network_gives_the_pytorch_networks_embeddings_on_real_speech(c
     assert np.all(np.sum(onnx * eager, axis=1) > 0.9999)
 
 
-def test_the_speakers_stage_imports_no_torch_once_the_network_is_exported(cache):
+def _stage_in_a_process(cache) -> list[str]:
     from helpers import TEST_DATA
 
     code = f"""
@@ -60,11 +60,34 @@ samples = audio.decode({str(TEST_DATA / "voices" / "june-a.opus")!r})
 embeddings = backend.embed_regions([samples], [[(0, 24_000), (24_000, 48_000)]])
 print(type(backend.encoder).__name__, embeddings.shape, "torch" in sys.modules, backend.runs_on)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "INDEXER_CACHE": str(cache)}).stdout.split()
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "INDEXER_CACHE": str(cache)}).stdout.split()
+
+
+def test_the_speakers_stage_imports_no_torch_once_the_network_is_exported(cache):
     import onnxruntime
 
+    out = _stage_in_a_process(cache)
     assert out == ["OnnxCamppEncoder", "(2,", "192)", "False", "onnxruntime", onnxruntime.__version__]
+
+
+def test_the_first_export_runs_in_a_child_and_leaves_no_torch_in_the_process(tmp_path):
+    out = _stage_in_a_process(tmp_path)   # an empty model cache: the network is exported now
+    assert out[:4] == ["OnnxCamppEncoder", "(2,", "192)", "False"]
+    assert cached_network(tmp_path) is not None
+
+
+def test_an_export_process_that_dies_is_one_line_and_campp_runs_on_pytorch(tmp_path, monkeypatch, caplog):
+    from indexer.speakers.backends import CamppBackend
+    from indexer.speakers.options import SpeakerOptions
+
+    monkeypatch.setenv("INDEXER_CACHE", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", "/bin/false")    # the child ends at once, status 1, saying nothing
+    with caplog.at_level(logging.WARNING, logger="indexer"):
+        backend = CamppBackend(SpeakerOptions())
+    assert isinstance(backend.encoder, CamppEncoder)
+    assert "cannot export CAM++ to ONNX: the export process failed (status 1)" in caplog.text
+    assert not campplus_onnx.onnx_path(tmp_path).exists()
 
 
 def _copy_cache(cache, tmp_path):

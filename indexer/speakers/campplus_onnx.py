@@ -13,7 +13,8 @@ this ONNX Runtime before it is kept, and recorded with its sha256 and the
 versions that made and checked it. Every load reads the bytes once and checks
 them: a damaged copy, one checked under another runtime, or one the runtime
 cannot load is made again, never run. Exporting needs torch and the ``onnx``
-package (both pinned dependencies); where the copy can be neither found nor
+package (both pinned dependencies), in a child process, so that no process that
+runs the network holds torch; where the copy can be neither found nor
 made, :class:`ExportUnavailable` says why and the caller runs the PyTorch
 network instead (:class:`indexer.speakers.campplus.CamppEncoder`).
 """
@@ -115,13 +116,62 @@ def load_encoder(threads: int = 1, cache_dir: Path | str | None = None) -> "Onnx
         raise ExportUnavailable(f"ONNX Runtime cannot load CAM++'s ONNX copy: {e}") from e
 
 
+_UNAVAILABLE = "cannot export CAM++ to ONNX"
+
+
 def _export() -> tuple[bytes, dict]:
-    """The network as ONNX bytes, checked against PyTorch's on :data:`CHECK_FRAMES`."""
+    """The network as ONNX bytes, checked against PyTorch's, made in a child process: the process that
+    needs the network never imports torch, which it would keep for the rest of its life (~+400 MB, on
+    top of a long file's decoding; ~4 CPU s)."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    missing = [name for name in ("onnx", "torch") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ExportUnavailable(f"{_UNAVAILABLE}: No module named {missing[0]!r}")
+    here = str(Path(__file__).resolve().parents[2])   # the child imports this very indexer
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+    with tempfile.TemporaryDirectory(prefix="indexer-campplus-") as folder:
+        out = Path(folder) / "campplus.onnx"
+        code = ("import sys; from indexer.speakers.campplus_onnx import export_to_file; "
+                "export_to_file(sys.argv[1], float(sys.argv[2]))")
+        done = subprocess.run([sys.executable, "-c", code, str(out), repr(CHECK_TOLERANCE)], env=env,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            if done.returncode == 3 and lines:   # the child's own reason
+                raise ExportUnavailable(lines[-1])
+            raise ExportUnavailable(f"{_UNAVAILABLE}: the export process failed "
+                                    f"({lines[-1] if lines else f'status {done.returncode}'})")
+        return out.read_bytes(), json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def export_to_file(path: str, tolerance: float) -> None:
+    """The child's side of :func:`_export`: the checked network written to ``path``, the versions that made
+    it printed as JSON; on failure the reason as the last line of stderr, and status 3."""
+    import json
+    import sys
+
+    try:
+        data, versions = _export_here(tolerance)
+    except ExportUnavailable as e:
+        print(e, file=sys.stderr)
+        raise SystemExit(3) from None
+    Path(path).write_bytes(data)
+    print(json.dumps(versions))
+
+
+def _export_here(tolerance: float) -> tuple[bytes, dict]:
+    """The network as ONNX bytes, checked against PyTorch's on :data:`CHECK_FRAMES` to ``tolerance``."""
     try:
         import onnx  # noqa: F401 - torch's exporter needs it
         import torch
     except ImportError as e:
-        raise ExportUnavailable(f"cannot export CAM++ to ONNX: {e}") from e
+        raise ExportUnavailable(f"{_UNAVAILABLE}: {e}") from e
     import warnings
 
     from .campplus import CamppEncoder
@@ -135,7 +185,7 @@ def _export() -> tuple[bytes, dict]:
                               input_names=["features"], output_names=["embeddings"],
                               dynamic_axes={"features": {0: "batch", 1: "frames"}, "embeddings": {0: "batch"}})
     except Exception as e:  # noqa: BLE001 - any exporter failure: the caller runs the PyTorch network
-        raise ExportUnavailable(f"cannot export CAM++ to ONNX: {e}") from e
+        raise ExportUnavailable(f"{_UNAVAILABLE}: {e}") from e
     data = buffer.getvalue()
     rng = np.random.default_rng(0)
     try:
@@ -145,7 +195,7 @@ def _export() -> tuple[bytes, dict]:
             with torch.inference_mode():
                 expected = model(torch.from_numpy(features)).numpy()
             got = session.run(None, {"features": features})[0]
-            if not np.allclose(got, expected, atol=CHECK_TOLERANCE, rtol=0):
+            if not np.allclose(got, expected, atol=tolerance, rtol=0):
                 raise ExportUnavailable(f"the ONNX copy of CAM++ differs from PyTorch's network on {frames} "
                                         f"frames (by {float(np.abs(got - expected).max()):.2g})")
     except ExportUnavailable:
