@@ -139,7 +139,7 @@ def test_silence_gives_no_segments_and_no_error(tmp_path):
 
 
 def test_presets_and_unknown_names():
-    assert PRESETS["fast"].beam_size == 1 and PRESETS["accurate"].beam_size == 5
+    assert PRESETS["fast"].beam_size == PRESETS["auto"].beam_size == 2 and PRESETS["accurate"].beam_size == 5
     assert preset("fast").fingerprint() != preset("accurate").fingerprint()
     with pytest.raises(EngineError, match="valid presets: auto, fast, accurate"):
         preset("turbo")
@@ -174,7 +174,7 @@ def test_cli_transcribe_writes_every_format(tmp_path, espeak_clip):
     for ext in ("json", "srt", "vtt", "txt"):
         assert (tmp_path / f"espeak_fr.{ext}").stat().st_size > 0
     transcript = load_transcript(tmp_path / "espeak_fr.json")
-    assert transcript.segments and transcript.options["beam_size"] == 1
+    assert transcript.segments and transcript.options["beam_size"] == 2
 
 
 def test_cli_never_writes_one_file_over_another_of_the_same_name(tmp_path, espeak_clip, monkeypatch):

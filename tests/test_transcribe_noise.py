@@ -90,7 +90,7 @@ def test_the_transcript_records_the_estimate_and_keeps_the_requested_fingerprint
     assert transcript.options["beam_size"] == PRESETS["accurate"].beam_size   # decoded as chosen
     assert transcript.fingerprint == options.fingerprint()   # up to date for the options asked
     calm = transcribe_file(SPEECH, options)
-    assert not calm.noise["noisy"] and calm.options["beam_size"] == 1 and calm.noise["snr_db"] > options.noisy_below_db
+    assert not calm.noise["noisy"] and calm.options["beam_size"] == PRESETS["fast"].beam_size and calm.noise["snr_db"] > options.noisy_below_db
 
 
 def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
@@ -126,7 +126,7 @@ def test_noisy_false_in_a_sidecar_or_archive_yaml_wins(tmp_path, where):
     results = {r.episode: r for r in ingest(root).results}
     assert (results["bar"].preset, results["bar"].noisy) == ("fast", False)
     saved = load_transcript(root / "transcripts" / "bar.json")
-    assert saved.options["beam_size"] == 1 and not saved.noise["automatic"]
+    assert saved.options["beam_size"] == PRESETS["fast"].beam_size and not saved.noise["automatic"]
     assert saved.noise["snr_db"] < TranscribeOptions().noisy_below_db
 
 
@@ -158,7 +158,7 @@ def test_a_new_threshold_keeps_the_fingerprint_and_remakes_only_the_episodes_it_
     assert (again["calm"].status, again["bar"].status) == ("unchanged", "transcribed")
     assert (again["bar"].preset, again["bar"].noisy) == ("auto", False)
     assert f"transcribed again: measured {bar_db:.1f} dB" in again["bar"].note
-    assert load_transcript(root / "transcripts" / "bar.json").options["beam_size"] == 1
+    assert load_transcript(root / "transcripts" / "bar.json").options["beam_size"] == PRESETS["fast"].beam_size
     settled = Ingest(root, lower).run().results
     assert {r.episode: r.status for r in settled} == {"calm": "unchanged", "bar": "unchanged"}
     # Back to the default threshold: bar is noisy again, and only bar is made again.
@@ -201,3 +201,31 @@ def test_a_transcript_recorded_before_the_noisy_key_is_not_made_again(tmp_path):
     assert data["noise"].pop("noisy") is True   # as the first version of the choice wrote it
     path.write_text(json.dumps(data))   # a changed file: indexed again, not transcribed again
     assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "reindexed"}
+
+
+def test_transcripts_made_greedily_before_beam_2_stay_current_until_forced(tmp_path):
+    """The clean decoding became beam 2: an archive transcribed greedily by the version before is not
+    transcribed again wholesale at its next ingest (TranscribeOptions.fingerprints_kept), status says
+    which transcripts were made greedily, and --force (with --only) makes them again."""
+    root = make_archive(tmp_path / "a")
+    defaults = Ingest(root, IngestOptions(progress=False)).config.transcribe
+    assert defaults.beam_size == 2
+    before = IngestOptions(progress=False, workers=1, transcribe=replace(defaults, beam_size=1))
+    first = {r.episode: r for r in Ingest(root, before).run().results}
+    assert (first["bar"].noisy, first["calm"].noisy) == (True, False)
+    assert (_used(root, "calm")["beam_size"], _used(root, "bar")["beam_size"]) == (1, 5)
+    status = Ingest(root, IngestOptions(progress=False)).status()
+    assert status.pending == 0 and status.presets == {"accurate": 1, "auto (greedy)": 1}, status.presets
+    assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "unchanged"}
+    # Renamed: its transcript is still one of this audio with current settings, so it is copied.
+    (root / "audio" / "calm.wav").rename(root / "audio" / "calme.wav")
+    moved = {r.episode: r.status for r in ingest(root).results}
+    assert moved["calme"] == "copied" and _used(root, "calme")["beam_size"] == 1
+    forced = Ingest(root, IngestOptions(progress=False, workers=1, force=True, only="calme")).run()
+    assert {r.episode: r.status for r in forced.results}["calme"] == "transcribed"
+    assert _used(root, "calme")["beam_size"] == 2 and _used(root, "bar")["beam_size"] == 5
+    assert Ingest(root, IngestOptions(progress=False)).status().presets == {"accurate": 1, "auto": 1}
+
+
+def _used(root: Path, episode: str) -> dict:
+    return load_transcript(root / "transcripts" / f"{episode}.json").options

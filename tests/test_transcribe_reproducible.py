@@ -55,7 +55,8 @@ def timed_words(transcript) -> list[tuple[str, float, float]]:
 @pytest.mark.parametrize("engine, runs_alone", [("faster-whisper", 2), ("openai-whisper", 1)])
 def test_a_looping_clip_gives_the_same_words_twice_alone_and_in_a_batch(clips, engine, runs_alone, caplog):
     looping, other = clips
-    options = replace(OPTIONS, engine=engine)
+    # openai-whisper's beam search (the default width, 2) does not loop on this clip: greedy makes it sample.
+    options = replace(OPTIONS, engine=engine, **({"beam_size": 1} if engine == "openai-whisper" else {}))
     loaded = load_engine(options)
     with caplog.at_level(logging.DEBUG, logger="indexer"):
         # The same loaded engine each time: its generators have drawn since the first run.
@@ -119,8 +120,9 @@ def test_each_window_is_seeded_by_its_audio_and_position_alone(tmp_path):
     assert call_seed(None, 0) is None   # sampling_seed="": unseeded
 
 
-# The presets' fingerprints before seeding (main at 20a284a). A change re-transcribes every
-# archive at its next ingest: make it on purpose, and say so in docs/transcription.md.
+# The presets' fingerprints before seeding (main at 20a284a), still current for every preset (auto's and
+# fast's as their greedy fingerprint, kept since beam 2: TranscribeOptions.fingerprints_kept). A change
+# re-transcribes every archive at its next ingest: make it on purpose, and say so in docs/transcription.md.
 FINGERPRINTS_BEFORE_SEEDING = {"auto": "64bb2236a4a49609", "fast": "2c8858740d2ef9da",
                                "accurate": "1670fe446b943742"}
 
@@ -130,7 +132,8 @@ def test_the_seed_policy_is_recorded_and_fingerprinted():
     assert asdict(seeded)["sampling_seed"]   # recorded in each transcript's options
     assert replace(seeded, sampling_seed="").fingerprint() != seeded.fingerprint()
     # This first policy keeps the fingerprints transcripts had (docs/transcription.md: nothing transcribed again on upgrade).
-    assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_BEFORE_SEEDING
+    assert all(FINGERPRINTS_BEFORE_SEEDING[name] in options.fingerprints_kept() for name, options in PRESETS.items())
+    assert PRESETS["accurate"].fingerprints_kept() == {PRESETS["accurate"].fingerprint()}   # beam 5: nothing else
     # The cores change no word; the sequential loop (not batched) does: a transcript made by it is not current.
     assert replace(seeded, cpu_threads=2, parallel=3).fingerprint() == seeded.fingerprint()
     assert replace(seeded, batched=False).fingerprint() != seeded.fingerprint()

@@ -30,8 +30,8 @@ def transcribe_options(func: Callable) -> Callable:
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
     func = click.option("--preset", type=RegistryChoice(registry_names("indexer.transcribe", "PRESETS")),
                         default=None,
-                        help="auto = greedy, beam search for episodes measured noisy (default); fast = greedy; "
-                             "accurate = beam search, slower. A sidecar's preset: or noisy: still wins for "
+                        help="auto = beam 2, beam 5 for episodes measured noisy (default); fast = beam 2 "
+                             "always; accurate = beam 5, slower. A sidecar's preset: or noisy: still wins for "
                              "its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func

@@ -30,6 +30,7 @@ class TranscriptHead:
     noise_db: float | None = None   # the noise estimate (transcript's `noise`), None if not measured
     preset: str = ""                # the preset it was decoded with
     noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
+    beam: int = 0                   # the beam width it was decoded with (1: greedy), 0 if not recorded
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
@@ -40,7 +41,14 @@ class TranscriptHead:
                    quality.words, quality.low_confidence_words, noise.get("snr_db"),
                    noise.get("preset") or str((t.options or {}).get("preset", "")),
                    # Early transcripts recorded no `noisy`: chosen automatically, and beam search.
-                   bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)))
+                   bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)),
+                   int((t.options or {}).get("beam_size") or 0))
+
+    @property
+    def decoding(self) -> str:
+        """Its preset as `status` counts it: "auto (greedy)" for one made by the clean decoding before
+        beam 2, which stays current (TranscribeOptions.fingerprints_kept)."""
+        return f"{self.preset or '?'} (greedy)" if self.beam == 1 else self.preset or "?"
 
     def choice_holds(self, options: TranscribeOptions) -> bool:
         """Whether decoding with ``options`` today would choose as this transcript's noise record says."""
@@ -143,15 +151,16 @@ class TranscriptCatalog:
         ids = {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
         return {i for i in ids if is_episode_id(i)}
 
-    def with_content(self, sha256: str, fingerprint: str) -> Path | None:
-        """A transcript of this audio made with these options: transcripts/ first, then the trash."""
+    def with_content(self, sha256: str, fingerprints: frozenset[str]) -> Path | None:
+        """A transcript of this audio made with these options (one of ``fingerprints``, those still current
+        for them): transcripts/ first, then the trash."""
         if self._by_content is None:
             self._by_content = {}
             for path in sorted(self.heads, key=lambda p: (self.trash_dir in p.parents, str(p))):
                 head = self.heads[path]
                 self._by_content.setdefault((head.audio_sha256, head.fingerprint), []).append(path)
-        found = self._by_content.get((sha256, fingerprint))
-        return found[0] if found else None
+        found = [path for fingerprint in fingerprints for path in self._by_content.get((sha256, fingerprint), [])]
+        return min(found, key=lambda p: (self.trash_dir in p.parents, str(p))) if found else None
 
     def save(self) -> None:
         if self._dirty:

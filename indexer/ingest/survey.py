@@ -76,10 +76,10 @@ class Survey:
             speakers = self._speakers_for(meta)
             preset_name = plan.presets[eid] = (meta and meta.preset) or default_preset
             options = self.config.options_for(preset_name)
-            fingerprint = options.fingerprint()
+            fingerprint, kept = options.fingerprint(), options.fingerprints_kept()
             why = carry_from = ""   # a transcript made again though its fingerprint holds: why, and whose
             seconds = 0.0           # the audio's duration, when a transcript of it says
-            if head and head.audio_sha256 == sha and head.fingerprint == fingerprint:
+            if head and head.audio_sha256 == sha and head.fingerprint in kept:
                 if not head.choice_holds(options):   # the noise threshold moved across its recorded estimate
                     why, seconds = noise_flip_note(options, head.noise_db), head.duration
                 elif head.speakers == speakers.fingerprint():
@@ -92,7 +92,7 @@ class Survey:
             if (sha, fingerprint) in job_ids:
                 plan.duplicates.append((episode, job_ids[(sha, fingerprint)], sha))
                 continue
-            if not why and not self.options.force and (source := catalog.with_content(sha, fingerprint)):
+            if not why and not self.options.force and (source := catalog.with_content(sha, kept)):
                 found = catalog.heads[source]
                 if found.choice_holds(options):
                     plan.copies.append((episode, source))
