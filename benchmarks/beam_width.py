@@ -1,4 +1,4 @@
-"""How wide the beam of the noisy preset should be: per file, the word error rate and CPU seconds of
+"""How wide the beam should be: per file, the word error rate and CPU seconds of
 greedy decoding and of beam search at several widths, on real and synthetic French, clean and noisy.
 
     python benchmarks/beam_width.py                          # the sets below, 5 files each
@@ -7,7 +7,7 @@ greedy decoding and of beam search at several widths, on real and synthetic Fren
 
 Each file is transcribed once per width in one process (the library's ``transcribe_file``, no speakers),
 the widths one after the other on the same file, so that a busy machine weighs on all of them alike.
-Width 1 is the `fast` preset; the others are `accurate` with that width. Rows go to
+Every width is the `fast` preset (no automatic noise choice) with that beam width; width 1 is greedy. Rows go to
 ``benchmarks/out/beam-rows.jsonl`` as they are made (a run cut short resumes). CPU seconds are this
 process's: compare them as ratios to greedy's.
 
@@ -35,7 +35,7 @@ WIDTHS = (1, 2, 3, 5)
 def decoding(width: int):
     from indexer.transcribe import preset
 
-    return preset("fast") if width == 1 else replace(preset("accurate"), beam_size=width)
+    return replace(preset("fast"), beam_size=width)
 
 
 def measure(sets: list[str], widths: list[int], files: int) -> None:
@@ -92,7 +92,7 @@ def report() -> str:
     (speed.RESULTS / "beam-width.json").write_text(json.dumps({"sets": summary, "rows": table}, indent=1))
     text = "\n".join(lines) + "\n"
     (speed.RESULTS / "beam-width.md").write_text(
-        "# Beam width of the noisy preset: WER and CPU per width\n\n"
+        "# Beam width: WER and CPU per width\n\n"
         f"CPU is relative to beam {widths[0]} on the same files, in the same process.\n\n{text}")
     return text
 

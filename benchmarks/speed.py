@@ -36,7 +36,7 @@ Sets (benchmarks/out/, made on first use):
 
 Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
 what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
-indexer-fast, indexer-beam2. The report lists, per file, the noise estimate and the preset each configuration chose.
+indexer-fast, indexer-greedy. The report lists, per file, the noise estimate and the preset each configuration chose.
 
 Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
 the rows it finished).
@@ -98,7 +98,7 @@ CONFIGS: dict[str, tuple] = {
     "indexer-no-speakers": ("variant", {}, "off"),
     "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
     "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
-    "indexer-beam2": ("variant", {"beam_size": 2}, "auto"),   # beam 2 where the defaults are greedy
+    "indexer-greedy": ("variant", {"beam_size": 1}, "auto"),   # the clean decoding before beam 2
     "ingest": ("ingest",),
 }
 

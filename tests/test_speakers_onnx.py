@@ -169,6 +169,22 @@ def test_a_cache_that_cannot_be_written_runs_campp_on_pytorch(tmp_path, monkeypa
     assert "cannot use CAM++'s ONNX copy" in caplog.text
 
 
+@pytest.mark.parametrize("script, message", [
+    ("sleep 30", "the export took over 1 s"),                                       # stuck: not waited for forever
+    ("printf 'cannot export CAM++ to ONNX: no\\n' >&2; exit 3", "cannot export CAM++ to ONNX: no"),   # its reason
+    ("exit 0", "the export process left no network"),                             # says it made one, did not
+])
+def test_an_export_child_that_hangs_or_lies_is_one_clear_reason(tmp_path, monkeypatch, script, message):
+    interpreter = tmp_path / "python"
+    interpreter.write_text(f"#!/bin/sh\n{script}\n")
+    interpreter.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(interpreter))
+    monkeypatch.setattr(campplus_onnx, "EXPORT_TIMEOUT", 1)
+    with pytest.raises(ExportUnavailable) as caught:
+        campplus_onnx._export()
+    assert str(caught.value).endswith(message)
+
+
 def test_workers_starting_together_export_once(tmp_path, monkeypatch):
     import threading
     import time

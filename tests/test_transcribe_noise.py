@@ -90,7 +90,8 @@ def test_the_transcript_records_the_estimate_and_keeps_the_requested_fingerprint
     assert transcript.options["beam_size"] == PRESETS["accurate"].beam_size   # decoded as chosen
     assert transcript.fingerprint == options.fingerprint()   # up to date for the options asked
     calm = transcribe_file(SPEECH, options)
-    assert not calm.noise["noisy"] and calm.options["beam_size"] == PRESETS["fast"].beam_size and calm.noise["snr_db"] > options.noisy_below_db
+    assert not calm.noise["noisy"] and calm.options["beam_size"] == PRESETS["fast"].beam_size
+    assert calm.noise["snr_db"] > options.noisy_below_db
 
 
 def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
@@ -100,7 +101,7 @@ def test_ingest_chooses_per_episode_and_shows_it(tmp_path):
     assert (results["bar"].preset, results["bar"].noisy) == ("accurate", True)
     assert (results["calm"].preset, results["calm"].noisy) == ("auto", False)
     assert results["bar"].noise_db < TranscribeOptions().noisy_below_db < results["calm"].noise_db
-    assert "measured noisy (beam search): bar (" in report.summary()
+    assert "measured noisy (beam search of 5): bar (" in report.summary()
     saved = load_transcript(root / "transcripts" / "bar.json")
     assert saved.noise["noisy"] and saved.options["beam_size"] == PRESETS["accurate"].beam_size
 
@@ -219,12 +220,18 @@ def test_transcripts_made_greedily_before_beam_2_stay_current_until_forced(tmp_p
     assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "unchanged"}
     # Renamed: its transcript is still one of this audio with current settings, so it is copied.
     (root / "audio" / "calm.wav").rename(root / "audio" / "calme.wav")
+    shutil.copy(root / "audio" / "calme.wav", root / "audio" / "autre.wav")   # and the same audio again
     moved = {r.episode: r.status for r in ingest(root).results}
-    assert moved["calme"] == "copied" and _used(root, "calme")["beam_size"] == 1
+    assert (moved["calme"], moved["autre"]) == ("copied", "copied") and _used(root, "calme")["beam_size"] == 1
     forced = Ingest(root, IngestOptions(progress=False, workers=1, force=True, only="calme")).run()
     assert {r.episode: r.status for r in forced.results}["calme"] == "transcribed"
     assert _used(root, "calme")["beam_size"] == 2 and _used(root, "bar")["beam_size"] == 5
-    assert Ingest(root, IngestOptions(progress=False)).status().presets == {"accurate": 1, "auto": 1}
+    assert Ingest(root, IngestOptions(progress=False)).status().presets == {"accurate": 1, "auto": 1,
+                                                                           "auto (greedy)": 1}
+    # A new copy of that audio takes the transcript made with today's settings, not autre's greedy one.
+    shutil.copy(root / "audio" / "calme.wav", root / "audio" / "zcopie.wav")
+    assert {r.episode: r.status for r in ingest(root).results}["zcopie"] == "copied"
+    assert _used(root, "zcopie")["beam_size"] == 2
 
 
 def _used(root: Path, episode: str) -> dict:

@@ -125,6 +125,7 @@ def test_each_window_is_seeded_by_its_audio_and_position_alone(tmp_path):
 # re-transcribes every archive at its next ingest: make it on purpose, and say so in docs/transcription.md.
 FINGERPRINTS_BEFORE_SEEDING = {"auto": "64bb2236a4a49609", "fast": "2c8858740d2ef9da",
                                "accurate": "1670fe446b943742"}
+FINGERPRINTS_NOW = {"auto": "b405c5fc85908c73", "fast": "67fce3c0dedd4353", "accurate": "1670fe446b943742"}
 
 
 def test_the_seed_policy_is_recorded_and_fingerprinted():
@@ -132,8 +133,11 @@ def test_the_seed_policy_is_recorded_and_fingerprinted():
     assert asdict(seeded)["sampling_seed"]   # recorded in each transcript's options
     assert replace(seeded, sampling_seed="").fingerprint() != seeded.fingerprint()
     # This first policy keeps the fingerprints transcripts had (docs/transcription.md: nothing transcribed again on upgrade).
-    assert all(FINGERPRINTS_BEFORE_SEEDING[name] in options.fingerprints_kept() for name, options in PRESETS.items())
-    assert PRESETS["accurate"].fingerprints_kept() == {PRESETS["accurate"].fingerprint()}   # beam 5: nothing else
+    assert all(FINGERPRINTS_BEFORE_SEEDING[name] in options.fingerprints_kept()
+               for name, options in PRESETS.items())
+    assert PRESETS["accurate"].fingerprints_kept() == (PRESETS["accurate"].fingerprint(),)   # beam 5: nothing else
+    # And the fingerprints of today's presets (beam 2 for clean speech since 2026-12-07): pinned too.
+    assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_NOW
     # The cores change no word; the sequential loop (not batched) does: a transcript made by it is not current.
     assert replace(seeded, cpu_threads=2, parallel=3).fingerprint() == seeded.fingerprint()
     assert replace(seeded, batched=False).fingerprint() != seeded.fingerprint()

@@ -42,7 +42,7 @@ class TranscriptHead:
                    noise.get("preset") or str((t.options or {}).get("preset", "")),
                    # Early transcripts recorded no `noisy`: chosen automatically, and beam search.
                    bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)),
-                   int((t.options or {}).get("beam_size") or 0))
+                   _beam((t.options or {}).get("beam_size")))
 
     @property
     def decoding(self) -> str:
@@ -57,6 +57,11 @@ class TranscriptHead:
     @property
     def quality(self) -> EpisodeQuality:
         return EpisodeQuality(self.episode_id, self.segments, self.suspect, self.words, self.low_confidence_words)
+
+
+def _beam(recorded) -> int:
+    """The recorded beam width, or 0 when it is missing or not a width (a transcript edited by hand)."""
+    return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
 
 
 # A cached head without one of these fields was written by an older version: the transcript is read again.
@@ -151,16 +156,18 @@ class TranscriptCatalog:
         ids = {p.relative_to(root).with_suffix("").as_posix() for p in self.heads if root in p.parents}
         return {i for i in ids if is_episode_id(i)}
 
-    def with_content(self, sha256: str, fingerprints: frozenset[str]) -> Path | None:
+    def with_content(self, sha256: str, fingerprints: tuple[str, ...]) -> Path | None:
         """A transcript of this audio made with these options (one of ``fingerprints``, those still current
-        for them): transcripts/ first, then the trash."""
+        for them, the preferred first): transcripts/ first, then the trash."""
         if self._by_content is None:
             self._by_content = {}
             for path in sorted(self.heads, key=lambda p: (self.trash_dir in p.parents, str(p))):
                 head = self.heads[path]
                 self._by_content.setdefault((head.audio_sha256, head.fingerprint), []).append(path)
-        found = [path for fingerprint in fingerprints for path in self._by_content.get((sha256, fingerprint), [])]
-        return min(found, key=lambda p: (self.trash_dir in p.parents, str(p))) if found else None
+        found = [(self.trash_dir in path.parents, rank, str(path), path)
+                 for rank, fingerprint in enumerate(fingerprints)
+                 for path in self._by_content.get((sha256, fingerprint), [])]
+        return min(found)[-1] if found else None
 
     def save(self) -> None:
         if self._dirty:

@@ -116,7 +116,7 @@ class RunReport:
             lines.append("presets: " + ", ".join(f"{name} {n}" for name, n in sorted(presets.items())))
         noisy = [r for r in done if r.noisy and r.noise_db is not None]
         if noisy:
-            lines.append("measured noisy (beam search): " + ", ".join(
+            lines.append("measured noisy (beam search of 5): " + ", ".join(
                 f"{printable(r.episode)} ({r.noise_db:.1f} dB)" for r in noisy))
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":

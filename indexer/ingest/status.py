@@ -54,7 +54,7 @@ class ArchiveStatus:
         lines += [f"  FAILED {printable(error)}" for error in self.failures]
         lines += [f"  PROBLEM {printable(problem)}" for problem in self.problems]
         if self.noisy:
-            lines.append(f"  noisy   {len(self.noisy)} episode(s) measured noisy, decoded with beam search: "
+            lines.append(f"  noisy   {len(self.noisy)} episode(s) measured noisy, decoded with beam search of 5: "
                          + printable(", ".join(self.noisy)))
         return "\n".join(lines)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_file, atomic_write_json, read_json
-from ..locks import exclusive_lock
+from ..locks import die_with_parent, exclusive_lock
 from ..models.info import models_dir
 from .campplus import N_MELS, WEIGHTS_SHA256
 from .voice import embed_by_length
@@ -124,7 +124,6 @@ def _export() -> tuple[bytes, dict]:
     needs the network never imports torch, which it would keep for the rest of its life (~+400 MB, on
     top of a long file's decoding; ~4 CPU s)."""
     import importlib.util
-    import json
     import os
     import subprocess
     import sys
@@ -133,36 +132,56 @@ def _export() -> tuple[bytes, dict]:
     missing = [name for name in ("onnx", "torch") if importlib.util.find_spec(name) is None]
     if missing:
         raise ExportUnavailable(f"{_UNAVAILABLE}: No module named {missing[0]!r}")
-    here = str(Path(__file__).resolve().parents[2])   # the child imports this very indexer
+    if not sys.executable:
+        raise ExportUnavailable(f"{_UNAVAILABLE}: no Python interpreter to run the export in")
+    # The child imports this very indexer: its folder first on the path, and -P keeps the current
+    # directory (another checkout, perhaps) off it.
+    here = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
     with tempfile.TemporaryDirectory(prefix="indexer-campplus-") as folder:
         out = Path(folder) / "campplus.onnx"
         code = ("import sys; from indexer.speakers.campplus_onnx import export_to_file; "
-                "export_to_file(sys.argv[1], float(sys.argv[2]))")
-        done = subprocess.run([sys.executable, "-c", code, str(out), repr(CHECK_TOLERANCE)], env=env,
-                              capture_output=True, text=True)
+                "export_to_file(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))")
+        try:
+            command = [sys.executable, "-P", "-c", code, str(out), repr(CHECK_TOLERANCE), str(os.getpid())]
+            done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=EXPORT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise ExportUnavailable(f"{_UNAVAILABLE}: the export took over {EXPORT_TIMEOUT} s") from None
+        reason = _last_line(done.stderr)
+        if done.returncode == 3 and reason:   # the child's own reason, one line
+            raise ExportUnavailable(reason)
         if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            if done.returncode == 3 and lines:   # the child's own reason
-                raise ExportUnavailable(lines[-1])
-            raise ExportUnavailable(f"{_UNAVAILABLE}: the export process failed "
-                                    f"({lines[-1] if lines else f'status {done.returncode}'})")
-        return out.read_bytes(), json.loads(done.stdout.strip().splitlines()[-1])
+            raise ExportUnavailable(
+                f"{_UNAVAILABLE}: the export process failed ({reason or f'status {done.returncode}'})")
+        versions = read_json(out.with_suffix(".json"))
+        if not isinstance(versions, dict) or not out.is_file():
+            raise ExportUnavailable(f"{_UNAVAILABLE}: the export process left no network")
+        return out.read_bytes(), versions
 
 
-def export_to_file(path: str, tolerance: float) -> None:
-    """The child's side of :func:`_export`: the checked network written to ``path``, the versions that made
-    it printed as JSON; on failure the reason as the last line of stderr, and status 3."""
-    import json
+EXPORT_TIMEOUT = 600   # seconds; the export takes ~5 CPU s: a child this slow is stuck, not working
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def export_to_file(path: str, tolerance: float, parent: int) -> None:
+    """The child's side of :func:`_export`: the checked network written to ``path`` and the versions that
+    made it beside it (``.json``); on failure the reason as one line on stderr, and status 3. It ends
+    with ``parent`` (a killed worker leaves no export running)."""
     import sys
 
+    die_with_parent(parent)
     try:
         data, versions = _export_here(tolerance)
     except ExportUnavailable as e:
-        print(e, file=sys.stderr)
+        print(" ".join(str(e).split()), file=sys.stderr)   # exporter errors run over several lines
         raise SystemExit(3) from None
     Path(path).write_bytes(data)
-    print(json.dumps(versions))
+    atomic_write_json(Path(path).with_suffix(".json"), versions)
 
 
 def _export_here(tolerance: float) -> tuple[bytes, dict]:

@@ -85,6 +85,6 @@ def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: 
 
 def noise_flip_note(options: TranscribeOptions, snr_db: float) -> str:
     """Why a transcript whose choice no longer holds is made again (a note in the run report)."""
-    now = f"under {options.noisy_below_db:g} dB: beam search" if measured_noisy(options, snr_db) else \
+    now = f"under {options.noisy_below_db:g} dB: beam search of 5" if measured_noisy(options, snr_db) else \
         f"not under {options.noisy_below_db:g} dB: the clean decoding"
     return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"

@@ -99,21 +99,20 @@ class TranscribeOptions:
             relevant["noisy_below_db"] = FINGERPRINTED_NOISY_BELOW_DB
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def fingerprints_kept(self) -> frozenset[str]:
+    def fingerprints_kept(self) -> tuple[str, ...]:
         """The fingerprints with which an existing transcript is still current for these settings: their own,
         and for the clean decoding (beam 2) that of the same settings decoded greedily, the clean decoding
         before it. A better default does not transcribe every archive again at its next ingest (hours of
         CPU for words that were already good enough to index and correct); `ingest --force` does, and
-        `indexer status` counts the transcripts made greedily."""
-        kept = {self.fingerprint()}
+        `indexer status` counts the transcripts made greedily. Their own first: the one to prefer."""
         if self.beam_size == FORMER_CLEAN_BEAM + 1:
-            kept.add(replace(self, beam_size=FORMER_CLEAN_BEAM).fingerprint())
-        return frozenset(kept)
+            return self.fingerprint(), replace(self, beam_size=FORMER_CLEAN_BEAM).fingerprint()
+        return (self.fingerprint(),)
 
 
 # What each preset name of the archive format (indexer.archive.presets) decodes, over the defaults.
 _DECODING: dict[str, dict] = {
-    # Default: greedy decoding, and beam search for an episode measured noisy.
+    # Default: the clean decoding (beam 2), and beam search of 5 for an episode measured noisy.
     "auto": {},
     # The clean decoding (beam 2) without the automatic choice: what `noisy: false` asks for.
     "fast": {"noise_preset": ""},
