@@ -125,6 +125,13 @@ class Transcript:
             self.diarization = Diarization.from_dict(self.diarization)
 
     @property
+    def beam_size(self) -> int:
+        """The beam width it was decoded with (1: greedy, the clean decoding before beam 2), 0 when its options
+        do not say (or say something that is not a width: a transcript edited by hand)."""
+        recorded = (self.options or {}).get("beam_size") if isinstance(self.options, dict) else None
+        return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
+
+    @property
     def speaker_labels(self) -> list[str]:
         """The automatic labels (S1, S2…) in order of first appearance; [] without diarization."""
         return list(self.diarization.labels) if self.diarization else []

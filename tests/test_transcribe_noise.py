@@ -217,6 +217,8 @@ def test_transcripts_made_greedily_before_beam_2_stay_current_until_forced(tmp_p
     assert (_used(root, "calm")["beam_size"], _used(root, "bar")["beam_size"]) == (1, 5)
     status = Ingest(root, IngestOptions(progress=False)).status()
     assert status.pending == 0 and status.presets == {"accurate": 1, "auto (greedy)": 1}, status.presets
+    overview = Archive(root).overview()                  # and the notebook's overview, in French
+    assert overview.greedy == 1 and "1 en décodage glouton" in overview._repr_html_()
     assert {r.episode: r.status for r in ingest(root).results} == {"calm": "unchanged", "bar": "unchanged"}
     # Renamed: its transcript is still one of this audio with current settings, so it is copied.
     (root / "audio" / "calm.wav").rename(root / "audio" / "calme.wav")

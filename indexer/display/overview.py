@@ -36,7 +36,8 @@ def overview_html(overview) -> str:
         (_("overview.words"), number(o.words, 0)),
         (_("overview.quality"), _("overview.quality_value", suspect=percent(o.quality.suspect_share),
                                   unsure=percent(o.quality.low_confidence_share))),
-        (_("overview.decoding"), ", ".join(f"{name} : {number(n, 0)}" for name, n in o.presets.items()) + noisy),
+        (_("overview.decoding"), ", ".join(f"{name} : {number(n, 0)}" for name, n in o.presets.items()) + noisy
+         + (" ; " + _("overview.greedy", n=number(o.greedy, 0)) if o.greedy else "")),
     ]
     if o.worst_episodes:
         rows.append((_("overview.worst"), " ; ".join(

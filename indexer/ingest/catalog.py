@@ -42,7 +42,7 @@ class TranscriptHead:
                    noise.get("preset") or str((t.options or {}).get("preset", "")),
                    # Early transcripts recorded no `noisy`: chosen automatically, and beam search.
                    bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)),
-                   _beam((t.options or {}).get("beam_size")))
+                   t.beam_size)
 
     @property
     def decoding(self) -> str:
@@ -57,11 +57,6 @@ class TranscriptHead:
     @property
     def quality(self) -> EpisodeQuality:
         return EpisodeQuality(self.episode_id, self.segments, self.suspect, self.words, self.low_confidence_words)
-
-
-def _beam(recorded) -> int:
-    """The recorded beam width, or 0 when it is missing or not a width (a transcript edited by hand)."""
-    return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
 
 
 # A cached head without one of these fields was written by an older version: the transcript is read again.

@@ -33,6 +33,7 @@ class Overview:
     # (transcribe/noise.py): (episode id, estimate in dB, preset chosen).
     presets: dict[str, int] = field(default_factory=dict)
     noisy: tuple[tuple[str, float, str], ...] = ()
+    greedy: int = 0   # transcripts decoded greedily, the clean decoding before beam 2 (still current)
 
     @property
     def quality(self) -> EpisodeQuality:
@@ -59,6 +60,7 @@ def overview(archive) -> Overview:
     qualities = []
     presets: dict[str, int] = {}
     noisy = []
+    greedy = 0
     for data in episode_data(archive):
         qualities.append(EpisodeQuality.of(data.transcript))
         metas.setdefault(data.id, data.meta)
@@ -68,6 +70,7 @@ def overview(archive) -> Overview:
         presets[preset] = presets.get(preset, 0) + 1
         if noise.get("noisy"):
             noisy.append((data.id, noise["snr_db"], preset))
+        greedy += data.transcript.beam_size == 1
         hours += data.transcript.duration / 3600
         segments += len(data.transcript.segments)
         for seg in data.transcript.segments:
@@ -91,5 +94,5 @@ def overview(archive) -> Overview:
         years=years, segments=segments, words=words, suspect_segments=suspect,
         low_confidence_segments=low, corrected_segments=corrected, low_confidence_words=unsure,
         worst_episodes=tuple(worst(qualities)), presets=dict(sorted(presets.items())),
-        noisy=tuple(sorted(noisy)),
+        noisy=tuple(sorted(noisy)), greedy=greedy,
     )
