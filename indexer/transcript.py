@@ -128,7 +128,7 @@ class Transcript:
     def beam_size(self) -> int:
         """The beam width it was decoded with (1: greedy, the clean decoding before beam 2), 0 when its options
         do not say (or say something that is not a width: a transcript edited by hand)."""
-        recorded = (self.options or {}).get("beam_size") if isinstance(self.options, dict) else None
+        recorded = self.options.get("beam_size") if isinstance(self.options, dict) else None
         return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
 
     @property

@@ -181,4 +181,3 @@ def test_a_typo_in_a_sidecar_never_transcribes_again(tmp_path):
     (root / "audio" / "bar.yaml").write_text("title: Bar\npreset: accurate\n")
     statuses = {r.file: r.status for r in ingest(root).results}
     assert statuses["bar.wav"] == "reindexed" and statuses["calm.wav"] == "unchanged"
-

@@ -156,8 +156,7 @@ class TranscriptCatalog:
         for them, the preferred first): transcripts/ first, then the trash."""
         if self._by_content is None:
             self._by_content = {}
-            for path in sorted(self.heads, key=lambda p: (self.trash_dir in p.parents, str(p))):
-                head = self.heads[path]
+            for path, head in self.heads.items():   # in any order: the choice below orders them
                 self._by_content.setdefault((head.audio_sha256, head.fingerprint), []).append(path)
         found = [(self.trash_dir in path.parents, rank, str(path), path)
                  for rank, fingerprint in enumerate(fingerprints)

@@ -75,13 +75,13 @@ def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptio
     if not options.runs:
         return transcript
     backend = backend or load_backend(options)
+    runtime = getattr(backend, "runs_on", "")   # test backends may not say
     if not options.enabled:
         from .enroll import named_prints
 
         prints = named_prints(path, transcript.duration, options, backend)
         return replace(transcript, diarization=Diarization(
-            backend=backend.name, runtime=getattr(backend, "runs_on", ""), fingerprint=options.fingerprint(),
-            mode="turns",
+            backend=backend.name, runtime=runtime, fingerprint=options.fingerprint(), mode="turns",
             voiceprints={name: p.to_dict() for name, p in prints.items()}))
     turns, prints = diarize_voices(path, transcript.duration, options, backend)
-    return assign_speakers(transcript, turns, options, backend.name, prints, getattr(backend, "runs_on", ""))
+    return assign_speakers(transcript, turns, options, backend.name, prints, runtime)

@@ -14,7 +14,8 @@ from .reproducible import SEED_POLICY
 
 
 FINGERPRINTED_NOISY_BELOW_DB = 21.0   # the first threshold (TranscribeOptions.fingerprint)
-FORMER_CLEAN_BEAM = 1                 # greedy: the clean decoding before beam 2 (TranscribeOptions.fingerprints_kept)
+CLEAN_BEAM = 2          # the clean decoding's beam width (TranscribeOptions.beam_size's default)
+FORMER_CLEAN_BEAM = 1   # greedy: the clean decoding before it, whose transcripts stay current (fingerprints_kept)
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class TranscribeOptions:
     # voices), fewer errors (real French 0.187 against 0.196, plain 0.194; Tux Paint 0.274 against
     # 0.341, plain 0.292), and greedy decoding looped (« ameameame… ») on a repetitive real recording
     # where beam 2 did not (benchmarks/results/speed-beam2*.md).
-    beam_size: int = 2
+    beam_size: int = CLEAN_BEAM
     best_of: int = 5                       # candidates when sampling at temperature > 0
     # Fallback to higher temperatures only when a window loops (compression
     # ratio too high): as accurate as full fallback, repeatable, ~40 % faster,
@@ -105,7 +106,7 @@ class TranscribeOptions:
         before it. A better default does not transcribe every archive again at its next ingest (hours of
         CPU for words that were already good enough to index and correct); `ingest --force` does, and
         `indexer status` counts the transcripts made greedily. Their own first: the one to prefer."""
-        if self.beam_size == FORMER_CLEAN_BEAM + 1:
+        if self.beam_size == CLEAN_BEAM:
             return self.fingerprint(), replace(self, beam_size=FORMER_CLEAN_BEAM).fingerprint()
         return (self.fingerprint(),)
 
