@@ -116,7 +116,8 @@ class Transcript:
     # Automatic speakers (indexer.speakers); None when the stage did not run. A dict (the JSON) is read as one.
     diarization: Diarization | None = None
     # How noisy the audio measured, and the preset it led to (indexer.transcribe.noise):
-    # {"snr_db": 18.2, "preset": "accurate", "automatic": true}; None before it existed.
+    # {"snr_db": 18.2, "preset": "accurate", "automatic": true, "noisy": true}, with each window's
+    # {"start", "snr_db", "noisy"} under "windows" for a file of several; None before it existed.
     noise: dict | None = None
     schema: int = SCHEMA_VERSION
 
@@ -130,6 +131,25 @@ class Transcript:
         do not say (or say something that is not a width: a transcript edited by hand)."""
         recorded = self.options.get("beam_size") if isinstance(self.options, dict) else None
         return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
+
+    @property
+    def noise_windows(self) -> tuple[tuple[float | None, bool], ...]:
+        """Each window's noise estimate and whether it was decoded with the noisy preset; () when the record
+        has none (one window, a transcript older than the per-window choice) or a hand edit broke it (the
+        episode-wide ``noise`` then says it all)."""
+        windows = (self.noise or {}).get("windows") if isinstance(self.noise, dict) else None
+        if not isinstance(windows, list) or not all(isinstance(w, dict) for w in windows):
+            return ()
+        pairs = tuple((w.get("snr_db"), w.get("noisy") is True) for w in windows)
+        valid = all(db is None or (isinstance(db, (int, float)) and not isinstance(db, bool)) for db, _ in pairs)
+        return pairs if valid else ()
+
+    @property
+    def noisy_windows(self) -> tuple[int, int]:
+        """(windows decoded noisy, windows) when only some of them were; (0, 0) otherwise."""
+        pairs = self.noise_windows
+        noisy = sum(was for _, was in pairs)
+        return (noisy, len(pairs)) if 0 < noisy < len(pairs) else (0, 0)
 
     @property
     def speaker_labels(self) -> list[str]:

@@ -62,7 +62,7 @@ def test_every_message_of_the_catalog_is_filled_by_its_values():
     values = {"n": 2, "query": "q", "similarity": "0,5", "length": "0:04", "title": "t", "error": "e",
               "line": "l", "episodes": "e", "transcribed": "1", "suspect": "1", "unsure": "1", "corrected": "1",
               "episode": "e", "value": "1", "call": "c", "name": "S1", "src": "s", "time": "0:00:01",
-              "percent": "40", "count": "2", "threshold": "0,5"}
+              "percent": "40", "count": "2", "threshold": "0,5", "windows": "40"}
     for key, message in FRENCH.items():
         for template in ([message] if isinstance(message, str) else message.values()):
             template.format(**values)

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import TEST_DATA
+from helpers import TEST_DATA, write_samples
 from indexer import Archive, audio
 from indexer.corrections import load_corrections, save_corrections
 from indexer.corrections.edits import text_correction
 from indexer.ingest import Ingest, IngestOptions
-from indexer.testing import FAKE_ENGINE
-from indexer.transcribe import (PRESETS, TranscribeOptions, choose_preset, estimate_snr, transcribe_file,
-                                with_preset)
+from indexer.testing import FAKE_ENGINE, FakeEngine
+from indexer.transcribe import (PRESETS, TranscribeOptions, choose_preset, estimate_snr, load_engine,
+                                transcribe_file, with_preset)
 from indexer.transcribe.noise import choice_still_holds
 from indexer.transcript import load_transcript
 
@@ -238,3 +238,91 @@ def test_transcripts_made_greedily_before_beam_2_stay_current_until_forced(tmp_p
 
 def _used(root: Path, episode: str) -> dict:
     return load_transcript(root / "transcripts" / f"{episode}.json").options
+
+
+# Windows of 30 s, so that a two-minute file is judged four times (the default is 120 s).
+WINDOWED = replace(TranscribeOptions(engine=FAKE_ENGINE, language="fr"), window_seconds=30.0)
+
+
+def mixed_file(path: Path, tmp: Path) -> Path:
+    """A minute in a quiet studio, then a minute in a bar: the clip again and again, clean then under noise."""
+    clean, noisy = audio.decode(SPEECH), audio.decode(noisy_copy(tmp / "noisy-clip.wav"))
+    minute = 60 * audio.SAMPLE_RATE
+    return write_samples(path, np.concatenate([np.resize(clean, minute), np.resize(noisy, minute)]))
+
+
+class BatchRecorder(FakeEngine):
+    """The fake engine, decoding batches of clips, and noting each batch's beam width and size."""
+
+    calls: list
+
+    def transcribe_clips(self, clips, language, on_step=None, seeds=None):
+        self.calls.append((self.options.beam_size, len(clips)))
+        return [list(self._segments(np.asarray(c, dtype=np.float32))) for c in clips]
+
+
+def test_each_window_is_judged_on_its_own_noise_and_a_batch_never_mixes_two_decodings(tmp_path):
+    engine = load_engine(replace(WINDOWED, engine="test_transcribe_noise:BatchRecorder"))
+    engine.calls = []
+    transcript = transcribe_file(mixed_file(tmp_path / "mixed.wav", tmp_path), WINDOWED, engine)
+    windows = transcript.noise["windows"]
+    assert len(windows) >= 4 and [w["start"] for w in windows] == sorted(w["start"] for w in windows)
+    judged = [w["noisy"] for w in windows]
+    assert judged[0] is False and judged[-1] is True and judged == sorted(judged), judged   # the studio, then the bar
+    for w in windows:
+        assert (w["snr_db"] < WINDOWED.noisy_below_db) == w["noisy"], w
+    assert transcript.noise["noisy"] and transcript.noise["automatic"] and transcript.noise["preset"] == "accurate"
+    assert transcript.noise["snr_db"] == min(w["snr_db"] for w in windows)    # the noisiest part
+    assert transcript.noisy_windows == (sum(judged), len(judged))
+    assert transcript.options["beam_size"] == 5 and transcript.fingerprint == WINDOWED.fingerprint()
+    # Each window decoded as judged, in batches of windows judged alike.
+    clean, noisy = PRESETS["fast"].beam_size, PRESETS["accurate"].beam_size
+    decoded = {beam: sum(n for b, n in engine.calls if b == beam) for beam in (clean, noisy)}
+    assert decoded == {clean: judged.count(False), noisy: judged.count(True)}, engine.calls
+    assert all(n <= 2 for _, n in engine.calls)
+    # A file of one window records no windows: its transcript is as before the per-window choice.
+    short = transcribe_file(noisy_copy(tmp_path / "bar.wav"), WINDOWED)
+    assert "windows" not in short.noise and short.noisy_windows == (0, 0) and short.noise["noisy"]
+
+
+def test_a_file_noisy_in_part_shows_its_windows_and_a_new_threshold_judges_each(tmp_path):
+    root = make_archive(tmp_path / "a")
+    mixed_file(root / "audio" / "plateau.wav", tmp_path)
+    run = IngestOptions(progress=False, workers=1, transcribe=WINDOWED)
+    report = Ingest(root, run).run()
+    plateau = {r.episode: r for r in report.results}["plateau"]
+    saved = load_transcript(root / "transcripts" / "plateau.json")
+    noisy, total = saved.noisy_windows
+    assert 0 < noisy < total and plateau.noisy and plateau.noisy_windows == f", {noisy} of {total} windows"
+    assert f"plateau ({plateau.noise_db:.1f} dB, {noisy} of {total} windows)" in report.summary()
+    status = Ingest(root, run).status()
+    assert f"plateau ({plateau.noise_db:.1f} dB, {noisy} of {total} windows)" in status.noisy
+    assert any(n.startswith("bar (") and "windows" not in n for n in status.noisy)
+    html = Archive(root).overview()._repr_html_()
+    assert f"{noisy} fenêtres sur {total}" in html or f"{noisy} fenêtre sur {total}" in html
+    assert Archive(root).overview().partly_noisy == {"plateau": (noisy, total)}
+    # A threshold between its clean and its noisy windows changes nothing; one over its clean windows'
+    # estimates flips them (though the episode, noisy in part, was noisy already), and one under its
+    # noisiest window's flips that: each time the episode is made again.
+    estimates = [w["snr_db"] for w in saved.noise["windows"]]
+    between = max(db for db, was in saved.noise_windows if was) + 1
+    assert between < min(db for db, was in saved.noise_windows if not was)
+    kept = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=between))
+    assert {r.episode: r.status for r in Ingest(root, kept).run().results}["plateau"] == "unchanged"
+    higher = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=max(estimates) + 1))
+    assert {r.episode: r.status for r in Ingest(root, higher).run().results}["plateau"] == "transcribed"
+    assert all(was for _, was in load_transcript(root / "transcripts" / "plateau.json").noise_windows)
+    lower = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=min(estimates) - 1))
+    again = {r.episode: r for r in Ingest(root, lower).run().results}["plateau"]
+    assert again.status == "transcribed" and "transcribed again: measured" in again.note
+    remade = load_transcript(root / "transcripts" / "plateau.json")
+    assert not remade.noise["noisy"] and remade.options["beam_size"] == PRESETS["fast"].beam_size
+
+
+def test_the_choice_is_judged_window_by_window_on_the_record():
+    auto = TranscribeOptions()
+    windows = [(99.0, False), (12.0, True)]
+    assert choice_still_holds(auto, 12.0, True, windows)
+    assert not choice_still_holds(replace(auto, noisy_below_db=10), 12.0, True, windows)    # the bar, clean now
+    assert not choice_still_holds(replace(auto, noisy_below_db=100), 12.0, True, windows)   # the studio, noisy
+    assert choice_still_holds(with_preset(auto, "fast"), 12.0, True, windows)               # nothing to judge

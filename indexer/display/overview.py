@@ -14,6 +14,11 @@ def year_label(year: str) -> str:
     return _("value.undated") if year == UNDATED else year
 
 
+def _part(windows: tuple[int, int] | None) -> str:
+    """« , 3 fenêtres sur 40 » for an episode decoded with beam search in some of its windows only."""
+    return ", " + _("overview.noisy_windows", n=windows[0], windows=number(windows[1], 0)) if windows else ""
+
+
 def overview_html(overview) -> str:
     esc = html.escape
     o = overview
@@ -23,7 +28,7 @@ def overview_html(overview) -> str:
     noisy = ""
     if o.noisy:
         noisy = " ; " + _("overview.noisy", n=len(o.noisy), episodes=", ".join(
-            f"{episode} ({_decibels(db)})" for episode, db, _preset in o.noisy))
+            f"{episode} ({_decibels(db)}{_part(o.partly_noisy.get(episode))})" for episode, db, _preset in o.noisy))
     rows = [
         (_("overview.episodes"), _("overview.episodes_value", n=o.transcribed, episodes=number(o.episodes, 0))),
         (_("overview.hours"), number(o.hours, 2)),

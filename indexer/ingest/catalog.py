@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..archive import ArchiveLayout, is_episode_id
 from ..files import atomic_write_json, list_files, read_json
+from .reports import noisy_part
 from ..errors import IndexerError, StorageError, printable, storage_error
 from ..quality import EpisodeQuality
 from ..transcribe import NOISY_PRESET, TranscribeOptions
@@ -31,6 +32,11 @@ class TranscriptHead:
     preset: str = ""                # the preset it was decoded with
     noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
     beam: int = 0                   # the beam width it was decoded with (1: greedy), 0 if not recorded
+    # Each window's (estimate, decoded noisy) when it recorded them (a file of several windows); () otherwise.
+    noise_windows: tuple[tuple[float | None, bool], ...] = ()
+
+    def __post_init__(self):   # read back from the JSON cache as lists
+        object.__setattr__(self, "noise_windows", tuple((db, bool(was)) for db, was in self.noise_windows))
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
@@ -42,7 +48,7 @@ class TranscriptHead:
                    noise.get("preset") or str((t.options or {}).get("preset", "")),
                    # Early transcripts recorded no `noisy`: chosen automatically, and beam search.
                    bool(noise.get("noisy", noise.get("automatic") and noise.get("preset") == NOISY_PRESET)),
-                   t.beam_size)
+                   t.beam_size, t.noise_windows)
 
     @property
     def decoding(self) -> str:
@@ -52,7 +58,14 @@ class TranscriptHead:
 
     def choice_holds(self, options: TranscribeOptions) -> bool:
         """Whether decoding with ``options`` today would choose as this transcript's noise record says."""
-        return choice_still_holds(options, self.noise_db, self.noisy)
+        return choice_still_holds(options, self.noise_db, self.noisy, self.noise_windows)
+
+    @property
+    def noisy_note(self) -> str:
+        """How `status` names it among the episodes measured noisy: « bar (23.1 dB) », and for one decoded
+        with beam search only in some windows « bar (23.1 dB, 3 of 40 windows) »."""
+        noisy = sum(was for _, was in self.noise_windows)
+        return f"{self.episode_id} ({self.noise_db:.1f} dB{noisy_part(noisy, len(self.noise_windows))})"
 
     @property
     def quality(self) -> EpisodeQuality:

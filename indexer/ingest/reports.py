@@ -39,6 +39,11 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def noisy_part(noisy: int, windows: int) -> str:
+    """« , 3 of 40 windows » for an episode decoded with beam search in some of its windows only; "" else."""
+    return f", {noisy} of {windows} windows" if 0 < noisy < windows else ""
+
+
 @dataclass
 class EpisodeResult:
     episode: str
@@ -55,6 +60,7 @@ class EpisodeResult:
     preset: str = ""            # the decoding preset of its transcript (archive.yaml, its sidecar, or its noise)
     noise_db: float | None = None   # the noise estimate (transcribe/noise.py), when measured
     noisy: bool = False         # measured noisy: its preset was chosen on the estimate
+    noisy_windows: str = ""     # ", 3 of 40 windows" when only some of its windows were (transcribe/noise.py)
     words: int = 0
     low_confidence_words: int = 0   # below indexer.quality.LOW_WORD_PROBABILITY
     warning: str = ""           # a poor transcript: the episode, its numbers, what to try (indexer.quality)
@@ -117,7 +123,7 @@ class RunReport:
         noisy = [r for r in done if r.noisy and r.noise_db is not None]
         if noisy:
             lines.append("measured noisy (beam search of 5): " + ", ".join(
-                f"{printable(r.episode)} ({r.noise_db:.1f} dB)" for r in noisy))
+                f"{printable(r.episode)} ({r.noise_db:.1f} dB{r.noisy_windows})" for r in noisy))
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")

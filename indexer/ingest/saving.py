@@ -18,7 +18,7 @@ from ..errors import IndexerError, printable, writing
 from ..quality import EpisodeQuality
 from ..transcribe import NOISY_PRESET
 from ..transcript import Transcript, export, load_transcript, save_transcript
-from .reports import RETRY_HINT, EpisodeResult, failure_line, not_indexed
+from .reports import RETRY_HINT, EpisodeResult, failure_line, noisy_part, not_indexed
 from .state import RunState
 from .workers import Job, JobResult
 
@@ -153,6 +153,7 @@ class EpisodeWriter:
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
             preset=preset,
             noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
+            noisy_windows=noisy_part(*transcript.noisy_windows),
             words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))

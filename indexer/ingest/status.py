@@ -134,7 +134,7 @@ def archive_status(config: RunConfig) -> ArchiveStatus:
     presets: dict[str, int] = {}
     for head in heads:
         presets[head.decoding] = presets.get(head.decoding, 0) + 1
-    noisy = [f"{h.episode_id} ({h.noise_db:.1f} dB)" for h in heads if h.noisy and h.noise_db is not None]
+    noisy = [h.noisy_note for h in heads if h.noisy and h.noise_db is not None]
     pending = sorted(({j.episode.id for j in plan.jobs} | {e.id for e, _ in plan.copies}
                       | {e.id for e, *_ in plan.duplicates} | (set(current) - up_to_date)) - failed_last)
     seconds, unmeasured = _seconds(state)

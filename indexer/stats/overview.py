@@ -33,6 +33,8 @@ class Overview:
     # (transcribe/noise.py): (episode id, estimate in dB, preset chosen).
     presets: dict[str, int] = field(default_factory=dict)
     noisy: tuple[tuple[str, float, str], ...] = ()
+    # Those of them decoded with beam search in some windows only: episode id -> (noisy windows, windows).
+    partly_noisy: dict[str, tuple[int, int]] = field(default_factory=dict)
     greedy: int = 0   # transcripts decoded greedily, the clean decoding before beam 2 (still current)
 
     @property
@@ -60,6 +62,7 @@ def overview(archive) -> Overview:
     qualities = []
     presets: dict[str, int] = {}
     noisy = []
+    partly_noisy: dict[str, tuple[int, int]] = {}
     greedy = 0
     for data in episode_data(archive):
         qualities.append(EpisodeQuality.of(data.transcript))
@@ -70,6 +73,8 @@ def overview(archive) -> Overview:
         presets[preset] = presets.get(preset, 0) + 1
         if noise.get("noisy"):
             noisy.append((data.id, noise["snr_db"], preset))
+            if any(data.transcript.noisy_windows):
+                partly_noisy[data.id] = data.transcript.noisy_windows
         greedy += data.transcript.beam_size == 1
         hours += data.transcript.duration / 3600
         segments += len(data.transcript.segments)
@@ -94,5 +99,5 @@ def overview(archive) -> Overview:
         years=years, segments=segments, words=words, suspect_segments=suspect,
         low_confidence_segments=low, corrected_segments=corrected, low_confidence_words=unsure,
         worst_episodes=tuple(worst(qualities)), presets=dict(sorted(presets.items())),
-        noisy=tuple(sorted(noisy)), greedy=greedy,
+        noisy=tuple(sorted(noisy)), partly_noisy=partly_noisy, greedy=greedy,
     )

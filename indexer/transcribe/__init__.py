@@ -20,15 +20,15 @@ from .engines import (
 from .options import (
     PRESETS, TranscribeOptions, glossary_prompt, preset, whisper_languages, with_choices, with_preset,
 )
-from .noise import NoiseChoice, choose_preset, estimate_snr
+from .noise import NoiseChoice, WindowNoise, choose_preset, estimate_snr
 from .outputs import Outcome, TranscriptWriter
-from .run import iter_segments, transcribe_file, transcribe_files
+from .run import NoiseChooser, iter_segments, transcribe_file, transcribe_files
 from .windows import LOOKAHEAD_SECONDS, Window, expected_windows, iter_windows
 
 __all__ = [
-    "CLEAN_PRESET", "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "NoiseChoice", "PRESETS", "Engine", "FasterWhisperEngine",
-    "OpenAIWhisperEngine", "Outcome", "TranscribeOptions", "TranscriptWriter", "Window", "by_name",
-    "choose_preset", "engine_class", "estimate_snr", "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine",
-    "parallel_plan", "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices",
-    "with_preset",
+    "CLEAN_PRESET", "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "NoiseChoice", "NoiseChooser",
+    "WindowNoise", "PRESETS", "Engine", "FasterWhisperEngine", "OpenAIWhisperEngine", "Outcome",
+    "TranscribeOptions", "TranscriptWriter", "Window", "by_name", "choose_preset", "engine_class", "estimate_snr",
+    "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine", "parallel_plan",
+    "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices", "with_preset"
 ]

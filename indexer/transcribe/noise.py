@@ -1,7 +1,10 @@
-"""How noisy an episode is, measured cheaply before decoding, and the preset chosen on it.
+"""How noisy each part of an episode is, measured cheaply before decoding it, and the preset chosen on it.
 
-The estimate is the ratio of loud to quiet moments of the first window (up
-to 2.5 minutes): the 90th over the 10th percentile of the power of 30 ms
+Each window (up to 2.5 minutes, cut in a pause) is judged on its own audio, so
+an episode that opens in a quiet studio and goes on in a bar is decoded with
+beam search from the bar on, and a quiet episode with a noisy jingle only
+where the jingle is. The estimate is the ratio of loud to quiet moments of
+the window: the 90th over the 10th percentile of the power of 30 ms
 frames, in dB. Quiet moments between words are the noise floor; the loud
 ones are speech over it. Babble fills the pauses, so the ratio falls with the
 signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
@@ -19,6 +22,7 @@ It needs no model and takes a few milliseconds per minute of audio.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -28,16 +32,45 @@ FRAME = 480   # 30 ms at 16 kHz
 
 
 @dataclass(frozen=True)
+class WindowNoise:
+    """One window's estimate, and whether it was decoded with the noisy preset."""
+
+    start: float            # seconds from the start of the file
+    snr_db: float | None    # None: too short or silent to tell
+    noisy: bool = False
+
+    def to_dict(self) -> dict:
+        return {"start": round(self.start, 3), "snr_db": self.snr_db, "noisy": self.noisy}
+
+
+@dataclass(frozen=True)
 class NoiseChoice:
     """What was measured, and the decoding it led to (recorded in the transcript as ``noise``)."""
 
-    snr_db: float | None   # the estimate; None for audio too short to tell
-    preset: str            # the preset the episode was decoded with
+    snr_db: float | None   # the estimate (of the noisiest window); None for audio too short to tell
+    preset: str            # the preset the episode was decoded with (the noisy one if any window was)
     automatic: bool        # chosen on the estimate (False: the preset asked for, e.g. `noisy: true`)
-    noisy: bool = False    # measured noisy, and so decoded with the noisy preset
+    noisy: bool = False    # measured noisy, and so decoded with the noisy preset (some windows at least)
+    windows: tuple[WindowNoise, ...] = ()   # each window's, when the file had more than one
 
     def to_dict(self) -> dict:
-        return {"snr_db": self.snr_db, "preset": self.preset, "automatic": self.automatic, "noisy": self.noisy}
+        record = {"snr_db": self.snr_db, "preset": self.preset, "automatic": self.automatic, "noisy": self.noisy}
+        if len(self.windows) > 1:
+            record["windows"] = [w.to_dict() for w in self.windows]
+        return record
+
+    @classmethod
+    def of_windows(cls, requested: TranscribeOptions, windows: list[WindowNoise]) -> "NoiseChoice":
+        """The episode's record from its windows' (in order): the lowest estimate, and the noisy
+        preset when any window was decoded with it."""
+        measured = [w.snr_db for w in windows if w.snr_db is not None]
+        noisy = any(w.noisy for w in windows)
+        return cls(min(measured) if measured else None, requested.noise_preset if noisy else requested.preset,
+                   bool(requested.noise_preset), noisy, tuple(windows))
+
+    @property
+    def noisy_windows(self) -> int:
+        return sum(w.noisy for w in self.windows)
 
 
 def estimate_snr(samples: np.ndarray) -> float | None:
@@ -53,12 +86,12 @@ def estimate_snr(samples: np.ndarray) -> float | None:
 
 
 def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[TranscribeOptions, NoiseChoice]:
-    """The options to decode an episode with, given its first window's ``samples``.
+    """The options to decode ``samples`` (an episode's window) with, and what was measured.
 
-    With ``options.noise_preset`` set (the default preset, ``auto``), an
-    episode whose estimate is under ``options.noisy_below_db`` is decoded with
-    that preset; otherwise ``options`` decide (a preset asked for by name, or
-    by ``noisy: true/false``, always wins).
+    With ``options.noise_preset`` set (the default preset, ``auto``), audio
+    whose estimate is under ``options.noisy_below_db`` is decoded with that
+    preset; otherwise ``options`` decide (a preset asked for by name, or by
+    ``noisy: true/false``, always wins).
     """
     snr = estimate_snr(samples)
     if not options.noise_preset:
@@ -76,10 +109,14 @@ def measured_noisy(options: TranscribeOptions, snr_db: float | None) -> bool:
     return bool(options.noise_preset) and snr_db is not None and snr_db < options.noisy_below_db
 
 
-def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: bool) -> bool:
+def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: bool,
+                       windows: Sequence[tuple[float | None, bool]] = ()) -> bool:
     """Whether a transcript decoded with ``options`` (same fingerprint), estimated at ``snr_db`` and
-    decoded noisy or not (its recorded ``noise``), would be decoded alike today. Without an estimate
+    decoded noisy or not (its recorded ``noise``), would be decoded alike today; ``windows``: each
+    window's ``(snr_db, noisy)`` when it recorded them (a file of several windows). Without an estimate
     (audio too short, or a transcript older than the estimate) nothing was chosen: it holds."""
+    if windows:
+        return all(choice_still_holds(options, db, was) for db, was in windows)
     return snr_db is None or not options.noise_preset or measured_noisy(options, snr_db) == noisy
 
 
@@ -88,3 +125,4 @@ def noise_flip_note(options: TranscribeOptions, snr_db: float) -> str:
     now = f"under {options.noisy_below_db:g} dB: beam search of 5" if measured_noisy(options, snr_db) else \
         f"not under {options.noisy_below_db:g} dB: the clean decoding"
     return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"
+

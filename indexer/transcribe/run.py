@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import itertools
 import json
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-import numpy as np
 
 from .. import audio
 from ..elisions import merge_segment_elisions
@@ -25,14 +23,15 @@ from ..progress import progress_bar
 from ..transcript import Segment, Transcript, flag_segments
 from .batched import BATCH_CLIPS
 from .engines import Engine, load_engine, sized, with_options
-from .noise import NoiseChoice, choose_preset
-from .options import TranscribeOptions
+from .noise import NoiseChoice, WindowNoise, choose_preset
+from .options import TranscribeOptions, with_preset
 from .windows import SR, Window, expected_windows, iter_windows, transcribe_window, transcribe_windows
 
 
 def iter_segments(path: Path, duration: float, engine: Engine, options: TranscribeOptions,
                   language: str | None, on_progress=None, windows=None,
-                  audio_sha256: str | None = None) -> Iterator[tuple[str, Segment]]:
+                  audio_sha256: str | None = None,
+                  engine_for: Callable[[Window], Engine] | None = None) -> Iterator[tuple[str, Segment]]:
     """Yield ``(language, segment)`` through the whole file, in order.
 
     Windows are independent (cut in pauses, no text carried across): up to
@@ -42,7 +41,10 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
     newly covered, as decoding moves on (also inside a window). ``windows``:
     the file's windows when already begun (:func:`iter_windows`). ``audio_sha256``:
     the file's, which seeds each window's sampling (:mod:`.reproducible`), so a
-    window gives the same words whatever runs beside it.
+    window gives the same words whatever runs beside it. ``engine_for(window)``:
+    the engine to decode a window with (:class:`NoiseChooser`: chosen on its noise),
+    called on each window in order as it is read; windows decoded differently are
+    never in one batch. Default: ``engine`` for every window.
     """
     parallel = max(1, engine.parallel)
     group = BATCH_CLIPS if options.batched else 1
@@ -56,9 +58,11 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
     with ThreadPoolExecutor(parallel, thread_name_prefix="window") as pool:
         pending: deque = deque()
         batch: list[Window] = []
+        batch_engine = engine
 
         def submit():
-            pending.append((list(batch), pool.submit(transcribe_windows, engine, list(batch), language, advance)))
+            pending.append((list(batch), pool.submit(transcribe_windows, batch_engine, list(batch), language,
+                                                     advance)))
             batch.clear()
 
         def finish_oldest():
@@ -67,12 +71,16 @@ def iter_segments(path: Path, duration: float, engine: Engine, options: Transcri
                 yield from ((language, segment) for segment in segments)
 
         for window in windows or iter_windows(path, duration, options, audio_sha256):
+            decoding = engine_for(window) if engine_for else engine
             if language is None and not pending and not batch:
                 # Detect the language once, on the first window with speech, then keep it.
-                language, segments = transcribe_window(engine, window, None)
+                language, segments = transcribe_window(decoding, window, None)
                 advance(len(window.samples) / SR)
                 yield from ((language, s) for s in segments)
                 continue
+            if batch and decoding is not batch_engine:
+                submit()   # a window decoded otherwise (its noise) starts a batch of its own
+            batch_engine = decoding
             batch.append(window)
             if len(batch) >= group:
                 submit()
@@ -107,13 +115,36 @@ class Progress:
         self.bar.close()
 
 
-def _noise_choice(path: Path, duration: float, options: TranscribeOptions, engine: Engine, sha256: str):
-    """The file's windows (the first one read), the options and engine chosen on its noise, and the choice."""
-    windows = iter_windows(path, duration, options, sha256)
-    first = next(windows, None)
-    chosen, choice = choose_preset(options, first.samples if first is not None else np.zeros(0, np.float32))
-    return (itertools.chain([first], windows) if first is not None else iter(())), chosen, \
-        with_options(engine, chosen), choice
+class NoiseChooser:
+    """Each window's decoding, chosen on its own noise as the window is read (``engine_for``
+    of :func:`iter_segments`), and what was measured, for the transcript.
+
+    The choice depends on the window's audio alone, and windows are cut in pauses whatever
+    the decoding, so the same file is decoded alike on any machine.
+    """
+
+    def __init__(self, options: TranscribeOptions, engine: Engine):
+        self.requested = options
+        self.engine = engine
+        self.measured: list[WindowNoise] = []
+        self._engines: dict[str, Engine] = {}
+
+    def __call__(self, window: Window) -> Engine:
+        chosen, choice = choose_preset(self.requested, window.samples)
+        self.measured.append(WindowNoise(window.offset, choice.snr_db, choice.noisy))
+        if chosen.preset not in self._engines:   # one view per decoding: a batch never mixes two
+            self._engines[chosen.preset] = with_options(self.engine, chosen)
+        return self._engines[chosen.preset]
+
+    @property
+    def choice(self) -> NoiseChoice:
+        return NoiseChoice.of_windows(self.requested, self.measured)
+
+    @property
+    def decoding(self) -> TranscribeOptions:
+        """The options the transcript records: the noisy preset's when any window was decoded with it
+        (``noise.windows`` then says which)."""
+        return with_preset(self.requested, self.requested.noise_preset) if self.choice.noisy else self.requested
 
 
 def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, segments: list[Segment],
@@ -164,15 +195,15 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
 
     segments: list[Segment] = []
     language = options.language
+    chooser = NoiseChooser(options, engine)
     try:
-        windows, chosen, engine, noise = _noise_choice(path, info.duration, options, engine, sha256)
-        for language, segment in iter_segments(path, info.duration, engine, chosen, options.language, advance,
-                                               windows):
+        for language, segment in iter_segments(path, info.duration, engine, options, options.language, advance,
+                                               audio_sha256=sha256, engine_for=chooser):
             segments.append(segment)
     finally:
         bar.close()
-    return _transcript(path, info, chosen, engine, segments, language, episode_id, audio_path, sha256,
-                       options, noise)
+    return _transcript(path, info, chooser.decoding, engine, segments, language, episode_id, audio_path, sha256,
+                       options, chooser.choice)
 
 
 def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,

@@ -140,6 +140,7 @@ MESSAGES = {
     "overview.quality_value": "{suspect} des segments suspects, {unsure} des mots peu sûrs",
     "overview.decoding": "décodage",
     "overview.noisy": "bruit mesuré ({n}, décodés en faisceau de 5) : {episodes}",
+    "overview.noisy_windows": {"one": "{n} fenêtre sur {windows}", "other": "{n} fenêtres sur {windows}"},
     "overview.greedy": "{n} en décodage glouton (d'avant le faisceau de 2, toujours valables)",
     "overview.worst": "les moins sûrs",
     "overview.worst_value": "{episode} ({suspect} suspects, {unsure} peu sûrs)",
