@@ -310,11 +310,15 @@ def test_a_file_noisy_in_part_shows_its_windows_and_a_new_threshold_judges_each(
     kept = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=between))
     assert {r.episode: r.status for r in Ingest(root, kept).run().results}["plateau"] == "unchanged"
     higher = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=max(estimates) + 1))
-    assert {r.episode: r.status for r in Ingest(root, higher).run().results}["plateau"] == "transcribed"
+    raised = {r.episode: r for r in Ingest(root, higher).run().results}["plateau"]
+    clean_db = min(db for db, was in saved.noise_windows if not was)
+    assert raised.status == "transcribed"
+    assert f"transcribed again: a window measured {clean_db:.1f} dB, under {max(estimates) + 1:g} dB" in raised.note
     assert all(was for _, was in load_transcript(root / "transcripts" / "plateau.json").noise_windows)
     lower = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=min(estimates) - 1))
     again = {r.episode: r for r in Ingest(root, lower).run().results}["plateau"]
-    assert again.status == "transcribed" and "transcribed again: measured" in again.note
+    assert again.status == "transcribed" and "transcribed again: a window measured" in again.note
+    assert "not under" in again.note
     remade = load_transcript(root / "transcripts" / "plateau.json")
     assert not remade.noise["noisy"] and remade.options["beam_size"] == PRESETS["fast"].beam_size
 

@@ -81,7 +81,7 @@ class Survey:
             seconds = 0.0           # the audio's duration, when a transcript of it says
             if head and head.audio_sha256 == sha and head.fingerprint in kept:
                 if not head.choice_holds(options):   # the noise threshold moved across its recorded estimate
-                    why, seconds = noise_flip_note(options, head.noise_db), head.duration
+                    why, seconds = noise_flip_note(options, head.noise_db, head.noise_windows), head.duration
                 elif head.speakers == speakers.fingerprint():
                     plan.current.append(episode)
                     continue
@@ -98,7 +98,8 @@ class Survey:
                     plan.copies.append((episode, source))
                     continue
                 # Renamed (or back from the trash) as the threshold moved: made again, its corrections kept.
-                why, carry_from, seconds = noise_flip_note(options, found.noise_db), found.episode_id, found.duration
+                why, carry_from, seconds = (noise_flip_note(options, found.noise_db, found.noise_windows),
+                                             found.episode_id, found.duration)
             duration = state.probes.known(path, st) or seconds
             plan.jobs.append(Job(episode, sha, duration, st.st_size, speakers=speakers, preset=preset_name,
                                  why=why, carry_from=carry_from))

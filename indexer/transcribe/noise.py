@@ -120,9 +120,13 @@ def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: 
     return snr_db is None or not options.noise_preset or measured_noisy(options, snr_db) == noisy
 
 
-def noise_flip_note(options: TranscribeOptions, snr_db: float) -> str:
-    """Why a transcript whose choice no longer holds is made again (a note in the run report)."""
-    now = f"under {options.noisy_below_db:g} dB: beam search of 5" if measured_noisy(options, snr_db) else \
+def noise_flip_note(options: TranscribeOptions, snr_db: float, windows: Sequence[tuple[float | None, bool]] = ()
+                    ) -> str:
+    """Why a transcript whose choice no longer holds is made again (a note in the run report); ``windows``:
+    its windows' record, when it has one (the first window the new threshold flips is named)."""
+    flipped = [db for db, was in windows if not choice_still_holds(options, db, was)]
+    measured = f"a window measured {flipped[0]:.1f} dB" if flipped else f"measured {snr_db:.1f} dB"
+    now = f"under {options.noisy_below_db:g} dB: beam search of 5" \
+        if measured_noisy(options, flipped[0] if flipped else snr_db) else \
         f"not under {options.noisy_below_db:g} dB: the clean decoding"
-    return f"transcribed again: measured {snr_db:.1f} dB, {now} (the noise threshold changed)"
-
+    return f"transcribed again: {measured}, {now} (the noise threshold changed)"
