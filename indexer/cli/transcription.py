@@ -30,9 +30,9 @@ def transcribe_options(func: Callable) -> Callable:
     func = click.option("--language", default=None, help="Language code, or 'auto' to detect [default: fr].")(func)
     func = click.option("--preset", type=RegistryChoice(registry_names("indexer.transcribe", "PRESETS")),
                         default=None,
-                        help="auto = beam 2, beam 5 for episodes measured noisy (default); fast = beam 2 "
-                             "always; accurate = beam 5, slower. A sidecar's preset: or noisy: still wins for "
-                             "its episode.")(func)
+                        help="auto = beam 2, beam 5 where a window (a few minutes) measures noisy (default); "
+                             "fast = beam 2 always; accurate = beam 5, slower. A sidecar's preset: or noisy: still "
+                             "wins for its episode.")(func)
     func = click.option("--threads", type=int, default=0, help="CPU threads per engine (0 = all cores).")(func)
     return func
 

@@ -113,7 +113,7 @@ class TranscribeOptions:
 
 # What each preset name of the archive format (indexer.archive.presets) decodes, over the defaults.
 _DECODING: dict[str, dict] = {
-    # Default: the clean decoding (beam 2), and beam search of 5 for an episode measured noisy.
+    # Default: the clean decoding (beam 2), and beam search of 5 for each window measured noisy.
     "auto": {},
     # The clean decoding (beam 2) without the automatic choice: what `noisy: false` asks for.
     "fast": {"noise_preset": ""},
