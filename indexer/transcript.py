@@ -100,6 +100,22 @@ class Segment:
         return Flag.SUSPECT in self.flags
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def valid_window_noise(window) -> bool:
+    """Whether ``window`` is a (start, estimate or None, noisy) record of a window's noise."""
+    return (isinstance(window, (tuple, list)) and len(window) == 3 and _number(window[0])
+            and (window[1] is None or _number(window[1])) and isinstance(window[2], bool))
+
+
+def partly_noisy(windows) -> tuple[int, int]:
+    """(windows decoded noisy, windows) of a per-window noise record when only some were decoded noisy, else (0, 0)."""
+    noisy = sum(w[2] for w in windows)
+    return (noisy, len(windows)) if 0 < noisy < len(windows) else (0, 0)
+
+
 @dataclass
 class Transcript:
     episode_id: str
@@ -133,23 +149,20 @@ class Transcript:
         return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0 else 0
 
     @property
-    def noise_windows(self) -> tuple[tuple[float | None, bool], ...]:
-        """Each window's noise estimate and whether it was decoded with the noisy preset; () when the record
-        has none (one window, a transcript older than the per-window choice) or a hand edit broke it (the
-        episode-wide ``noise`` then says it all)."""
-        windows = (self.noise or {}).get("windows") if isinstance(self.noise, dict) else None
+    def noise_windows(self) -> tuple[tuple[float, float | None, bool], ...]:
+        """Each window's start (s), noise estimate (None: no speech to judge) and whether it was decoded with the
+        noisy preset; () when the record has none (one window, a transcript older than the per-window choice)
+        or a hand edit broke it (the episode-wide ``noise`` then says it all)."""
+        windows = self.noise.get("windows") if isinstance(self.noise, dict) else None
         if not isinstance(windows, list) or not all(isinstance(w, dict) for w in windows):
             return ()
-        pairs = tuple((w.get("snr_db"), w.get("noisy") is True) for w in windows)
-        valid = all(db is None or (isinstance(db, (int, float)) and not isinstance(db, bool)) for db, _ in pairs)
-        return pairs if valid else ()
+        triples = tuple((w.get("start"), w.get("snr_db"), w.get("noisy") is True) for w in windows)
+        return triples if all(valid_window_noise(t) for t in triples) else ()
 
     @property
     def noisy_windows(self) -> tuple[int, int]:
         """(windows decoded noisy, windows) when only some of them were; (0, 0) otherwise."""
-        pairs = self.noise_windows
-        noisy = sum(was for _, was in pairs)
-        return (noisy, len(pairs)) if 0 < noisy < len(pairs) else (0, 0)
+        return partly_noisy(self.noise_windows)
 
     @property
     def speaker_labels(self) -> list[str]:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from ..archive import ArchiveLayout, is_episode_id
 from ..files import atomic_write_json, list_files, read_json
-from .reports import noisy_part
 from ..errors import IndexerError, StorageError, printable, storage_error
 from ..quality import EpisodeQuality
 from ..transcribe import NOISY_PRESET, TranscribeOptions
 from ..transcribe.noise import choice_still_holds
-from ..transcript import Transcript, load_transcript
+from ..transcript import Transcript, load_transcript, partly_noisy, valid_window_noise
+from .reports import noisy_part
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,13 @@ class TranscriptHead:
     preset: str = ""                # the preset it was decoded with
     noisy: bool = False             # measured noisy: that preset chosen on the noise estimate
     beam: int = 0                   # the beam width it was decoded with (1: greedy), 0 if not recorded
-    # Each window's (estimate, decoded noisy) when it recorded them (a file of several windows); () otherwise.
-    noise_windows: tuple[tuple[float | None, bool], ...] = ()
+    # Each window's (start, estimate, decoded noisy) when it recorded them (a file of several windows); () otherwise.
+    noise_windows: tuple[tuple[float, float | None, bool], ...] = ()
 
     def __post_init__(self):   # read back from the JSON cache as lists
-        object.__setattr__(self, "noise_windows", tuple((db, bool(was)) for db, was in self.noise_windows))
+        if not isinstance(self.noise_windows, (list, tuple)) or not all(map(valid_window_noise, self.noise_windows)):
+            raise TypeError("noise_windows: not a list of [start, dB or null, noisy]")   # a damaged cache
+        object.__setattr__(self, "noise_windows", tuple(tuple(w) for w in self.noise_windows))
 
     @classmethod
     def of(cls, t: Transcript) -> "TranscriptHead":
@@ -64,8 +66,7 @@ class TranscriptHead:
     def noisy_note(self) -> str:
         """How `status` names it among the episodes measured noisy: « bar (23.1 dB) », and for one decoded
         with beam search only in some windows « bar (23.1 dB, 3 of 40 windows) »."""
-        noisy = sum(was for _, was in self.noise_windows)
-        return f"{self.episode_id} ({self.noise_db:.1f} dB{noisy_part(noisy, len(self.noise_windows))})"
+        return f"{self.episode_id} ({self.noise_db:.1f} dB{noisy_part(*partly_noisy(self.noise_windows))})"
 
     @property
     def quality(self) -> EpisodeQuality:
@@ -136,7 +137,7 @@ class TranscriptCatalog:
                 and isinstance(cached[2], dict) and cached[2].keys() >= HEAD_FIELDS):  # older entries lack quality
             try:
                 return TranscriptHead(**cached[2])
-            except TypeError:  # a damaged or hand-edited cache: read the transcript again
+            except (TypeError, ValueError):  # a damaged or hand-edited cache: read the transcript again
                 return None
         return None
 

@@ -60,7 +60,9 @@ class EpisodeResult:
     preset: str = ""            # the decoding preset of its transcript (archive.yaml, its sidecar, or its noise)
     noise_db: float | None = None   # the noise estimate (transcribe/noise.py), when measured
     noisy: bool = False         # measured noisy: its preset was chosen on the estimate
-    noisy_windows: str = ""     # ", 3 of 40 windows" when only some of its windows were (transcribe/noise.py)
+    # When only some of its windows were (transcribe/noise.py): how many, of how many windows; else 0, 0.
+    noisy_windows: int = 0
+    windows: int = 0
     words: int = 0
     low_confidence_words: int = 0   # below indexer.quality.LOW_WORD_PROBABILITY
     warning: str = ""           # a poor transcript: the episode, its numbers, what to try (indexer.quality)
@@ -123,7 +125,7 @@ class RunReport:
         noisy = [r for r in done if r.noisy and r.noise_db is not None]
         if noisy:
             lines.append("measured noisy (beam search of 5): " + ", ".join(
-                f"{printable(r.episode)} ({r.noise_db:.1f} dB{r.noisy_windows})" for r in noisy))
+                f"{printable(r.episode)} ({r.noise_db:.1f} dB{noisy_part(r.noisy_windows, r.windows)})" for r in noisy))
         for r in self.results:
             if r.status != "failed" and r.note and r.status != "unchanged":
                 lines.append(f"  note   {printable(r.file or r.episode)}: {printable(r.note)}")

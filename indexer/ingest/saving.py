@@ -18,7 +18,7 @@ from ..errors import IndexerError, printable, writing
 from ..quality import EpisodeQuality
 from ..transcribe import NOISY_PRESET
 from ..transcript import Transcript, export, load_transcript, save_transcript
-from .reports import RETRY_HINT, EpisodeResult, failure_line, noisy_part, not_indexed
+from .reports import RETRY_HINT, EpisodeResult, failure_line, not_indexed
 from .state import RunState
 from .workers import Job, JobResult
 
@@ -145,7 +145,9 @@ class EpisodeWriter:
         quality = EpisodeQuality.of(transcript)
         # One line in the report's summary (the CLI prints it), not a log line too.
         preset = (transcript.noise or {}).get("preset") or job.preset   # chosen on the noise, or asked
-        warning = quality.warning(preset == NOISY_PRESET) if status == "transcribed" and quality.is_poor() else ""
+        # Decoded noisy in a few windows only: the hint to ask for the noisy preset still helps.
+        noisy_throughout = preset == NOISY_PRESET and not any(transcript.noisy_windows)
+        warning = quality.warning(noisy_throughout) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
             realtime_factor=round(transcript.duration / seconds, 2) if seconds else 0.0,
@@ -153,7 +155,7 @@ class EpisodeWriter:
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
             preset=preset,
             noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
-            noisy_windows=noisy_part(*transcript.noisy_windows),
+            noisy_windows=transcript.noisy_windows[0], windows=transcript.noisy_windows[1],
             words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))

@@ -26,9 +26,9 @@ from .run import NoiseChooser, iter_segments, transcribe_file, transcribe_files
 from .windows import LOOKAHEAD_SECONDS, Window, expected_windows, iter_windows
 
 __all__ = [
-    "CLEAN_PRESET", "DEFAULT_PRESET", "ENGINES", "LOOKAHEAD_SECONDS", "NOISY_PRESET", "NoiseChoice", "NoiseChooser",
-    "WindowNoise", "PRESETS", "Engine", "FasterWhisperEngine", "OpenAIWhisperEngine", "Outcome",
-    "TranscribeOptions", "TranscriptWriter", "Window", "by_name", "choose_preset", "engine_class", "estimate_snr",
+    "CLEAN_PRESET", "DEFAULT_PRESET", "ENGINES", "Engine", "FasterWhisperEngine", "LOOKAHEAD_SECONDS",
+    "NOISY_PRESET", "NoiseChoice", "NoiseChooser", "OpenAIWhisperEngine", "Outcome", "PRESETS", "TranscribeOptions",
+    "TranscriptWriter", "Window", "WindowNoise", "by_name", "choose_preset", "engine_class", "estimate_snr",
     "expected_windows", "glossary_prompt", "iter_segments", "iter_windows", "load_engine", "parallel_plan",
-    "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices", "with_preset"
+    "preset", "sized", "transcribe_file", "transcribe_files", "whisper_languages", "with_choices", "with_preset",
 ]

@@ -16,7 +16,7 @@ alone, beside others or in another order gave the same words, times and
 probabilities (tests/test_transcribe_batching.py), but on real speech a
 one-window file decoded beside another got 34 of 37 segments other than alone
 (benchmarks/batch_rows.py, June set). So a batch never mixes files: only a
-long file's own windows are batched, in pairs fixed by their position, and a
+long file's own windows are batched, in pairs fixed by their position (and decoding), and a
 file's words depend on nothing else that is transcribed, nor on the cores.
 """
 

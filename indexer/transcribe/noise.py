@@ -68,10 +68,6 @@ class NoiseChoice:
         return cls(min(measured) if measured else None, requested.noise_preset if noisy else requested.preset,
                    bool(requested.noise_preset), noisy, tuple(windows))
 
-    @property
-    def noisy_windows(self) -> int:
-        return sum(w.noisy for w in self.windows)
-
 
 def estimate_snr(samples: np.ndarray) -> float | None:
     """Loud over quiet frame power, in dB (capped at 99); None under a second of audio."""
@@ -110,23 +106,31 @@ def measured_noisy(options: TranscribeOptions, snr_db: float | None) -> bool:
 
 
 def choice_still_holds(options: TranscribeOptions, snr_db: float | None, noisy: bool,
-                       windows: Sequence[tuple[float | None, bool]] = ()) -> bool:
+                       windows: Sequence[tuple[float, float | None, bool]] = ()) -> bool:
     """Whether a transcript decoded with ``options`` (same fingerprint), estimated at ``snr_db`` and
     decoded noisy or not (its recorded ``noise``), would be decoded alike today; ``windows``: each
-    window's ``(snr_db, noisy)`` when it recorded them (a file of several windows). Without an estimate
-    (audio too short, or a transcript older than the estimate) nothing was chosen: it holds."""
+    window's ``(start, snr_db, noisy)`` when it recorded them (a file of several windows). Without an
+    estimate (no speech, audio too short, a transcript older than the estimate) nothing was chosen: it holds."""
     if windows:
-        return all(choice_still_holds(options, db, was) for db, was in windows)
+        return all(choice_still_holds(options, db, was) for _, db, was in windows)
     return snr_db is None or not options.noise_preset or measured_noisy(options, snr_db) == noisy
 
 
-def noise_flip_note(options: TranscribeOptions, snr_db: float, windows: Sequence[tuple[float | None, bool]] = ()
-                    ) -> str:
+def noise_flip_note(options: TranscribeOptions, snr_db: float,
+                    windows: Sequence[tuple[float, float | None, bool]] = ()) -> str:
     """Why a transcript whose choice no longer holds is made again (a note in the run report); ``windows``:
-    its windows' record, when it has one (the first window the new threshold flips is named)."""
-    flipped = [db for db, was in windows if not choice_still_holds(options, db, was)]
-    measured = f"a window measured {flipped[0]:.1f} dB" if flipped else f"measured {snr_db:.1f} dB"
-    now = f"under {options.noisy_below_db:g} dB: beam search of 5" \
-        if measured_noisy(options, flipped[0] if flipped else snr_db) else \
+    its windows' record, when it has one (the first window the new threshold flips is named by its start)."""
+    flipped = [(start, db) for start, db, was in windows if not choice_still_holds(options, db, was)]
+    if flipped:
+        start, snr_db = flipped[0]
+        measured = f"the window at {_clock(start)} measured {snr_db:.1f} dB"
+    else:
+        measured = f"measured {snr_db:.1f} dB"
+    now = f"under {options.noisy_below_db:g} dB: beam search of 5" if measured_noisy(options, snr_db) else \
         f"not under {options.noisy_below_db:g} dB: the clean decoding"
     return f"transcribed again: {measured}, {now} (the noise threshold changed)"
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"

@@ -13,7 +13,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-
 from .. import audio
 from ..elisions import merge_segment_elisions
 from ..files import sha256_file
@@ -128,13 +127,23 @@ class NoiseChooser:
         self.engine = engine
         self.measured: list[WindowNoise] = []
         self._engines: dict[str, Engine] = {}
+        self._last: Engine | None = None
 
     def __call__(self, window: Window) -> Engine:
+        if not window.speech:
+            # Nothing to decode: a hiss tail or a music break (steady hiss reads about 1 dB) must not make
+            # the episode "noisy", nor split the batch of the windows around it.
+            self.measured.append(WindowNoise(window.offset, None))
+            return self._last or self._view(self.requested)
         chosen, choice = choose_preset(self.requested, window.samples)
         self.measured.append(WindowNoise(window.offset, choice.snr_db, choice.noisy))
-        if chosen.preset not in self._engines:   # one view per decoding: a batch never mixes two
-            self._engines[chosen.preset] = with_options(self.engine, chosen)
-        return self._engines[chosen.preset]
+        self._last = self._view(chosen)
+        return self._last
+
+    def _view(self, options: TranscribeOptions) -> Engine:
+        if options.preset not in self._engines:   # one view per decoding: a batch never mixes two
+            self._engines[options.preset] = with_options(self.engine, options)
+        return self._engines[options.preset]
 
     @property
     def choice(self) -> NoiseChoice:
@@ -231,7 +240,8 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     # Files spread over the workers, each decoded alone: never in one batch with another file's window.
     # Rows of a batch are not independent on real speech (june-0 beside june-1: 34 of 37 segments differ
     # from june-0 alone, benchmarks/batch_rows.py), and a file's words must not depend on what else is
-    # transcribed, nor on the cores. Longer files batch their own windows, in pairs fixed by their position.
+    # transcribed, nor on the cores. Longer files batch their own windows, in pairs fixed by their position
+    # (and their decoding: a window judged noisy starts a pair of its own).
     files = dict(probed)   # each path once, however often it was given
     short = {path for path, info in files.items() if expected_windows(info.duration, options) == 1}
     bar = Progress(sum(files[path].duration for path in short), "short files",
