@@ -49,14 +49,15 @@ def studio_bar() -> Path:
 
 def first_window_chooser():
     """The chooser as it was: the first window decides for the whole file (its other windows still measured)."""
-    from indexer.transcribe import NoiseChooser, WindowNoise, estimate_snr
+    from indexer.transcribe import NoiseChooser, WindowNoise
+    from indexer.transcribe.noise import window_snr
 
     class FirstWindowChooser(NoiseChooser):
         def __call__(self, window):
             if not self.measured:
                 self._first = super().__call__(window)
                 return self._first
-            self.measured.append(WindowNoise(window.offset, estimate_snr(window.samples), self.measured[0].noisy))
+            self.measured.append(WindowNoise(window.offset, window_snr(window.samples), self.measured[0].noisy))
             return self._first
 
     return FirstWindowChooser

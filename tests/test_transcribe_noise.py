@@ -378,3 +378,16 @@ def test_a_damaged_cache_entry_for_the_windows_is_read_again(tmp_path):
         cache.write_text(json.dumps(data))
         status = Ingest(root, run).status()
         assert status.pending == 0 and any("windows)" in n for n in status.noisy), (damage, status.noisy)
+
+
+def test_a_window_reads_as_its_noisiest_stretch_so_a_bar_after_a_studio_minute_is_caught(tmp_path):
+    from indexer.transcribe.noise import window_snr
+
+    samples = audio.decode(mixed_file(tmp_path / "mixed.wav", tmp_path))   # 2 minutes: one window by default
+    threshold = TranscribeOptions().noisy_below_db
+    assert estimate_snr(samples) > threshold          # over the whole window, the studio's pauses set the floor
+    assert window_snr(samples) < threshold < window_snr(samples[:60 * audio.SAMPLE_RATE])
+    assert window_snr(samples[:30 * audio.SAMPLE_RATE]) == estimate_snr(samples[:30 * audio.SAMPLE_RATE])
+    transcript = transcribe_file(tmp_path / "mixed.wav", TranscribeOptions(engine=FAKE_ENGINE))
+    assert "windows" not in transcript.noise and transcript.noise["noisy"]
+    assert transcript.noise["snr_db"] == window_snr(samples) and transcript.options["beam_size"] == 5

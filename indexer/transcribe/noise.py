@@ -2,10 +2,10 @@
 
 Each window (up to 2.5 minutes, cut in a pause) is judged on its own audio, so
 an episode that opens in a quiet studio and goes on in a bar is decoded with
-beam search from the bar on, and a quiet episode with a noisy jingle only
-where the jingle is. The estimate is the ratio of loud to quiet moments of
-the window: the 90th over the 10th percentile of the power of 30 ms
-frames, in dB. Quiet moments between words are the noise floor; the loud
+beam search from the bar on. The estimate is the ratio of loud to quiet moments
+of a stretch of audio: the 90th over the 10th percentile of the power of 30 ms
+frames, in dB; a window reads as its noisiest stretch of 45 s, so that the quiet
+pauses of a studio minute do not hide the bar that follows it in the same window. Quiet moments between words are the noise floor; the loud
 ones are speech over it. Babble fills the pauses, so the ratio falls with the
 signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
 archive clean 101 dB (digital silence between sentences), telephone band +
@@ -15,8 +15,9 @@ archive clean 101 dB (digital silence between sentences), telephone band +
 real clean speech with pauses 94–99, without pauses 17.7–39 (Tux Paint's
 recordings joined without a pause read 17.7–25.4: a crude estimate, which errs
 towards "noisy", where beam search costs CPU but no words: 0.258 errors there
-against greedy's 0.289).
-It needs no model and takes a few milliseconds per minute of audio.
+against greedy's 0.289). Those figures are over whole windows; a stretch of
+45 s reads the same on steady audio, and lower where the noise is only in part of the window.
+It needs no model and takes about 5 ms of CPU per window.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from .options import TranscribeOptions, with_preset
 
 FRAME = 480   # 30 ms at 16 kHz
@@ -81,6 +83,27 @@ def estimate_snr(samples: np.ndarray) -> float | None:
     return round(float(min(99.0, 10 * np.log10(loud / max(quiet, 1e-12)))), 1)
 
 
+# A window reads as its noisiest stretch of this length. Measured (benchmarks/noise_windows.py, each
+# window of real French): a bar that starts inside a window read 22.3-28.9 dB over the whole window
+# (2 of 7 missed at 27) and 21.9-24.6 over its noisiest 45 s (7 of 7 caught; 18.7-24.7 at 30 s).
+# On clean real speech (June's prompts, Tux Paint's volunteers, the hour of both: 62 windows) no 45-s
+# stretch read under 55 dB, where 30-s stretches took two windows for noisy (19.2 and 20.4 dB).
+STRETCH_SECONDS = 45.0
+
+
+def window_snr(samples: np.ndarray, stretch: float = STRETCH_SECONDS) -> float | None:
+    """The estimate of a window: its noisiest ``stretch`` seconds (:func:`estimate_snr` of each stretch
+    side by side, the last one ending at the window's end); the whole window when it is no longer."""
+    size = int(stretch * SAMPLE_RATE)
+    if len(samples) <= size:
+        return estimate_snr(samples)
+    starts = list(range(0, len(samples) - size + 1, size))
+    if starts[-1] + size < len(samples):
+        starts.append(len(samples) - size)
+    measured = [db for db in (estimate_snr(samples[a:a + size]) for a in starts) if db is not None]
+    return min(measured) if measured else None
+
+
 def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[TranscribeOptions, NoiseChoice]:
     """The options to decode ``samples`` (an episode's window) with, and what was measured.
 
@@ -89,7 +112,7 @@ def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[Tran
     preset; otherwise ``options`` decide (a preset asked for by name, or by
     ``noisy: true/false``, always wins).
     """
-    snr = estimate_snr(samples)
+    snr = window_snr(samples)
     if not options.noise_preset:
         return options, NoiseChoice(snr, options.preset, False)
     if measured_noisy(options, snr):
