@@ -36,7 +36,8 @@ class ArchiveStatus:
     problems: list[str] = field(default_factory=list)   # seen now, before any run
     unmeasured: int = 0         # new files whose duration is not known yet (ingest measures them)
     presets: dict[str, int] = field(default_factory=dict)   # up-to-date transcripts by decoding preset
-    noisy: list[str] = field(default_factory=list)   # episodes measured noisy: "id (18.2 dB)"
+    # episodes measured noisy: "id (18.2 dB)", "id (23.1 dB, 3 of 40 windows)" when only some windows were
+    noisy: list[str] = field(default_factory=list)
     progress: str = ""          # of the run going on now: audio done, real-time factor, time left
 
     def table(self) -> str:
