@@ -391,3 +391,15 @@ def test_a_window_reads_as_its_noisiest_stretch_so_a_bar_after_a_studio_minute_i
     transcript = transcribe_file(tmp_path / "mixed.wav", TranscribeOptions(engine=FAKE_ENGINE))
     assert "windows" not in transcript.noise and transcript.noise["noisy"]
     assert transcript.noise["snr_db"] == window_snr(samples) and transcript.options["beam_size"] == 5
+
+
+def test_a_file_noisy_in_part_gives_the_same_batches_and_words_on_one_lane_or_two(tmp_path):
+    path = mixed_file(tmp_path / "mixed.wav", tmp_path)
+    made = {}
+    for lanes in (1, 2):
+        engine = load_engine(replace(WINDOWED, engine="test_transcribe_noise:BatchRecorder"))
+        engine.calls, engine.parallel = [], lanes
+        transcript = transcribe_file(path, WINDOWED, engine)
+        made[lanes] = (sorted(engine.calls), [(s.start, s.end, s.text) for s in transcript.segments],
+                       transcript.noise)
+    assert made[1] == made[2] and made[1][2]["noisy"]
