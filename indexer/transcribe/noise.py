@@ -5,8 +5,8 @@ an episode that opens in a quiet studio and goes on in a bar is decoded with
 beam search from the bar on. The estimate is the ratio of loud to quiet moments
 of a stretch of audio: the 90th over the 10th percentile of the power of 30 ms
 frames, in dB; a window reads as its noisiest stretch of 45 s, so that the quiet
-pauses of a studio minute do not hide the bar that follows it in the same window. Quiet moments between words are the noise floor; the loud
-ones are speech over it. Babble fills the pauses, so the ratio falls with the
+pauses of a studio minute do not hide the bar that follows it in the same window.
+Quiet moments between words are the noise floor; the loud ones are speech over it. Babble fills the pauses, so the ratio falls with the
 signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
 archive clean 101 dB (digital silence between sentences), telephone band +
 24 kbit/s mp3 + babble 15 dB down 23.5–24.8 dB, synthetic babble at 10 dB
