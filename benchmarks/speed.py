@@ -361,7 +361,8 @@ def _per_file(report: dict) -> list[str]:
         return []
     refs = report.get("references", {})
     configs = list(dict.fromkeys(r["config"] for r in report["runs"]))
-    lines = ["", "Per file: the noise estimate (loud/quiet frames of the first window, dB; `auto` turns to "
+    lines = ["", "Per file: the noise estimate (loud/quiet frames of the noisiest 45 s of each window, the noisiest "
+             "window's, dB; the first window's before the per-window choice; `auto` decodes a window with "
              "`accurate` under the threshold) and each configuration's WER, with the preset it chose.", "",
              "| set | file | estimate dB | " + " | ".join(configs) + " |", "|---|---|---|" + "---|" * len(configs)]
     for name in dict.fromkeys(r["set"] for r in runs):
