@@ -46,6 +46,17 @@ def test_the_onnx_network_gives_the_pytorch_networks_embeddings_on_real_speech(c
     assert np.all(np.sum(onnx * eager, axis=1) > 0.9999)
 
 
+def test_the_number_of_windows_embedded_at_once_changes_no_bit(cache):
+    """The encoder stacks 8 windows of one length at a time (ONNX_BATCH: less CPU than 32); a speaker's
+    voice print must not depend on how many other windows shared its stack."""
+    features = _features() + [f for f in _features() if len(f) == len(_features()[1])] * 5   # 18 of 1.5 s
+    encoder = OnnxCamppEncoder(cached_network(cache))
+    assert campplus_onnx.ONNX_BATCH == 8
+    default, one_stack, alone = (encoder.embed_features(features), encoder.embed_features(features, batch=32),
+                                 encoder.embed_features(features, batch=1))
+    assert np.array_equal(default, one_stack) and np.array_equal(default, alone)
+
+
 def _stage_in_a_process(cache) -> list[str]:
     from helpers import TEST_DATA
 
