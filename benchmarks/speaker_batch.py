@@ -1,6 +1,7 @@
-"""How many speaker windows CAM++ embeds at once on ONNX Runtime: CPU of the whole speakers stage
-(`diarize_voices`: decoding, VAD, filterbanks, embeddings, clustering) per batch size, on real French
-(`realfr` and `tuxfr` of speed.py), and whether the turns and voice prints stay the same.
+"""How many speaker windows CAM++ embeds at once on ONNX Runtime: CPU of the speakers stage in this
+process (`diarize_voices`: VAD, filterbanks, embeddings, clustering; not ffmpeg's decoding, a child process)
+per batch size, on one thread (the stage's default), on real French (`realfr` and `tuxfr` of speed.py),
+and whether the turns and voice prints stay the same.
 
     python benchmarks/speaker_batch.py                 # batches 32, 16, 8, 4; 3 rounds
     python benchmarks/speaker_batch.py --batches 32,8 --rounds 5
@@ -43,6 +44,8 @@ def main() -> None:
     options = SpeakerOptions().resolved()
     backend = load_backend(options)
     encoder = backend.encoder
+    if not encoder.runs_on.startswith("onnxruntime"):
+        sys.exit(f"CAM++ runs on {encoder.runs_on} here, not ONNX Runtime: nothing to measure")
     embed = encoder.embed_features
     files = [path for name in ("realfr", "tuxfr") for _, path in speed._episode_files(speed.make_set(name))]
     seconds = sum(audio.probe(path).duration for path in files)

@@ -403,3 +403,18 @@ def test_a_file_noisy_in_part_gives_the_same_batches_and_words_on_one_lane_or_tw
         made[lanes] = (sorted(engine.calls), [(s.start, s.end, s.text) for s in transcript.segments],
                        transcript.noise)
     assert made[1] == made[2] and made[1][2]["noisy"]
+
+
+def test_a_speech_window_ending_on_a_long_hiss_tail_reads_clean(tmp_path):
+    """45 s of room tone alone read about 1 dB (noise over noise): only stretches with speech are judged."""
+    from indexer.transcribe.noise import window_snr
+
+    clean = np.resize(audio.decode(SPEECH), 100 * audio.SAMPLE_RATE)
+    hiss = np.random.default_rng(3).normal(0, 0.001, 48 * audio.SAMPLE_RATE).astype(np.float32)
+    path = write_samples(tmp_path / "outro.wav", np.concatenate([clean, hiss]))   # one window by default
+    samples = audio.decode(path)
+    threshold = TranscribeOptions().noisy_below_db
+    assert window_snr(samples) < threshold    # every stretch judged: the hiss tail alone reads noisy
+    transcript = transcribe_file(path, TranscribeOptions(engine=FAKE_ENGINE))
+    assert not transcript.noise["noisy"] and transcript.noise["snr_db"] > threshold
+    assert transcript.options["beam_size"] == PRESETS["fast"].beam_size

@@ -4,10 +4,10 @@ Each window (up to 2.5 minutes, cut in a pause) is judged on its own audio, so
 an episode that opens in a quiet studio and goes on in a bar is decoded with
 beam search from the bar on. The estimate is the ratio of loud to quiet moments
 of a stretch of audio: the 90th over the 10th percentile of the power of 30 ms
-frames, in dB; a window reads as its noisiest stretch of 45 s, so that the quiet
-pauses of a studio minute do not hide the bar that follows it in the same window.
-Quiet moments between words are the noise floor; the loud ones are speech over it. Babble fills the pauses, so the ratio falls with the
-signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
+frames, in dB; a window reads as its noisiest stretch of 45 s with speech, so that
+the quiet pauses of a studio minute do not hide the bar that follows it in the same
+window. Quiet moments between words are the noise floor; the loud ones are speech
+over it. Babble fills the pauses, so the ratio falls with the signal-to-noise ratio. Measured (benchmarks/noise_choice.py): the sample
 archive clean 101 dB (digital silence between sentences), telephone band +
 24 kbit/s mp3 + babble 15 dB down 23.5–24.8 dB, synthetic babble at 10 dB
 17.5–18.5, at 5 dB 13–14; real voices under real babble at 10 dB 23.2–24.3
@@ -15,9 +15,10 @@ archive clean 101 dB (digital silence between sentences), telephone band +
 real clean speech with pauses 94–99, without pauses 17.7–39 (Tux Paint's
 recordings joined without a pause read 17.7–25.4: a crude estimate, which errs
 towards "noisy", where beam search costs CPU but no words: 0.258 errors there
-against greedy's 0.289). Those figures are over whole windows; a stretch of
-45 s reads the same on steady audio, and lower where the noise is only in part of the window.
-It needs no model and takes about 5 ms of CPU per window.
+against greedy's 0.289). Those figures are over whole windows. A window's noisiest 45 s
+read lower: by a few dB under steady noise, much lower where the noise fills only part of the window,
+and clean speech too can drop (June's prompts from 99 to 55 dB at worst), still far above the threshold.
+It needs no model and takes 5-15 ms of CPU per window.
 """
 
 from __future__ import annotations
@@ -84,35 +85,52 @@ def estimate_snr(samples: np.ndarray) -> float | None:
 
 
 # A window reads as its noisiest stretch of this length. Measured (benchmarks/noise_windows.py, each
-# window of real French): a bar that starts inside a window read 22.3-28.9 dB over the whole window
-# (2 of 7 missed at 27) and 21.9-24.6 over its noisiest 45 s (7 of 7 caught; 18.7-24.7 at 30 s).
-# On clean real speech (June's prompts, Tux Paint's volunteers, the hour of both: 62 windows) no 45-s
-# stretch read under 55 dB, where 30-s stretches took two windows for noisy (19.2 and 20.4 dB).
+# window of real French): the windows where a bar starts after a studio part read 24.2-37.9 dB over the
+# whole window (3 of 7 read clean at 27, two bar halves missed entirely) and 21.9-24.6 over their noisiest
+# 45 s (7 of 7 caught). On clean real speech (June's prompts, Tux Paint's volunteers, the hour of both:
+# 62 windows) no 45-s stretch read under 55 dB, where 30-s stretches took two windows for noisy (19.2 and
+# 20.4 dB).
 STRETCH_SECONDS = 45.0
+# Only stretches with this share of speech (by the VAD) are judged: 45 s of room tone, hiss or music
+# measured alone read about 1 dB (noise over noise), and a speech window ending on such a tail must not
+# read noisy for it.
+STRETCH_SPEECH_SHARE = 1 / 3
 
 
-def window_snr(samples: np.ndarray, stretch: float = STRETCH_SECONDS) -> float | None:
-    """The estimate of a window: its noisiest ``stretch`` seconds (:func:`estimate_snr` of each stretch
-    side by side, the last one ending at the window's end); the whole window when it is no longer."""
+def window_snr(samples: np.ndarray, speech: list[dict] | None = None,
+               stretch: float = STRETCH_SECONDS) -> float | None:
+    """The estimate of a window: its noisiest ``stretch`` seconds with speech (:func:`estimate_snr` of each
+    stretch side by side, the last one ending at the window's end; ``speech``: the window's VAD chunks in
+    samples, None to judge every stretch); the whole window when it is no longer, or when no stretch has
+    enough speech."""
     size = int(stretch * SAMPLE_RATE)
     if len(samples) <= size:
         return estimate_snr(samples)
     starts = list(range(0, len(samples) - size + 1, size))
     if starts[-1] + size < len(samples):
         starts.append(len(samples) - size)
+    if speech is not None:
+        starts = [a for a in starts if _speech_in(speech, a, a + size) >= STRETCH_SPEECH_SHARE * size]
     measured = [db for db in (estimate_snr(samples[a:a + size]) for a in starts) if db is not None]
-    return min(measured) if measured else None
+    return min(measured) if measured else estimate_snr(samples)
 
 
-def choose_preset(options: TranscribeOptions, samples: np.ndarray) -> tuple[TranscribeOptions, NoiseChoice]:
-    """The options to decode ``samples`` (an episode's window) with, and what was measured.
+def _speech_in(speech: list[dict], start: int, end: int) -> int:
+    """Samples of VAD speech between ``start`` and ``end``."""
+    return sum(max(0, min(end, c["end"]) - max(start, c["start"])) for c in speech)
+
+
+def choose_preset(options: TranscribeOptions, samples: np.ndarray,
+                  speech: list[dict] | None = None) -> tuple[TranscribeOptions, NoiseChoice]:
+    """The options to decode ``samples`` (an episode's window, with its VAD ``speech`` chunks) with, and what
+    was measured.
 
     With ``options.noise_preset`` set (the default preset, ``auto``), audio
     whose estimate is under ``options.noisy_below_db`` is decoded with that
     preset; otherwise ``options`` decide (a preset asked for by name, or by
     ``noisy: true/false``, always wins).
     """
-    snr = window_snr(samples)
+    snr = window_snr(samples, speech)
     if not options.noise_preset:
         return options, NoiseChoice(snr, options.preset, False)
     if measured_noisy(options, snr):

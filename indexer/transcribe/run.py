@@ -135,7 +135,7 @@ class NoiseChooser:
             # the episode "noisy", nor split the batch of the windows around it.
             self.measured.append(WindowNoise(window.offset, None))
             return self._last or self._view(self.requested)
-        chosen, choice = choose_preset(self.requested, window.samples)
+        chosen, choice = choose_preset(self.requested, window.samples, window.speech)
         self.measured.append(WindowNoise(window.offset, choice.snr_db, choice.noisy))
         self._last = self._view(chosen)
         return self._last
