@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Sequence
 from .elisions import merge_elisions
 from .files import atomic_write_json, atomic_write_text, load_json
 from .errors import FormatError, TranscriptError
-from .transcript_checks import check_transcript_data, check_transcript_id
+from .transcript_checks import check_transcript_data, check_transcript_id, is_number
 from .transcript_speakers import Diarization, SpeakerTurn, speaker_of_span  # noqa: F401 (re-exported)
 
 # 2: words carry their speaker, the transcript its speaker turns (``diarization``).
@@ -100,14 +100,10 @@ class Segment:
         return Flag.SUSPECT in self.flags
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def valid_window_noise(window) -> bool:
     """Whether ``window`` is a (start, estimate or None, noisy) record of a window's noise."""
-    return (isinstance(window, (tuple, list)) and len(window) == 3 and _number(window[0])
-            and (window[1] is None or _number(window[1])) and isinstance(window[2], bool))
+    return (isinstance(window, (tuple, list)) and len(window) == 3 and is_number(window[0])
+            and (window[1] is None or is_number(window[1])) and isinstance(window[2], bool))
 
 
 def partly_noisy(windows) -> tuple[int, int]:

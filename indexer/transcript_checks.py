@@ -21,12 +21,13 @@ MAX_FREE_FORM_DEPTH = 8
 _FIX_HINT = "fix that field by hand, or delete the file to transcribe the episode again"
 
 
-def _number(value) -> bool:
+def is_number(value) -> bool:
+    """A real number, not a bool (JSON's true is no number here)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _finite(value) -> bool:
-    return _number(value) and math.isfinite(value)
+    return is_number(value) and math.isfinite(value)
 
 
 def _text_or_none(value) -> bool:
@@ -57,9 +58,9 @@ _SEGMENT = {"id": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a 
             "text": (lambda v: isinstance(v, str), "a text"),
             "words": (lambda v: isinstance(v, list), "a list"),
             "speaker": (_text_or_none, "a text or null"),
-            "avg_logprob": (_number, "a number"),
-            "no_speech_prob": (_number, "a number"),
-            "compression_ratio": (_number, "a number"),
+            "avg_logprob": (is_number, "a number"),
+            "no_speech_prob": (is_number, "a number"),
+            "compression_ratio": (is_number, "a number"),
             "flags": (lambda v: isinstance(v, list) and all(isinstance(f, str) for f in v), "a list of texts")}
 _WORD = {"start": (_finite, "a finite number of seconds"),
          "end": (_finite, "a finite number of seconds"),

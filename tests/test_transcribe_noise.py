@@ -313,14 +313,14 @@ def test_a_file_noisy_in_part_shows_its_windows_and_a_new_threshold_judges_each(
     raised = {r.episode: r for r in Ingest(root, higher).run().results}["plateau"]
     start, clean_db = next((start, db) for start, db, was in saved.noise_windows if not was)   # the first clean one
     assert raised.status == "transcribed"
-    assert (f"transcribed again: the window at 0:{int(start) // 60:02d}:{int(start) % 60:02d} measured "
+    assert (f"transcribed again: the window at 00:{int(start) // 60:02d}:{int(start) % 60:02d} measured "
             f"{clean_db:.1f} dB, under {max(estimates) + 1:g} dB: beam search of 5") in raised.note
     all_noisy = load_transcript(root / "transcripts" / "plateau.json").noise_windows
     assert all(was for *_, was in all_noisy)
     lower = IngestOptions(progress=False, workers=1, transcribe=replace(WINDOWED, noisy_below_db=min(estimates) - 1))
     again = {r.episode: r for r in Ingest(root, lower).run().results}["plateau"]
     assert again.status == "transcribed" and (   # every window was noisy: the first one flips first
-        f"the window at 0:00:00 measured {all_noisy[0][1]:.1f} dB, not under {min(estimates) - 1:g} dB") in again.note
+        f"the window at 00:00:00 measured {all_noisy[0][1]:.1f} dB, not under {min(estimates) - 1:g} dB") in again.note
     remade = load_transcript(root / "transcripts" / "plateau.json")
     assert not remade.noise["noisy"] and remade.options["beam_size"] == PRESETS["fast"].beam_size
 

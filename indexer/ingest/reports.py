@@ -40,8 +40,8 @@ def now() -> str:
 
 
 def noisy_part(noisy: int, windows: int) -> str:
-    """« , 3 of 40 windows » for an episode decoded with beam search in some of its windows only; "" else."""
-    return f", {noisy} of {windows} windows" if 0 < noisy < windows else ""
+    """« , 3 of 40 windows » for the counts of :func:`indexer.transcript.partly_noisy` (0, 0: "")."""
+    return f", {noisy} of {windows} windows" if noisy else ""
 
 
 @dataclass

@@ -146,7 +146,8 @@ class EpisodeWriter:
         # One line in the report's summary (the CLI prints it), not a log line too.
         preset = (transcript.noise or {}).get("preset") or job.preset   # chosen on the noise, or asked
         # Decoded noisy in a few windows only: the hint to ask for the noisy preset still helps.
-        noisy_throughout = preset == NOISY_PRESET and not any(transcript.noisy_windows)
+        noisy_windows, windows = transcript.noisy_windows
+        noisy_throughout = preset == NOISY_PRESET and not noisy_windows
         warning = quality.warning(noisy_throughout) if status == "transcribed" and quality.is_poor() else ""
         result = EpisodeResult(
             job.episode.id, rel, status, duration=transcript.duration, seconds=round(seconds, 2),
@@ -155,7 +156,7 @@ class EpisodeWriter:
             note="; ".join(n for n in notes if n), speaker_seconds=round(outcome.speaker_seconds, 2),
             preset=preset,
             noise_db=(transcript.noise or {}).get("snr_db"), noisy=bool((transcript.noise or {}).get("noisy")),
-            noisy_windows=transcript.noisy_windows[0], windows=transcript.noisy_windows[1],
+            noisy_windows=noisy_windows, windows=windows,
             words=quality.words, low_confidence_words=quality.low_confidence_words, warning=warning)
         log.info("%s %s: %.0f s of audio in %.0f s, %d segments", status, rel, transcript.duration, seconds,
                  len(transcript.segments))

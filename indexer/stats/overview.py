@@ -73,8 +73,8 @@ def overview(archive) -> Overview:
         presets[preset] = presets.get(preset, 0) + 1
         if noise.get("noisy"):
             noisy.append((data.id, noise["snr_db"], preset))
-            if any(data.transcript.noisy_windows):
-                partly_noisy[data.id] = data.transcript.noisy_windows
+            if (part := data.transcript.noisy_windows) != (0, 0):
+                partly_noisy[data.id] = part
         greedy += data.transcript.beam_size == 1
         hours += data.transcript.duration / 3600
         segments += len(data.transcript.segments)

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ..audio import SAMPLE_RATE
+from ..transcript import hms
 from .options import TranscribeOptions, with_preset
 
 FRAME = 480   # 30 ms at 16 kHz
@@ -164,14 +165,10 @@ def noise_flip_note(options: TranscribeOptions, snr_db: float,
     flipped = [(start, db) for start, db, was in windows if not choice_still_holds(options, db, was)]
     if flipped:
         start, snr_db = flipped[0]
-        measured = f"the window at {_clock(start)} measured {snr_db:.1f} dB"
+        measured = f"the window at {hms(start)} measured {snr_db:.1f} dB"
     else:
         measured = f"measured {snr_db:.1f} dB"
     now = f"under {options.noisy_below_db:g} dB: beam search of 5" if measured_noisy(options, snr_db) else \
         f"not under {options.noisy_below_db:g} dB: the clean decoding"
     return f"transcribed again: {measured}, {now} (the noise threshold changed)"
 
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
