@@ -36,7 +36,8 @@ Sets (benchmarks/out/, made on first use):
 
 Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
 what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
-indexer-fast, indexer-greedy. The report lists, per file, the noise estimate and the preset each configuration chose.
+indexer-fast, indexer-greedy; any of them with `@base` runs the tree given by --base-code instead of
+this one (a change and the code before it, side by side). The report lists, per file, the noise estimate and the preset each configuration chose.
 
 Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
 the rows it finished).
@@ -237,11 +238,17 @@ def _timed(cmd: list[str], **kwargs) -> tuple[str, dict]:
                   "peak_mb": round(usage.ru_maxrss / 1024)}
 
 
+BASE_CODE: Path | None = None   # --base-code: the tree that `<config>@base` runs (e.g. main before a change)
+
+
 def run_config(config: str, name: str, folder: Path) -> dict:
     files = _episode_files(folder)
-    kind = CONFIGS[config]
+    kind = CONFIGS[config.removesuffix("@base")]
     texts: dict[str, str] = {}
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = BASE_CODE if config.endswith("@base") else ROOT
+    if code is None:
+        raise SystemExit(f"{config}: give the base tree with --base-code DIR")
+    env = {**os.environ, "PYTHONPATH": str(code)}
     # Other jobs' load before each run: wall ratios mean something only on a quiet machine (under a load of
     # 8-12, `indexer`'s CPU seconds on realfr rose by 40 % and plain's did not: speed-final27 vs speed-quiet).
     load_before = round(os.getloadavg()[0], 1)
@@ -390,9 +397,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--name", default="speed")
     parser.add_argument("--long-minutes", type=int, default=60, help="length of the `long` set (default 60)")
+    parser.add_argument("--base-code", type=Path, help="a source tree run by the configs named <config>@base "
+                                                       "(e.g. indexer@base: main before a change, side by side)")
     args = parser.parse_args()
-    global LONG_MINUTES
-    LONG_MINUTES = args.long_minutes
+    global LONG_MINUTES, BASE_CODE
+    LONG_MINUTES, BASE_CODE = args.long_minutes, args.base_code
     from indexer import audio
 
     sets = {name: make_set(name) for name in args.sets.split(",")}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TEST_DATA
+from helpers import TEST_DATA, hearing
 from indexer.archive import Episode
 from indexer.ingest import Ingest, IngestOptions, lanes
 from indexer.ingest.workers import Job, transcribe_job
@@ -96,17 +96,41 @@ def test_each_episode_gets_the_words_it_gets_alone(tmp_path, clips):
         assert lane.options == alone.transcript.options      # the episode's own preset
 
 
-def test_a_bad_file_fails_alone(tmp_path, clips):
+def test_the_speakers_stage_hears_a_lone_episode_while_it_is_decoded(clips):
+    """A lone episode's speakers stage used to run on one core after its decoding, the other idle (issue 27:
+    the one-hour file). Now the stage hears the audio while the lanes decode it."""
+    hearing.start()
+    options = replace(OPTIONS, engine=hearing.DECODING_UNTIL_HEARD)
+    speakers = SpeakerOptions(backend=hearing.LISTENING)
+    ((_, result),) = lanes.transcribe_here([job(clips / "long.wav", 15.4, speakers=speakers)], options, str(clips))
+    assert hearing.DecodingUntilHeard.waited_in_vain == 0 and result.transcript.segments
+    assert result.transcript.diarization is not None and result.transcript.speaker_labels
+    assert result.speaker_seconds > 0 and result.seconds > 0
+
+
+@pytest.mark.parametrize("speakers", [None, SpeakerOptions(backend=FAKE_SPEAKERS)], ids=["no-speakers", "speakers"])
+def test_a_bad_file_fails_alone(tmp_path, clips, speakers):
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio at all")
     gone = tmp_path / "gone.wav"
     shutil.copy(clips / "a.wav", gone)
-    jobs = [job(clips / "a.wav", 5.1), job(bad, 5.1), job(gone, 5.1), job(clips / "b.wav", 5.1)]
+    jobs = [job(path, 5.1, speakers=speakers) for path in (clips / "a.wav", bad, gone, clips / "b.wav")]
     gone.unlink()   # deleted after the survey
     results = {j.episode.id: r for j, r in lanes.transcribe_here(jobs, OPTIONS, str(tmp_path))}
     assert results["a"].transcript is not None and results["b"].transcript is not None
     assert results["bad"].transcript is None and "bad.wav" in results["bad"].error
     assert results["gone"].transcript is None and "file not found" in results["gone"].error
+    assert all(r.transcript.diarization is not None for r in (results["a"], results["b"]) if speakers)
+
+
+def test_an_episode_whose_speakers_stage_fails_is_reported_and_the_others_saved(clips):
+    deaf = SpeakerOptions(backend=hearing.DEAF)
+    jobs = [job(clips / "a.wav", 5.1, speakers=SpeakerOptions(backend=FAKE_SPEAKERS)),
+            job(clips / "b.wav", 5.1, speakers=deaf), job(clips / "c.wav", 5.1)]
+    results = {j.episode.id: r for j, r in lanes.transcribe_here(jobs, OPTIONS, str(clips))}
+    assert results["b"].transcript is None
+    assert "b.wav" in results["b"].error and "the speaker network broke" in results["b"].error
+    assert results["a"].transcript.diarization is not None and results["c"].transcript.segments
 
 
 def test_the_default_ingest_writes_what_one_episode_at_a_time_writes(tmp_path, clips):

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import SAMPLE_ARCHIVE, write_samples
+from helpers import SAMPLE_ARCHIVE, hearing, write_samples
 from indexer import audio
 from indexer.speakers import SpeakerOptions, diarization
 from indexer.testing import FAKE_ENGINE, FAKE_SPEAKERS, FakeSpeakerBackend
-from indexer.transcribe import TranscribeOptions, transcribe_file, windows
+from indexer.transcribe import TranscribeOptions, TranscriptWriter, transcribe_file, windows
 from indexer.transcribe.batched import BATCH_CLIPS
 
 SR = audio.SAMPLE_RATE
@@ -204,14 +204,20 @@ def test_memory_is_given_back_only_once_the_process_grew(monkeypatch):
     assert trims == [0, 0]
 
 
-def test_a_lone_file_loads_the_speaker_network_once_its_decoding_is_over_and_the_model_gone(speech, tmp_path,
-                                                                                          monkeypatch):
-    """`indexer transcribe` on one file: the speaker network (torch and CAM++, ~350 MB) is never resident
-    beside the Whisper model and its batches (issue 27: a two-hour file's peak)."""
+class TorchVoices(FakeSpeakerBackend):
+    """Fake voices that say they run on PyTorch (as Resemblyzer, or CAM++ where its ONNX copy cannot be made)."""
+
+    uses_torch = True
+
+
+def test_a_lone_file_loads_a_pytorch_speaker_network_once_its_decoding_is_over_and_the_model_gone(
+        speech, tmp_path, monkeypatch):
+    """`indexer transcribe` on one file: a speaker network on PyTorch (torch and the network, ~350 MB) is
+    never resident beside the Whisper model and its batches (issue 27: a two-hour file's peak)."""
     import weakref
 
     from indexer.testing import FakeSpeakerBackend
-    from indexer.transcribe import TranscriptWriter, outputs, run
+    from indexer.transcribe import outputs, run
 
     events, engines = [], []
     real_load, real_windows = run.load_engine, windows._transcribe_windows
@@ -232,11 +238,29 @@ def test_a_lone_file_loads_the_speaker_network_once_its_decoding_is_over_and_the
     monkeypatch.setattr(run, "load_engine", load_engine)
     monkeypatch.setattr(windows, "_transcribe_windows", decode)
     monkeypatch.setattr(outputs, "load_backend", load_backend)
-    writer = TranscriptWriter(tmp_path, ["json"], SpeakerOptions(backend=FAKE_SPEAKERS))
+    writer = TranscriptWriter(tmp_path, ["json"], SpeakerOptions(backend=f"{__name__}:TorchVoices"))
     (outcome,) = writer.write([speech[0]], TranscribeOptions(engine=FAKE_ENGINE, window_seconds=20))
     assert outcome.error is None and outcome.transcript.diarization is not None
     assert events.count("decode") >= 2 and events[-1] == ("speakers", [True])   # last, with the model gone
     assert len([e for e in events if e != "decode"]) == 1
+
+
+def test_a_lone_file_is_heard_while_it_is_decoded(speech, tmp_path):
+    """`indexer transcribe` on one file: a speaker network without PyTorch (CAM++ on ONNX Runtime, the
+    default) hears the audio beside the decoding, not on one core after it, the other idle (issue 27)."""
+    hearing.start()
+    writer = TranscriptWriter(tmp_path, ["json"], SpeakerOptions(backend=hearing.LISTENING))
+    (outcome,) = writer.write([speech[0]], TranscribeOptions(engine=hearing.DECODING_UNTIL_HEARD, window_seconds=20))
+    assert outcome.error is None and outcome.transcript.diarization is not None
+    assert hearing.DecodingUntilHeard.waited_in_vain == 0 and outcome.transcript.speaker_labels
+
+
+def test_a_file_that_cannot_be_read_gets_its_one_error_with_the_speakers_stage_beside(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all")
+    writer = TranscriptWriter(tmp_path / "out", ["json"], SpeakerOptions(backend=hearing.DEAF))
+    (outcome,) = writer.write([bad], TranscribeOptions(engine=FAKE_ENGINE))
+    assert outcome.transcript is None and "bad.wav" in str(outcome.error)
 
 
 LONE_FILE_TORCH = """

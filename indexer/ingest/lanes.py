@@ -7,8 +7,11 @@ back as they finish:
 * each lane takes the longest episode left (an episode's windows go side by
   side when a lane is free), so that the last minutes are not one core
   working alone;
-* the speakers stage runs in a thread of its own while the lanes decode the
-  next episodes, its model loaded while the lanes begin;
+* the speakers stage hears each episode's audio in a thread of its own while
+  the lanes decode it (:func:`indexer.speakers.hear`), its model loaded while
+  the lanes begin, and its turns go onto the words once both are done
+  (:func:`indexer.speakers.with_heard`): a lone episode's stage no longer runs
+  on one core after its decoding, the other idle;
 * every model is loaded once, not once per worker process: two worker
   processes of one thread each, the default before, loaded the Whisper and
   speaker models twice and held twice the memory (3.2 GB against 2.0 summed
@@ -40,6 +43,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..speakers import Heard, with_heard
 from ..transcribe import expected_windows
 from ..transcribe.engines import sized
 from ..transcribe.options import TranscribeOptions
@@ -78,13 +82,27 @@ class _Lanes:
             for k, job in enumerate(self.jobs):
                 if job.existing:
                     pending.add(speakers.submit(self._speakers_only, k))
-            decoding = {lanes.submit(self._transcribe, k) for k in longest_first(self.jobs)}
-            while decoding or pending:
-                done, _ = cf.wait(decoding | pending, return_when=cf.FIRST_COMPLETED)
+            order = longest_first(self.jobs)
+            # The speakers stage hears each episode's audio while the lanes decode it, in the lanes' order:
+            # a lone episode's stage no longer runs on one core after its decoding, the other idle.
+            hearing = {k: speakers.submit(self._hear, k) for k in order}
+            decoding = {lanes.submit(self._transcribe, k) for k in order}
+            decoded: dict[cf.Future, tuple[int, Transcript, float]] = {}   # hearing future -> its words
+            while decoding or pending or decoded:
+                done, _ = cf.wait(decoding | pending | set(decoded), return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     if future in decoding:
                         decoding.discard(future)
-                        pending.add(speakers.submit(self._speakers, *future.result()))
+                        k, outcome, started = future.result()
+                        if isinstance(outcome, JobResult):   # no words: what was heard is not needed
+                            hearing[k].cancel()
+                            self.send("done", k, outcome)
+                            sent += 1
+                        else:
+                            decoded[hearing[k]] = (k, outcome, started)
+                    elif future in decoded:
+                        self.send("done", *self._with_heard(*decoded.pop(future), future.result()))
+                        sent += 1
                     else:
                         pending.discard(future)
                         self.send("done", *future.result())
@@ -92,24 +110,45 @@ class _Lanes:
         return sent
 
     def _transcribe(self, k: int) -> tuple[int, Transcript | JobResult, float]:
-        """One episode through a lane: (k, transcript or failure, seconds)."""
+        """One episode through a lane: (k, transcript or failure, when it began: time.monotonic())."""
         started = time.monotonic()
         self.send("started", k, None)
         job = self.jobs[k]
         problem = workers.changed_or_missing(job)
         if problem is not None:
-            return k, problem, 0.0
+            return k, problem, started
         try:
             transcript = workers.transcribe_episode(job, Path(job.episode.audio_path),
                                                     workers.job_options(job, self.options), self.engine,
                                                     self.audio_root)
         except Exception as e:  # noqa: BLE001 (reported, never raised: the run goes on)
-            return k, workers.failure(job, e), 0.0
-        return k, transcript, time.monotonic() - started
+            return k, workers.failure(job, e), started
+        return k, transcript, started
 
-    def _speakers(self, k: int, outcome: Transcript | JobResult, seconds: float) -> tuple[int, JobResult]:
-        if isinstance(outcome, JobResult):
-            return k, outcome
+    def _hear(self, k: int) -> tuple[Heard | None, float] | JobResult:
+        """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure."""
+        job = self.jobs[k]
+        try:
+            # The transcript's duration is its probe's to the millisecond (transcribe_file)
+            return workers.hear_episode(job, Path(job.episode.audio_path), round(job.duration, 3),
+                                        self.options.cpu_threads)
+        except Exception as e:  # noqa: BLE001 (reported with the episode, never raised)
+            return workers.failure(job, e)
+
+    def _with_heard(self, k: int, transcript: Transcript, started: float,
+                    heard: tuple[Heard | None, float] | JobResult) -> tuple[int, JobResult]:
+        """The episode's result: its words with what was heard. Its seconds run from the start of its
+        decoding until both are done (the hearing ran beside it); ``speaker_seconds``: the hearing's own."""
+        if isinstance(heard, JobResult):
+            return k, heard
+        found, speaker_seconds = heard
+        try:
+            transcript = with_heard(transcript, found)
+        except Exception as e:  # noqa: BLE001
+            return k, workers.failure(self.jobs[k], e)
+        return k, JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
+
+    def _speakers(self, k: int, outcome: Transcript, seconds: float) -> tuple[int, JobResult]:
         job = self.jobs[k]
         try:
             transcript, speaker_seconds = workers.with_speakers(job, Path(job.episode.audio_path), outcome,

@@ -29,7 +29,7 @@ from ..archive import Episode
 from ..errors import ClusterError, IndexerError
 from ..locks import die_with_parent
 from .reports import RETRY_HINT, failure_line
-from ..speakers import SpeakerOptions, add_speakers, load_backend
+from ..speakers import Heard, SpeakerOptions, hear, load_backend, with_heard
 from ..transcribe import TranscribeOptions, load_engine, transcribe_file, with_preset
 from ..transcript import Transcript, load_transcript
 
@@ -133,12 +133,18 @@ def speaker_options(job: Job, threads: int) -> SpeakerOptions:
     return options
 
 
-def with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
-    """The speakers stage on a transcript (``off``: its automatic labels removed)."""
+def hear_episode(job: Job, path: Path, duration: float, threads: int) -> tuple[Heard | None, float]:
+    """The audio part of the job's speakers stage (:func:`indexer.speakers.hear`), and its seconds."""
     options = speaker_options(job, threads)
     started = time.monotonic()
     backend = MODELS.backend(options) if options.runs else None
-    return add_speakers(path, transcript, options, backend), time.monotonic() - started
+    return hear(path, duration, options, backend), time.monotonic() - started
+
+
+def with_speakers(job: Job, path: Path, transcript: Transcript, threads: int) -> tuple[Transcript, float]:
+    """The speakers stage on a transcript (``off``: its automatic labels removed)."""
+    heard, seconds = hear_episode(job, path, transcript.duration, threads)
+    return with_heard(transcript, heard), seconds
 
 
 def _dask_threads() -> int:

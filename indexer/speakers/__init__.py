@@ -1,12 +1,15 @@
-"""Who speaks when: automatic speaker turns, offline, after transcription.
+"""Who speaks when: automatic speaker turns, offline, beside transcription.
 
 The stage needs only the audio and the words, so an archive transcribed
-before it existed gets speakers without being transcribed again:
+before it existed gets speakers without being transcribed again. Steps 1–4
+need only the audio (:func:`hear`), so they run while the words are decoded;
+step 5 puts what was heard onto the words (:func:`with_heard`):
 
 1. speech regions from Silero VAD (the one faster-whisper ships, as for
    transcription, with finer pauses), so music and silence get no label;
-2. an embedding per 1.5 s window (0.75 s hop) from a :class:`SpeakerBackend`
-   (by default Resemblyzer's voice encoder, :mod:`indexer.speakers.voice`);
+2. an embedding per 1.5 s window (side by side) from a :class:`SpeakerBackend`
+   (by default CAM++ on ONNX Runtime, :mod:`indexer.speakers.campplus_onnx`;
+   Resemblyzer's voice encoder, :mod:`indexer.speakers.voice`, on request);
 3. average-linkage clustering on cosine similarity with a stop threshold,
    per 10-minute chunk (bounded memory and time on two-hour recordings),
    then a centroid merge over the whole file (one voice split in two
@@ -22,12 +25,13 @@ with :func:`indexer.corrections.name_speakers` (an overlay: it survives
 re-transcription).
 
 One role per module: ``options``, ``backends`` (and the ``voice`` network),
-``clustering``, ``diarization`` (steps 1–4, :func:`diarize`), ``assign`` (step 5).
+``clustering``, ``diarization`` (steps 1–4, :func:`diarize`), ``assign`` (step 5, and
+:func:`hear` / :func:`with_heard` around it).
 """
 
 from __future__ import annotations
 
-from .assign import add_speakers, assign_speakers, speaker_of_span, without_speakers
+from .assign import Heard, add_speakers, assign_speakers, hear, speaker_of_span, with_heard, without_speakers
 from .backends import (BACKENDS, CamppBackend, ResemblyzerBackend, SpeakerBackend, backend_class,
                        check_backend_installed, load_backend)
 from .clustering import agglomerate, merge_centroids
@@ -36,7 +40,8 @@ from .options import SR, SpeakerOptions, for_episode
 from .prints import VoicePrint
 
 __all__ = [
-    "BACKENDS", "SR", "CamppBackend", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "VoicePrint",
+    "BACKENDS", "SR", "CamppBackend", "Heard", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "VoicePrint",
     "add_speakers", "agglomerate", "assign_speakers", "backend_class", "check_backend_installed", "diarize",
-    "diarize_voices", "for_episode", "load_backend", "merge_centroids", "speaker_of_span", "without_speakers",
+    "diarize_voices", "for_episode", "hear", "load_backend", "merge_centroids", "speaker_of_span", "with_heard",
+    "without_speakers",
 ]

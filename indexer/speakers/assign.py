@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..transcript import Diarization, Flag, Segment, SpeakerTurn, Transcript, Word, speaker_of_span
@@ -67,21 +67,49 @@ def without_speakers(transcript: Transcript) -> Transcript:
     return replace(transcript, segments=segments, diarization=None)
 
 
-def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptions,
-                 backend: SpeakerBackend | None = None) -> Transcript:
-    """Run the stage on an episode's audio and words (``off``: remove automatic labels;
-    named turns: only their voice prints, for the voice library)."""
-    transcript = without_speakers(transcript)
+@dataclass(frozen=True)
+class Heard:
+    """What the stage hears in an episode's audio alone, before any word is known: so it can run while
+    the words are decoded (:func:`hear`), and be put onto them after (:func:`with_heard`)."""
+
+    options: SpeakerOptions
+    backend: str
+    runtime: str
+    turns: tuple[SpeakerTurn, ...] | None   # None: only the prints of a sidecar's named turns (mode "off")
+    prints: dict[str, VoicePrint]
+
+
+def hear(path: str | Path, duration: float, options: SpeakerOptions,
+         backend: SpeakerBackend | None = None) -> Heard | None:
+    """The audio part of the stage: turns and voice prints (named turns: only their prints); None when
+    the stage has no work. ``duration``: the transcript's (its probe's, to the millisecond)."""
     if not options.runs:
-        return transcript
+        return None
     backend = backend or load_backend(options)
     runtime = getattr(backend, "runs_on", "")   # test backends may not say
     if not options.enabled:
         from .enroll import named_prints
 
-        prints = named_prints(path, transcript.duration, options, backend)
+        return Heard(options, backend.name, runtime, None, named_prints(path, duration, options, backend))
+    turns, prints = diarize_voices(path, duration, options, backend)
+    return Heard(options, backend.name, runtime, tuple(turns), prints)
+
+
+def with_heard(transcript: Transcript, heard: Heard | None) -> Transcript:
+    """The words part of the stage: what was heard put onto the transcript's words (None: the
+    automatic labels removed)."""
+    transcript = without_speakers(transcript)
+    if heard is None:
+        return transcript
+    if heard.turns is None:
         return replace(transcript, diarization=Diarization(
-            backend=backend.name, runtime=runtime, fingerprint=options.fingerprint(), mode="turns",
-            voiceprints={name: p.to_dict() for name, p in prints.items()}))
-    turns, prints = diarize_voices(path, transcript.duration, options, backend)
-    return assign_speakers(transcript, turns, options, backend.name, prints, runtime)
+            backend=heard.backend, runtime=heard.runtime, fingerprint=heard.options.fingerprint(), mode="turns",
+            voiceprints={name: p.to_dict() for name, p in heard.prints.items()}))
+    return assign_speakers(transcript, list(heard.turns), heard.options, heard.backend, heard.prints, heard.runtime)
+
+
+def add_speakers(path: str | Path, transcript: Transcript, options: SpeakerOptions,
+                 backend: SpeakerBackend | None = None) -> Transcript:
+    """Run the stage on an episode's audio and words (``off``: remove automatic labels;
+    named turns: only their voice prints, for the voice library)."""
+    return with_heard(transcript, hear(path, transcript.duration, options, backend))

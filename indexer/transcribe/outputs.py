@@ -3,12 +3,15 @@ what ``indexer transcribe`` runs, one outcome per input file."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .. import audio
 from ..errors import IndexerError, OutputConflictError
-from ..speakers import SpeakerOptions, add_speakers, check_backend_installed, load_backend
+from ..speakers import (Heard, SpeakerOptions, backend_class, check_backend_installed, hear, load_backend,
+                        with_heard)
 from ..transcript import Transcript, export, get_exporter
 from .options import TranscribeOptions
 from .run import transcribe_files
@@ -66,15 +69,32 @@ class TranscriptWriter:
                     f"its outputs would replace those of {owner} in {self.out_dir}", path,
                     "transcribe it with another --out"))
         kept = [path for path in paths if owners[path.stem] == path]
-        for path, result in transcribe_files(kept, options, progress=progress):
-            yield self._finish(path, result)
+        # The speakers stage hears each file's audio while its words are decoded, in the order they are
+        # decoded: a lone file's stage no longer runs on one core after its decoding, the other idle. Not
+        # a network on PyTorch (Resemblyzer): torch (~190 MB) and its network would be resident beside the
+        # Whisper model and its batches, a long file's peak; it hears each file after its decoding.
+        beside = self.speakers.runs and not getattr(backend_class(self.speakers.backend), "uses_torch", False)
+        speakers = ThreadPoolExecutor(1, thread_name_prefix="speakers")
+        try:
+            hearing = {path: speakers.submit(self._hear, path) for path in dict.fromkeys(kept)} if beside else {}
+            for path, result in transcribe_files(kept, options, progress=progress):
+                yield self._finish(path, result, hearing.get(path))
+        finally:
+            speakers.shutdown(cancel_futures=True)
 
-    def _finish(self, path: Path, result: Transcript | IndexerError) -> Outcome:
+    def _hear(self, path: Path, duration: float | None = None) -> Heard | None:
+        if duration is None:   # the transcript's is its probe's, to the millisecond (transcribe_file)
+            duration = round(audio.probe(path).duration, 3)
+        return hear(path, duration, self.speakers, self.backend)
+
+    def _finish(self, path: Path, result: Transcript | IndexerError, hearing: Future | None) -> Outcome:
         if isinstance(result, IndexerError):
+            if hearing is not None:
+                hearing.cancel()
             return Outcome(path, error=result)
         try:
-            if self.backend is not None:
-                result = add_speakers(path, result, self.speakers, self.backend)
+            heard = hearing.result() if hearing is not None else self._hear(path, result.duration)
+            result = with_heard(result, heard)
             written = export(result, self.formats, self.out_dir, stem=path.stem)
         except IndexerError as e:
             return Outcome(path, error=e)
