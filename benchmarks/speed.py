@@ -249,6 +249,8 @@ def run_config(config: str, name: str, folder: Path) -> dict:
     if code is None:
         raise SystemExit(f"{config}: give the base tree with --base-code DIR")
     env = {**os.environ, "PYTHONPATH": str(code)}
+    if code != ROOT:   # `python -c` puts the working folder (this tree) first on sys.path, before PYTHONPATH
+        env["PYTHONSAFEPATH"] = "1"
     # Other jobs' load before each run: wall ratios mean something only on a quiet machine (under a load of
     # 8-12, `indexer`'s CPU seconds on realfr rose by 40 % and plain's did not: speed-final27 vs speed-quiet).
     load_before = round(os.getloadavg()[0], 1)

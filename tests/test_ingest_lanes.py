@@ -47,18 +47,20 @@ def ffmpeg(*args):
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
-    """Five distinct 5-second clips, and a 15-second one."""
+    """Five distinct 5-second clips, a 15-second one, and a quiet 5-second one (peak 0.13, the others ≥ 0.39)."""
     folder = tmp_path_factory.mktemp("lane-clips")
     for n, volume in enumerate((1.0, 0.9, 0.8, 0.7, 0.6)):
         ffmpeg("-i", SPEECH, "-af", f"volume={volume}", folder / f"{'abcde'[n]}.wav")
     ffmpeg("-stream_loop", "2", "-i", SPEECH, folder / "long.wav")
+    ffmpeg("-i", SPEECH, "-af", "volume=0.2", folder / "quiet.wav")
     return folder
 
 
-def archive(root: Path, clips: Path, names: list[str], engine: str = FAKE_ENGINE, speakers: str = "off") -> Path:
+def archive(root: Path, clips: Path, names: list[str], engine: str = FAKE_ENGINE, speakers: str = "off",
+            backend: str = FAKE_SPEAKERS) -> Path:
     (root / "audio").mkdir(parents=True)
     (root / "archive.yaml").write_text(f"language: fr\nmodel: base\nengine: {engine}\nspeakers: {speakers}\n"
-                                       f"speaker_backend: {FAKE_SPEAKERS}\nembeddings: 'off'\n")
+                                       f"speaker_backend: {backend}\nembeddings: 'off'\n")
     for name in names:
         shutil.copy(clips / name, root / "audio" / name)
     return root
@@ -106,6 +108,17 @@ def test_the_speakers_stage_hears_a_lone_episode_while_it_is_decoded(clips):
     assert hearing.DecodingUntilHeard.waited_in_vain == 0 and result.transcript.segments
     assert result.transcript.diarization is not None and result.transcript.speaker_labels
     assert result.speaker_seconds > 0 and result.seconds > 0
+
+
+def test_what_was_heard_on_a_stale_duration_is_heard_again_on_the_transcripts(clips):
+    """The survey's duration can come from a cache that another ffmpeg, or a replaced file, made stale: a
+    named turn "to the end" then ends where the transcript ends, as when the stage ran after the decoding."""
+    speakers = SpeakerOptions(mode="off", named_turns=(("Ana", 0.0, -1.0),), backend=FAKE_SPEAKERS)
+    stale = job(clips / "long.wav", 4.0, speakers=speakers)
+    ((_, lane),) = lanes.transcribe_here([stale], OPTIONS, str(clips))
+    alone = transcribe_job(stale, OPTIONS, str(clips)).transcript
+    assert lane.transcript.duration > 15
+    assert lane.transcript.diarization == alone.diarization and lane.transcript.diarization.voiceprints
 
 
 @pytest.mark.parametrize("speakers", [None, SpeakerOptions(backend=FAKE_SPEAKERS)], ids=["no-speakers", "speakers"])
@@ -161,3 +174,20 @@ def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path,
     # How many had begun when it died (the crashing file, and a.wav or more beside it) depends on timing.
     assert re.search(r"retrying [1-4] episode\(s\) one at a time", caplog.text), caplog.text
     assert sorted(p.name for p in (root / "transcripts").glob("*.json")) == ["a.json", "b.json", "c.json"]
+
+
+def test_a_file_whose_hearing_kills_the_worker_is_the_one_reported(tmp_path, clips, caplog):
+    """The speakers stage hears ahead of the lanes: a file that kills the worker while it is heard, before
+    its lane began it, is among the suspects of that death (else it killed the next lane worker too)."""
+    root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "quiet.wav", "long.wav"],
+                   engine="helpers.hearing:SlowEngine", speakers="auto", backend="helpers.hearing:KillingBackend")
+    report = Ingest(root, IngestOptions(progress=False)).run()
+    statuses = {r.file: r.status for r in report.results}
+    assert statuses == {"a.wav": "transcribed", "b.wav": "transcribed", "long.wav": "transcribed",
+                        "quiet.wav": "failed"}, report.summary()
+    (failed,) = report.failed
+    assert "quiet.wav: the worker process died on it twice" in failed.error
+    # One death in a lane worker (the fake engine is one lane): the episode in the lane and the one being
+    # heard are retried alone. Without the hearing among the suspects, the next lane worker died too.
+    retries = re.findall(r"retrying (\d+) episode\(s\) one at a time", caplog.text)
+    assert retries == ["2"], caplog.text

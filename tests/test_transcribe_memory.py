@@ -255,12 +255,28 @@ def test_a_lone_file_is_heard_while_it_is_decoded(speech, tmp_path):
     assert hearing.DecodingUntilHeard.waited_in_vain == 0 and outcome.transcript.speaker_labels
 
 
-def test_a_file_that_cannot_be_read_gets_its_one_error_with_the_speakers_stage_beside(tmp_path):
-    bad = tmp_path / "bad.wav"
-    bad.write_text("not audio at all")
+def test_a_file_whose_speakers_stage_fails_gets_one_line_and_the_next_goes_on(speech, tmp_path):
+    """The speaker network's own error (not the indexer's) on a readable file: one line, no traceback."""
     writer = TranscriptWriter(tmp_path / "out", ["json"], SpeakerOptions(backend=hearing.DEAF))
-    (outcome,) = writer.write([bad], TranscribeOptions(engine=FAKE_ENGINE))
-    assert outcome.transcript is None and "bad.wav" in str(outcome.error)
+    first, second = writer.write([speech[0], SAMPLE_ARCHIVE / "audio" / "metier-community-manager.mp3"],
+                                 TranscribeOptions(engine=FAKE_ENGINE))
+    for outcome in (first, second):
+        assert outcome.transcript is None
+        assert outcome.error.one_line().startswith(f"{outcome.path}: the speakers stage failed: RuntimeError")
+
+
+def test_a_network_on_pytorch_is_known_before_it_loads(monkeypatch):
+    from indexer.speakers import backends, campplus_onnx
+
+    assert not backends.will_use_torch(SpeakerOptions())              # CAM++ on ONNX Runtime, the default
+    assert backends.will_use_torch(SpeakerOptions(backend="resemblyzer"))
+    assert not backends.will_use_torch(SpeakerOptions(backend=FAKE_SPEAKERS))
+    monkeypatch.setattr(backends.CamppBackend, "runtime", "torch")
+    assert backends.will_use_torch(SpeakerOptions())
+    monkeypatch.setattr(backends.CamppBackend, "runtime", "onnx")
+    monkeypatch.setattr(campplus_onnx, "onnx_path", lambda cache_dir=None: Path("/nonexistent/campplus.onnx"))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None if name == "onnx" else object())
+    assert backends.will_use_torch(SpeakerOptions())     # no copy, and none can be exported
 
 
 LONE_FILE_TORCH = """

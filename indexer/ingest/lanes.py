@@ -79,13 +79,15 @@ class _Lanes:
             speaking = next((job for job in self.jobs if job.speakers and job.speakers.runs), None)
             if speaking is not None:   # loaded while the lanes begin, not after the first episode
                 speakers.submit(MODELS.backend, workers.speaker_options(speaking, self.options.cpu_threads))
+            order = longest_first(self.jobs)
+            # The speakers stage hears each episode's audio while the lanes decode it, in the lanes' order:
+            # a lone episode's stage no longer ran on one core after its decoding, the other idle (a two-hour
+            # file: 622 s against 738 s, benchmarks/results/memory-2h-hearing.md). Hearings go before the
+            # speakers-only jobs, so that decoded words do not wait for them, unsaved.
+            hearing = {k: speakers.submit(self._hear, k) for k in order if self._speaking(k)}
             for k, job in enumerate(self.jobs):
                 if job.existing:
                     pending.add(speakers.submit(self._speakers_only, k))
-            order = longest_first(self.jobs)
-            # The speakers stage hears each episode's audio while the lanes decode it, in the lanes' order:
-            # a lone episode's stage no longer runs on one core after its decoding, the other idle.
-            hearing = {k: speakers.submit(self._hear, k) for k in order}
             decoding = {lanes.submit(self._transcribe, k) for k in order}
             decoded: dict[cf.Future, tuple[int, Transcript, float]] = {}   # hearing future -> its words
             while decoding or pending or decoded:
@@ -94,12 +96,16 @@ class _Lanes:
                     if future in decoding:
                         decoding.discard(future)
                         k, outcome, started = future.result()
-                        if isinstance(outcome, JobResult):   # no words: what was heard is not needed
+                        if isinstance(outcome, JobResult) and k in hearing:   # no words: nothing to put it on
                             hearing[k].cancel()
+                        if isinstance(outcome, JobResult):
                             self.send("done", k, outcome)
                             sent += 1
+                        elif k in hearing:
+                            decoded[hearing.pop(k)] = (k, outcome, started)
                         else:
-                            decoded[hearing[k]] = (k, outcome, started)
+                            self.send("done", *self._with_heard(k, outcome, started, (None, 0.0)))
+                            sent += 1
                     elif future in decoded:
                         self.send("done", *self._with_heard(*decoded.pop(future), future.result()))
                         sent += 1
@@ -108,6 +114,11 @@ class _Lanes:
                         self.send("done", *future.result())
                         sent += 1
         return sent
+
+    def _speaking(self, k: int) -> bool:
+        """The episode has a speakers stage to hear (speakers off: its words are finished at once)."""
+        speakers = self.jobs[k].speakers
+        return speakers is not None and speakers.runs
 
     def _transcribe(self, k: int) -> tuple[int, Transcript | JobResult, float]:
         """One episode through a lane: (k, transcript or failure, when it began: time.monotonic())."""
@@ -126,14 +137,18 @@ class _Lanes:
         return k, transcript, started
 
     def _hear(self, k: int) -> tuple[Heard | None, float] | JobResult:
-        """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure."""
+        """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure.
+        The coordinator hears when it begins and ends: a worker that dies meanwhile names it a suspect."""
         job = self.jobs[k]
+        self.send("hearing", k, None)
         try:
-            # The transcript's duration is its probe's to the millisecond (transcribe_file)
+            # The transcript's duration, if the probe's has not changed since the survey (see _with_heard)
             return workers.hear_episode(job, Path(job.episode.audio_path), round(job.duration, 3),
                                         self.options.cpu_threads)
         except Exception as e:  # noqa: BLE001 (reported with the episode, never raised)
             return workers.failure(job, e)
+        finally:
+            self.send("heard", k, None)
 
     def _with_heard(self, k: int, transcript: Transcript, started: float,
                     heard: tuple[Heard | None, float] | JobResult) -> tuple[int, JobResult]:
@@ -142,10 +157,17 @@ class _Lanes:
         if isinstance(heard, JobResult):
             return k, heard
         found, speaker_seconds = heard
+        job = self.jobs[k]
         try:
+            if found is not None and not found.fits(transcript):
+                # The survey's duration (a cached probe) is not the transcript's: heard again on the
+                # transcript's, as the stage after the decoding would (its last chunk, a named turn's end).
+                found, more = workers.hear_episode(job, Path(job.episode.audio_path), transcript.duration,
+                                                   self.options.cpu_threads)
+                speaker_seconds += more
             transcript = with_heard(transcript, found)
         except Exception as e:  # noqa: BLE001
-            return k, workers.failure(self.jobs[k], e)
+            return k, workers.failure(job, e)
         return k, JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
 
     def _speakers(self, k: int, outcome: Transcript, seconds: float) -> tuple[int, JobResult]:
@@ -217,7 +239,7 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                                   initargs=(os.getpid(), queue, writer))
     future = pool.submit(serve_lanes, jobs, options, root)
     writer.close()   # the worker holds the only writing end: its death ends the pipe
-    started, finished = set(), set()
+    started, finished, heard_now = set(), set(), set()
 
     def receive(wait: float) -> Iterator[tuple[Job, JobResult]]:
         while reader.poll(wait):
@@ -227,6 +249,10 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                 return
             if kind == "started":
                 started.add(k)
+            elif kind == "hearing":   # the speakers stage on it, perhaps before its lane began
+                heard_now.add(k)
+            elif kind == "heard":
+                heard_now.discard(k)
             else:
                 finished.add(k)
                 yield jobs[k], result
@@ -255,5 +281,5 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                 yield job, workers.failure(job, error)
         return [], []
     unfinished = [k for k in range(len(jobs)) if k not in finished]
-    begun = [k for k in unfinished if k in started] or unfinished   # none begun: all suspect (no endless loop)
+    begun = [k for k in unfinished if k in started or k in heard_now] or unfinished   # none: all (no endless loop)
     return [jobs[k] for k in begun], [jobs[k] for k in unfinished if k not in begun]

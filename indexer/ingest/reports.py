@@ -52,7 +52,7 @@ class EpisodeResult:
     duration: float = 0.0       # seconds of audio
     seconds: float = 0.0        # wall time of the transcription (and of the speakers stage)
     realtime_factor: float = 0.0
-    speaker_seconds: float = 0.0   # of which the speakers stage
+    speaker_seconds: float = 0.0   # the speakers stage's own (in the lane worker it hears beside the decoding)
     segments: int = 0
     suspect: int = 0
     error: str = ""             # failed: which file, what is wrong, what to do

@@ -58,7 +58,7 @@ class JobResult:
     error: str = ""             # one line, when transcript is None
     seconds: float = 0.0        # measured where the work ran
     needs_audio: bool = False   # a Dask worker cannot read the path: send the bytes
-    speaker_seconds: float = 0.0   # of which the speakers stage
+    speaker_seconds: float = 0.0   # the speakers stage's own (in the lane worker it hears beside the decoding)
 
 
 # --- sizing --------------------------------------------------------------------

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from .assign import Heard, add_speakers, assign_speakers, hear, speaker_of_span, with_heard, without_speakers
 from .backends import (BACKENDS, CamppBackend, ResemblyzerBackend, SpeakerBackend, backend_class,
-                       check_backend_installed, load_backend)
+                       check_backend_installed, load_backend, will_use_torch)
 from .clustering import agglomerate, merge_centroids
 from .diarization import diarize, diarize_voices
 from .options import SR, SpeakerOptions, for_episode
@@ -43,5 +43,5 @@ __all__ = [
     "BACKENDS", "SR", "CamppBackend", "Heard", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "VoicePrint",
     "add_speakers", "agglomerate", "assign_speakers", "backend_class", "check_backend_installed", "diarize",
     "diarize_voices", "for_episode", "hear", "load_backend", "merge_centroids", "speaker_of_span", "with_heard",
-    "without_speakers",
+    "will_use_torch", "without_speakers",
 ]

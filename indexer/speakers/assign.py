@@ -73,10 +73,16 @@ class Heard:
     the words are decoded (:func:`hear`), and be put onto them after (:func:`with_heard`)."""
 
     options: SpeakerOptions
+    duration: float    # the episode's, as given: what was heard depends on it (its last chunk, a turn's end)
     backend: str
     runtime: str
     turns: tuple[SpeakerTurn, ...] | None   # None: only the prints of a sidecar's named turns (mode "off")
     prints: dict[str, VoicePrint]
+
+    def fits(self, transcript: Transcript) -> bool:
+        """Heard on the transcript's duration: else it is heard again on it (a duration probed before the
+        decoding, from a cache, may differ: a file replaced, another ffmpeg)."""
+        return self.duration == transcript.duration
 
 
 def hear(path: str | Path, duration: float, options: SpeakerOptions,
@@ -90,9 +96,9 @@ def hear(path: str | Path, duration: float, options: SpeakerOptions,
     if not options.enabled:
         from .enroll import named_prints
 
-        return Heard(options, backend.name, runtime, None, named_prints(path, duration, options, backend))
+        return Heard(options, duration, backend.name, runtime, None, named_prints(path, duration, options, backend))
     turns, prints = diarize_voices(path, duration, options, backend)
-    return Heard(options, backend.name, runtime, tuple(turns), prints)
+    return Heard(options, duration, backend.name, runtime, tuple(turns), prints)
 
 
 def with_heard(transcript: Transcript, heard: Heard | None) -> Transcript:

@@ -74,6 +74,22 @@ class CamppBackend:
         self.uses_torch = self.encoder.uses_torch
         self.runs_on = self.encoder.runs_on
 
+    @classmethod
+    def will_use_torch(cls, options: SpeakerOptions) -> bool:
+        """Whether the network will run on PyTorch here, told before it loads: no ONNX copy, and none can be
+        exported without the `onnx` package (an export that fails, or a damaged copy, is only known when
+        it is tried: it falls back to PyTorch then too, with a warning)."""
+        import importlib.util
+
+        from .campplus_onnx import onnx_path
+
+        if cls.runtime != "onnx" or cls.final_relu:
+            return True
+        try:
+            return not onnx_path().is_file() and importlib.util.find_spec("onnx") is None
+        except OSError:
+            return True
+
     @staticmethod
     def runtime_note() -> str:
         """What will run the network here, for ``indexer models``."""
@@ -131,6 +147,13 @@ def check_backend_installed(options: SpeakerOptions) -> None:
     check = getattr(backend_class(options.backend), "check_installed", None)
     if check is not None:
         check()
+
+
+def will_use_torch(options: SpeakerOptions) -> bool:
+    """Whether the backend's network will run on PyTorch (torch resident, ~+400 MB), told before it loads."""
+    cls = backend_class(options.backend)
+    predict = getattr(cls, "will_use_torch", None)
+    return predict(options) if predict is not None else bool(getattr(cls, "uses_torch", False))
 
 
 def load_backend(options: SpeakerOptions) -> SpeakerBackend:

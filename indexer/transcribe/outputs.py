@@ -10,8 +10,7 @@ from typing import Iterable, Iterator
 
 from .. import audio
 from ..errors import IndexerError, OutputConflictError
-from ..speakers import (Heard, SpeakerOptions, backend_class, check_backend_installed, hear, load_backend,
-                        with_heard)
+from ..speakers import Heard, SpeakerOptions, check_backend_installed, hear, load_backend, will_use_torch, with_heard
 from ..transcript import Transcript, export, get_exporter
 from .options import TranscribeOptions
 from .run import transcribe_files
@@ -70,22 +69,37 @@ class TranscriptWriter:
                     "transcribe it with another --out"))
         kept = [path for path in paths if owners[path.stem] == path]
         # The speakers stage hears each file's audio while its words are decoded, in the order they are
-        # decoded: a lone file's stage no longer runs on one core after its decoding, the other idle. Not
-        # a network on PyTorch (Resemblyzer): torch (~190 MB) and its network would be resident beside the
-        # Whisper model and its batches, a long file's peak; it hears each file after its decoding.
-        beside = self.speakers.runs and not getattr(backend_class(self.speakers.backend), "uses_torch", False)
+        # decoded: a lone file's stage no longer runs on one core after its decoding, the other idle (a
+        # two-hour file: 622 s against 738 s, benchmarks/results/memory-2h-hearing.md). Not a network on
+        # PyTorch (Resemblyzer; CAM++ without its ONNX copy): torch and its network (~350 MB) would sit
+        # beside the Whisper model and its batches, a long file's peak; it hears each file after its decoding.
+        beside = self.speakers.runs and not will_use_torch(self.speakers)
         speakers = ThreadPoolExecutor(1, thread_name_prefix="speakers")
         try:
             hearing = {path: speakers.submit(self._hear, path) for path in dict.fromkeys(kept)} if beside else {}
             for path, result in transcribe_files(kept, options, progress=progress):
-                yield self._finish(path, result, hearing.get(path))
+                yield self._finish(path, result, hearing.pop(path, None))
         finally:
-            speakers.shutdown(cancel_futures=True)
+            # Not waited for (Ctrl-C, a failure): at exit Python still ends the file being heard, one
+            # 10-minute piece at most (~10 CPU s with CAM++ on ONNX Runtime).
+            speakers.shutdown(wait=False, cancel_futures=True)
 
     def _hear(self, path: Path, duration: float | None = None) -> Heard | None:
         if duration is None:   # the transcript's is its probe's, to the millisecond (transcribe_file)
             duration = round(audio.probe(path).duration, 3)
         return hear(path, duration, self.speakers, self.backend)
+
+    def _heard(self, path: Path, transcript: Transcript, hearing: Future | None) -> Heard | None:
+        """What the stage heard in the file, on the transcript's duration (heard now if not beside)."""
+        try:
+            heard = hearing.result() if hearing is not None else None
+            if hearing is None or (heard is not None and not heard.fits(transcript)):
+                heard = self._hear(path, transcript.duration)
+            return heard
+        except IndexerError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the speaker network's own errors: one line, the next file goes on
+            raise IndexerError(f"the speakers stage failed: {type(e).__name__}: {e}", path) from e
 
     def _finish(self, path: Path, result: Transcript | IndexerError, hearing: Future | None) -> Outcome:
         if isinstance(result, IndexerError):
@@ -93,8 +107,7 @@ class TranscriptWriter:
                 hearing.cancel()
             return Outcome(path, error=result)
         try:
-            heard = hearing.result() if hearing is not None else self._hear(path, result.duration)
-            result = with_heard(result, heard)
+            result = with_heard(result, self._heard(path, result, hearing))
             written = export(result, self.formats, self.out_dir, stem=path.stem)
         except IndexerError as e:
             return Outcome(path, error=e)

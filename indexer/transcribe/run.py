@@ -263,8 +263,8 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
             for n, (path, _) in enumerate(probed):
                 result = futures[path].result()
                 if n == len(probed) - 1 and engine is None:
-                    # Every file is transcribed: the model loaded here goes before the caller
-                    # adds the last file's speakers (the whole speakers stage of a lone file).
+                    # Every file is transcribed: the model loaded here goes before the caller adds the
+                    # last file's speakers, when its network is on PyTorch (it hears after the decoding).
                     shared = None
                     gc.collect()   # the engine and its model refer to each other (reproducible.seed_sampling)
                     give_back()

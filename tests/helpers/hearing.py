@@ -6,7 +6,9 @@ Named by their import path (``helpers.hearing:DecodingUntilHeard`` as an engine,
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 from indexer.testing import FakeEngine, FakeSpeakerBackend
 
@@ -15,6 +17,7 @@ WAIT = 60.0                 # seconds: not a time budget, the end of a wait that
 LISTENING = f"{__name__}:ListeningBackend"
 DECODING_UNTIL_HEARD = f"{__name__}:DecodingUntilHeard"
 DEAF = f"{__name__}:DeafBackend"
+SLOW = 3.0   # seconds per window of SlowEngine: far more than the fake voices take to hear a few clips
 
 
 class ListeningBackend(FakeSpeakerBackend):
@@ -48,3 +51,21 @@ def start() -> None:
     """Before a test: nothing heard, no wait counted."""
     HEARD.clear()
     DecodingUntilHeard.waited_in_vain = 0
+
+
+class SlowEngine(FakeEngine):
+    """The fake engine, SLOW seconds per window: the speakers stage, beside it, hears ahead of the lanes."""
+
+    def transcribe(self, samples, language, prompt=True, seed=None):
+        time.sleep(SLOW)
+        return super().transcribe(samples, language, prompt, seed)
+
+
+class KillingBackend(FakeSpeakerBackend):
+    """The fake voices, whose network kills its process (a crash, an out-of-memory kill) on quiet audio:
+    a peak under 0.25 (the test clips' quiet.wav peaks at 0.13, the others at 0.39 or more)."""
+
+    def embed_regions(self, regions, windows):
+        if max((float(abs(region).max(initial=0.0)) for region in regions), default=1.0) < 0.25:
+            os._exit(3)
+        return super().embed_regions(regions, windows)
