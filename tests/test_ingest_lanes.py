@@ -177,8 +177,8 @@ def test_a_file_that_kills_the_worker_is_reported_and_the_others_saved(tmp_path,
 
 
 def test_a_file_whose_hearing_kills_the_worker_is_the_one_reported(tmp_path, clips, caplog):
-    """The speakers stage hears ahead of the lanes: a file that kills the worker while it is heard, before
-    its lane began it, is among the suspects of that death (else it killed the next lane worker too)."""
+    """A file that kills the worker while the speakers stage hears it (here the last one, heard while it is
+    decoded) is the one retried alone and reported; the others are saved."""
     root = archive(tmp_path / "archive", clips, ["a.wav", "b.wav", "quiet.wav", "long.wav"],
                    engine="helpers.hearing:SlowEngine", speakers="auto", backend="helpers.hearing:KillingBackend")
     report = Ingest(root, IngestOptions(progress=False)).run()
@@ -187,7 +187,7 @@ def test_a_file_whose_hearing_kills_the_worker_is_the_one_reported(tmp_path, cli
                         "quiet.wav": "failed"}, report.summary()
     (failed,) = report.failed
     assert "quiet.wav: the worker process died on it twice" in failed.error
-    # One death in a lane worker (the fake engine is one lane): the episode in the lane and the one being
-    # heard are retried alone. Without the hearing among the suspects, the next lane worker died too.
-    retries = re.findall(r"retrying (\d+) episode\(s\) one at a time", caplog.text)
-    assert retries == ["2"], caplog.text
+    # One death in a lane worker: quiet.wav, and the episode whose hearing may still wait behind it, are
+    # retried alone (how many depends on timing); no second lane worker dies on it.
+    retries = re.findall(r"retrying ([12]) episode\(s\) one at a time", caplog.text)
+    assert len(retries) == 1, caplog.text

@@ -7,11 +7,13 @@ back as they finish:
 * each lane takes the longest episode left (an episode's windows go side by
   side when a lane is free), so that the last minutes are not one core
   working alone;
-* the speakers stage hears each episode's audio in a thread of its own while
-  the lanes decode it (:func:`indexer.speakers.hear`), its model loaded while
-  the lanes begin, and its turns go onto the words once both are done
-  (:func:`indexer.speakers.with_heard`): a lone episode's stage no longer runs
-  on one core after its decoding, the other idle;
+* the speakers stage hears each episode's audio in a thread of its own
+  (:func:`indexer.speakers.hear`) after its decoding, while the lanes decode
+  the next episodes, and the last episodes the lanes take while they are
+  decoded: a lone episode's stage no longer runs on one core after its
+  decoding, the other idle; its model is loaded while the lanes begin, and
+  the turns go onto the words once both are done
+  (:func:`indexer.speakers.with_heard`);
 * every model is loaded once, not once per worker process: two worker
   processes of one thread each, the default before, loaded the Whisper and
   speaker models twice and held twice the memory (3.2 GB against 2.0 summed
@@ -69,6 +71,9 @@ class _Lanes:
         windows = sum(expected_windows(job.duration, options) for job in jobs if not job.existing)
         self.engine = sized(MODELS.engine(options), max(1, windows)) if windows else None
         self.lanes = max(1, getattr(self.engine, "parallel", 1))
+        self._beside: set[int] = set()               # episodes heard while they are decoded (run sets them)
+        self._hearing: dict[int, cf.Future] = {}     # their hearings, begun with their decoding
+        self._speakers_pool: cf.ThreadPoolExecutor | None = None
 
     def run(self) -> int:
         """Every job's result sent; returns how many."""
@@ -80,11 +85,14 @@ class _Lanes:
             if speaking is not None:   # loaded while the lanes begin, not after the first episode
                 speakers.submit(MODELS.backend, workers.speaker_options(speaking, self.options.cpu_threads))
             order = longest_first(self.jobs)
-            # The speakers stage hears each episode's audio while the lanes decode it, in the lanes' order:
-            # a lone episode's stage no longer ran on one core after its decoding, the other idle (a two-hour
-            # file: 622 s against 738 s, benchmarks/results/memory-2h-hearing.md). Hearings go before the
-            # speakers-only jobs, so that decoded words do not wait for them, unsaved.
-            hearing = {k: speakers.submit(self._hear, k) for k in order if self._speaking(k)}
+            # The speakers stage hears an episode after its decoding, beside the next episodes' decoding;
+            # the last episodes the lanes take are heard while they are decoded: their stage no longer runs
+            # at the end on one core, the other idle (the hour of real people under ingest: 376 s against
+            # 408 s, benchmarks/results/speed-hearing-longreal.md). Not every episode from the start: on
+            # seven 2-minute files that was slower in three runs of three (93.5 against 86.2 s, +12 % CPU,
+            # speed-hearing-where.md).
+            self._speakers_pool, self._hearing = speakers, {}
+            self._beside = {k for k in order[-self.lanes:] if self._speaking(k)}
             for k, job in enumerate(self.jobs):
                 if job.existing:
                     pending.add(speakers.submit(self._speakers_only, k))
@@ -96,13 +104,16 @@ class _Lanes:
                     if future in decoding:
                         decoding.discard(future)
                         k, outcome, started = future.result()
-                        if isinstance(outcome, JobResult) and k in hearing:   # no words: nothing to put it on
-                            hearing[k].cancel()
+                        hearing = self._hearing.pop(k, None)   # heard beside its decoding
+                        if isinstance(outcome, JobResult) and hearing is not None:   # no words to put it on
+                            hearing.cancel()
                         if isinstance(outcome, JobResult):
                             self.send("done", k, outcome)
                             sent += 1
-                        elif k in hearing:
-                            decoded[hearing.pop(k)] = (k, outcome, started)
+                        elif hearing is not None:
+                            decoded[hearing] = (k, outcome, started)
+                        elif self._speaking(k):   # heard now, beside the next episodes' decoding
+                            decoded[speakers.submit(self._hear, k)] = (k, outcome, started)
                         else:
                             self.send("done", *self._with_heard(k, outcome, started, (None, 0.0)))
                             sent += 1
@@ -124,6 +135,8 @@ class _Lanes:
         """One episode through a lane: (k, transcript or failure, when it began: time.monotonic())."""
         started = time.monotonic()
         self.send("started", k, None)
+        if k in self._beside:
+            self._hearing[k] = self._speakers_pool.submit(self._hear, k)
         job = self.jobs[k]
         problem = workers.changed_or_missing(job)
         if problem is not None:
@@ -137,18 +150,15 @@ class _Lanes:
         return k, transcript, started
 
     def _hear(self, k: int) -> tuple[Heard | None, float] | JobResult:
-        """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure.
-        The coordinator hears when it begins and ends: a worker that dies meanwhile names it a suspect."""
+        """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure. Its lane
+        has begun it (the coordinator counts it begun until it is done: a worker death names it a suspect)."""
         job = self.jobs[k]
-        self.send("hearing", k, None)
         try:
             # The transcript's duration, if the probe's has not changed since the survey (see _with_heard)
             return workers.hear_episode(job, Path(job.episode.audio_path), round(job.duration, 3),
                                         self.options.cpu_threads)
         except Exception as e:  # noqa: BLE001 (reported with the episode, never raised)
             return workers.failure(job, e)
-        finally:
-            self.send("heard", k, None)
 
     def _with_heard(self, k: int, transcript: Transcript, started: float,
                     heard: tuple[Heard | None, float] | JobResult) -> tuple[int, JobResult]:
@@ -239,7 +249,7 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                                   initargs=(os.getpid(), queue, writer))
     future = pool.submit(serve_lanes, jobs, options, root)
     writer.close()   # the worker holds the only writing end: its death ends the pipe
-    started, finished, heard_now = set(), set(), set()
+    started, finished = set(), set()
 
     def receive(wait: float) -> Iterator[tuple[Job, JobResult]]:
         while reader.poll(wait):
@@ -249,10 +259,6 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                 return
             if kind == "started":
                 started.add(k)
-            elif kind == "hearing":   # the speakers stage on it, perhaps before its lane began
-                heard_now.add(k)
-            elif kind == "heard":
-                heard_now.discard(k)
             else:
                 finished.add(k)
                 yield jobs[k], result
@@ -281,5 +287,5 @@ def _lane_round(jobs: list[Job], options: TranscribeOptions, root: str, context,
                 yield job, workers.failure(job, error)
         return [], []
     unfinished = [k for k in range(len(jobs)) if k not in finished]
-    begun = [k for k in unfinished if k in started or k in heard_now] or unfinished   # none: all (no endless loop)
+    begun = [k for k in unfinished if k in started] or unfinished   # none begun: all suspect (no endless loop)
     return [jobs[k] for k in begun], [jobs[k] for k in unfinished if k not in begun]
