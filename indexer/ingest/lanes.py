@@ -113,7 +113,7 @@ class _Lanes:
                         elif hearing is not None:
                             decoded[hearing] = (k, outcome, started)
                         elif self._speaking(k):   # heard now, beside the next episodes' decoding
-                            decoded[speakers.submit(self._hear, k)] = (k, outcome, started)
+                            decoded[speakers.submit(self._hear, k, outcome.duration)] = (k, outcome, started)
                         else:
                             self.send("done", *self._with_heard(k, outcome, started, (None, 0.0)))
                             sent += 1
@@ -149,13 +149,14 @@ class _Lanes:
             return k, workers.failure(job, e), started
         return k, transcript, started
 
-    def _hear(self, k: int) -> tuple[Heard | None, float] | JobResult:
+    def _hear(self, k: int, duration: float | None = None) -> tuple[Heard | None, float] | JobResult:
         """The audio part of an episode's speakers stage: (what was heard, seconds), or its failure. Its lane
-        has begun it (the coordinator counts it begun until it is done: a worker death names it a suspect)."""
+        has begun it (the coordinator counts it begun until it is done: a worker death names it a suspect).
+        ``duration``: the transcript's; beside the decoding, the survey's (see _with_heard)."""
         job = self.jobs[k]
         try:
-            # The transcript's duration, if the probe's has not changed since the survey (see _with_heard)
-            return workers.hear_episode(job, Path(job.episode.audio_path), round(job.duration, 3),
+            return workers.hear_episode(job, Path(job.episode.audio_path),
+                                        round(job.duration, 3) if duration is None else duration,
                                         self.options.cpu_threads)
         except Exception as e:  # noqa: BLE001 (reported with the episode, never raised)
             return workers.failure(job, e)
