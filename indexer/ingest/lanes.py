@@ -105,9 +105,9 @@ class _Lanes:
                         decoding.discard(future)
                         k, outcome, started = future.result()
                         hearing = self._hearing.pop(k, None)   # heard beside its decoding
-                        if isinstance(outcome, JobResult) and hearing is not None:   # no words to put it on
-                            hearing.cancel()
                         if isinstance(outcome, JobResult):
+                            if hearing is not None:   # no words to put it on
+                                hearing.cancel()
                             self.send("done", k, outcome)
                             sent += 1
                         elif hearing is not None:
@@ -163,8 +163,9 @@ class _Lanes:
 
     def _with_heard(self, k: int, transcript: Transcript, started: float,
                     heard: tuple[Heard | None, float] | JobResult) -> tuple[int, JobResult]:
-        """The episode's result: its words with what was heard. Its seconds run from the start of its
-        decoding until both are done (the hearing ran beside it); ``speaker_seconds``: the hearing's own."""
+        """The episode's result: its words with what was heard. Its seconds run from ``started`` (its
+        decoding's start, or its hearing's for a speakers-only job) until both are done; ``speaker_seconds``:
+        the hearing's own."""
         if isinstance(heard, JobResult):
             return k, heard
         found, speaker_seconds = heard
@@ -181,15 +182,6 @@ class _Lanes:
             return k, workers.failure(job, e)
         return k, JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)
 
-    def _speakers(self, k: int, outcome: Transcript, seconds: float) -> tuple[int, JobResult]:
-        job = self.jobs[k]
-        try:
-            transcript, speaker_seconds = workers.with_speakers(job, Path(job.episode.audio_path), outcome,
-                                                                self.options.cpu_threads)
-        except Exception as e:  # noqa: BLE001
-            return k, workers.failure(job, e)
-        return k, JobResult(transcript, seconds=seconds + speaker_seconds, speaker_seconds=speaker_seconds)
-
     def _speakers_only(self, k: int) -> tuple[int, JobResult]:
         """Speakers need only the audio and the words: no transcription again."""
         job = self.jobs[k]
@@ -197,10 +189,12 @@ class _Lanes:
         problem = workers.changed_or_missing(job)
         if problem is not None:
             return k, problem
+        started = time.monotonic()
         try:
-            return self._speakers(k, load_transcript(job.existing), 0.0)
+            transcript = load_transcript(job.existing)
         except Exception as e:  # noqa: BLE001
             return k, workers.failure(job, e)
+        return self._with_heard(k, transcript, started, self._hear(k, transcript.duration))
 
 
 def serve_lanes(jobs: list[Job], options: TranscribeOptions, audio_root: str) -> int:

