@@ -72,6 +72,30 @@ def test_a_looping_clip_gives_the_same_words_twice_alone_and_in_a_batch(clips, e
     assert first.options["sampling_seed"] == TranscribeOptions().sampling_seed   # the policy, recorded
 
 
+@pytest.mark.weights
+def test_a_lone_window_that_falls_back_is_not_decoded_twice_at_temperature_0(clips, monkeypatch):
+    """Speed (issue 27): the fallback's first step is the decoding just made. A window decoded alone
+    gives it back instead of decoding it again, and gets the words it got when it decoded it again."""
+    from indexer.transcribe import batched
+    from indexer.transcribe.reproducible import SeededSampling
+
+    looping, _ = clips
+    loaded = load_engine(replace(OPTIONS, parallel=1, cpu_threads=1))
+    calls: list[bool] = []   # each decoding of the model: sampled or not
+    real = SeededSampling.generate
+    monkeypatch.setattr(SeededSampling, "generate",
+                        lambda self, *a, **k: calls.append("sampling_temperature" in k) or real(self, *a, **k))
+    replayed = transcribe_file(looping, OPTIONS, loaded)
+    replayed_calls, calls[:] = list(calls), []
+    monkeypatch.setattr(batched, "_Replaying", lambda whisper_model, first: whisper_model)   # as before
+    decoded_again = transcribe_file(looping, OPTIONS, loaded)
+    assert timed_words(replayed) == timed_words(decoded_again)
+    fell_back = calls.count(True)
+    assert fell_back >= 1   # else this test proves nothing: the clip must make the engine sample
+    assert replayed_calls.count(True) == fell_back
+    assert replayed_calls.count(False) == calls.count(False) - fell_back
+
+
 class _Recording(FakeEngine):
     """The fake engine, noting the seed and the length of the audio of each call."""
 

@@ -148,7 +148,9 @@ class BatchDecoder:
             compression = get_compression_ratio(tokenizer.decode(tokens).strip())
             if self._needs_fallback(compression, avg_logprob, result.no_speech_prob):
                 with seeded_call(step_seed(stream.seed, stream.seek)):   # the same draws, whatever the batch
-                    result, avg_logprob, _, compression = self._fallback(encoded, i, prompt, tokenizer, options)
+                    decoded_alone = result if len(streams) == 1 else None
+                    result, avg_logprob, _, compression = self._fallback(encoded, i, prompt, tokenizer, options,
+                                                                         decoded_alone)
                 tokens = result.sequences_ids[0]
             decoded.append((tokens, avg_logprob, compression, result.no_speech_prob))
         windows = []
@@ -195,12 +197,17 @@ class BatchDecoder:
                   and o.log_prob_threshold is not None and avg_logprob < o.log_prob_threshold)
         return (looping or unsure) and not silent
 
-    def _fallback(self, encoded, row: int, prompt: list[int], tokenizer, options):
-        """One clip's window decoded again alone, through faster-whisper's own temperature fallback."""
-        from faster_whisper.transcribe import get_ctranslate2_storage
+    def _fallback(self, encoded, row: int, prompt: list[int], tokenizer, options, decoded_alone=None):
+        """One clip's window decoded again alone, through faster-whisper's own temperature fallback.
+
+        ``decoded_alone``: the window's decoding at temperature 0 when it was already made alone (a batch
+        of one), which the fallback's first step would only make again: a beam-2 decoding of 30 s, 1-3 CPU s
+        of each window that falls back. A row of a larger batch is decoded again (rows are not independent)."""
+        from faster_whisper.transcribe import WhisperModel, get_ctranslate2_storage
 
         alone = get_ctranslate2_storage(np.ascontiguousarray(np.asarray(encoded)[row:row + 1]))
-        return self.model.generate_with_fallback(alone, prompt, tokenizer, options)
+        model = _Replaying(self.model, decoded_alone) if decoded_alone is not None else self.model
+        return WhisperModel.generate_with_fallback(model, alone, prompt, tokenizer, options)
 
     def _add_words(self, streams, windows, sizes, encoded, tokenizer, options) -> None:
         """Word timings: one alignment pass for the batch, then faster-whisper's
@@ -238,6 +245,26 @@ def encode_each(model, batch: np.ndarray):
 
     return get_ctranslate2_storage(np.concatenate([np.asarray(model.encode(batch[k:k + 1]))
                                                    for k in range(len(batch))]))
+
+
+class _Replaying:
+    """A faster-whisper ``WhisperModel`` for one ``generate_with_fallback`` call whose first
+    decoding (temperature 0: greedy or beam search, no draws) is already known: it gives that
+    result back instead of decoding it again; sampling and everything else go to the model."""
+
+    def __init__(self, whisper_model, first_result):
+        self._whisper_model = whisper_model
+        self._first = first_result
+        self.model = self   # generate_with_fallback calls self.model.generate
+
+    def __getattr__(self, name):
+        return getattr(self._whisper_model, name)
+
+    def generate(self, *args, **kwargs):
+        if self._first is not None and "sampling_temperature" not in kwargs:
+            first, self._first = self._first, None
+            return [first]
+        return self._whisper_model.model.generate(*args, **kwargs)
 
 
 class _Aligned:
