@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from ..speakers import Heard, with_heard
+from ..speakers import Heard, heard_for, with_heard
 from ..transcribe import expected_windows
 from ..transcribe.engines import sized
 from ..transcribe.options import TranscribeOptions
@@ -171,13 +171,17 @@ class _Lanes:
         found, speaker_seconds = heard
         job = self.jobs[k]
         try:
-            if found is not None and not found.fits(transcript):
-                # The survey's duration (a cached probe) is not the transcript's: heard again on the
-                # transcript's, as the stage after the decoding would (its last chunk, a named turn's end).
-                found, more = workers.hear_episode(job, Path(job.episode.audio_path), transcript.duration,
-                                                   self.options.cpu_threads)
-                speaker_seconds += more
-            transcript = with_heard(transcript, found)
+            again: list[float] = []   # the seconds of a hearing made again
+
+            def hear_again(duration: float) -> Heard | None:
+                # The survey's duration (a cached probe) is not the transcript's.
+                heard_now, seconds = workers.hear_episode(job, Path(job.episode.audio_path), duration,
+                                                          self.options.cpu_threads)
+                again.append(seconds)
+                return heard_now
+
+            transcript = with_heard(transcript, heard_for(transcript, found, hear_again))
+            speaker_seconds += sum(again)
         except Exception as e:  # noqa: BLE001
             return k, workers.failure(job, e)
         return k, JobResult(transcript, seconds=time.monotonic() - started, speaker_seconds=speaker_seconds)

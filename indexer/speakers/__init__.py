@@ -31,7 +31,8 @@ One role per module: ``options``, ``backends`` (and the ``voice`` network),
 
 from __future__ import annotations
 
-from .assign import Heard, add_speakers, assign_speakers, hear, speaker_of_span, with_heard, without_speakers
+from .assign import (Heard, add_speakers, assign_speakers, hear, heard_for, speaker_of_span, with_heard,
+                     without_speakers)
 from .backends import (BACKENDS, CamppBackend, ResemblyzerBackend, SpeakerBackend, backend_class,
                        check_backend_installed, load_backend, will_use_torch)
 from .clustering import agglomerate, merge_centroids
@@ -42,6 +43,6 @@ from .prints import VoicePrint
 __all__ = [
     "BACKENDS", "SR", "CamppBackend", "Heard", "ResemblyzerBackend", "SpeakerBackend", "SpeakerOptions", "VoicePrint",
     "add_speakers", "agglomerate", "assign_speakers", "backend_class", "check_backend_installed", "diarize",
-    "diarize_voices", "for_episode", "hear", "load_backend", "merge_centroids", "speaker_of_span", "with_heard",
-    "will_use_torch", "without_speakers",
+    "diarize_voices", "for_episode", "hear", "heard_for", "load_backend", "merge_centroids", "speaker_of_span",
+    "with_heard", "will_use_torch", "without_speakers",
 ]

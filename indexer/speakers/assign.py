@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from ..transcript import Diarization, Flag, Segment, SpeakerTurn, Transcript, Word, speaker_of_span
 from .backends import SpeakerBackend, load_backend
@@ -99,6 +100,15 @@ def hear(path: str | Path, duration: float, options: SpeakerOptions,
         return Heard(options, duration, backend.name, runtime, None, named_prints(path, duration, options, backend))
     turns, prints = diarize_voices(path, duration, options, backend)
     return Heard(options, duration, backend.name, runtime, tuple(turns), prints)
+
+
+def heard_for(transcript: Transcript, heard: Heard | None,
+              hear_again: Callable[[float], Heard | None]) -> Heard | None:
+    """``heard``, or when it was heard on another duration than the transcript's (:meth:`Heard.fits`),
+    ``hear_again(transcript.duration)``: the one rule for a hearing made before its words were known."""
+    if heard is not None and not heard.fits(transcript):
+        return hear_again(transcript.duration)
+    return heard
 
 
 def with_heard(transcript: Transcript, heard: Heard | None) -> Transcript:

@@ -10,7 +10,8 @@ from typing import Iterable, Iterator
 
 from .. import audio
 from ..errors import IndexerError, OutputConflictError
-from ..speakers import Heard, SpeakerOptions, check_backend_installed, hear, load_backend, will_use_torch, with_heard
+from ..speakers import (Heard, SpeakerOptions, check_backend_installed, hear, heard_for, load_backend, will_use_torch,
+                        with_heard)
 from ..transcript import Transcript, export, get_exporter
 from .options import TranscribeOptions
 from .run import transcribe_files
@@ -92,10 +93,9 @@ class TranscriptWriter:
     def _heard(self, path: Path, transcript: Transcript, hearing: Future | None) -> Heard | None:
         """What the stage heard in the file, on the transcript's duration (heard now if not beside)."""
         try:
-            heard = hearing.result() if hearing is not None else None
-            if hearing is None or (heard is not None and not heard.fits(transcript)):
-                heard = self._hear(path, transcript.duration)
-            return heard
+            if hearing is None:
+                return self._hear(path, transcript.duration)
+            return heard_for(transcript, hearing.result(), lambda duration: self._hear(path, duration))
         except IndexerError:
             raise
         except Exception as e:  # noqa: BLE001 - the speaker network's own errors: one line, the next file goes on
