@@ -36,8 +36,10 @@ Sets (benchmarks/out/, made on first use):
 
 Configs: plain, indexer (defaults: the `auto` noise choice), indexer-noisy (``--preset accurate``:
 what `noisy: true` asks for), ingest, and the variants indexer-no-speakers, indexer-sequential,
-indexer-fast, indexer-greedy; any of them with `@base` runs the tree given by --base-code instead of
-this one (a change and the code before it, side by side). The report lists, per file, the noise estimate and the preset each configuration chose.
+indexer-fast, indexer-greedy, indexer-greedy-no-speakers, indexer-cr3-no-speakers (a window falls back
+only above a compression ratio of 3.0), indexer-bestof2-no-speakers (2 samples a temperature); any of
+them with `@base` runs the tree given by --base-code instead of this one (a change and the code before
+it, side by side). The report lists, per file, the noise estimate and the preset each configuration chose.
 
 Results: benchmarks/results/speed*.{json,md}, rewritten after every run (a run cut short keeps
 the rows it finished).
@@ -100,6 +102,10 @@ CONFIGS: dict[str, tuple] = {
     "indexer-sequential": ("variant", {"batched": False}, "auto"),   # before: one window per core
     "indexer-fast": ("variant", {"preset": "fast", "noise_preset": ""}, "auto"),   # no automatic noise choice
     "indexer-greedy": ("variant", {"beam_size": 1}, "auto"),   # the clean decoding before beam 2
+    "indexer-greedy-no-speakers": ("variant", {"beam_size": 1}, "off"),
+    # The temperature fallback made cheaper (tried, not kept: benchmarks/results/speed-fallback-cost.json)
+    "indexer-cr3-no-speakers": ("variant", {"compression_ratio_threshold": 3.0}, "off"),
+    "indexer-bestof2-no-speakers": ("variant", {"best_of": 2}, "off"),
     "ingest": ("ingest",),
 }
 
