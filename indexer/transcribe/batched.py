@@ -249,22 +249,32 @@ def encode_each(model, batch: np.ndarray):
 
 class _Replaying:
     """A faster-whisper ``WhisperModel`` for one ``generate_with_fallback`` call whose first
-    decoding (temperature 0: greedy or beam search, no draws) is already known: it gives that
-    result back instead of decoding it again; sampling and everything else go to the model."""
+    decoding (temperature 0: greedy or beam search, no draws) is already known: its CTranslate2
+    model gives that result back once instead of decoding it again; everything else is the model's."""
 
     def __init__(self, whisper_model, first_result):
         self._whisper_model = whisper_model
-        self._first = first_result
-        self.model = self   # generate_with_fallback calls self.model.generate
+        self.model = _FirstResult(whisper_model.model, first_result)
 
     def __getattr__(self, name):
         return getattr(self._whisper_model, name)
+
+
+class _FirstResult:
+    """A CTranslate2 Whisper model whose first ``generate`` without sampling returns a known result."""
+
+    def __init__(self, model, first_result):
+        self._model = model
+        self._first = first_result
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
 
     def generate(self, *args, **kwargs):
         if self._first is not None and "sampling_temperature" not in kwargs:
             first, self._first = self._first, None
             return [first]
-        return self._whisper_model.model.generate(*args, **kwargs)
+        return self._model.generate(*args, **kwargs)
 
 
 class _Aligned:
