@@ -38,7 +38,8 @@ GROWTH_BYTES = 64 * 2**20
 _trimmed_at = [0]   # resident bytes after the last trim
 
 
-def _resident() -> int:
+def resident_bytes() -> int:
+    """The process's resident memory (unknown: a huge number, so that nothing is allowed on it)."""
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * _PAGE
@@ -50,7 +51,7 @@ def give_back() -> None:
     """Return the process's free heap pages to the system (glibc's ``malloc_trim(0)``)
     when it grew by :data:`GROWTH_BYTES` since the last time."""
     libc = _libc()
-    if libc is None or _resident() - _trimmed_at[0] < GROWTH_BYTES:
+    if libc is None or resident_bytes() - _trimmed_at[0] < GROWTH_BYTES:
         return
     libc.malloc_trim(0)
-    _trimmed_at[0] = _resident()
+    _trimmed_at[0] = resident_bytes()

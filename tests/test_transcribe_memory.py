@@ -193,7 +193,7 @@ def test_memory_is_given_back_only_once_the_process_grew(monkeypatch):
             trims.append(pad)
 
     monkeypatch.setattr(memory, "_libc", lambda: Libc())
-    monkeypatch.setattr(memory, "_resident", lambda: resident[0])
+    monkeypatch.setattr(memory, "resident_bytes", lambda: resident[0])
     monkeypatch.setattr(memory, "_trimmed_at", [0])
     memory.give_back()
     memory.give_back()                                   # no growth since: no trim

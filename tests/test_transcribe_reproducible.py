@@ -96,6 +96,46 @@ def test_a_lone_window_that_falls_back_is_not_decoded_twice_at_temperature_0(cli
     assert replayed_calls.count(False) == calls.count(False) - fell_back
 
 
+def test_a_second_sampling_copy_loads_beside_the_first_only_while_memory_allows(monkeypatch):
+    """Speed (issue 27): two windows falling back at once each sample on their own copy when the
+    process is small (short files: a waiting window left its core idle), and one after the other
+    when it is not (a two-hour file reached 1.77 GB with two copies)."""
+    import threading
+    import time
+
+    from indexer.transcribe import reproducible
+
+    guard, active, most = threading.Lock(), [0], [0]
+
+    class Copy:   # a model copy: notes how many copies decode at once
+        def generate(self, *args, **kwargs):
+            with guard:
+                active[0] += 1
+                most[0] = max(most[0], active[0])
+            time.sleep(0.3)
+            with guard:
+                active[0] -= 1
+            return ["sample"]
+
+    model = reproducible.SeededSampling(object(), Copy)
+
+    def falls_back(seed: int) -> None:
+        with reproducible.seeded_call(seed):
+            for temperature in (0.2, 0.4):
+                model.generate(sampling_temperature=temperature, sampling_topk=0)
+
+    for resident, copies_at_once in ((100 * 2**20, 2), (reproducible.COPY_BESIDE_BYTES, 1)):
+        monkeypatch.setattr(reproducible, "resident_bytes", lambda: resident)
+        most[0] = 0
+        calls = [threading.Thread(target=falls_back, args=(seed,)) for seed in (1, 2)]
+        for call in calls:
+            call.start()
+        for call in calls:
+            call.join(30)
+        assert not any(call.is_alive() for call in calls)
+        assert most[0] == copies_at_once, resident
+
+
 class _Recording(FakeEngine):
     """The fake engine, noting the seed and the length of the audio of each call."""
 

@@ -42,6 +42,8 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from ..memory import resident_bytes
+
 log = logging.getLogger("indexer")
 
 # How the temperature fallback is seeded, recorded in each transcript's options
@@ -75,11 +77,45 @@ def step_seed(seed: int | None, frame: int) -> int | None:
 
 _calls = threading.local()       # the engine call running in this thread: its seed and sampling copy
 _ct2_seed_lock = threading.Lock()   # ctranslate2.set_random_seed is one value for the whole process
-# One sampling copy alive at a time in the process: loading one took +160-240 MB for a moment
-# (base, int8), and two windows falling back at once on two workers took a two-hour file's
-# transcription to 1.77 GB (benchmarks/results/speed-memory-2h.md). A window that falls back
-# while another does waits for it; its words do not change (its draws come from its own seed).
-_one_copy = threading.RLock()   # reentrant: a call inside a call in one thread does not wait for itself
+# Sampling copies alive at once. Loading one took +160-240 MB for a moment (base, int8), and two
+# windows falling back at once on two workers took a two-hour file's transcription to 1.77 GB
+# (benchmarks/results/speed-memory-2h.md): so a second copy loads only while the process holds
+# under COPY_BESIDE_BYTES, else the window waits for the first copy to go. Short files are far under
+# it, and there a waiting window left its core idle: on June's seven files two fallbacks of three
+# waited, 14.9 s of a 79-s run, at 725 and 876 MB. Words do not change either way (each call
+# draws from its own seed, on its own copy).
+COPY_BESIDE_BYTES = 900 * 2**20
+MAX_COPIES = 2
+
+
+class _Copies:
+    """Who holds a sampling copy: one thread, or two while memory allows (:data:`COPY_BESIDE_BYTES`).
+    Reentrant: a call inside a call in one thread does not wait for itself."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._holders: dict[int, int] = {}   # thread id: how deep
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._changed:
+            if me not in self._holders:
+                self._changed.wait_for(self._room)
+            self._holders[me] = self._holders.get(me, 0) + 1
+
+    def _room(self) -> bool:
+        return not self._holders or (len(self._holders) < MAX_COPIES and resident_bytes() < COPY_BESIDE_BYTES)
+
+    def release(self) -> None:
+        me = threading.get_ident()
+        with self._changed:
+            self._holders[me] -= 1
+            if not self._holders[me]:
+                del self._holders[me]
+                self._changed.notify_all()
+
+
+_copies = _Copies()
 
 
 class _Call:
@@ -101,7 +137,7 @@ def seeded_call(seed: int | None) -> Iterator[None]:
         _calls.current = previous
         call.copy = None   # this call's copy of the model goes
         if call.fell_back:
-            _one_copy.release()
+            _copies.release()
     if call.fell_back:
         log.debug(FELL_BACK, seed)
 
@@ -131,7 +167,7 @@ class SeededSampling:
         import ctranslate2
 
         if not call.fell_back:
-            _one_copy.acquire()   # released when the call ends (seeded_call)
+            _copies.acquire()   # released when the call ends (seeded_call)
             call.fell_back = True
         with _ct2_seed_lock:
             # The copy's worker thread seeds its generator at its first draw, from the
