@@ -136,6 +136,41 @@ def test_a_second_sampling_copy_loads_beside_the_first_only_while_memory_allows(
         assert most[0] == copies_at_once, resident
 
 
+def test_a_copy_admitted_but_not_yet_loaded_counts_against_the_memory_left(monkeypatch):
+    """Found in review: the process's size does not show a copy still loading, so two windows falling
+    back together at 850 MB would both load one. An admitted copy counts until it is loaded."""
+    import threading
+
+    from indexer.transcribe import reproducible
+
+    monkeypatch.setattr(reproducible, "resident_bytes",
+                        lambda: reproducible.COPY_BESIDE_BYTES - reproducible.COPY_BYTES // 2)
+    copies = reproducible._Copies()
+    admitted, loaded, done = threading.Event(), threading.Event(), threading.Event()
+
+    def first_window():
+        copies.acquire()
+        admitted.set()
+        loaded.wait(30)
+        copies.loaded()
+        done.wait(30)
+        copies.release()
+
+    holder = threading.Thread(target=first_window, daemon=True)
+    holder.start()
+    assert admitted.wait(30)
+    assert not copies._room()   # the first copy is not in memory yet: no room for a second
+    loaded.set()
+    for _ in range(3000):
+        if copies._room():
+            break
+        threading.Event().wait(0.01)
+    assert copies._room()       # it is now, and the process's size leaves room for one more
+    done.set()
+    holder.join(30)
+    assert not copies._holders and not copies._loaded
+
+
 class _Recording(FakeEngine):
     """The fake engine, noting the seed and the length of the audio of each call."""
 

@@ -202,7 +202,7 @@ class BatchDecoder:
 
         ``decoded_alone``: the window's decoding at temperature 0 when it was already made alone (a batch
         of one), which the fallback's first step would only make again: a beam-2 decoding of 30 s, 1-3 CPU s
-        of each window that falls back. A row of a larger batch is decoded again (rows are not independent)."""
+        of each 30-s step that falls back. A row of a larger batch is decoded again (rows are not independent)."""
         from faster_whisper.transcribe import WhisperModel, get_ctranslate2_storage
 
         alone = get_ctranslate2_storage(np.ascontiguousarray(np.asarray(encoded)[row:row + 1]))

@@ -85,6 +85,7 @@ _ct2_seed_lock = threading.Lock()   # ctranslate2.set_random_seed is one value f
 # waited, 14.9 s of a 79-s run, at 725 and 876 MB. Words do not change either way (each call
 # draws from its own seed, on its own copy).
 COPY_BESIDE_BYTES = 900 * 2**20
+COPY_BYTES = 240 * 2**20   # what loading one copy added at most: counted for a copy admitted, not yet loaded
 MAX_COPIES = 2
 
 
@@ -95,6 +96,7 @@ class _Copies:
     def __init__(self):
         self._changed = threading.Condition()
         self._holders: dict[int, int] = {}   # thread id: how deep
+        self._loaded: set[int] = set()       # holders whose copy is in memory already
 
     def acquire(self) -> None:
         me = threading.get_ident()
@@ -103,8 +105,17 @@ class _Copies:
                 self._changed.wait_for(self._room)
             self._holders[me] = self._holders.get(me, 0) + 1
 
+    def loaded(self) -> None:
+        """This thread's copy is in memory now (the process's size says so)."""
+        with self._changed:
+            self._loaded.add(threading.get_ident())
+            self._changed.notify_all()   # the process's size now counts it: a waiting window may fit
+
     def _room(self) -> bool:
-        return not self._holders or (len(self._holders) < MAX_COPIES and resident_bytes() < COPY_BESIDE_BYTES)
+        if not self._holders:
+            return True
+        coming = len(self._holders) - len(self._loaded & self._holders.keys())   # admitted, not loaded yet
+        return len(self._holders) < MAX_COPIES and resident_bytes() + coming * COPY_BYTES < COPY_BESIDE_BYTES
 
     def release(self) -> None:
         me = threading.get_ident()
@@ -112,6 +123,7 @@ class _Copies:
             self._holders[me] -= 1
             if not self._holders[me]:
                 del self._holders[me]
+                self._loaded.discard(me)
                 self._changed.notify_all()
 
 
@@ -174,6 +186,7 @@ class SeededSampling:
             # process-wide seed: set it, and draw, before another call can change it.
             ctranslate2.set_random_seed(call.seed)
             call.copy = self._load_copy()
+            _copies.loaded()
             return call.copy.generate(*args, **kwargs)
 
 
