@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from dataclasses import replace
@@ -29,11 +28,6 @@ import speed  # noqa: E402
 from sample import wer  # noqa: E402
 
 NAME = "fallback-cost"
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 class _Fallbacks:
@@ -74,7 +68,7 @@ def measure(set_name: str, width: int, fallback: bool) -> dict:
     options = replace(TranscribeOptions(), beam_size=width, **({} if fallback else {"temperatures": (0.0,)}))
     by_path = {path: rel for rel, path in files.items()}
     errors = words = 0.0
-    started = _cpu()
+    started = time.process_time()
     with _Fallbacks() as fallbacks:
         for path, transcript in transcribe_files(list(files.values()), options):
             rel = by_path[Path(path)]
@@ -82,7 +76,7 @@ def measure(set_name: str, width: int, fallback: bool) -> dict:
                 n = len(refs[rel].split())
                 errors += wer(refs[rel], " ".join(s.text for s in transcript.segments)) * n
                 words += n
-    cpu = _cpu() - started
+    cpu = time.process_time() - started
     return {"set": set_name, "beam": width, "fallback": fallback, "cpu": round(cpu, 1),
             "fallbacks": fallbacks.calls, "fallback_seconds": round(fallbacks.seconds, 1),
             "fallback_share": round(fallbacks.seconds / cpu, 3) if cpu else 0.0,

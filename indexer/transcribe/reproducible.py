@@ -96,7 +96,7 @@ class _Copies:
     def __init__(self):
         self._changed = threading.Condition()
         self._holders: dict[int, int] = {}   # thread id: how deep
-        self._loaded: set[int] = set()       # holders whose copy is in memory already
+        self._loaded: set[int] = set()       # holders whose copy is in memory already (always holders)
 
     def acquire(self) -> None:
         me = threading.get_ident()
@@ -114,7 +114,7 @@ class _Copies:
     def _room(self) -> bool:
         if not self._holders:
             return True
-        coming = len(self._holders) - len(self._loaded & self._holders.keys())   # admitted, not loaded yet
+        coming = len(self._holders) - len(self._loaded)   # admitted, not loaded yet
         return len(self._holders) < MAX_COPIES and resident_bytes() + coming * COPY_BYTES < COPY_BESIDE_BYTES
 
     def release(self) -> None:
