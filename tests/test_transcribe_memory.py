@@ -257,6 +257,27 @@ def test_a_lone_file_is_heard_while_it_is_decoded(speech, tmp_path):
     assert hearing.DecodingUntilHeard.waited_in_vain == 0 and outcome.transcript.speaker_labels
 
 
+def test_each_file_is_probed_once_and_an_unreadable_one_is_not_heard(speech, tmp_path, monkeypatch):
+    """`indexer transcribe`: the speakers stage hears each file on the probe made for its decoding (it
+    used to probe every file again), and a file that cannot be read is not heard at all."""
+    from indexer.transcribe import outputs
+
+    probed, heard = [], []
+    real_probe, real_hear = audio.probe, outputs.hear
+    monkeypatch.setattr(audio, "probe", lambda path: probed.append(Path(path)) or real_probe(path))
+    monkeypatch.setattr("indexer.transcribe.outputs.hear",
+                        lambda path, *a, **k: heard.append(Path(path)) or real_hear(path, *a, **k))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    other = SAMPLE_ARCHIVE / "audio" / "metier-community-manager.mp3"
+    writer = TranscriptWriter(tmp_path / "out", ["json"], SpeakerOptions(backend=FAKE_SPEAKERS))
+    outcomes = list(writer.write([speech[0], broken, other], TranscribeOptions(engine=FAKE_ENGINE)))
+    assert [o.error is None for o in outcomes] == [False, True, True]   # the unreadable one first
+    assert sorted(probed) == sorted([speech[0], broken, other])
+    assert sorted(heard) == sorted([speech[0], other])
+    assert all(o.transcript.diarization is not None for o in outcomes[1:])
+
+
 def test_a_file_whose_speakers_stage_fails_gets_one_line_and_the_next_goes_on(speech, tmp_path):
     """The speaker network's own error (not the indexer's) on a readable file: one line, no traceback."""
     writer = TranscriptWriter(tmp_path / "out", ["json"], SpeakerOptions(backend=hearing.DEAF))

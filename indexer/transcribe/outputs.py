@@ -76,18 +76,21 @@ class TranscriptWriter:
         # beside the Whisper model and its batches, a long file's peak; it hears each file after its decoding.
         beside = self.speakers.runs and not will_use_torch(self.speakers)
         speakers = ThreadPoolExecutor(1, thread_name_prefix="speakers")
+        hearing: dict[Path, Future] = {}
+
+        def start_hearing(path: Path, info: audio.AudioInfo) -> None:
+            if beside and path not in hearing:   # the transcript's duration is its probe's, to the millisecond
+                hearing[path] = speakers.submit(self._hear, path, round(info.duration, 3))
+
         try:
-            hearing = {path: speakers.submit(self._hear, path) for path in dict.fromkeys(kept)} if beside else {}
-            for path, result in transcribe_files(kept, options, progress=progress):
+            for path, result in transcribe_files(kept, options, progress=progress, on_probed=start_hearing):
                 yield self._finish(path, result, hearing.pop(path, None))
         finally:
             # Not waited for (Ctrl-C, a failure): at exit Python still ends the file being heard, one
             # 10-minute piece at most (~10 CPU s with CAM++ on ONNX Runtime).
             speakers.shutdown(wait=False, cancel_futures=True)
 
-    def _hear(self, path: Path, duration: float | None = None) -> Heard | None:
-        if duration is None:   # the transcript's is its probe's, to the millisecond (transcribe_file)
-            duration = round(audio.probe(path).duration, 3)
+    def _hear(self, path: Path, duration: float) -> Heard | None:
         return hear(path, duration, self.speakers, self.backend)
 
     def _heard(self, path: Path, transcript: Transcript, hearing: Future | None) -> Heard | None:

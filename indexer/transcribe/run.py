@@ -216,10 +216,13 @@ def transcribe_file(path: str | Path, options: TranscribeOptions | None = None, 
 
 
 def transcribe_files(paths, options: TranscribeOptions | None = None, engine: Engine | None = None,
-                     progress: bool = False) -> Iterator[tuple[Path, Transcript | IndexerError]]:
+                     progress: bool = False, on_probed: Callable[[Path, audio.AudioInfo], None] | None = None,
+                     ) -> Iterator[tuple[Path, Transcript | IndexerError]]:
     """Transcribe several files with every core busy; yields ``(path, transcript)``,
     or ``(path, error)`` for a file that cannot be transcribed (those first: each
     file is probed before the model loads), then in the given order.
+    ``on_probed(path, info)``: called for each readable file as soon as it is probed (the
+    speakers stage starts hearing it then, on this probe, without probing it again).
 
     The cores are split for all the files' windows together, and as many files
     as there are windows at once run side by side, sharing one loaded engine:
@@ -229,9 +232,13 @@ def transcribe_files(paths, options: TranscribeOptions | None = None, engine: En
     probed = []
     for path in map(Path, paths):
         try:
-            probed.append((path, audio.probe(path)))
+            info = audio.probe(path)
         except IndexerError as e:
             yield path, e
+            continue
+        probed.append((path, info))
+        if on_probed:
+            on_probed(path, info)
     if not probed:
         return
     windows = sum(expected_windows(info.duration, options) for _, info in probed)
