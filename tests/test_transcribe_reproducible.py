@@ -21,6 +21,7 @@ from helpers import TEST_DATA
 from indexer.models import ModelInfo
 from indexer.testing import FakeEngine
 from indexer.transcribe import PRESETS, TranscribeOptions, load_engine, transcribe_file, transcribe_files
+from indexer.transcribe.options import FINGERPRINTED_TEMPERATURES
 
 # One word, eight times, from espeak-ng: whatever base hears, its transcript
 # repeats itself (or loops) past the compression-ratio threshold, so the engine
@@ -94,6 +95,25 @@ def test_a_lone_window_that_falls_back_is_not_decoded_twice_at_temperature_0(cli
     assert fell_back >= 1   # else this test proves nothing: the clip must make the engine sample
     assert replayed_calls.count(True) == fell_back
     assert replayed_calls.count(False) == calls.count(False) - fell_back
+
+
+@pytest.mark.weights
+def test_a_looping_window_is_sampled_at_0_4_and_0_8_by_default(clips, monkeypatch):
+    """Speed (issue 27): the default fallback samples at most twice a window (0.4, then 0.8), not five times
+    (0.2 ... 1.0): speech that repeats itself loops at every temperature (benchmarks/results/fallback-schedule.md)."""
+    from indexer.transcribe.reproducible import SeededSampling
+
+    looping, _ = clips
+    sampled: list[float] = []
+    real = SeededSampling.generate
+    monkeypatch.setattr(SeededSampling, "generate", lambda self, *a, **k: sampled.append(
+        k.get("sampling_temperature", 0.0)) or real(self, *a, **k))
+    options = TranscribeOptions()
+    assert options.temperatures == (0.0, 0.4, 0.8)
+    transcript = transcribe_file(looping, options, load_engine(replace(options, parallel=1, cpu_threads=1)))
+    draws = [t for t in sampled if t > 0]
+    assert draws and set(draws) <= {0.4, 0.8}   # the clip loops: the engine samples, at those temperatures only
+    assert transcript.options["temperatures"] == [0.0, 0.4, 0.8]   # recorded in the transcript
 
 
 def test_a_second_sampling_copy_loads_beside_the_first_only_while_memory_allows(monkeypatch):
@@ -237,6 +257,10 @@ def test_the_seed_policy_is_recorded_and_fingerprinted():
     assert PRESETS["accurate"].fingerprints_kept() == (PRESETS["accurate"].fingerprint(),)   # beam 5: nothing else
     # And the fingerprints of today's presets (beam 2 for clean speech since 2026-12-07): pinned too.
     assert {name: options.fingerprint() for name, options in PRESETS.items()} == FINGERPRINTS_NOW
+    # The fallback's schedule since 2026-12-07 (0, 0.4, 0.8) keeps the fingerprint of the one before
+    # (which sample a looping window keeps, as the seed); any other schedule is other settings.
+    assert replace(seeded, temperatures=FINGERPRINTED_TEMPERATURES).fingerprint() == seeded.fingerprint()
+    assert replace(seeded, temperatures=(0.0, 0.5, 1.0)).fingerprint() != seeded.fingerprint()
     # The cores change no word; the sequential loop (not batched) does: a transcript made by it is not current.
     assert replace(seeded, cpu_threads=2, parallel=3).fingerprint() == seeded.fingerprint()
     assert replace(seeded, batched=False).fingerprint() != seeded.fingerprint()

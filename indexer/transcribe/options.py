@@ -14,6 +14,14 @@ from .reproducible import SEED_POLICY
 
 
 FINGERPRINTED_NOISY_BELOW_DB = 21.0   # the first threshold (TranscribeOptions.fingerprint)
+# The temperature fallback samples at 0.4 and 0.8 (openai-whisper's `--temperature_increment_on_fallback
+# 0.4`), not at 0.2, 0.4, ... 1.0: real speech that repeats itself (an alphabet, telephone menus) compresses
+# past the threshold at every temperature, and such a window drew 5 x 5 candidates to keep about what
+# temperature 0 said. On real French (benchmarks/results/fallback-schedule.md, beam 2, no speakers): 0.82x
+# the CPU on June's prompts at WER 0.1881 (0.1870 before), 0.84x on Tux Paint's at 0.2699 (0.2738); the
+# same words under 10 dB babble and on the synthetic sample and mixed folder, where windows rarely loop.
+TEMPERATURES = (0.0, 0.4, 0.8)
+FINGERPRINTED_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)   # the schedule before (TranscribeOptions.fingerprint)
 CLEAN_BEAM = 2          # the clean decoding's beam width (TranscribeOptions.beam_size's default)
 FORMER_CLEAN_BEAM = 1   # greedy: the clean decoding before it, whose transcripts stay current (fingerprints_kept)
 
@@ -36,7 +44,7 @@ class TranscribeOptions:
     # Fallback to higher temperatures only when a window loops (compression
     # ratio too high): as accurate as full fallback, repeatable, ~40 % faster,
     # and it breaks the « eux-là, eux-là, … » loops seen on robotic speech.
-    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    temperatures: tuple[float, ...] = TEMPERATURES
     compression_ratio_threshold: float | None = 2.4
     log_prob_threshold: float | None = None
     # No silent dropping of segments: VAD removes silence, flags mark the rest.
@@ -92,6 +100,10 @@ class TranscribeOptions:
             # the next ingest (docs/transcription.md, "Same audio, same words"). Another policy changes it.
             ignored.add("sampling_seed")
         relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
+        if tuple(self.temperatures) == TEMPERATURES:
+            # As the seed: the schedule changes only which sample a looping window keeps, so transcripts
+            # made with the one before stay current rather than every archive being transcribed again.
+            relevant["temperatures"] = FINGERPRINTED_TEMPERATURES
         if "noisy_below_db" in relevant:
             # The threshold says which episodes are noisy, not how to decode them: each transcript
             # records its estimate and its choice, and ingest makes again only the episodes a new
