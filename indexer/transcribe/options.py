@@ -18,7 +18,7 @@ FINGERPRINTED_NOISY_BELOW_DB = 21.0   # the first threshold (TranscribeOptions.f
 # 0.4`), not at 0.2, 0.4, ... 1.0: real speech that repeats itself (an alphabet, telephone menus) compresses
 # past the threshold at every temperature, and such a window drew 5 x 5 candidates to keep about what
 # temperature 0 said. On real French (benchmarks/results/fallback-schedule.md, beam 2, no speakers): 0.82x
-# the CPU on June's prompts at WER 0.1881 (0.1870 before), 0.84x on Tux Paint's at 0.2699 (0.2738); the
+# the CPU on June's prompts at WER 0.1881 (0.1870 before), 0.83x on Tux Paint's at 0.2699 (0.2738); the
 # same words under 10 dB babble and on the synthetic sample and mixed folder, where windows rarely loop.
 TEMPERATURES = (0.0, 0.4, 0.8)
 FINGERPRINTED_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)   # the schedule before (TranscribeOptions.fingerprint)
