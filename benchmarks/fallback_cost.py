@@ -2,9 +2,9 @@
 compresses too well: a loop, or speech that repeats itself), what those fallbacks cost, and
 what they buy in words, greedy and beam 2, with the fallback and without it.
 
-    python benchmarks/fallback_cost.py                       # realfr, beam 1 and 2, fallback on and off
+    python benchmarks/fallback_cost.py                       # realfr, beam 1 and 2, fallback (default) on and off
     python benchmarks/fallback_cost.py --sets realfr,tuxfr --widths 2
-    python benchmarks/fallback_cost.py --sets realfr,tuxfr,realfr-10db --widths 2 --schedules 0.2,0.4 \
+    python benchmarks/fallback_cost.py --sets realfr,tuxfr --widths 2 --schedules 0.2,0.4 \
         --name fallback-schedule                             # the fallback's temperature steps: 0.2 or 0.4 apart
 
 Each configuration transcribes the whole set in one process the way `indexer transcribe` does
@@ -14,7 +14,7 @@ seconds are the wall time of faster-whisper's ``generate_with_fallback`` calls, 
 thread, so close to their CPU. Compare them as shares of the run's CPU.
 
 ``--schedules``: the fallback's temperatures, as openai-whisper's increment (0.2: 0, 0.2, ... 1.0;
-0.4: 0, 0.4, 0.8; ``off``: temperature 0 only).
+0.4: 0, 0.4, 0.8; ``default``: ``TranscribeOptions``'; ``off``: temperature 0 only).
 
 Results: benchmarks/results/<name>.{json,md} (default fallback-cost).
 """
@@ -65,9 +65,13 @@ class _Fallbacks:
 
 
 def schedule(increment: str) -> tuple[float, ...]:
-    """The fallback's temperatures for an increment (``off``: none)."""
+    """The fallback's temperatures for an increment (``off``: none; ``default``: the indexer's)."""
+    from indexer.transcribe.options import TEMPERATURES
+
     if increment == "off":
         return (0.0,)
+    if increment == "default":
+        return TEMPERATURES
     step = float(increment)
     return tuple(round(k * step, 2) for k in range(int(1 / step + 1e-9) + 1))
 
@@ -109,18 +113,20 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "an unknown CPU"
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "an unknown commit"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="realfr")
     parser.add_argument("--widths", default="1,2")
-    parser.add_argument("--schedules", default="0.2,off", help="the fallback's increments, or off (default 0.2,off)")
+    parser.add_argument("--schedules", default="default,off",
+                        help="the fallback's increments, default (the indexer's), or off (default: default,off)")
     parser.add_argument("--name", default=NAME)
     args = parser.parse_args()
     rows = []
@@ -137,10 +143,11 @@ def main() -> None:
         "One process, the configurations one after the other (`python benchmarks/fallback_cost.py`). A "
         "fallback's seconds are the wall time of faster-whisper's `generate_with_fallback` (one thread each), "
         "as a share of the run's CPU seconds. `temperatures kept`: the temperature whose sample each window "
-        "kept (1.0 with a loop at every temperature: the most probable sample under the threshold, or of "
-        "all). With the fallback off, the calls counted are faster-whisper's own loop at temperature 0 only "
-        f"(speech a window's first pass skipped, decoded again), not fallbacks.\n\nRun on {_cpu()}, "
-        f"{os.cpu_count()} cores.\n\n{text}")
+        "kept (the last one with a loop at every temperature: the most probable sample under the threshold, "
+        "or of all). With the fallback off, the calls counted are faster-whisper's own loop at temperature 0 "
+        f"only (speech a window's first pass skipped, decoded again), not fallbacks.\n\n"
+        f"`python benchmarks/fallback_cost.py {' '.join(sys.argv[1:])}`, run on {speed.cpu_model()}, "
+        f"{os.cpu_count()} cores, at {_commit()}.\n\n{text}")
     print(text)
 
 

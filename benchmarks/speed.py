@@ -247,6 +247,15 @@ def _timed(cmd: list[str], **kwargs) -> tuple[str, dict]:
 BASE_CODE: Path | None = None   # --base-code: the tree that `<config>@base` runs (e.g. main before a change)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (speed against plain depends on it: docs/benchmarks.md, tenth round)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "an unknown CPU"
+
+
 def run_config(config: str, name: str, folder: Path) -> dict:
     files = _episode_files(folder)
     kind = CONFIGS[config.removesuffix("@base")]
@@ -417,7 +426,8 @@ def main() -> None:
     seconds = {name: round(sum(audio.probe(p).duration for _, p in _episode_files(folder)), 1)
                for name, folder in sets.items()}
     runs: list[dict] = []
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+    report = {"date": time.strftime("%Y-%m-%d"),
+              "machine": f"{os.cpu_count()} cores, {platform.machine()}, {cpu_model()}",
               "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "repeat": args.repeat, "rows": [], "runs": [],
               "references": refs}
     for k in range(args.repeat):

@@ -259,14 +259,15 @@ def test_a_lone_file_is_heard_while_it_is_decoded(speech, tmp_path):
 
 def test_each_file_is_probed_once_and_an_unreadable_one_is_not_heard(speech, tmp_path, monkeypatch):
     """`indexer transcribe`: the speakers stage hears each file on the probe made for its decoding (it
-    used to probe every file again), and a file that cannot be read is not heard at all."""
-    from indexer.transcribe import outputs
+    used to probe every file again), and no hearing is started for a file that cannot be read (one
+    used to be, and failed on its own probe)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    probed, heard = [], []
-    real_probe, real_hear = audio.probe, outputs.hear
+    probed, heard = [], []   # files probed; files whose hearing was started (submitted to the speakers' thread)
+    real_probe, real_submit = audio.probe, ThreadPoolExecutor.submit
     monkeypatch.setattr(audio, "probe", lambda path: probed.append(Path(path)) or real_probe(path))
-    monkeypatch.setattr("indexer.transcribe.outputs.hear",
-                        lambda path, *a, **k: heard.append(Path(path)) or real_hear(path, *a, **k))
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", lambda pool, fn, *a, **k: (
+        heard.append(Path(a[0])) if getattr(fn, "__name__", "") == "_hear" else None) or real_submit(pool, fn, *a, **k))
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio")
     other = SAMPLE_ARCHIVE / "audio" / "metier-community-manager.mp3"

@@ -14,12 +14,14 @@ from .reproducible import SEED_POLICY
 
 
 FINGERPRINTED_NOISY_BELOW_DB = 21.0   # the first threshold (TranscribeOptions.fingerprint)
-# The temperature fallback samples at 0.4 and 0.8 (openai-whisper's `--temperature_increment_on_fallback
-# 0.4`), not at 0.2, 0.4, ... 1.0: real speech that repeats itself (an alphabet, telephone menus) compresses
-# past the threshold at every temperature, and such a window drew 5 x 5 candidates to keep about what
-# temperature 0 said. On real French (benchmarks/results/fallback-schedule.md, beam 2, no speakers): 0.82x
-# the CPU on June's prompts at WER 0.1881 (0.1870 before), 0.83x on Tux Paint's at 0.2699 (0.2738); the
-# same words under 10 dB babble and on the synthetic sample and mixed folder, where windows rarely loop.
+# The temperature fallback, only when a window loops (compression ratio above the threshold), samples
+# at 0.4 and 0.8 (openai-whisper's `--temperature_increment_on_fallback 0.4`), not at 0.2, 0.4, ... 1.0:
+# real speech that repeats itself (an alphabet, telephone menus) compresses past the threshold at every
+# temperature, and such a window drew 5 x 5 candidates to keep about what temperature 0 said. On real
+# French (benchmarks/results/fallback-schedule.md, beam 2, no speakers): 0.82x the CPU on June's prompts
+# at WER 0.1881 (0.1870 before), 0.83x on Tux Paint's at 0.2699 (0.2738). A first ad-hoc run of the same
+# measure (docs/benchmarks.md, tenth round): 0.78x on the hour of real people at 0.2335 (0.2459), and the
+# same WER file by file under 10 dB babble, on the synthetic sample and the mixed folder (few loops there).
 TEMPERATURES = (0.0, 0.4, 0.8)
 FINGERPRINTED_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)   # the schedule before (TranscribeOptions.fingerprint)
 CLEAN_BEAM = 2          # the clean decoding's beam width (TranscribeOptions.beam_size's default)
@@ -41,11 +43,10 @@ class TranscribeOptions:
     # where beam 2 did not (benchmarks/results/speed-beam2*.md).
     beam_size: int = CLEAN_BEAM
     best_of: int = 5                       # candidates when sampling at temperature > 0
-    # Fallback to higher temperatures only when a window loops (compression
-    # ratio too high): as accurate as full fallback, repeatable, ~40 % faster,
-    # and it breaks the « eux-là, eux-là, … » loops seen on robotic speech.
-    temperatures: tuple[float, ...] = TEMPERATURES
+    temperatures: tuple[float, ...] = TEMPERATURES   # the fallback's (see TEMPERATURES above)
     compression_ratio_threshold: float | None = 2.4
+    # Fallback only when a window loops, not on a low log-probability: as accurate as the full
+    # fallback, repeatable, ~40 % faster, and it breaks the « eux-là, eux-là, … » loops of robotic speech.
     log_prob_threshold: float | None = None
     # No silent dropping of segments: VAD removes silence, flags mark the rest.
     no_speech_threshold: float | None = None
@@ -85,7 +86,9 @@ class TranscribeOptions:
 
     def fingerprint(self) -> str:
         """What decides whether an existing transcript is still up to date: the
-        settings themselves (two presets that decode alike share a fingerprint)."""
+        settings themselves (two presets that decode alike share a fingerprint), except
+        three that change which draws or which windows, not how words are decoded: the seed
+        policy, the noise threshold and the fallback's schedule (see below)."""
         # The cores change no word (a long file's windows are batched in pairs fixed by their position:
         # a 408-s June file gave the same 102 segments on 1 and 2 lanes, twice). The sequential loop
         # (batched=False) does change them (104 of 107 segments), so it has a fingerprint of its own,
@@ -101,8 +104,9 @@ class TranscribeOptions:
             ignored.add("sampling_seed")
         relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
         if tuple(self.temperatures) == TEMPERATURES:
-            # As the seed: the schedule changes only which sample a looping window keeps, so transcripts
-            # made with the one before stay current rather than every archive being transcribed again.
+            # As the seed: the schedule changes only what looping windows keep (and so where the next
+            # step of their window starts), so transcripts made with the schedule before stay current
+            # rather than every archive being transcribed again; `ingest --force` makes them again.
             relevant["temperatures"] = FINGERPRINTED_TEMPERATURES
         if "noisy_below_db" in relevant:
             # The threshold says which episodes are noisy, not how to decode them: each transcript

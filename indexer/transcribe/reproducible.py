@@ -3,7 +3,8 @@ that draws from it in both engines.
 
 Whisper decodes greedily (or by beam search) and samples only in the temperature
 fallback, when a window loops (compression ratio above the threshold): then
-``best_of`` candidates are drawn at temperature 0.2, 0.4, … Unseeded, those draws
+``best_of`` candidates are drawn at a higher temperature (0.4, then 0.8:
+``options.TEMPERATURES``). Unseeded, those draws
 changed the words of looping windows from run to run (issue 28). Here every
 engine call (a window, or speech a first pass skipped) gets a seed made from the
 audio's sha256 and where the call's audio starts in the file, so a window draws
