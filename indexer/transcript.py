@@ -112,6 +112,13 @@ def partly_noisy(windows) -> tuple[int, int]:
     return (noisy, len(windows)) if 0 < noisy < len(windows) else (0, 0)
 
 
+def recorded_duration(seconds: float) -> float:
+    """A transcript's duration for audio of ``seconds`` (its probe's): to the millisecond. A hearing made
+    before the words (the speakers stage beside the decoding) is made on this, and kept only if it
+    matches the transcript's (``speakers.heard_for``): the one rule for both sides."""
+    return round(seconds, 3)
+
+
 @dataclass
 class Transcript:
     episode_id: str

@@ -49,7 +49,7 @@ from ..speakers import Heard, heard_for, with_heard
 from ..transcribe import expected_windows
 from ..transcribe.engines import sized
 from ..transcribe.options import TranscribeOptions
-from ..transcript import Transcript, load_transcript
+from ..transcript import Transcript, load_transcript, recorded_duration
 from . import workers
 from .workers import MODELS, Job, JobResult
 
@@ -156,7 +156,7 @@ class _Lanes:
         job = self.jobs[k]
         try:
             return workers.hear_episode(job, Path(job.episode.audio_path),
-                                        round(job.duration, 3) if duration is None else duration,
+                                        recorded_duration(job.duration) if duration is None else duration,
                                         self.options.cpu_threads)
         except Exception as e:  # noqa: BLE001 (reported with the episode, never raised)
             return workers.failure(job, e)

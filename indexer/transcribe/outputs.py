@@ -12,7 +12,7 @@ from .. import audio
 from ..errors import IndexerError, OutputConflictError
 from ..speakers import (Heard, SpeakerOptions, check_backend_installed, hear, heard_for, load_backend, will_use_torch,
                         with_heard)
-from ..transcript import Transcript, export, get_exporter
+from ..transcript import Transcript, export, get_exporter, recorded_duration
 from .options import TranscribeOptions
 from .run import transcribe_files
 
@@ -79,8 +79,8 @@ class TranscriptWriter:
         hearing: dict[Path, Future] = {}
 
         def start_hearing(path: Path, info: audio.AudioInfo) -> None:
-            if beside and path not in hearing:   # the transcript's duration is its probe's, to the millisecond
-                hearing[path] = speakers.submit(self._hear, path, round(info.duration, 3))
+            if beside and path not in hearing:
+                hearing[path] = speakers.submit(self._hear, path, recorded_duration(info.duration))
 
         try:
             for path, result in transcribe_files(kept, options, progress=progress, on_probed=start_hearing):

@@ -19,7 +19,7 @@ from ..files import sha256_file
 from ..memory import give_back
 from ..errors import IndexerError
 from ..progress import progress_bar
-from ..transcript import Segment, Transcript, flag_segments
+from ..transcript import Segment, Transcript, flag_segments, recorded_duration
 from .batched import BATCH_CLIPS
 from .engines import Engine, load_engine, sized, with_options
 from .noise import NoiseChoice, WindowNoise, choose_preset
@@ -166,7 +166,7 @@ def _transcript(path: Path, info, options: TranscribeOptions, engine: Engine, se
         episode_id=episode_id or path.stem,
         audio_path=audio_path or str(path),
         audio_sha256=sha256,
-        duration=round(info.duration, 3),
+        duration=recorded_duration(info.duration),
         language=language or "",
         model=engine.model_info.name,
         engine=engine.name,
