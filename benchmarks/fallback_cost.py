@@ -113,14 +113,6 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _commit() -> str:
-    import subprocess
-
-    done = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True)
-    return done.stdout.strip() or "an unknown commit"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="realfr")
@@ -147,7 +139,7 @@ def main() -> None:
         "or of all). With the fallback off, the calls counted are faster-whisper's own loop at temperature 0 "
         f"only (speech a window's first pass skipped, decoded again), not fallbacks.\n\n"
         f"`python benchmarks/fallback_cost.py {' '.join(sys.argv[1:])}`, run on {speed.cpu_model()}, "
-        f"{os.cpu_count()} cores, at {_commit()}.\n\n{text}")
+        f"{os.cpu_count()} cores, at {speed.commit_of(speed.ROOT)}.\n\n{text}")
     print(text)
 
 

@@ -165,7 +165,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [str(VENV / "indexer"), "transcribe", *map(str, files), "--out", tmp, "--format", "json"]
             print(f"{code}: {len(files)} file(s), {duration:.0f} s of audio …", file=sys.stderr, flush=True)
-            head = {"code": str(code), "commit": _commit(code)}
+            head = {"code": str(code), "commit": speed.commit_of(code)}
 
             def partial(samples):
                 write(name, {**report, "runs": runs + [{**head, **_partial(samples)}]})
@@ -194,11 +194,6 @@ def _partial(samples: list[dict]) -> dict:
             "cpu_seconds": "–", "peak_mb": max(s["rss"] for s in samples),
             "peak_pss_mb": max(s["pss"] for s in samples), "hwm_mb": max(s["hwm"] for s in samples),
             "max_processes": max(s["processes"] for s in samples), **_stages(samples), "samples": list(samples)}
-
-
-def _commit(code: Path) -> str:
-    found = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return found.stdout.strip() or code.name   # a copy of a tree, outside git: its folder name
 
 
 def markdown(report: dict) -> list[str]:

@@ -247,6 +247,12 @@ def _timed(cmd: list[str], **kwargs) -> tuple[str, dict]:
 BASE_CODE: Path | None = None   # --base-code: the tree that `<config>@base` runs (e.g. main before a change)
 
 
+def commit_of(code: Path) -> str:
+    """The short commit of the source tree ``code``; outside git (a copy of a tree), its folder name."""
+    found = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() or code.name
+
+
 def cpu_model() -> str:
     """The CPU's model name (speed against plain depends on it: docs/benchmarks.md, tenth round)."""
     cpuinfo = Path("/proc/cpuinfo")

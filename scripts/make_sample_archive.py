@@ -425,8 +425,9 @@ def _norm(text: str) -> list[str]:
 def verify(archive: Path, model_dir: str, built: list, glossary) -> None:
     """Transcribe each episode twice and print the word error rate against the reference:
     plain (greedy, VAD, French), then with the glossary as prompt and the indexer's VAD and
-    the fallback it had when the sample was made (0.2 apart; 0.4 apart since, options.TEMPERATURES). Also counts how many sentences have a distinctive word transcribed
-    within 2 s of the sentence's reference time, and how many were lost entirely."""
+    the fallback it had when the sample was made (0.2 apart; 0.4 apart since, options.TEMPERATURES).
+    Also counts how many sentences have a distinctive word transcribed within 2 s of the sentence's
+    reference time, and how many were lost entirely."""
     import jiwer
     from faster_whisper import WhisperModel
 
